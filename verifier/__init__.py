@@ -1,0 +1,138 @@
+"""verifier: volunteer service records, signed certificates and spot checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app, g, has_request_context, request
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+from verifier import db
+from verifier.config import INSTANCE_DIR, PROJECT_ROOT, load_settings
+
+LOCALES = ("zh", "en")
+csrf = CSRFProtect()
+login_manager = LoginManager()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+babel = Babel()
+
+
+def select_locale() -> str:
+    """Pick the language: explicit choice (cookie), then the browser's, then Chinese."""
+    if not has_request_context():
+        return current_app.config["DEFAULT_LOCALE"]
+    chosen = request.args.get("lang") or request.cookies.get("lang")
+    if chosen in LOCALES:
+        return chosen
+    return request.accept_languages.best_match(LOCALES) or "zh"
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then the environment, then the given dict; validated."""
+    settings = load_settings(config)
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(INSTANCE_DIR),
+    )
+    app.config.update(settings)
+    secure = app.config["BASE_URL"].startswith("https://")
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        REMEMBER_COOKIE_SECURE=secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        # request bodies above this are refused before they are read (imports check their own limit)
+        MAX_CONTENT_LENGTH=int(app.config["IMPORT_MAX_BYTES"]) + 1024 * 1024,
+        BABEL_DEFAULT_LOCALE=app.config["DEFAULT_LOCALE"],
+        BABEL_TRANSLATION_DIRECTORIES=str(PROJECT_ROOT / "verifier" / "translations"),
+        RATELIMIT_STORAGE_URI=app.config["RATELIMIT_STORAGE_URI"],
+        RATELIMIT_HEADERS_ENABLED=True,
+        WTF_CSRF_TIME_LIMIT=None,
+        TESTING=app.config["ENV"] == "testing" or bool(app.config.get("TESTING")),
+    )
+    if "TESTING_CSRF" in app.config:
+        app.config["WTF_CSRF_ENABLED"] = app.config["TESTING_CSRF"]
+
+    db.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = ""
+
+    from verifier.auth.access import refuse_undeclared_routes
+    from verifier.errors import register_error_handlers
+
+    register_error_handlers(app)
+    app.before_request(refuse_undeclared_routes)
+    _register_blueprints(app)
+    _register_transaction_boundary(app)
+    _register_template_helpers(app)
+
+    from verifier.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> Any:
+    from verifier.auth.models import User
+
+    user = db.get_session().get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active else None
+
+
+def _register_blueprints(app: Flask) -> None:
+    from verifier.api import bp as api_bp
+    from verifier.auth.views import bp as auth_bp
+    from verifier.imports.views import bp as imports_bp
+    from verifier.orgs.views import bp as orgs_bp
+    from verifier.records.views import bp as records_bp
+    from verifier.volunteers.views import bp as volunteers_bp
+    from verifier.web.views import bp as web_bp
+
+    for blueprint in (web_bp, auth_bp, orgs_bp, volunteers_bp, records_bp, imports_bp):
+        app.register_blueprint(blueprint)
+    csrf.exempt(api_bp)  # the API authenticates by Bearer token only, never by cookie
+    app.register_blueprint(api_bp)
+
+
+def _register_transaction_boundary(app: Flask) -> None:
+    """Commit each request's session when it succeeded; roll back otherwise."""
+
+    @app.after_request
+    def _commit(response: Any) -> Any:
+        session = g.get("db_session")
+        if session is not None:
+            if response.status_code < 400:
+                session.commit()
+            else:
+                session.rollback()
+        return response
+
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "frame-ancestors 'none'",
+        )
+        return response
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from verifier.web import formatting
+
+    formatting.register(app)

@@ -1,0 +1,7 @@
+"""API routes; each feature's api module attaches its routes to the blueprint."""
+
+from verifier.imports import api as _imports_api  # noqa: F401
+from verifier.orgs import api as _orgs_api  # noqa: F401
+from verifier.records import api as _records_api  # noqa: F401
+from verifier.volunteers import api as _volunteers_api  # noqa: F401
+from verifier.api import openapi as _openapi  # noqa: F401

@@ -1,0 +1,118 @@
+"""Append to the hash-chained audit log and check the chain."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from verifier.audit.models import GENESIS_HASH, AuditEntry
+from verifier.auth.models import User
+from verifier.db import utcnow
+
+# Arbitrary constant key for the PostgreSQL advisory lock that serialises appends.
+_AUDIT_LOCK_KEY = 7_310_001
+
+
+def canonical_json(data: Any) -> str:
+    """Serialise data deterministically: sorted keys, no spaces, UTF-8 text."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def entry_digest(entry: AuditEntry) -> str:
+    """Compute the hash that an entry must carry, from its content and its predecessor's hash."""
+    body = canonical_json(
+        {
+            "prev": entry.prev_hash,
+            "at": entry.created_at.isoformat(timespec="microseconds"),
+            "actor_user_id": entry.actor_user_id,
+            "actor": entry.actor,
+            "action": entry.action,
+            "object_type": entry.object_type,
+            "object_id": entry.object_id,
+            "organisation_id": entry.organisation_id,
+            "details": entry.details,
+        }
+    )
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def record_event(
+    session: Session,
+    actor: User | None,
+    action: str,
+    object_type: str,
+    object_id: Any,
+    *,
+    organisation_id: int | None = None,
+    details: dict[str, Any] | None = None,
+    actor_label: str | None = None,
+) -> AuditEntry:
+    """Append one entry to the chain, inside the caller's transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK_KEY})
+    last = session.scalars(
+        select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
+    ).first()
+    entry = AuditEntry(
+        created_at=utcnow(),
+        actor_user_id=actor.id if actor is not None else None,
+        actor=actor_label or (actor.email if actor is not None else "system"),
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        organisation_id=organisation_id,
+        details=canonical_json(details or {}),
+        prev_hash=last or GENESIS_HASH,
+    )
+    entry.entry_hash = entry_digest(entry)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    checked: int
+    broken_id: int | None = None
+    problem: str = ""
+
+
+def verify_chain(session: Session, batch_size: int = 5000) -> ChainReport:
+    """Walk the whole chain in order; name the first entry whose link or hash is wrong."""
+    expected_prev = GENESIS_HASH
+    checked = 0
+    last_id = 0
+    while True:
+        batch = session.scalars(
+            select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch_size)
+        ).all()
+        if not batch:
+            return ChainReport(ok=True, checked=checked)
+        for entry in batch:
+            if entry.prev_hash != expected_prev:
+                return ChainReport(
+                    False, checked, entry.id, "does not link to the entry before it (prev_hash)"
+                )
+            if entry_digest(entry) != entry.entry_hash:
+                return ChainReport(False, checked, entry.id, "content does not match its hash")
+            expected_prev = entry.entry_hash
+            checked += 1
+            last_id = entry.id
+        session.expunge_all()
+
+
+def entries_for(session: Session, object_type: str, object_id: Any) -> list[AuditEntry]:
+    """Return the audit entries about one object, oldest first."""
+    return list(
+        session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.object_type == object_type, AuditEntry.object_id == str(object_id))
+            .order_by(AuditEntry.id)
+        )
+    )

@@ -1,0 +1,92 @@
+"""Users, roles and API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from verifier.db import Base, utcnow
+
+PLATFORM_ADMIN = "platform_admin"
+ORG_ADMIN = "org_admin"
+ORG_RECORDER = "org_recorder"
+REGULATOR_SUPERVISOR = "regulator_supervisor"
+REGULATOR_INSPECTOR = "regulator_inspector"
+
+ROLES = (PLATFORM_ADMIN, ORG_ADMIN, ORG_RECORDER, REGULATOR_SUPERVISOR, REGULATOR_INSPECTOR)
+ORG_ROLES = frozenset({ORG_ADMIN, ORG_RECORDER})
+REGULATOR_ROLES = frozenset({REGULATOR_SUPERVISOR, REGULATOR_INSPECTOR})
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('platform_admin','org_admin','org_recorder',"
+            "'regulator_supervisor','regulator_inspector')",
+            name="role_known",
+        ),
+        CheckConstraint(
+            "(role IN ('org_admin','org_recorder')) = (organisation_id IS NOT NULL)",
+            name="org_role_has_org",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organisation = relationship("Organisation", lazy="joined")
+
+    # Flask-Login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def is_org_user(self) -> bool:
+        return self.role in ORG_ROLES
+
+    @property
+    def is_regulator(self) -> bool:
+        return self.role in REGULATOR_ROLES
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.email
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(lazy="joined")

@@ -1,0 +1,237 @@
+"""Users, passwords, sign-in throttling and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from verifier.audit.services import record_event
+from verifier.auth.models import ORG_ROLES, ROLES, ApiToken, User
+from verifier.db import utcnow
+from verifier.errors import Conflict, NotFound, ValidationError
+from verifier.orgs.models import Organisation
+
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so timing does not reveal which accounts exist.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+TOKEN_PREFIX = "vfr_"
+MIN_PASSWORD_LENGTH = 10
+
+
+def hash_password(password: str) -> str:
+    """Hash a password with Argon2id."""
+    return _hasher.hash(password)
+
+
+def check_password_rules(password: str, field: str = "password") -> None:
+    """Refuse passwords that are too short or too simple."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            _("password must be at least %(n)d characters", n=MIN_PASSWORD_LENGTH),
+            field=field,
+            rule="password_length",
+        )
+    if len(set(password)) < 4:
+        raise ValidationError(_("password is too simple"), field=field, rule="password_strength")
+
+
+def normalize_email(email: str, field: str = "email") -> str:
+    """Return the e-mail in lower case, or raise if it is not an address."""
+    value = (email or "").strip().lower()
+    if not re.fullmatch(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+", value) or len(value) > 254:
+        raise ValidationError(_("not a valid e-mail address"), field=field, rule="email")
+    return value
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    role: str,
+    organisation: Organisation | None = None,
+    display_name: str = "",
+    actor: User | None = None,
+) -> User:
+    """Create a user with a role; organisation roles need an organisation, others must not have one."""
+    email = normalize_email(email)
+    if role not in ROLES:
+        raise ValidationError(
+            _("unknown role %(role)s; use one of %(roles)s", role=role, roles=", ".join(ROLES)),
+            field="role",
+            rule="role",
+        )
+    if role in ORG_ROLES and organisation is None:
+        raise ValidationError(
+            _("role %(role)s needs an organisation", role=role), field="organisation", rule="required"
+        )
+    if role not in ORG_ROLES and organisation is not None:
+        raise ValidationError(
+            _("role %(role)s does not belong to an organisation", role=role),
+            field="organisation",
+            rule="not_allowed",
+        )
+    check_password_rules(password)
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict(_("a user with e-mail %(email)s already exists", email=email))
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        role=role,
+        organisation_id=organisation.id if organisation else None,
+        display_name=display_name.strip()[:100],
+    )
+    session.add(user)
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "user.create",
+        "user",
+        user.id,
+        organisation_id=user.organisation_id,
+        details={"email": email, "role": role},
+    )
+    return user
+
+
+def set_role(session: Session, user: User, role: str, actor: User | None) -> None:
+    """Change a user's role, keeping the organisation rule."""
+    if role not in ROLES:
+        raise ValidationError(_("unknown role %(role)s", role=role), field="role", rule="role")
+    if (role in ORG_ROLES) != (user.organisation_id is not None):
+        raise ValidationError(
+            _("role %(role)s does not fit this user's organisation", role=role),
+            field="role",
+            rule="role_org",
+        )
+    old = user.role
+    user.role = role
+    session.flush()
+    record_event(
+        session, actor, "user.role", "user", user.id, organisation_id=user.organisation_id,
+        details={"from": old, "to": role},
+    )
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    """The outcome of a sign-in attempt; failures are kept, so the caller must commit either way."""
+
+    user: User | None
+    message: str = ""
+
+
+def authenticate(
+    session: Session, email: str, password: str, *, max_failures: int, lock_minutes: int
+) -> SignInResult:
+    """Check an e-mail and password; lock the account after repeated failures."""
+    message = _("wrong e-mail or password")
+    try:
+        email = normalize_email(email)
+    except ValidationError:
+        return SignInResult(None, message)
+    user = session.scalars(select(User).where(User.email == email)).first()
+    now = utcnow()
+    if user is None:
+        _verify(_DUMMY_HASH, password)
+        return SignInResult(None, message)
+    if user.locked_until is not None and user.locked_until > now:
+        return SignInResult(
+            None, _("too many failed sign-ins; this account is locked for a while, try again later")
+        )
+    if not user.active or not _verify(user.password_hash, password):
+        user.failed_logins += 1
+        details: dict[str, object] = {"failures": user.failed_logins}
+        if user.failed_logins >= max_failures:
+            user.locked_until = now + timedelta(minutes=lock_minutes)
+            user.failed_logins = 0
+            details["locked_until"] = user.locked_until.isoformat()
+        record_event(session, user, "auth.sign_in_failed", "user", user.id, details=details)
+        return SignInResult(None, message)
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    record_event(session, user, "auth.sign_in", "user", user.id, organisation_id=user.organisation_id)
+    return SignInResult(user)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _token_digest(token: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash is enough to store them.
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(session: Session, user: User, name: str = "", actor: User | None = None) -> str:
+    """Create an API token for a user; return the token itself, which is never stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        user_id=user.id, name=name.strip()[:100], prefix=token[:10], token_hash=_token_digest(token)
+    )
+    session.add(row)
+    session.flush()
+    record_event(
+        session, actor or user, "token.create", "api_token", row.id,
+        organisation_id=user.organisation_id, details={"user": user.email, "prefix": row.prefix},
+    )
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    """Return the active user that owns a live token, or None."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == _token_digest(token))).first()
+    if row is None or row.revoked_at is not None or not row.user.active:
+        return None
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5):
+        row.last_used_at = now
+    return row.user
+
+
+def revoke_token(session: Session, token_id: int, actor: User) -> ApiToken:
+    """Revoke a token; its owner or a platform admin may do this."""
+    row = session.get(ApiToken, token_id)
+    if row is None or (row.user_id != actor.id and actor.role != "platform_admin"):
+        raise NotFound(_("no such API token"))
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.flush()
+        record_event(
+            session, actor, "token.revoke", "api_token", row.id,
+            organisation_id=row.user.organisation_id, details={"prefix": row.prefix},
+        )
+    return row
+
+
+def tokens_of(session: Session, user: User) -> list[ApiToken]:
+    """Return a user's tokens, newest first."""
+    return list(
+        session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc()))
+    )
+
+
+def get_user_by_email(session: Session, email: str) -> User:
+    """Return the user with this e-mail or raise NotFound."""
+    user = session.scalars(select(User).where(User.email == normalize_email(email))).first()
+    if user is None:
+        raise NotFound(_("no user with e-mail %(email)s", email=email))
+    return user

@@ -1,0 +1,93 @@
+"""Sign-in, sign-out and the user's API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from verifier import limiter
+from verifier.auth.access import ANY_ROLE, public, require_actor, roles
+from verifier.auth.services import authenticate, create_token, revoke_token, tokens_of
+from verifier.db import get_session
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("password", validators=[DataRequired(), Length(max=1024)])
+
+
+class TokenForm(FlaskForm):
+    name = StringField("name", validators=[Length(max=100)])
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("web.dashboard")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@limiter.limit("20 per minute", methods=["POST"])
+def login() -> Any:
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        session = get_session()
+        result = authenticate(
+            session,
+            form.email.data or "",
+            form.password.data or "",
+            max_failures=current_app.config["LOGIN_MAX_FAILURES"],
+            lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
+        )
+        # a failed attempt is counted, so commit either way
+        session.commit()
+        if result.user is not None:
+            login_user(result.user)
+            return redirect(_safe_next(request.args.get("next")))
+        error = result.message
+    elif request.method == "POST":
+        error = _("Enter your e-mail and password")
+    status = 401 if error and request.method == "POST" else 200
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+@roles(*ANY_ROLE)
+def logout() -> Any:
+    logout_user()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@roles(*ANY_ROLE)
+def tokens() -> Any:
+    actor = require_actor()
+    session = get_session()
+    form = TokenForm()
+    new_token = None
+    if form.validate_on_submit():
+        new_token = create_token(session, actor, form.name.data or "")
+    return render_template(
+        "auth/tokens.html", form=form, tokens=tokens_of(session, actor), new_token=new_token
+    )
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@roles(*ANY_ROLE)
+def revoke(token_id: int) -> Any:
+    actor = require_actor()
+    form = TokenForm()
+    if form.validate_on_submit():
+        revoke_token(get_session(), token_id, actor)
+        flash(_("Token revoked"), "success")
+    return redirect(url_for("auth.tokens"))

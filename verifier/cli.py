@@ -1,0 +1,92 @@
+"""The `verifier` command: a Flask CLI group over the app; each feature adds its own commands."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup
+from sqlalchemy.orm import Session
+
+from verifier.config import ConfigError
+from verifier.db import get_session
+from verifier.errors import VerifierError
+
+
+def _create_app() -> Flask:
+    from verifier import create_app
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        click.echo(f"configuration error: {exc}", err=True)
+        sys.exit(2)
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True, set_debug_flag=False)
+def main() -> None:
+    """Volunteer service records, certificates and spot checks."""
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """Give a command one transaction: commit at the end, roll back on any exception."""
+    session = get_session()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the project's errors into a clear message and exit status 1, without a traceback."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except VerifierError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            for error in exc.errors[1:]:
+                click.echo(f"  {error.field}: {error.message}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def register_commands(app: Flask) -> None:
+    """Attach every feature's commands to the app's CLI."""
+    from verifier.audit.cli import audit_group
+    from verifier.auth.cli import tokens_group, users_group
+    from verifier.demo.cli import demo_command
+    from verifier.imports.cli import import_group
+    from verifier.orgs.cli import orgs_group
+
+    app.cli.add_command(db_group)
+    for group in (users_group, tokens_group, audit_group, import_group, orgs_group):
+        app.cli.add_command(group)
+    app.cli.add_command(demo_command)
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply the migrations up to a revision."""
+    from flask import current_app
+
+    from verifier.db import upgrade_database
+
+    upgrade_database(current_app._get_current_object(), revision)  # type: ignore[attr-defined]
+    click.echo(f"database at {revision}")

@@ -1,0 +1,131 @@
+"""Settings, their environment variable names and defaults, checked at start."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or invalid; the app refuses to start."""
+
+
+def _int(value: str) -> int:
+    return int(value)
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _str(value: str) -> str:
+    return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    env: str
+    default: Any
+    parse: Any = _str
+    doc: str = ""
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("ENV", "VERIFIER_ENV", "development", doc="development, production or testing"),
+    Setting("DATABASE_URL", "VERIFIER_DATABASE_URL", None, doc="SQLAlchemy URL"),
+    Setting("SECRET_KEY", "VERIFIER_SECRET_KEY", None, doc="signs sessions and CSRF tokens"),
+    Setting("DATA_KEY", "VERIFIER_DATA_KEY", None, doc="base64 of 32 bytes; encrypts ID numbers"),
+    Setting("BASE_URL", "VERIFIER_BASE_URL", "http://127.0.0.1:5000", doc="public address"),
+    Setting("DEFAULT_LOCALE", "VERIFIER_DEFAULT_LOCALE", "zh"),
+    Setting("TIMEZONE", "VERIFIER_TIMEZONE", "Asia/Shanghai", doc="zone for entered times"),
+    Setting("RATELIMIT_STORAGE_URI", "VERIFIER_RATELIMIT_STORAGE_URI", "memory://"),
+    Setting("IMPORT_MAX_BYTES", "VERIFIER_IMPORT_MAX_BYTES", 20 * 1024 * 1024, _int),
+    Setting("DAILY_MINUTES_CAP", "VERIFIER_DAILY_MINUTES_CAP", 24 * 60, _int),
+    Setting("LOGIN_MAX_FAILURES", "VERIFIER_LOGIN_MAX_FAILURES", 5, _int),
+    Setting("LOGIN_LOCK_MINUTES", "VERIFIER_LOGIN_LOCK_MINUTES", 15, _int),
+    Setting("LATE_ENTRY_WORKING_DAYS", "VERIFIER_LATE_ENTRY_WORKING_DAYS", 10, _int),
+    Setting("SQL_ECHO", "VERIFIER_SQL_ECHO", False, _bool),
+)
+
+ENVIRONMENTS = {"development", "production", "testing"}
+
+
+def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Read every setting: defaults, then the environment, then the overrides; validate."""
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = os.environ.get(setting.env)
+        if raw is None or raw == "":
+            values[setting.key] = setting.default
+            continue
+        try:
+            values[setting.key] = setting.parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{setting.env}={raw!r} is not valid: {exc}") from exc
+    values.update(overrides or {})
+    _complete(values)
+    _validate(values)
+    return values
+
+
+def _complete(values: dict[str, Any]) -> None:
+    """Fill development defaults; production must set its secrets explicitly."""
+    if values["ENV"] not in ENVIRONMENTS:
+        raise ConfigError(f"VERIFIER_ENV must be one of {sorted(ENVIRONMENTS)}, not {values['ENV']!r}")
+    if values["DATABASE_URL"] is None:
+        if values["ENV"] == "production":
+            raise ConfigError("VERIFIER_DATABASE_URL must be set in production")
+        values["DATABASE_URL"] = f"sqlite:///{INSTANCE_DIR / 'verifier.db'}"
+    for key, env in (("SECRET_KEY", "VERIFIER_SECRET_KEY"), ("DATA_KEY", "VERIFIER_DATA_KEY")):
+        if values[key]:
+            continue
+        if values["ENV"] == "production":
+            raise ConfigError(f"{env} must be set in production (see README: Configuration)")
+        values[key] = _development_secret(key.lower())
+
+
+def _development_secret(name: str) -> str:
+    """Return a per-checkout secret kept under instance/, made once; never used in production."""
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / f"dev-{name.replace('_', '-')}"
+    if not path.exists():
+        path.write_text(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _validate(values: dict[str, Any]) -> None:
+    if len(str(values["SECRET_KEY"])) < 16:
+        raise ConfigError("VERIFIER_SECRET_KEY must be at least 16 characters")
+    try:
+        key = base64.b64decode(str(values["DATA_KEY"]), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ConfigError("VERIFIER_DATA_KEY must be base64") from exc
+    if len(key) != 32:
+        raise ConfigError("VERIFIER_DATA_KEY must decode to 32 bytes (AES-256)")
+    parts = urlsplit(str(values["BASE_URL"]))
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ConfigError("VERIFIER_BASE_URL must be an http(s) URL such as https://verify.example.cn")
+    if values["ENV"] == "production" and parts.scheme != "https":
+        raise ConfigError("VERIFIER_BASE_URL must use https in production")
+    values["BASE_URL"] = str(values["BASE_URL"]).rstrip("/")
+    for key in ("IMPORT_MAX_BYTES", "DAILY_MINUTES_CAP", "LOGIN_MAX_FAILURES"):
+        if int(values[key]) <= 0:
+            raise ConfigError(f"{key} must be positive")
+    if int(values["DAILY_MINUTES_CAP"]) > 24 * 60:
+        raise ConfigError("VERIFIER_DAILY_MINUTES_CAP cannot exceed 1440 minutes (24 hours)")

@@ -1,0 +1,1 @@
+"""Cryptography: signing, keys and encryption at rest; no other module imports cryptography."""

@@ -1,0 +1,176 @@
+"""Identifier rules: citizen ID (GB 11643), USCC (GB 32100), other ID types, masking."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from flask_babel import gettext as _
+
+from verifier.errors import ValidationError
+
+ID_TYPES = ("resident_id", "passport", "hk_macao_permit", "taiwan_permit")
+
+# Chinese labels as organisations write them in spreadsheets.
+ID_TYPE_ALIASES = {
+    "resident_id": "resident_id",
+    "居民身份证": "resident_id",
+    "身份证": "resident_id",
+    "passport": "passport",
+    "护照": "passport",
+    "hk_macao_permit": "hk_macao_permit",
+    "港澳居民来往内地通行证": "hk_macao_permit",
+    "港澳通行证": "hk_macao_permit",
+    "回乡证": "hk_macao_permit",
+    "taiwan_permit": "taiwan_permit",
+    "台湾居民来往大陆通行证": "taiwan_permit",
+    "台胞证": "taiwan_permit",
+}
+
+_RESIDENT_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_RESIDENT_CHECK = "10X98765432"
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def resident_id_check_char(first17: str) -> str:
+    """Return the GB 11643 check character for 17 digits."""
+    total = sum(int(d) * w for d, w in zip(first17, _RESIDENT_WEIGHTS, strict=True))
+    return _RESIDENT_CHECK[total % 11]
+
+
+def resident_id_birth_date(number: str) -> date:
+    """Return the birth date held in a resident ID number."""
+    return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+
+
+def resident_id_gender(number: str) -> str:
+    """Return 'male' or 'female' from the 17th digit of a resident ID number."""
+    return "male" if int(number[16]) % 2 else "female"
+
+
+def normalize_id_type(value: str, field: str = "id_type") -> str:
+    """Map an ID type or its Chinese label to its code."""
+    key = (value or "").strip()
+    code = ID_TYPE_ALIASES.get(key) or ID_TYPE_ALIASES.get(key.lower())
+    if code is None:
+        raise ValidationError(
+            _(
+                "unknown ID type %(value)s; use one of resident_id (居民身份证), passport (护照), "
+                "hk_macao_permit (港澳居民来往内地通行证), taiwan_permit (台湾居民来往大陆通行证)",
+                value=repr(value),
+            ),
+            field=field,
+            rule="id_type",
+        )
+    return code
+
+
+def normalize_id_number(id_type: str, value: str, field: str = "id_number") -> str:
+    """Validate an ID number for its type and return its canonical form."""
+    number = re.sub(r"\s+", "", value or "").upper()
+    if not number:
+        raise ValidationError(_("ID number is required"), field=field, rule="required")
+    if id_type == "resident_id":
+        return _check_resident_id(number, field)
+    patterns = {
+        "passport": (r"[A-Z0-9]{5,17}", _("a passport number is 5 to 17 letters and digits")),
+        "hk_macao_permit": (
+            r"[HM]\d{8}(\d{2})?",
+            _("a Hong Kong/Macao permit number is H or M followed by 8 or 10 digits"),
+        ),
+        "taiwan_permit": (r"\d{8}(\d{2})?", _("a Taiwan permit number is 8 or 10 digits")),
+    }
+    pattern, rule_text = patterns[id_type]
+    if not re.fullmatch(pattern, number) or not re.search(r"\d", number):
+        raise ValidationError(
+            _("ID number is not valid: %(rule)s", rule=rule_text), field=field, rule="id_format"
+        )
+    return number
+
+
+def _check_resident_id(number: str, field: str) -> str:
+    if not re.fullmatch(r"\d{17}[\dX]", number):
+        raise ValidationError(
+            _("a resident ID number is 17 digits followed by a digit or X (18 characters)"),
+            field=field,
+            rule="id_format",
+        )
+    try:
+        born = resident_id_birth_date(number)
+    except ValueError:
+        raise ValidationError(
+            _("the resident ID number holds an impossible birth date (%(digits)s)", digits=number[6:14]),
+            field=field,
+            rule="id_birth_date",
+        ) from None
+    if born > date.today() or born.year < 1900:
+        raise ValidationError(
+            _("the resident ID number holds a birth date out of range (%(digits)s)", digits=number[6:14]),
+            field=field,
+            rule="id_birth_date",
+        )
+    if resident_id_check_char(number[:17]) != number[17]:
+        raise ValidationError(
+            _("the resident ID number's check character is wrong (GB 11643 checksum)"),
+            field=field,
+            rule="id_checksum",
+        )
+    return number
+
+
+def uscc_check_char(first17: str) -> str:
+    """Return the GB 32100 check character for the first 17 characters of a USCC."""
+    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def normalize_uscc(value: str, field: str = "uscc") -> str:
+    """Validate a unified social credit code and return it in upper case."""
+    code = re.sub(r"\s+", "", value or "").upper()
+    if len(code) != 18:
+        raise ValidationError(
+            _("a unified social credit code has 18 characters, this one has %(n)d", n=len(code)),
+            field=field,
+            rule="uscc_length",
+        )
+    bad = sorted({c for c in code if c not in USCC_ALPHABET})
+    if bad:
+        raise ValidationError(
+            _(
+                "a unified social credit code may not contain %(chars)s (I, O, S, V, Z are never used)",
+                chars=", ".join(bad),
+            ),
+            field=field,
+            rule="uscc_charset",
+        )
+    if not code[2:8].isdigit():
+        raise ValidationError(
+            _("characters 3 to 8 of a unified social credit code are the region code (6 digits)"),
+            field=field,
+            rule="uscc_region",
+        )
+    if uscc_check_char(code[:17]) != code[17]:
+        raise ValidationError(
+            _("the unified social credit code's check character is wrong (GB 32100 checksum)"),
+            field=field,
+            rule="uscc_checksum",
+        )
+    return code
+
+
+def mask_id_number(number: str) -> str:
+    """Mask an ID number for display: keep a few characters at each end."""
+    if len(number) >= 14:
+        return number[:3] + "*" * (len(number) - 5) + number[-2:]
+    if len(number) >= 6:
+        return number[:1] + "*" * (len(number) - 3) + number[-2:]
+    return "*" * len(number)
+
+
+def mask_name(name: str) -> str:
+    """Mask a personal name for public display: keep its first character (张*)."""
+    name = name.strip()
+    if not name:
+        return ""
+    return name[0] + "*" * max(1, min(len(name) - 1, 3))

@@ -1,0 +1,3 @@
+"""JSON API for imports."""
+
+from verifier.api import bp  # noqa: F401

@@ -1,0 +1,19 @@
+"""Import every model so that Base.metadata is complete."""
+
+from verifier.audit.models import AuditEntry
+from verifier.auth.models import ApiToken, User
+from verifier.orgs.models import Organisation
+from verifier.records.models import ImportBatch, RecordRevision, ServiceRecord
+from verifier.volunteers.models import Membership, Volunteer
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "ImportBatch",
+    "Membership",
+    "Organisation",
+    "RecordRevision",
+    "ServiceRecord",
+    "User",
+    "Volunteer",
+]

@@ -1,0 +1,3 @@
+"""JSON API for orgs."""
+
+from verifier.api import bp  # noqa: F401

@@ -1,0 +1,5 @@
+"""Pages for orgs."""
+
+from flask import Blueprint
+
+bp = Blueprint("orgs", __name__)

@@ -1,0 +1,396 @@
+"""Keep service records: create, correct and void them, with every rule and full history."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from verifier.audit.services import record_event
+from verifier.auth.models import User
+from verifier.db import utcnow
+from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
+from verifier.orgs.models import Organisation
+from verifier.orgs.services import require_active
+from verifier.records.models import RecordRevision, ServiceRecord
+from verifier.timeutil import format_hours, local_zone, to_local
+from verifier.volunteers.models import Volunteer
+from verifier.volunteers.services import is_member
+
+DAY_MINUTES = 24 * 60
+EARLIEST_SERVICE = datetime(1990, 1, 1, tzinfo=UTC)
+# A little clock skew between an organisation's device and the server is not "the future".
+FUTURE_TOLERANCE = timedelta(minutes=5)
+TEXT_LIMITS = {"activity": 200, "place": 200, "content": 2000, "leader": 50, "evaluation": 500}
+CONTENT_FIELDS = ("activity", "place", "content", "leader", "started_at", "ended_at", "minutes", "evaluation")
+
+
+@dataclass
+class RecordInput:
+    activity: str
+    place: str
+    started_at: datetime
+    ended_at: datetime
+    minutes: int
+    content: str = ""
+    leader: str = ""
+    evaluation: str = ""
+    unpaid: bool = True
+    not_job_duty: bool = True
+
+
+def _clean_text(value: str | None, field: str, required: bool) -> str:
+    text = (value or "").strip()
+    if required and not text:
+        raise ValidationError(_("%(field)s is required", field=field), field=field, rule="required")
+    if len(text) > TEXT_LIMITS[field]:
+        raise ValidationError(
+            _("%(field)s is longer than %(n)d characters", field=field, n=TEXT_LIMITS[field]),
+            field=field,
+            rule="max_length",
+        )
+    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text):
+        raise ValidationError(
+            _("%(field)s contains a control character", field=field), field=field, rule="control_character"
+        )
+    return text
+
+
+def validate_record(data: RecordInput, *, now: datetime | None = None) -> RecordInput:
+    """Check one record's own fields (not yet against other records); return them cleaned."""
+    now = now or utcnow()
+    clean = replace(
+        data,
+        activity=_clean_text(data.activity, "activity", True),
+        place=_clean_text(data.place, "place", True),
+        content=_clean_text(data.content, "content", False),
+        leader=_clean_text(data.leader, "leader", False),
+        evaluation=_clean_text(data.evaluation, "evaluation", False),
+    )
+    for field in ("started_at", "ended_at"):
+        value = getattr(clean, field)
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise ValidationError(_("%(field)s must be a date and time", field=field), field=field, rule="datetime")
+    if isinstance(clean.minutes, bool) or not isinstance(clean.minutes, int):
+        raise ValidationError(_("minutes must be a whole number"), field="minutes", rule="integer")
+    if clean.minutes <= 0:
+        raise ValidationError(_("service minutes must be greater than 0"), field="minutes", rule="minutes_positive")
+    if clean.started_at < EARLIEST_SERVICE:
+        raise ValidationError(_("start time is before 1990"), field="started_at", rule="too_early")
+    if clean.started_at > now + FUTURE_TOLERANCE:
+        raise ValidationError(_("start time is in the future"), field="started_at", rule="not_future")
+    if clean.ended_at > now + FUTURE_TOLERANCE:
+        raise ValidationError(
+            _("end time is in the future; record service after it has happened"), field="ended_at", rule="not_future"
+        )
+    if clean.ended_at <= clean.started_at:
+        raise ValidationError(_("end time must be after start time"), field="ended_at", rule="end_after_start")
+    span = int((clean.ended_at - clean.started_at).total_seconds() // 60)
+    if clean.minutes > span:
+        raise ValidationError(
+            _(
+                "service minutes (%(minutes)d) exceed the time between start and end (%(span)d minutes)",
+                minutes=clean.minutes,
+                span=span,
+            ),
+            field="minutes",
+            rule="minutes_within_span",
+        )
+    if not clean.unpaid:
+        raise ValidationError(
+            _("paid work is not volunteering and may not be recorded"), field="unpaid", rule="unpaid_required"
+        )
+    if not clean.not_job_duty:
+        raise ValidationError(
+            _("work done as part of one's job is not volunteering and may not be recorded"),
+            field="not_job_duty",
+            rule="not_job_duty_required",
+        )
+    return clean
+
+
+def service_date_of(started_at: datetime) -> date:
+    """Return the local calendar day a record's minutes count towards: the day it started."""
+    return to_local(started_at).date()
+
+
+def working_days_between(start: date, end: date) -> int:
+    """Count Monday-to-Friday days after start up to and including end."""
+    if end <= start:
+        return 0
+    days = (end - start).days
+    full_weeks, rest = divmod(days, 7)
+    count = full_weeks * 5
+    for offset in range(1, rest + 1):
+        if (start + timedelta(days=full_weeks * 7 + offset)).weekday() < 5:
+            count += 1
+    return count
+
+
+def dedupe_key_for(volunteer_id: int, data: RecordInput) -> str:
+    """Return the key that makes the same record, entered or imported again, a duplicate."""
+    text = "|".join(
+        [
+            str(volunteer_id),
+            data.started_at.astimezone(UTC).isoformat(),
+            data.ended_at.astimezone(UTC).isoformat(),
+            str(data.minutes),
+            data.activity,
+        ]
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def lock_volunteer(session: Session, volunteer_id: int) -> None:
+    """Take the volunteer's record lock (a row lock) so racing writers are serialised."""
+    session.execute(
+        update(Volunteer).where(Volunteer.id == volunteer_id).values(record_lock=Volunteer.record_lock + 1)
+    )
+
+
+def check_against_other_records(
+    session: Session, volunteer_id: int, org_id: int, data: RecordInput, exclude_id: int | None = None
+) -> None:
+    """Refuse overlap with the volunteer's active records, and more than 24 hours on one day."""
+    overlap = select(ServiceRecord).where(
+        ServiceRecord.volunteer_id == volunteer_id,
+        ServiceRecord.status == "active",
+        ServiceRecord.started_at < data.ended_at,
+        ServiceRecord.ended_at > data.started_at,
+    )
+    if exclude_id is not None:
+        overlap = overlap.where(ServiceRecord.id != exclude_id)
+    clash = session.scalars(overlap.limit(1)).first()
+    if clash is not None:
+        if clash.organisation_id == org_id:
+            message = _(
+                "overlaps record %(id)d (%(start)s to %(end)s) of this volunteer",
+                id=clash.id,
+                start=to_local(clash.started_at).strftime("%Y-%m-%d %H:%M"),
+                end=to_local(clash.ended_at).strftime("%Y-%m-%d %H:%M"),
+            )
+        else:
+            message = _("overlaps a record of this volunteer kept by another organisation")
+        raise ValidationError(message, field="started_at", rule="no_overlap")
+    day = service_date_of(data.started_at)
+    total = select(func.coalesce(func.sum(ServiceRecord.minutes), 0)).where(
+        ServiceRecord.volunteer_id == volunteer_id,
+        ServiceRecord.status == "active",
+        ServiceRecord.service_date == day,
+    )
+    if exclude_id is not None:
+        total = total.where(ServiceRecord.id != exclude_id)
+    already = int(session.scalar(total) or 0)
+    if already + data.minutes > DAY_MINUTES:
+        raise ValidationError(
+            _(
+                "a volunteer cannot serve more than 24 hours on one day: %(day)s already has "
+                "%(already)s hours, this record adds %(adds)s",
+                day=day.isoformat(),
+                already=format_hours(already),
+                adds=format_hours(data.minutes),
+            ),
+            field="minutes",
+            rule="daily_limit",
+        )
+
+
+def create_record(
+    session: Session,
+    org: Organisation,
+    volunteer: Volunteer,
+    data: RecordInput,
+    actor: User | None,
+    *,
+    source: str = "entry",
+    import_batch_id: int | None = None,
+    late_after_working_days: int = 10,
+    audit: bool = True,
+) -> ServiceRecord:
+    """Record a stretch of service for a volunteer of the organisation."""
+    require_active(org)
+    if not is_member(session, org.id, volunteer.id):
+        raise ValidationError(
+            _("this volunteer is not registered with your organisation"), field="volunteer_id", rule="member"
+        )
+    clean = validate_record(data)
+    key = dedupe_key_for(volunteer.id, clean)
+    if session.scalar(
+        select(ServiceRecord.id).where(ServiceRecord.organisation_id == org.id, ServiceRecord.dedupe_key == key)
+    ):
+        raise Conflict(_("this record has already been entered"))
+    lock_volunteer(session, volunteer.id)
+    check_against_other_records(session, volunteer.id, org.id, clean)
+    now = utcnow()
+    entry_day = to_local(now).date()
+    record = ServiceRecord(
+        organisation_id=org.id,
+        volunteer_id=volunteer.id,
+        status="active",
+        revision=1,
+        service_date=service_date_of(clean.started_at),
+        source=source,
+        entered_late=working_days_between(to_local(clean.ended_at).date(), entry_day) > late_after_working_days,
+        dedupe_key=key,
+        import_batch_id=import_batch_id,
+        recorded_by_id=actor.id if actor else None,
+        recorded_at=now,
+        updated_at=now,
+        **{field: getattr(clean, field) for field in CONTENT_FIELDS},
+        unpaid=clean.unpaid,
+        not_job_duty=clean.not_job_duty,
+    )
+    session.add(record)
+    session.flush()
+    _add_revision(session, record, "created", "", actor, now)
+    if audit:
+        record_event(
+            session, actor, "record.create", "service_record", record.id, organisation_id=org.id,
+            details={"volunteer_id": volunteer.id, "minutes": record.minutes, "source": source},
+        )
+    return record
+
+
+def _add_revision(
+    session: Session, record: ServiceRecord, kind: str, reason: str, actor: User | None, at: datetime
+) -> RecordRevision:
+    revision = RecordRevision(
+        record_id=record.id,
+        revision=record.revision,
+        kind=kind,
+        reason=reason,
+        created_by_id=actor.id if actor else None,
+        created_at=at,
+        **{field: getattr(record, field) for field in CONTENT_FIELDS},
+    )
+    session.add(revision)
+    session.flush()
+    return revision
+
+
+def _require_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("a reason is required"), field="reason", rule="required")
+    if len(reason) > 500:
+        raise ValidationError(_("reason is longer than 500 characters"), field="reason", rule="max_length")
+    return reason
+
+
+def _require_changeable(record: ServiceRecord, actor: User) -> None:
+    if not actor.is_org_user or actor.organisation_id != record.organisation_id:
+        raise Forbidden(_("only the organisation that keeps a record may change it"))
+    if record.status == "voided":
+        raise Conflict(_("this record has been voided and can no longer be changed"))
+    require_active(record.organisation)
+
+
+def correct_record(
+    session: Session, record: ServiceRecord, data: RecordInput, reason: str, actor: User
+) -> ServiceRecord:
+    """Correct a record: a new revision with reason, who and when; the old one stays."""
+    _require_changeable(record, actor)
+    reason = _require_reason(reason)
+    clean = validate_record(data)
+    before = {field: getattr(record, field) for field in CONTENT_FIELDS}
+    after = {field: getattr(clean, field) for field in CONTENT_FIELDS}
+    if before == after:
+        raise ValidationError(_("the correction changes nothing"), field="reason", rule="no_change")
+    lock_volunteer(session, record.volunteer_id)
+    check_against_other_records(session, record.volunteer_id, record.organisation_id, clean, exclude_id=record.id)
+    now = utcnow()
+    for field, value in after.items():
+        setattr(record, field, value)
+    record.service_date = service_date_of(clean.started_at)
+    record.revision += 1
+    record.updated_at = now
+    session.flush()
+    _add_revision(session, record, "corrected", reason, actor, now)
+    changed = sorted(f for f in CONTENT_FIELDS if before[f] != after[f])
+    record_event(
+        session, actor, "record.correct", "service_record", record.id, organisation_id=record.organisation_id,
+        details={"revision": record.revision, "reason": reason, "changed": changed},
+    )
+    return record
+
+
+def void_record(session: Session, record: ServiceRecord, reason: str, actor: User) -> ServiceRecord:
+    """Void a record with a reason; it stays visible in the history but no longer counts."""
+    _require_changeable(record, actor)
+    reason = _require_reason(reason)
+    now = utcnow()
+    record.status = "voided"
+    record.voided_at = now
+    record.voided_by_id = actor.id
+    record.void_reason = reason
+    record.revision += 1
+    record.updated_at = now
+    session.flush()
+    _add_revision(session, record, "voided", reason, actor, now)
+    record_event(
+        session, actor, "record.void", "service_record", record.id, organisation_id=record.organisation_id,
+        details={"reason": reason},
+    )
+    return record
+
+
+def visible_record(session: Session, actor: User, record_id: int) -> ServiceRecord:
+    """Return a record the actor may see, or raise NotFound."""
+    record = session.get(ServiceRecord, record_id)
+    if record is None or (actor.is_org_user and record.organisation_id != actor.organisation_id):
+        raise NotFound(_("no such record"))
+    return record
+
+
+def list_records(
+    session: Session,
+    actor: User,
+    *,
+    volunteer_id: int | None = None,
+    organisation_id: int | None = None,
+    include_voided: bool = True,
+    page: int = 1,
+    per_page: int = 50,
+) -> tuple[list[ServiceRecord], int]:
+    """Return one page of records the actor may see, newest service first, and the total."""
+    stmt = select(ServiceRecord)
+    if actor.is_org_user:
+        stmt = stmt.where(ServiceRecord.organisation_id == actor.organisation_id)
+    elif organisation_id is not None:
+        stmt = stmt.where(ServiceRecord.organisation_id == organisation_id)
+    if volunteer_id is not None:
+        stmt = stmt.where(ServiceRecord.volunteer_id == volunteer_id)
+    if not include_voided:
+        stmt = stmt.where(ServiceRecord.status == "active")
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(
+        stmt.order_by(ServiceRecord.started_at.desc(), ServiceRecord.id.desc())
+        .offset((max(page, 1) - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return list(rows), total
+
+
+def total_minutes(session: Session, actor: User, volunteer_id: int) -> int:
+    """Return the active minutes of a volunteer that the actor may see."""
+    stmt = select(func.coalesce(func.sum(ServiceRecord.minutes), 0)).where(
+        ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.status == "active"
+    )
+    if actor.is_org_user:
+        stmt = stmt.where(ServiceRecord.organisation_id == actor.organisation_id)
+    return int(session.scalar(stmt) or 0)
+
+
+def revisions_of(session: Session, record: ServiceRecord) -> list[RecordRevision]:
+    """Return every revision of a record, oldest first."""
+    return list(
+        session.scalars(select(RecordRevision).where(RecordRevision.record_id == record.id).order_by(RecordRevision.revision))
+    )
+
+
+def local_zone_name() -> str:
+    return str(local_zone())

@@ -1,0 +1,5 @@
+"""Pages for records."""
+
+from flask import Blueprint
+
+bp = Blueprint("records", __name__)

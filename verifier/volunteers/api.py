@@ -1,0 +1,3 @@
+"""JSON API for volunteers."""
+
+from verifier.api import bp  # noqa: F401

@@ -1,0 +1,250 @@
+"""Register volunteers, find them, and keep their identifiers private."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from verifier.audit.services import record_event
+from verifier.auth.models import User
+from verifier.crypto.encryption import FieldCipher
+from verifier.db import utcnow
+from verifier.errors import Conflict, NotFound, ValidationError
+from verifier.identifiers import (
+    ID_TYPES,
+    mask_id_number,
+    normalize_id_number,
+    normalize_id_type,
+    resident_id_birth_date,
+    resident_id_gender,
+)
+from verifier.orgs.models import Organisation
+from verifier.orgs.services import require_active
+from verifier.timeutil import local_today
+from verifier.volunteers.models import Membership, Volunteer
+
+GUARDIAN_AGE = 14
+GENDERS = {"male": "male", "female": "female", "男": "male", "女": "female", "m": "male", "f": "female"}
+
+
+def get_cipher() -> FieldCipher:
+    """Return the app's cipher for personal fields, made once from VERIFIER_DATA_KEY."""
+    cipher = current_app.extensions.get("verifier.cipher")
+    if cipher is None:
+        cipher = FieldCipher(current_app.config["DATA_KEY"])
+        current_app.extensions["verifier.cipher"] = cipher
+    return cipher
+
+
+@dataclass
+class VolunteerInput:
+    name: str
+    id_type: str
+    id_number: str
+    gender: str | None = None
+    birth_date: date | None = None
+    phone: str = ""
+    guardian_name: str = ""
+    guardian_consent: bool = False
+
+
+def luhn_digit(digits: str) -> str:
+    """Return the Luhn check digit for a string of digits."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = int(ch)
+        if i % 2 == 0:
+            n *= 2
+            if n > 9:
+                n -= 9
+        total += n
+    return str((10 - total % 10) % 10)
+
+
+def new_volunteer_number() -> str:
+    """Return a random volunteer number: V, 10 random digits, a Luhn check digit."""
+    body = "".join(secrets.choice("0123456789") for _ in range(10))
+    return f"V{body}{luhn_digit(body)}"
+
+
+def age_on(birth: date, day: date) -> int:
+    """Return the age in whole years on a day."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def validate_volunteer(data: VolunteerInput) -> VolunteerInput:
+    """Check a volunteer's fields and return them normalised (birth date and gender from the ID)."""
+    name = (data.name or "").strip()
+    if not name:
+        raise ValidationError(_("name is required"), field="name", rule="required")
+    if len(name) > 50:
+        raise ValidationError(_("name is longer than 50 characters"), field="name", rule="max_length")
+    id_type = normalize_id_type(data.id_type)
+    number = normalize_id_number(id_type, data.id_number)
+    gender = None
+    if data.gender:
+        gender = GENDERS.get(str(data.gender).strip().lower())
+        if gender is None:
+            raise ValidationError(_("gender is male or female"), field="gender", rule="gender")
+    birth = data.birth_date
+    if id_type == "resident_id":
+        id_birth = resident_id_birth_date(number)
+        if birth is not None and birth != id_birth:
+            raise ValidationError(
+                _("birth date does not match the one in the resident ID number"),
+                field="birth_date",
+                rule="birth_date_matches_id",
+            )
+        birth = id_birth
+        id_gender = resident_id_gender(number)
+        if gender is not None and gender != id_gender:
+            raise ValidationError(
+                _("gender does not match the resident ID number"), field="gender", rule="gender_matches_id"
+            )
+        gender = id_gender
+    today = local_today()
+    if birth is not None and (birth > today or birth.year < 1900):
+        raise ValidationError(_("birth date is out of range"), field="birth_date", rule="birth_date")
+    phone = re.sub(r"[\s-]", "", data.phone or "")
+    if phone and not re.fullmatch(r"\+?\d{5,20}", phone):
+        raise ValidationError(_("phone number may hold only digits"), field="phone", rule="phone")
+    guardian = (data.guardian_name or "").strip()[:50]
+    if birth is not None and age_on(birth, today) < GUARDIAN_AGE:
+        if not (data.guardian_consent and guardian):
+            raise ValidationError(
+                _("a volunteer under 14 needs a guardian's recorded consent (guardian name and consent)"),
+                field="guardian_consent",
+                rule="guardian_consent_under_14",
+            )
+    return VolunteerInput(name, id_type, number, gender, birth, phone, guardian, data.guardian_consent)
+
+
+def lookup_key(id_type: str, number: str) -> str:
+    """Return the keyed hash that identifies a person by ID type and number."""
+    return get_cipher().lookup_hash(f"{id_type}:{number}")
+
+
+def register_volunteer(
+    session: Session, org: Organisation, data: VolunteerInput, actor: User | None
+) -> tuple[Volunteer, bool]:
+    """Register a volunteer with an organisation; a person already known is linked, not duplicated."""
+    require_active(org)
+    clean = validate_volunteer(data)
+    key = lookup_key(clean.id_type, clean.id_number)
+    volunteer = session.scalars(select(Volunteer).where(Volunteer.id_lookup == key)).first()
+    created = volunteer is None
+    if volunteer is not None:
+        if volunteer.name != clean.name:
+            raise Conflict(
+                _("this ID number is already registered under a different name; check the name or the number")
+            )
+    else:
+        cipher = get_cipher()
+        volunteer = Volunteer(
+            volunteer_number=_unused_volunteer_number(session),
+            name=clean.name,
+            gender=clean.gender,
+            birth_date=clean.birth_date,
+            id_type=clean.id_type,
+            id_number_enc=cipher.encrypt(clean.id_number, "volunteers.id_number"),
+            id_lookup=key,
+            id_masked=mask_id_number(clean.id_number),
+            phone_enc=cipher.encrypt(clean.phone, "volunteers.phone") if clean.phone else None,
+            phone_masked=_mask_phone(clean.phone),
+            guardian_name=clean.guardian_name,
+            guardian_consent_at=utcnow() if clean.guardian_consent and clean.guardian_name else None,
+            guardian_consent_by_id=actor.id if actor and clean.guardian_consent else None,
+        )
+        session.add(volunteer)
+        session.flush()
+        record_event(
+            session, actor, "volunteer.create", "volunteer", volunteer.id, organisation_id=org.id,
+            details={"volunteer_number": volunteer.volunteer_number, "id_type": volunteer.id_type},
+        )
+    if session.get(Membership, (org.id, volunteer.id)) is None:
+        session.add(
+            Membership(organisation_id=org.id, volunteer_id=volunteer.id, added_by_id=actor.id if actor else None)
+        )
+        session.flush()
+        if not created:
+            record_event(
+                session, actor, "volunteer.link", "volunteer", volunteer.id, organisation_id=org.id,
+                details={"volunteer_number": volunteer.volunteer_number},
+            )
+    return volunteer, created
+
+
+def _unused_volunteer_number(session: Session) -> str:
+    for _attempt in range(20):
+        number = new_volunteer_number()
+        if session.scalar(select(Volunteer.id).where(Volunteer.volunteer_number == number)) is None:
+            return number
+    raise Conflict(_("could not allocate a volunteer number; try again"))  # pragma: no cover
+
+
+def _mask_phone(phone: str) -> str:
+    if not phone:
+        return ""
+    if len(phone) >= 7:
+        return phone[:3] + "*" * (len(phone) - 7) + phone[-4:] if len(phone) > 7 else phone[:3] + "****"
+    return "*" * len(phone)
+
+
+def is_member(session: Session, org_id: int, volunteer_id: int) -> bool:
+    return session.get(Membership, (org_id, volunteer_id)) is not None
+
+
+def visible_volunteer(session: Session, actor: User, volunteer_id: int) -> Volunteer:
+    """Return a volunteer the actor may see (organisations: their own members), or raise NotFound."""
+    volunteer = session.get(Volunteer, volunteer_id)
+    if volunteer is None:
+        raise NotFound(_("no such volunteer"))
+    if actor.is_org_user and not is_member(session, actor.organisation_id, volunteer.id):  # type: ignore[arg-type]
+        raise NotFound(_("no such volunteer"))
+    return volunteer
+
+
+def find_by_identity(session: Session, id_type: str, id_number: str) -> Volunteer | None:
+    """Return the volunteer with this ID, if registered."""
+    key = lookup_key(id_type, id_number)
+    return session.scalars(select(Volunteer).where(Volunteer.id_lookup == key)).first()
+
+
+def search_volunteers(
+    session: Session, actor: User, query: str = "", page: int = 1, per_page: int = 25
+) -> tuple[list[Volunteer], int]:
+    """Return one page of the volunteers the actor may see, matching name, number or ID number."""
+    stmt = select(Volunteer)
+    if actor.is_org_user:
+        stmt = stmt.join(
+            Membership,
+            (Membership.volunteer_id == Volunteer.id) & (Membership.organisation_id == actor.organisation_id),
+        )
+    query = (query or "").strip()
+    if query:
+        conditions = [Volunteer.name.like(f"%{query}%"), Volunteer.volunteer_number == query.upper()]
+        compact = re.sub(r"\s+", "", query).upper()
+        for id_type in ID_TYPES:
+            try:
+                number = normalize_id_number(id_type, compact)
+            except ValidationError:
+                continue
+            conditions.append(Volunteer.id_lookup == lookup_key(id_type, number))
+        stmt = stmt.where(or_(*conditions))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(
+        stmt.order_by(Volunteer.id.desc()).offset((max(page, 1) - 1) * per_page).limit(per_page)
+    ).all()
+    return list(rows), total
+
+
+def reveal_id_number(volunteer: Volunteer) -> str:
+    """Decrypt a volunteer's ID number (for matching, never for display)."""
+    return get_cipher().decrypt(volunteer.id_number_enc, "volunteers.id_number")

@@ -1,0 +1,5 @@
+"""Pages for volunteers."""
+
+from flask import Blueprint
+
+bp = Blueprint("volunteers", __name__)

@@ -1,0 +1,51 @@
+"""Landing page, language switch, health check and the dashboard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, make_response, redirect, render_template, request, url_for
+from sqlalchemy import text
+
+from verifier import LOCALES
+from verifier.auth.access import ANY_ROLE, current_actor, public, roles
+from verifier.db import get_session
+
+bp = Blueprint("web", __name__)
+
+
+@bp.get("/")
+@public
+def index() -> Any:
+    if current_actor() is not None:
+        return redirect(url_for("web.dashboard"))
+    return render_template("web/index.html")
+
+
+@bp.get("/lang/<code>")
+@public
+def set_language(code: str) -> Any:
+    """Remember the chosen language in a cookie and go back."""
+    target = request.args.get("next", "/")
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"
+    response = make_response(redirect(target))
+    if code in LOCALES:
+        response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
+
+
+@bp.get("/healthz")
+@public
+def healthz() -> Any:
+    get_session().execute(text("SELECT 1"))
+    return {"status": "ok"}
+
+
+@bp.get("/dashboard")
+@roles(*ANY_ROLE)
+def dashboard() -> Any:
+    from verifier.web.dashboard import dashboard_context
+
+    actor = current_actor()
+    return render_template("web/dashboard.html", **dashboard_context(get_session(), actor))
