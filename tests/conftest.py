@@ -50,6 +50,9 @@ def test_config(url: str, **extra: Any) -> dict[str, Any]:
     return config
 
 
+test_config.__test__ = False  # a helper, not a test, when imported into a test module
+
+
 def reset_database(engine: Engine) -> None:
     """Empty a database completely so migrations start from nothing."""
     with engine.begin() as conn:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 from flask import Flask
-from flask.cli import FlaskGroup
+from flask.cli import AppGroup, FlaskGroup
 from sqlalchemy.orm import Session
 
 from verifier.config import ConfigError
@@ -75,7 +75,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
 
 
-@click.group("db")
+@click.group("db", cls=AppGroup)
 def db_group() -> None:
     """Database schema."""
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import sys
 
 import click
+from flask.cli import AppGroup
 
 from verifier.audit.services import verify_chain
 from verifier.db import get_session
 
 
-@click.group("audit")
+@click.group("audit", cls=AppGroup)
 def audit_group() -> None:
     """The hash-chained audit log."""
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import click
+from flask.cli import AppGroup
 
 from verifier.auth.services import create_token, create_user, get_user_by_email
 from verifier.cli import handle_errors, transaction
 from verifier.orgs.services import get_by_uscc
 
 
-@click.group("users")
+@click.group("users", cls=AppGroup)
 def users_group() -> None:
     """User accounts."""
 
@@ -32,7 +33,7 @@ def users_create(email: str, password: str, role: str, org_uscc: str | None, dis
     click.echo(f"created user {user.email} ({user.role})")
 
 
-@click.group("tokens")
+@click.group("tokens", cls=AppGroup)
 def tokens_group() -> None:
     """API tokens."""
 

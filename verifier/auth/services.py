@@ -11,13 +11,21 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event
-from verifier.auth.models import ORG_ROLES, ROLES, ApiToken, User
+from verifier.auth.models import (
+    ORG_ADMIN,
+    ORG_RECORDER,
+    ORG_ROLES,
+    PLATFORM_ADMIN,
+    ROLES,
+    ApiToken,
+    User,
+)
 from verifier.db import utcnow
-from verifier.errors import Conflict, NotFound, ValidationError
+from verifier.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
 from verifier.orgs.models import Organisation
 
 _hasher = PasswordHasher()
@@ -82,7 +90,8 @@ def create_user(
         )
     check_password_rules(password)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Conflict(_("a user with e-mail %(email)s already exists", email=email))
+        message = _("a user with e-mail %(email)s already exists", email=email)
+        raise Conflict(message, errors=[FieldError("email", "unique", message)])
     user = User(
         email=email,
         password_hash=hash_password(password),
@@ -235,3 +244,104 @@ def get_user_by_email(session: Session, email: str) -> User:
     if user is None:
         raise NotFound(_("no user with e-mail %(email)s", email=email))
     return user
+
+
+def create_user_by(
+    session: Session,
+    actor: User,
+    *,
+    email: str,
+    password: str,
+    role: str,
+    organisation: Organisation | None,
+    display_name: str = "",
+) -> User:
+    """Create a user on an actor's behalf: platform admins any user, org admins their own recorders."""
+    if actor.role == ORG_ADMIN:
+        if role != ORG_RECORDER:
+            raise ValidationError(
+                _("an organisation administrator may create only recorders (org_recorder)"),
+                field="role",
+                rule="org_admin_creates_recorders",
+            )
+        if organisation is None or organisation.id != actor.organisation_id:
+            raise Forbidden(_("you may create users only for your own organisation"))
+    elif actor.role != PLATFORM_ADMIN:
+        raise Forbidden(_("your role may not create users"))
+    return create_user(
+        session,
+        email=email,
+        password=password,
+        role=role,
+        organisation=organisation,
+        display_name=display_name,
+        actor=actor,
+    )
+
+
+def manageable_user(session: Session, actor: User, user_id: int) -> User:
+    """Return a user the actor may see and manage (org admins: their organisation's), or raise."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(_("no such user"))
+    if actor.role == PLATFORM_ADMIN:
+        return user
+    if actor.role == ORG_ADMIN and user.organisation_id == actor.organisation_id:
+        return user
+    raise NotFound(_("no such user"))
+
+
+def set_active(session: Session, user: User, active: bool, actor: User) -> None:
+    """Deactivate or reactivate a user; org admins only their own organisation's recorders."""
+    if user.id == actor.id:
+        raise ValidationError(
+            _("you cannot deactivate or reactivate your own account"), field="active", rule="not_self"
+        )
+    allowed = actor.role == PLATFORM_ADMIN or (
+        actor.role == ORG_ADMIN
+        and user.role == ORG_RECORDER
+        and user.organisation_id == actor.organisation_id
+    )
+    if not allowed:
+        raise Forbidden(_("your role may not change this user"))
+    if user.active == active:
+        return
+    user.active = active
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "user.activate" if active else "user.deactivate",
+        "user",
+        user.id,
+        organisation_id=user.organisation_id,
+        details={"email": user.email},
+    )
+
+
+def list_users(
+    session: Session,
+    actor: User,
+    *,
+    query: str = "",
+    organisation_id: int | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> tuple[list[User], int]:
+    """Return one page of the users the actor may manage, and the total."""
+    stmt = select(User)
+    if actor.role == ORG_ADMIN:
+        stmt = stmt.where(User.organisation_id == actor.organisation_id)
+    elif actor.role != PLATFORM_ADMIN:
+        raise Forbidden(_("your role may not manage users"))
+    elif organisation_id is not None:
+        stmt = stmt.where(User.organisation_id == organisation_id)
+    query = (query or "").strip().lower()
+    if query:
+        like = f"%{query}%"
+        stmt = stmt.where(or_(User.email.like(like), User.display_name.like(like)))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(
+        stmt.order_by(User.email).offset((max(page, 1) - 1) * per_page).limit(per_page)
+    ).all()
+    return list(rows), total

@@ -123,7 +123,13 @@ class _CertificatePDF(FPDF):
     def line_text(self, text: str, *, size: float, height: float, align: str = "L") -> None:
         self.set_font(_FAMILY, size=size)
         self.multi_cell(
-            0, height, text, align=align, wrapmode=WrapMode.CHAR, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+            0,
+            height,
+            text,
+            align=align,
+            wrapmode=WrapMode.CHAR,
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
         )
 
 
@@ -231,14 +237,14 @@ def _issuer_and_qr(pdf: _CertificatePDF, cert: CertificatePrint) -> None:
         ("经办人", cert.handler),
         ("联系方式", cert.contact),
     )
-    pdf.set_font(_FAMILY, size=11)
+    pdf.set_font(_FAMILY, size=10.5)
     for label, value in details:
         pdf.set_x(PAGE_MARGIN)
         pdf.set_text_color(*_MUTED)
-        pdf.cell(36, 8, f"{label}：")
+        pdf.cell(35, 8, f"{label}：")
         pdf.set_text_color(*_INK)
         pdf.multi_cell(
-            text_width - 36, 8, value, wrapmode=WrapMode.CHAR, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+            text_width - 35, 8, value, wrapmode=WrapMode.CHAR, new_x=XPos.LMARGIN, new_y=YPos.NEXT
         )
     qr_x = pdf.w - PAGE_MARGIN - QR_SIZE
     pdf.image(

@@ -70,7 +70,8 @@ def _build(data: str, max_version: int) -> qrcode.QRCode:
     code.add_data(data)
     try:
         code.make(fit=True)
-    except DataOverflowError:
+    except (DataOverflowError, ValueError):
+        # qrcode signals data beyond version 40 either way, depending on where fitting stops.
         raise QRCodeTooLarge(
             version=None, data_bytes=encoded_length, max_version=max_version
         ) from None
@@ -87,9 +88,7 @@ def measure_qr(data: str) -> QRLayout:
     return QRLayout(code.version, code.modules_count, len(data.encode("utf-8")))
 
 
-def render_qr_png(
-    url: str, *, box_size: int = 10, max_version: int = MAX_QR_VERSION
-) -> bytes:
+def render_qr_png(url: str, *, box_size: int = 10, max_version: int = MAX_QR_VERSION) -> bytes:
     """Render a URL as a black-on-white QR code PNG; raise QRCodeTooLarge past max_version."""
     code = _build(url, max_version)
     code.box_size = box_size

@@ -1,8 +1,33 @@
-"""`verifier demo`: load demonstration data once."""
+"""`verifier demo`: load demonstration data once and print the logins."""
+
+from pathlib import Path
 
 import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from verifier.cli import handle_errors, transaction
+from verifier.demo.services import load_demo
 
 
 @click.command("demo")
-def demo_command() -> None:
+@click.option("--volunteers", default=200, show_default=True)
+@click.option("--records", default=5000, show_default=True)
+@with_appcontext
+@handle_errors
+def demo_command(volunteers: int, records: int) -> None:
     """Load demo organisations, volunteers, records and users (idempotent); print the logins."""
+    with transaction() as session:
+        summary = load_demo(
+            session, Path(current_app.instance_path), volunteers=volunteers, records=records
+        )
+    if summary.created:
+        click.echo(
+            f"demo data loaded: {summary.organisations} organisations, {summary.volunteers} volunteers, "
+            f"{summary.records} records"
+        )
+    else:
+        click.echo("demo data already present")
+    click.echo("demo logins (e-mail, role, password):")
+    for email, role, password in summary.logins:
+        click.echo(f"  {email:<32} {role:<22} {password}")

@@ -1,8 +1,9 @@
 """`verifier import ...` commands."""
 
 import click
+from flask.cli import AppGroup
 
 
-@click.group("import")
+@click.group("import", cls=AppGroup)
 def import_group() -> None:
     """Import records from files."""

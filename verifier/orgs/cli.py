@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import click
+from flask.cli import AppGroup
 
 from verifier.cli import handle_errors, transaction
 from verifier.orgs.services import OrganisationInput, create_organisation
 
 
-@click.group("orgs")
+@click.group("orgs", cls=AppGroup)
 def orgs_group() -> None:
     """Organisations."""
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event
 from verifier.auth.models import PLATFORM_ADMIN, User
-from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
+from verifier.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
 from verifier.identifiers import normalize_uscc
 from verifier.orgs.models import ORG_STATUSES, ORG_TYPES, Organisation
 
@@ -88,9 +88,11 @@ def create_organisation(session: Session, data: OrganisationInput, actor: User |
     """Register an organisation; its USCC must be valid and not yet registered."""
     clean = validate_organisation(data)
     if session.scalar(select(Organisation.id).where(Organisation.uscc == clean.uscc)) is not None:
-        raise Conflict(
-            _("an organisation with unified social credit code %(uscc)s is already registered", uscc=clean.uscc)
+        message = _(
+            "an organisation with unified social credit code %(uscc)s is already registered",
+            uscc=clean.uscc,
         )
+        raise Conflict(message, errors=[FieldError("uscc", "unique", message)])
     org = Organisation(**clean.__dict__)
     session.add(org)
     session.flush()
@@ -103,6 +105,7 @@ def create_organisation(session: Session, data: OrganisationInput, actor: User |
 
 def set_status(session: Session, org: Organisation, status: str, reason: str, actor: User) -> None:
     """Change an organisation's status (active, suspended, deregistered) with a reason."""
+    require_platform_admin(actor)
     if status not in ORG_STATUSES:
         raise ValidationError(
             _("unknown status; use one of %(s)s", s=", ".join(ORG_STATUSES)), field="status", rule="status"

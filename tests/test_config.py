@@ -1,0 +1,54 @@
+"""Settings are checked at start: production refuses to run without its secrets."""
+
+import pytest
+
+from verifier import create_app
+from verifier.config import ConfigError
+
+
+def test_production_without_secret_key_is_a_clear_start_up_error(monkeypatch):
+    monkeypatch.setenv("VERIFIER_ENV", "production")
+    monkeypatch.setenv("VERIFIER_DATABASE_URL", "sqlite:///:memory:")
+    monkeypatch.setenv("VERIFIER_BASE_URL", "https://verify.example.cn")
+    monkeypatch.delenv("VERIFIER_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError, match="VERIFIER_SECRET_KEY must be set in production"):
+        create_app()
+
+
+def test_production_needs_https_and_a_data_key(monkeypatch):
+    monkeypatch.setenv("VERIFIER_ENV", "production")
+    monkeypatch.setenv("VERIFIER_DATABASE_URL", "sqlite:///:memory:")
+    monkeypatch.setenv("VERIFIER_SECRET_KEY", "s" * 32)
+    monkeypatch.delenv("VERIFIER_DATA_KEY", raising=False)
+    with pytest.raises(ConfigError, match="VERIFIER_DATA_KEY"):
+        create_app()
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("VERIFIER_DATA_KEY", "not base64!", "base64"),
+        ("VERIFIER_DATA_KEY", "AAAA", "32 bytes"),
+        ("VERIFIER_BASE_URL", "ftp://x", "http"),
+        ("VERIFIER_IMPORT_MAX_BYTES", "lots", "VERIFIER_IMPORT_MAX_BYTES"),
+        ("VERIFIER_ENV", "staging", "VERIFIER_ENV"),
+    ],
+)
+def test_invalid_settings_name_the_variable(monkeypatch, name, value, message):
+    monkeypatch.setenv("VERIFIER_DATABASE_URL", "sqlite:///:memory:")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=message):
+        create_app()
+
+
+def test_cli_reports_configuration_errors_without_a_traceback(monkeypatch):
+    from click.testing import CliRunner
+
+    from verifier.cli import main
+
+    monkeypatch.setenv("VERIFIER_ENV", "production")
+    monkeypatch.delenv("VERIFIER_SECRET_KEY", raising=False)
+    result = CliRunner().invoke(main, ["audit", "verify"])
+    assert result.exit_code == 2
+    assert "configuration error" in result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,1 @@
+"""Certificates: numbers, QR codes, printable PDFs, issuance and verification."""

@@ -1,0 +1,206 @@
+"""Demonstration data: organisations, volunteers, a year of records, and users of every role."""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from verifier.audit.services import record_event
+from verifier.auth.services import create_user
+from verifier.identifiers import resident_id_check_char, uscc_check_char
+from verifier.orgs.models import Organisation
+from verifier.orgs.services import OrganisationInput, create_organisation
+from verifier.records.models import RecordRevision, ServiceRecord
+from verifier.records.services import RecordInput, create_record, working_days_between
+from verifier.timeutil import local_today, local_zone
+from verifier.volunteers.services import VolunteerInput, register_volunteer
+
+DEMO_DOMAIN = "demo.verifier.cn"
+ORGANISATIONS = [
+    ("南川区青年志愿者协会", "1", "volunteer_org", "张建国"),
+    ("东城街道社区志愿服务站", "2", "community", "刘芳"),
+    ("南川区慈善会", "1", "charity", "陈志强"),
+    ("南川区图书馆", "2", "public_service", "赵丽"),
+    ("南川区马拉松赛事组委会", "9", "event_host", "孙伟"),
+]
+ACTIVITIES = [
+    ("社区敬老服务", "陪伴独居老人，打扫卫生，测量血压"),
+    ("垃圾分类宣传", "在小区门口讲解垃圾分类，发放宣传册"),
+    ("图书馆读者服务", "图书整理上架，引导读者借阅"),
+    ("交通文明劝导", "路口劝导行人遵守信号灯"),
+    ("马拉松赛事服务", "补给站发放饮用水，引导选手"),
+    ("河道环保清洁", "清理河岸垃圾，记录污染点"),
+    ("留守儿童助学辅导", "辅导作业，组织阅读活动"),
+    ("应急救护培训协助", "协助讲师布置场地，维持秩序"),
+]
+PLACES = ["南川区东城街道", "南川区西城街道", "南川区南城街道", "南川区图书馆", "南川区体育中心", "凤嘴江河畔"]
+LEADERS = ["王强", "李娜", "周涛", "吴敏", "郑浩"]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华慧巧美佳嘉欣宇浩然子涵梓萱一诺雨桐思远博文"
+REGION = "500119"  # 重庆市南川区
+
+
+@dataclass
+class DemoSummary:
+    created: bool
+    organisations: int = 0
+    volunteers: int = 0
+    records: int = 0
+    logins: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def _uscc(kind: str, n: int) -> str:
+    first17 = f"5{kind}{REGION}MJ{n:07d}"
+    return first17 + uscc_check_char(first17)
+
+
+def _resident_id(rng: random.Random, birth: date) -> str:
+    first17 = f"{REGION}{birth:%Y%m%d}{rng.randrange(1000):03d}"
+    return first17 + resident_id_check_char(first17)
+
+
+def _logins_file(instance_dir: Path) -> Path:
+    return instance_dir / "demo-logins.txt"
+
+
+def _passwords(instance_dir: Path, emails: list[str]) -> dict[str, str]:
+    """Return the demo passwords, made randomly once and kept under instance/ (never in the repo)."""
+    path = _logins_file(instance_dir)
+    known: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            email, _, password = line.partition(" ")
+            if email and password:
+                known[email] = password
+    changed = False
+    for email in emails:
+        if email not in known:
+            known[email] = "demo-" + secrets.token_urlsafe(9)
+            changed = True
+    if changed:
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{e} {p}\n" for e, p in known.items()), encoding="utf-8")
+        path.chmod(0o600)
+    return known
+
+
+def load_demo(
+    session: Session, instance_dir: Path, *, volunteers: int = 200, records: int = 5000, seed: int = 2026
+) -> DemoSummary:
+    """Load the demo data unless it is there already; return the logins either way."""
+    rng = random.Random(seed)  # noqa: S311  (demo data, not security)
+    users = [("admin@" + DEMO_DOMAIN, "platform_admin", None)]
+    users += [(f"supervisor@{DEMO_DOMAIN}", "regulator_supervisor", None)]
+    users += [(f"inspector{i}@{DEMO_DOMAIN}", "regulator_inspector", None) for i in range(1, 5)]
+    for i in range(len(ORGANISATIONS)):
+        users += [(f"org{i + 1}-admin@{DEMO_DOMAIN}", "org_admin", i), (f"org{i + 1}-recorder@{DEMO_DOMAIN}", "org_recorder", i)]
+    passwords = _passwords(instance_dir, [email for email, _, _ in users])
+    summary = DemoSummary(created=False)
+    summary.logins = [(email, role, passwords[email]) for email, role, _ in users]
+
+    first_uscc = _uscc(ORGANISATIONS[0][1], 1)
+    if session.scalar(select(Organisation.id).where(Organisation.uscc == first_uscc)) is not None:
+        return summary
+
+    orgs = []
+    for n, (name, kind, org_type, person) in enumerate(ORGANISATIONS, start=1):
+        orgs.append(
+            create_organisation(
+                session,
+                OrganisationInput(
+                    name=name, uscc=_uscc(kind, n), responsible_person=person, region_code=REGION,
+                    org_type=org_type, contact_name="经办人" + person[0], contact_phone=f"023-7142{n:04d}",
+                    address="重庆市南川区",
+                ),
+                None,
+            )
+        )
+    for email, role, org_index in users:
+        create_user(
+            session, email=email, password=passwords[email], role=role,
+            organisation=orgs[org_index] if org_index is not None else None,
+            display_name=email.split("@")[0],
+        )
+
+    today = local_today()
+    people = []
+    for n in range(volunteers):
+        age_days = rng.randrange(16 * 365, 70 * 365)
+        birth = today - timedelta(days=age_days)
+        minor = n in (7, 77)
+        if minor:
+            birth = today - timedelta(days=12 * 365)
+        org = orgs[n % len(orgs)]
+        volunteer, _created = register_volunteer(
+            session, org,
+            VolunteerInput(
+                name=rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2)))),
+                id_type="resident_id", id_number=_resident_id(rng, birth),
+                phone=f"13{rng.randrange(10**9):09d}",
+                guardian_name="监护人" if minor else "", guardian_consent=minor,
+            ),
+            None,
+        )
+        people.append((volunteer, [org] + ([orgs[(n + 1) % len(orgs)]] if n % 5 == 0 else [])))
+        if n % 5 == 0:
+            register_volunteer(
+                session, orgs[(n + 1) % len(orgs)],
+                VolunteerInput(name=volunteer.name, id_type="resident_id", id_number=_volunteer_id(session, volunteer)),
+                None,
+            )
+
+    zone = local_zone()
+    per_person = max(1, records // max(1, len(people)))
+    made = 0
+    for volunteer, member_orgs in people:
+        days = sorted(rng.sample(range(1, 365), per_person))
+        for day_offset in days:
+            if made >= records:
+                break
+            day = today - timedelta(days=day_offset)
+            hour = rng.randrange(8, 16)
+            start = datetime(day.year, day.month, day.day, hour, rng.choice((0, 30)), tzinfo=zone)
+            minutes = rng.choice((60, 90, 120, 150, 180, 240))
+            activity, content = rng.choice(ACTIVITIES)
+            org = rng.choice(member_orgs)
+            record = create_record(
+                session, org, volunteer,
+                RecordInput(
+                    activity=activity, place=rng.choice(PLACES), content=content,
+                    leader=rng.choice(LEADERS), started_at=start,
+                    ended_at=start + timedelta(minutes=minutes + rng.choice((0, 0, 30))),
+                    minutes=minutes, evaluation=rng.choice(("优秀", "良好", "良好", "")),
+                ),
+                None, audit=False,
+            )
+            # entered a few days after the activity; about one in twenty entered late
+            delay = rng.choice((1, 2, 3, 5)) if rng.random() > 0.05 else rng.randrange(15, 40)
+            entered = min(record.ended_at + timedelta(days=delay), datetime.now(zone))
+            late = working_days_between(day, entered.astimezone(zone).date()) > 10
+            session.execute(
+                update(ServiceRecord).where(ServiceRecord.id == record.id)
+                .values(recorded_at=entered, updated_at=entered, entered_late=late)
+            )
+            session.execute(
+                update(RecordRevision).where(RecordRevision.record_id == record.id).values(created_at=entered)
+            )
+            made += 1
+    session.flush()
+    record_event(session, None, "demo.load", "instance", "demo", details={"records": made, "volunteers": len(people)})
+    summary.created = True
+    summary.organisations = len(orgs)
+    summary.volunteers = len(people)
+    summary.records = made
+    return summary
+
+
+def _volunteer_id(session: Session, volunteer: object) -> str:
+    from verifier.volunteers.services import reveal_id_number
+
+    return reveal_id_number(volunteer)  # type: ignore[arg-type]
