@@ -114,7 +114,9 @@ def create_user(
 
 
 def set_role(session: Session, user: User, role: str, actor: User | None) -> None:
-    """Change a user's role, keeping the organisation rule."""
+    """Change a user's role, keeping the organisation rule; only a platform admin may do this."""
+    if actor is not None and actor.role != PLATFORM_ADMIN:
+        raise Forbidden(_("only a platform administrator may change roles"))
     if role not in ROLES:
         raise ValidationError(_("unknown role %(role)s", role=role), field="role", rule="role")
     if (role in ORG_ROLES) != (user.organisation_id is not None):

@@ -1,0 +1,202 @@
+"""Shared pieces of the JSON API: reading input into pydantic models, field types, answers."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, TypeVar
+
+from flask import jsonify, request
+from flask_babel import gettext as _
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+from verifier.errors import BadRequest, FieldError, UnsupportedMediaType, ValidationError
+from verifier.timeutil import parse_local_datetime, to_local
+
+# Ids and minutes are 32-bit integers in the database; a bigger number must be refused
+# here, not reach the driver (SQLite overflows, PostgreSQL raises "out of range").
+INT32_MAX = 2**31 - 1
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class InputModel(BaseModel):
+    """A request body or query string: fields the API does not know are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class OutputModel(BaseModel):
+    """A response body."""
+
+
+def _parse_datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError(
+            "datetime_type", "must be a date and time written as a string (ISO 8601)"
+        )
+    try:
+        parsed = parse_local_datetime(value)
+        parsed.astimezone(UTC)  # a year at the edge of the calendar cannot be stored
+    except (ValueError, OverflowError):
+        raise PydanticCustomError(
+            "datetime_format",
+            "must be a date and time in ISO 8601, e.g. 2026-03-05T09:00:00+08:00 "
+            "(without an offset it is taken as Beijing time)",
+        ) from None
+    return parsed
+
+
+def _parse_date(value: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise PydanticCustomError("date_format", "must be a date written as YYYY-MM-DD") from None
+
+
+LocalDateTime = Annotated[
+    datetime,
+    BeforeValidator(_parse_datetime),
+    Field(
+        description="ISO 8601 date and time; with an offset (+08:00, Z), or without one for "
+        "Asia/Shanghai local time. Answers always carry the +08:00 offset.",
+        examples=["2026-03-05T09:00:00+08:00"],
+    ),
+]
+IsoDate = Annotated[date, BeforeValidator(_parse_date), Field(examples=["1990-03-07"])]
+RecordId = Annotated[StrictInt, Field(ge=1, le=INT32_MAX)]
+
+
+def local(moment: datetime | None) -> datetime | None:
+    """Return a stored UTC time in local time, as answers show it."""
+    return to_local(moment) if moment is not None else None
+
+
+class PageQuery(InputModel):
+    """Paging of a list."""
+
+    page: int = Field(1, ge=1, le=100_000, description="Page number, from 1.")
+    per_page: int = Field(50, ge=1, le=200, description="Items per page (at most 200).")
+
+
+class PageOut(OutputModel):
+    page: int
+    per_page: int
+    total: int = Field(description="Number of items over all pages.")
+
+
+class FieldErrorOut(OutputModel):
+    field: str = Field(description="The field, as a dotted path (e.g. `minutes`, `reason`).")
+    rule: str = Field(description="The rule broken, e.g. `int_type`, `id_checksum`, `no_overlap`.")
+    message: str
+
+
+class Problem(OutputModel):
+    """An error, as RFC 9457 application/problem+json."""
+
+    type: str = Field(examples=["urn:verifier:problem:validation_error"])
+    title: str
+    status: int
+    detail: str = Field(description="A sentence for a person.")
+    instance: str = Field(description="The request path.")
+    errors: list[FieldErrorOut] = Field(
+        default_factory=list, description="For 422: each broken rule with its field."
+    )
+
+
+# Messages for pydantic's error types, written as a predicate after the field's name.
+def _predicate(error: ErrorDetails) -> str | None:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return _("is required")
+    if kind == "extra_forbidden":
+        return _("is not a field of this request (unknown fields are refused; check the spelling)")
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return _("must be a whole number (e.g. 180), not a string, a fraction or true/false")
+    if kind in ("string_type",):
+        return _("must be a string")
+    if kind in ("bool_type", "bool_parsing"):
+        return _("must be true or false")
+    if kind == "greater_than_equal":
+        return _("must be at least %(n)s", n=ctx.get("ge"))
+    if kind == "less_than_equal":
+        return _("must be at most %(n)s", n=ctx.get("le"))
+    if kind == "string_too_long":
+        return _("is longer than %(n)s characters", n=ctx.get("max_length"))
+    if kind == "literal_error":
+        return _("must be one of %(values)s", values=ctx.get("expected"))
+    if kind in ("model_type", "dict_type"):
+        return _("must be a JSON object")
+    if kind == "datetime_type":
+        return _("must be a date and time written as a string (ISO 8601)")
+    if kind == "datetime_format":
+        return _(
+            "must be a date and time in ISO 8601, e.g. 2026-03-05T09:00:00+08:00 "
+            "(without an offset it is taken as Beijing time)"
+        )
+    if kind == "date_format":
+        return _("must be a date written as YYYY-MM-DD")
+    return None
+
+
+def field_errors(exc: PydanticValidationError) -> list[FieldError]:
+    """Turn pydantic's errors into the API's field errors: dotted field, rule, message."""
+    errors = []
+    for error in exc.errors(include_url=False, include_input=False):
+        field = ".".join(str(part) for part in error["loc"]) or "body"
+        predicate = _predicate(error)
+        message = f"{field} {predicate}" if predicate else f"{field}: {error['msg']}"
+        errors.append(FieldError(field=field, rule=error["type"], message=message))
+    return errors
+
+
+def validate(model: type[M], data: dict[str, Any]) -> M:
+    """Validate data against a model, or raise the project's ValidationError (422)."""
+    try:
+        return model.model_validate(data)
+    except PydanticValidationError as exc:
+        errors = field_errors(exc)
+        raise ValidationError("; ".join(e.message for e in errors), errors=errors) from None
+
+
+def read_json(model: type[M]) -> M:
+    """Read the request's JSON object into a model; 415, 400 or 422 when it cannot be."""
+    if not request.is_json:
+        raise UnsupportedMediaType(
+            _("send the request body as JSON, with the header Content-Type: application/json")
+        )
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise BadRequest(_("the request body is empty; send a JSON object"))
+    try:
+        data = json.loads(raw)
+    except UnicodeDecodeError:
+        raise BadRequest(_("the request body is not UTF-8 text")) from None
+    except ValueError as exc:  # JSONDecodeError, and numbers too long to read
+        raise BadRequest(_("the request body is not valid JSON: %(reason)s", reason=str(exc))) from None
+    if not isinstance(data, dict):
+        raise BadRequest(_("the request body must be a JSON object ({...})"))
+    return validate(model, data)
+
+
+def read_query(model: type[M]) -> M:
+    """Read the query string into a model (each parameter once); 422 when it does not fit."""
+    return validate(model, request.args.to_dict())
+
+
+def answer(body: BaseModel, status: int = 200, location: str | None = None) -> Any:
+    """Answer with a response model as JSON."""
+    response = jsonify(body.model_dump(mode="json"))
+    response.status_code = status
+    if location:
+        response.headers["Location"] = location
+    return response
