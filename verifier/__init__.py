@@ -98,9 +98,13 @@ def _register_blueprints(app: Flask) -> None:
     from verifier.orgs.views import bp as orgs_bp
     from verifier.records.views import bp as records_bp
     from verifier.volunteers.views import bp as volunteers_bp
+    from verifier.keys.views import bp as keys_bp
+    from verifier.verification.views import bp as verification_bp
     from verifier.web.views import bp as web_bp
 
-    for blueprint in (web_bp, auth_bp, orgs_bp, volunteers_bp, records_bp, imports_bp):
+    for blueprint in (
+        web_bp, auth_bp, orgs_bp, volunteers_bp, records_bp, imports_bp, keys_bp, verification_bp
+    ):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the API authenticates by Bearer token only, never by cookie
     app.register_blueprint(api_bp)

@@ -67,10 +67,11 @@ def register_commands(app: Flask) -> None:
     from verifier.auth.cli import tokens_group, users_group
     from verifier.demo.cli import demo_command
     from verifier.imports.cli import import_group
+    from verifier.keys.cli import keys_group
     from verifier.orgs.cli import orgs_group
 
     app.cli.add_command(db_group)
-    for group in (users_group, tokens_group, audit_group, import_group, orgs_group):
+    for group in (users_group, tokens_group, audit_group, import_group, orgs_group, keys_group):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
 

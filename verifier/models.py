@@ -2,6 +2,8 @@
 
 from verifier.audit.models import AuditEntry
 from verifier.auth.models import ApiToken, User
+from verifier.certificates.models import Certificate, CertificateRecord, VerificationEvent
+from verifier.keys.models import SigningKey
 from verifier.orgs.models import Organisation
 from verifier.records.models import ImportBatch, RecordRevision, ServiceRecord
 from verifier.volunteers.models import Membership, Volunteer
@@ -9,6 +11,10 @@ from verifier.volunteers.models import Membership, Volunteer
 __all__ = [
     "ApiToken",
     "AuditEntry",
+    "Certificate",
+    "CertificateRecord",
+    "SigningKey",
+    "VerificationEvent",
     "ImportBatch",
     "Membership",
     "Organisation",

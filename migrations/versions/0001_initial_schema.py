@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 23:04:01.039037
+Create Date: 2026-11-28 23:09:28.467418
 """
 
 from alembic import op
@@ -37,6 +37,20 @@ def upgrade() -> None:
     with op.batch_alter_table('organisations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_organisations_region_code'), ['region_code'], unique=False)
 
+    op.create_table('signing_keys',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kid', sa.String(length=64), nullable=False),
+    sa.Column('public_key', sa.LargeBinary(), nullable=False),
+    sa.Column('private_key_enc', sa.LargeBinary(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('retired_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('compromised_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('compromise_reason', sa.String(length=500), nullable=False),
+    sa.CheckConstraint("status IN ('active','retired','compromised')", name=op.f('ck_signing_keys_status_known')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_signing_keys')),
+    sa.UniqueConstraint('kid', name=op.f('uq_signing_keys_kid'))
+    )
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
@@ -142,6 +156,51 @@ def upgrade() -> None:
     with op.batch_alter_table('volunteers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_volunteers_name'), ['name'], unique=False)
 
+    op.create_table('certificates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.String(length=17), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('volunteer_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('period_from', sa.Date(), nullable=False),
+    sa.Column('period_to', sa.Date(), nullable=False),
+    sa.Column('total_minutes', sa.Integer(), nullable=False),
+    sa.Column('record_count', sa.Integer(), nullable=False),
+    sa.Column('activities', sa.Text(), nullable=False),
+    sa.Column('volunteer_name', sa.String(length=50), nullable=False),
+    sa.Column('volunteer_name_masked', sa.String(length=50), nullable=False),
+    sa.Column('volunteer_number', sa.String(length=16), nullable=False),
+    sa.Column('id_type', sa.String(length=20), nullable=False),
+    sa.Column('id_masked', sa.String(length=24), nullable=False),
+    sa.Column('issuer_name', sa.String(length=200), nullable=False),
+    sa.Column('issuer_uscc', sa.String(length=18), nullable=False),
+    sa.Column('responsible_person', sa.String(length=50), nullable=False),
+    sa.Column('handler', sa.String(length=50), nullable=False),
+    sa.Column('contact', sa.String(length=100), nullable=False),
+    sa.Column('issued_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('issued_by_id', sa.Integer(), nullable=True),
+    sa.Column('kid', sa.String(length=64), nullable=False),
+    sa.Column('token', sa.Text(), nullable=False),
+    sa.Column('content_sha256', sa.String(length=64), nullable=False),
+    sa.Column('records_digest', sa.String(length=64), nullable=False),
+    sa.Column('status_index', sa.Integer(), nullable=False),
+    sa.Column('status_reason', sa.String(length=500), nullable=False),
+    sa.Column('status_changed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('superseded_by_id', sa.Integer(), nullable=True),
+    sa.Column('qr_png', sa.LargeBinary(), nullable=True),
+    sa.CheckConstraint("status IN ('valid','revoked','suspended','superseded')", name=op.f('ck_certificates_status_known')),
+    sa.ForeignKeyConstraint(['issued_by_id'], ['users.id'], name=op.f('fk_certificates_issued_by_id_users')),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_certificates_organisation_id_organisations')),
+    sa.ForeignKeyConstraint(['superseded_by_id'], ['certificates.id'], name=op.f('fk_certificates_superseded_by_id_certificates')),
+    sa.ForeignKeyConstraint(['volunteer_id'], ['volunteers.id'], name=op.f('fk_certificates_volunteer_id_volunteers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_certificates')),
+    sa.UniqueConstraint('number', name=op.f('uq_certificates_number')),
+    sa.UniqueConstraint('status_index', name=op.f('uq_certificates_status_index'))
+    )
+    with op.batch_alter_table('certificates', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_certificates_organisation_id'), ['organisation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_certificates_volunteer_id'), ['volunteer_id'], unique=False)
+
     op.create_table('memberships',
     sa.Column('organisation_id', sa.Integer(), nullable=False),
     sa.Column('volunteer_id', sa.Integer(), nullable=False),
@@ -198,6 +257,17 @@ def upgrade() -> None:
         batch_op.create_index('ix_service_records_volunteer_day', ['volunteer_id', 'service_date'], unique=False)
         batch_op.create_index('ix_service_records_volunteer_time', ['volunteer_id', 'started_at', 'ended_at'], unique=False)
 
+    op.create_table('certificate_records',
+    sa.Column('certificate_id', sa.Integer(), nullable=False),
+    sa.Column('record_id', sa.Integer(), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['certificate_id'], ['certificates.id'], name=op.f('fk_certificate_records_certificate_id_certificates')),
+    sa.ForeignKeyConstraint(['record_id'], ['service_records.id'], name=op.f('fk_certificate_records_record_id_service_records')),
+    sa.PrimaryKeyConstraint('certificate_id', 'record_id', name=op.f('pk_certificate_records'))
+    )
+    with op.batch_alter_table('certificate_records', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_certificate_records_record_id'), ['record_id'], unique=False)
+
     op.create_table('record_revisions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('record_id', sa.Integer(), nullable=False),
@@ -223,15 +293,36 @@ def upgrade() -> None:
     with op.batch_alter_table('record_revisions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_record_revisions_record_id'), ['record_id'], unique=False)
 
+    op.create_table('verification_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('certificate_id', sa.Integer(), nullable=True),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('channel', sa.String(length=8), nullable=False),
+    sa.Column('status', sa.String(length=24), nullable=False),
+    sa.CheckConstraint("channel IN ('scan','typed','api','batch')", name=op.f('ck_verification_events_channel_known')),
+    sa.ForeignKeyConstraint(['certificate_id'], ['certificates.id'], name=op.f('fk_verification_events_certificate_id_certificates')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_verification_events'))
+    )
+    with op.batch_alter_table('verification_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_verification_events_certificate_id'), ['certificate_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('verification_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_verification_events_certificate_id'))
+
+    op.drop_table('verification_events')
     with op.batch_alter_table('record_revisions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_record_revisions_record_id'))
 
     op.drop_table('record_revisions')
+    with op.batch_alter_table('certificate_records', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_certificate_records_record_id'))
+
+    op.drop_table('certificate_records')
     with op.batch_alter_table('service_records', schema=None) as batch_op:
         batch_op.drop_index('ix_service_records_volunteer_time')
         batch_op.drop_index('ix_service_records_volunteer_day')
@@ -242,6 +333,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_memberships_volunteer_id'))
 
     op.drop_table('memberships')
+    with op.batch_alter_table('certificates', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_certificates_volunteer_id'))
+        batch_op.drop_index(batch_op.f('ix_certificates_organisation_id'))
+
+    op.drop_table('certificates')
     with op.batch_alter_table('volunteers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_volunteers_name'))
 
@@ -263,6 +359,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_users_organisation_id'))
 
     op.drop_table('users')
+    op.drop_table('signing_keys')
     with op.batch_alter_table('organisations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_organisations_region_code'))
 

@@ -182,7 +182,9 @@ def read_json(model: type[M]) -> M:
     except UnicodeDecodeError:
         raise BadRequest(_("the request body is not UTF-8 text")) from None
     except ValueError as exc:  # JSONDecodeError, and numbers too long to read
-        raise BadRequest(_("the request body is not valid JSON: %(reason)s", reason=str(exc))) from None
+        raise BadRequest(
+            _("the request body is not valid JSON: %(reason)s", reason=str(exc))
+        ) from None
     if not isinstance(data, dict):
         raise BadRequest(_("the request body must be a JSON object ({...})"))
     return validate(model, data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from verifier.auth.access import ANY_ROLE, require_actor, roles
@@ -26,6 +26,12 @@ from verifier.web.forms import show_errors
 from verifier.web.paging import Page, requested_page
 
 bp = Blueprint("orgs", __name__)
+
+
+@bp.app_context_processor
+def _page_helpers() -> dict[str, Any]:
+    # lets the navigation link to pages that other blueprints may or may not provide yet
+    return {"has_endpoint": lambda name: name in current_app.view_functions}
 
 PER_PAGE = 25
 RECORDS_PER_PAGE = 25

@@ -272,6 +272,13 @@ def _add_revision(
     return revision
 
 
+def _supersede_certificates(session: Session, record: ServiceRecord, actor: User | None) -> None:
+    """A certificate over a changed record no longer tells the truth: mark it superseded."""
+    from verifier.certificates.services import supersede_for_record
+
+    supersede_for_record(session, record, actor)
+
+
 def _require_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
@@ -310,6 +317,7 @@ def correct_record(
     record.updated_at = now
     session.flush()
     _add_revision(session, record, "corrected", reason, actor, now)
+    _supersede_certificates(session, record, actor)
     changed = sorted(f for f in CONTENT_FIELDS if before[f] != after[f])
     record_event(
         session, actor, "record.correct", "service_record", record.id, organisation_id=record.organisation_id,
@@ -331,6 +339,7 @@ def void_record(session: Session, record: ServiceRecord, reason: str, actor: Use
     record.updated_at = now
     session.flush()
     _add_revision(session, record, "voided", reason, actor, now)
+    _supersede_certificates(session, record, actor)
     record_event(
         session, actor, "record.void", "service_record", record.id, organisation_id=record.organisation_id,
         details={"reason": reason},

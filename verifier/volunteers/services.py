@@ -245,6 +245,22 @@ def search_volunteers(
     return list(rows), total
 
 
+def is_id_number_query(query: str) -> bool:
+    """Tell whether a search text reads as an ID number, which a page must never echo back."""
+    compact = re.sub(r"\s+", "", query or "").upper()
+    if not compact or re.fullmatch(r"V\d{11}", compact):
+        return False
+    if re.search(r"\d{8}", compact):  # a mistyped ID number is still mostly someone's ID number
+        return True
+    for id_type in ID_TYPES:
+        try:
+            normalize_id_number(id_type, compact)
+        except ValidationError:
+            continue
+        return True
+    return False
+
+
 def reveal_id_number(volunteer: Volunteer) -> str:
     """Decrypt a volunteer's ID number (for matching, never for display)."""
     return get_cipher().decrypt(volunteer.id_number_enc, "volunteers.id_number")

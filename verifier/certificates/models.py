@@ -1,0 +1,89 @@
+"""Certificates (志愿服务记录证明), the records they cover, and how often they are verified."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from verifier.db import Base, utcnow
+
+CERTIFICATE_STATUSES = ("valid", "revoked", "suspended", "superseded")
+CHANNELS = ("scan", "typed", "api", "batch")
+
+
+class Certificate(Base):
+    __tablename__ = "certificates"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('valid','revoked','suspended','superseded')", name="status_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # canonical form: 17 characters, no separators
+    number: Mapped[str] = mapped_column(String(17), unique=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="valid")
+    period_from: Mapped[date]
+    period_to: Mapped[date]
+    total_minutes: Mapped[int]
+    record_count: Mapped[int]
+    # per-activity totals as JSON: [{"activity": ..., "minutes": ..., "records": ...}]
+    activities: Mapped[str] = mapped_column(Text)
+    # what the certificate shows, frozen at issuance
+    volunteer_name: Mapped[str] = mapped_column(String(50))
+    volunteer_name_masked: Mapped[str] = mapped_column(String(50))
+    volunteer_number: Mapped[str] = mapped_column(String(16))
+    id_type: Mapped[str] = mapped_column(String(20))
+    id_masked: Mapped[str] = mapped_column(String(24))
+    issuer_name: Mapped[str] = mapped_column(String(200))
+    issuer_uscc: Mapped[str] = mapped_column(String(18))
+    responsible_person: Mapped[str] = mapped_column(String(50))
+    handler: Mapped[str] = mapped_column(String(50))
+    contact: Mapped[str] = mapped_column(String(100))
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kid: Mapped[str] = mapped_column(String(64))
+    token: Mapped[str] = mapped_column(Text)
+    # SHA-256 of the signed content (the JWS signing input), also written to the ledger
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    # SHA-256 over the covered records' ids, revisions and statuses at issuance
+    records_digest: Mapped[str] = mapped_column(String(64))
+    # position in the Bitstring Status Lists (revocation and suspension)
+    status_index: Mapped[int] = mapped_column(unique=True)
+    status_reason: Mapped[str] = mapped_column(String(500), default="")
+    status_changed_at: Mapped[datetime | None]
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
+    qr_png: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+
+    organisation = relationship("Organisation", lazy="joined")
+
+
+class CertificateRecord(Base):
+    """A record a certificate covers, at the revision it had when issued."""
+
+    __tablename__ = "certificate_records"
+
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificates.id"), primary_key=True)
+    record_id: Mapped[int] = mapped_column(
+        ForeignKey("service_records.id"), primary_key=True, index=True
+    )
+    revision: Mapped[int]
+
+
+class VerificationEvent(Base):
+    """One verification of a certificate; nothing about who verified."""
+
+    __tablename__ = "verification_events"
+    __table_args__ = (
+        CheckConstraint("channel IN ('scan','typed','api','batch')", name="channel_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    channel: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(24))

@@ -1,0 +1,358 @@
+"""Issue certificates from records, change their status, and keep the issuance ledger."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from verifier.audit.models import AuditEntry
+from verifier.audit.services import record_event
+from verifier.auth.models import User
+from verifier.certificates.models import Certificate, CertificateRecord
+from verifier.certificates.numbers import new_certificate_number
+from verifier.crypto import signing
+from verifier.db import utcnow
+from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
+from verifier.identifiers import mask_name
+from verifier.keys.services import active_key, private_key_of
+from verifier.orgs.models import Organisation
+from verifier.orgs.services import require_active
+from verifier.records.models import ServiceRecord
+from verifier.timeutil import format_hours
+from verifier.volunteers.models import Volunteer
+from verifier.volunteers.services import is_member
+
+STATUS_LIST_LENGTH = 131_072  # entries per Bitstring Status List (16 KiB), the minimum for privacy
+ISSUE_ACTION = "certificate.issue"
+
+
+@dataclass
+class IssueRequest:
+    volunteer_id: int
+    record_ids: list[int] | None = None
+    period_from: date | None = None
+    period_to: date | None = None
+    handler: str = ""
+
+
+def number_display(number: str) -> str:
+    """Group a stored 17-character number for reading (ABCD-EFGH-JKMN-PQRS-T)."""
+    return "-".join(number[i : i + 4] for i in range(0, len(number), 4))
+
+
+def records_digest(rows: Iterable[tuple[int, int, str]]) -> str:
+    """Hash the covered records' ids, revisions and statuses, so later changes are detectable."""
+    text = "\n".join(f"{rid}:{rev}:{status}" for rid, rev, status in sorted(rows))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _select_records(session: Session, org: Organisation, volunteer: Volunteer, request: IssueRequest) -> list[ServiceRecord]:
+    stmt = select(ServiceRecord).where(
+        ServiceRecord.organisation_id == org.id, ServiceRecord.volunteer_id == volunteer.id
+    )
+    if request.record_ids:
+        ids = sorted(set(request.record_ids))
+        rows = {r.id: r for r in session.scalars(stmt.where(ServiceRecord.id.in_(ids)))}
+        for rid in ids:
+            record = rows.get(rid)
+            if record is None:
+                raise ValidationError(
+                    _("record %(id)d is not a record of this volunteer kept by your organisation", id=rid),
+                    field="record_ids", rule="own_record",
+                )
+            if record.status != "active":
+                raise ValidationError(
+                    _("record %(id)d has been voided and cannot be certified", id=rid),
+                    field="record_ids", rule="not_voided",
+                )
+        records = [rows[rid] for rid in ids]
+    else:
+        if request.period_from and request.period_to and request.period_from > request.period_to:
+            raise ValidationError(_("the period ends before it starts"), field="period_to", rule="period_order")
+        stmt = stmt.where(ServiceRecord.status == "active")
+        if request.period_from:
+            stmt = stmt.where(ServiceRecord.service_date >= request.period_from)
+        if request.period_to:
+            stmt = stmt.where(ServiceRecord.service_date <= request.period_to)
+        records = list(session.scalars(stmt.order_by(ServiceRecord.started_at)))
+    if not records:
+        raise ValidationError(
+            _("there are no valid records of this volunteer to certify in that selection"),
+            field="record_ids" if request.record_ids else "period_from", rule="no_records",
+        )
+    return records
+
+
+def _unused_status_index(session: Session) -> int:
+    used = session.scalar(select(func.count()).select_from(Certificate)) or 0
+    lists = 1 + used // (STATUS_LIST_LENGTH // 2)  # keep every list at most half full
+    for _attempt in range(50):
+        index = secrets.randbelow(STATUS_LIST_LENGTH * lists)
+        if session.scalar(select(Certificate.id).where(Certificate.status_index == index)) is None:
+            return index
+    raise Conflict(_("could not allocate a status list entry; try again"))  # pragma: no cover
+
+
+def _unused_number(session: Session) -> str:
+    for _attempt in range(10):
+        number = new_certificate_number().replace("-", "")
+        if session.scalar(select(Certificate.id).where(Certificate.number == number)) is None:
+            return number
+    raise Conflict(_("could not allocate a certificate number; try again"))  # pragma: no cover
+
+
+def token_payload(cert: Certificate, base_url: str) -> dict:
+    """Return the claims signed into the QR token: what a verifier may read offline, no ID number."""
+    return {
+        "jti": cert.number,
+        "iss": base_url,
+        "iat": int(cert.issued_at.timestamp()),
+        "hours": format_hours(cert.total_minutes),
+        "period": [cert.period_from.isoformat(), cert.period_to.isoformat()],
+        "org": cert.issuer_name,
+        "uscc": cert.issuer_uscc,
+        "name": cert.volunteer_name_masked,
+        "vno": cert.volunteer_number,
+    }
+
+
+def issue_certificate(session: Session, org: Organisation, request: IssueRequest, actor: User) -> Certificate:
+    """Issue a signed certificate, free of charge, from the organisation's own valid records."""
+    if not actor.is_org_user or actor.organisation_id != org.id:
+        raise Forbidden(_("only the organisation that keeps the records may certify them"))
+    require_active(org)
+    volunteer = session.get(Volunteer, request.volunteer_id)
+    if volunteer is None or not is_member(session, org.id, volunteer.id):
+        raise NotFound(_("no such volunteer"))
+    records = _select_records(session, org, volunteer, request)
+    handler = (request.handler or actor.display_name or actor.email).strip()[:50]
+    now = utcnow()
+    activities: dict[str, list[int]] = {}
+    for record in records:
+        entry = activities.setdefault(record.activity, [0, 0])
+        entry[0] += record.minutes
+        entry[1] += 1
+    key = active_key(session)
+    cert = Certificate(
+        number=_unused_number(session),
+        organisation_id=org.id,
+        volunteer_id=volunteer.id,
+        status="valid",
+        period_from=request.period_from or min(r.service_date for r in records),
+        period_to=request.period_to or max(r.service_date for r in records),
+        total_minutes=sum(r.minutes for r in records),
+        record_count=len(records),
+        activities=json.dumps(
+            [{"activity": a, "minutes": m, "records": n} for a, (m, n) in sorted(activities.items())],
+            ensure_ascii=False,
+        ),
+        volunteer_name=volunteer.name,
+        volunteer_name_masked=mask_name(volunteer.name),
+        volunteer_number=volunteer.volunteer_number,
+        id_type=volunteer.id_type,
+        id_masked=volunteer.id_masked,
+        issuer_name=org.name,
+        issuer_uscc=org.uscc,
+        responsible_person=org.responsible_person,
+        handler=handler,
+        contact=" ".join(x for x in (org.contact_name, org.contact_phone) if x)[:100],
+        issued_at=now.replace(microsecond=0),
+        issued_by_id=actor.id,
+        kid=key.kid,
+        token="",
+        content_sha256="",
+        records_digest=records_digest((r.id, r.revision, r.status) for r in records),
+        status_index=_unused_status_index(session),
+    )
+    cert.token = signing.sign_compact_jws(
+        token_payload(cert, current_app.config["BASE_URL"]), private_key_of(key), key.kid
+    )
+    cert.content_sha256 = content_hash(cert.token)
+    session.add(cert)
+    session.flush()
+    session.add_all(
+        CertificateRecord(certificate_id=cert.id, record_id=r.id, revision=r.revision) for r in records
+    )
+    session.flush()
+    record_event(
+        session, actor, ISSUE_ACTION, "certificate", cert.number, organisation_id=org.id,
+        details={"number": cert.number, "content_sha256": cert.content_sha256, "kid": key.kid,
+                 "minutes": cert.total_minutes, "records": cert.record_count},
+    )
+    return cert
+
+
+def content_hash(token: str) -> str:
+    """Return the SHA-256 (hex) of a token's signed content: its header and payload parts."""
+    signing_input = token.rsplit(".", 1)[0]
+    return hashlib.sha256(signing_input.encode("ascii")).hexdigest()
+
+
+def ledger_entry(session: Session, number: str) -> AuditEntry | None:
+    """Return the ledger entry that recorded the issuance of a certificate number, if any."""
+    return session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.action == ISSUE_ACTION,
+            AuditEntry.object_type == "certificate",
+            AuditEntry.object_id == number,
+        )
+    ).first()
+
+
+def visible_certificate(session: Session, actor: User, number: str) -> Certificate:
+    """Return a certificate the actor may manage or read, or raise NotFound."""
+    cert = session.scalars(select(Certificate).where(Certificate.number == number.replace("-", "").upper())).first()
+    if cert is None or (actor.is_org_user and cert.organisation_id != actor.organisation_id):
+        raise NotFound(_("no such certificate"))
+    return cert
+
+
+def _require_manager(cert: Certificate, actor: User) -> None:
+    if not actor.is_org_user or actor.organisation_id != cert.organisation_id:
+        raise Forbidden(_("only the issuing organisation may change a certificate"))
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("a reason is required"), field="reason", rule="required")
+    if len(reason) > 500:
+        raise ValidationError(_("reason is longer than 500 characters"), field="reason", rule="max_length")
+    return reason
+
+
+def set_status(
+    session: Session, cert: Certificate, status: str, reason: str, actor: User | None, *, by_regulator: bool = False
+) -> Certificate:
+    """Move a certificate between valid, suspended and revoked, with a reason, on the ledger."""
+    if not by_regulator:
+        assert actor is not None
+        _require_manager(cert, actor)
+    reason = _reason(reason) if status != "valid" else (reason or "").strip()[:500]
+    allowed = {
+        "revoked": {"valid", "suspended", "superseded"},
+        "suspended": {"valid"},
+        "valid": {"suspended"},
+    }
+    if status not in allowed:
+        raise ValidationError(_("unknown status"), field="status", rule="status")
+    if cert.status not in allowed[status]:
+        raise Conflict(
+            _("a %(current)s certificate cannot become %(new)s", current=cert.status, new=status)
+        )
+    if status == "valid" and not records_intact(session, cert):
+        status = "superseded"
+        reason = _("the records it covers changed while it was suspended")
+    old = cert.status
+    cert.status = status
+    cert.status_reason = reason
+    cert.status_changed_at = utcnow()
+    session.flush()
+    action = {"revoked": "certificate.revoke", "suspended": "certificate.suspend", "valid": "certificate.reinstate",
+              "superseded": "certificate.supersede"}[status]
+    record_event(
+        session, actor, action, "certificate", cert.number, organisation_id=cert.organisation_id,
+        details={"from": old, "to": status, "reason": reason},
+    )
+    return cert
+
+
+def covered_state(session: Session, cert: Certificate) -> list[tuple[int, int, str]]:
+    """Return (id, revision, status) of the records a certificate covers, as they are now."""
+    return [
+        (rid, rev, status)
+        for rid, rev, status in session.execute(
+            select(ServiceRecord.id, ServiceRecord.revision, ServiceRecord.status)
+            .join(CertificateRecord, CertificateRecord.record_id == ServiceRecord.id)
+            .where(CertificateRecord.certificate_id == cert.id)
+        )
+    ]
+
+
+def records_intact(session: Session, cert: Certificate) -> bool:
+    """Tell whether the covered records are still exactly as they were at issuance."""
+    return records_digest(covered_state(session, cert)) == cert.records_digest
+
+
+def supersede_for_record(session: Session, record: ServiceRecord, actor: User | None) -> list[Certificate]:
+    """Mark superseded every live certificate covering a record that was corrected or voided."""
+    certs = list(
+        session.scalars(
+            select(Certificate)
+            .join(CertificateRecord, CertificateRecord.certificate_id == Certificate.id)
+            .where(CertificateRecord.record_id == record.id, Certificate.status.in_(("valid", "suspended")))
+        )
+    )
+    for cert in certs:
+        old = cert.status
+        cert.status = "superseded"
+        cert.status_reason = _("record %(id)d was changed (revision %(rev)d)", id=record.id, rev=record.revision)
+        cert.status_changed_at = utcnow()
+        record_event(
+            session, actor, "certificate.supersede", "certificate", cert.number,
+            organisation_id=cert.organisation_id,
+            details={"from": old, "record_id": record.id, "revision": record.revision},
+        )
+    session.flush()
+    return certs
+
+
+def reissue(session: Session, cert: Certificate, actor: User) -> Certificate:
+    """Issue a fresh certificate over the same records as they are now (voided ones dropped)."""
+    _require_manager(cert, actor)
+    if cert.status != "superseded":
+        raise Conflict(_("only a superseded certificate is re-issued; this one is %(s)s", s=cert.status))
+    ids = [
+        rid
+        for rid, _rev, status in covered_state(session, cert)
+        if status == "active"
+    ]
+    if not ids:
+        raise ValidationError(_("every record this certificate covered has been voided"), field="record_ids", rule="no_records")
+    org = session.get(Organisation, cert.organisation_id)
+    new = issue_certificate(
+        session, org, IssueRequest(volunteer_id=cert.volunteer_id, record_ids=ids, handler=cert.handler), actor
+    )
+    cert.superseded_by_id = new.id
+    session.flush()
+    return new
+
+
+def activities_of(cert: Certificate) -> list[dict]:
+    """Return the per-activity totals of a certificate."""
+    return json.loads(cert.activities)
+
+
+def verify_url(cert: Certificate) -> str:
+    return f"{current_app.config['BASE_URL']}/v/{cert.token}"
+
+
+def list_certificates(
+    session: Session, actor: User, *, query: str = "", status: str = "", page: int = 1, per_page: int = 50
+) -> tuple[list[Certificate], int]:
+    """Return one page of the certificates the actor may see, newest first."""
+    stmt = select(Certificate)
+    if actor.is_org_user:
+        stmt = stmt.where(Certificate.organisation_id == actor.organisation_id)
+    if status:
+        stmt = stmt.where(Certificate.status == status)
+    q = (query or "").strip()
+    if q:
+        compact = q.replace("-", "").replace(" ", "").upper()
+        stmt = stmt.where(
+            (Certificate.number == compact)
+            | (Certificate.volunteer_number == compact)
+            | (Certificate.volunteer_name.like(f"%{q}%"))
+        )
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(Certificate.id.desc()).offset((max(page, 1) - 1) * per_page).limit(per_page))
+    return list(rows), total

@@ -1,0 +1,373 @@
+"""Import service records in bulk from a CSV or XLSX file, with a per-row report.
+
+Every row is written inside its own SAVEPOINT, and the whole import inside one more: a row that
+breaks a rule is rolled back alone and reported; a dry run, or an all-or-nothing import with a
+rejected row, rolls back the whole import. So a dry run reports exactly what a real run would do,
+including rows of the same file checked against each other (overlap, 24 hours a day, duplicates),
+and writes nothing, not even the batch or its audit entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from verifier.audit.services import record_event
+from verifier.auth.models import User
+from verifier.errors import Conflict, Forbidden, ValidationError, VerifierError
+from verifier.imports.readers import FileInfo, inspect_file, read_table, seekable
+from verifier.imports.schemas import (
+    HEADER_SEARCH_ROWS,
+    Columns,
+    ParsedRow,
+    RowProblem,
+    is_blank,
+    looks_like_header,
+    map_columns,
+    parse_row,
+)
+from verifier.orgs.models import Organisation
+from verifier.orgs.services import require_active
+from verifier.records.models import ImportBatch, ServiceRecord
+from verifier.records.services import create_record, dedupe_key_for, validate_record
+from verifier.volunteers.models import Volunteer
+from verifier.volunteers.services import register_volunteer, validate_volunteer
+
+# The report keeps this many row problems; beyond it only the count grows (bounded memory).
+MAX_REPORTED_PROBLEMS = 1000
+# Fields of the services that are not columns, and the column a user should look at instead.
+_FIELD_COLUMN = {"birth_date": "id_number", "guardian_consent": "id_number"}
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, for a dry run, would do), row by row."""
+
+    filename: str
+    dry_run: bool
+    all_or_nothing: bool
+    file_sha256: str = ""
+    file_size: int = 0
+    file_format: str = ""
+    encoding: str = ""
+    columns: dict[str, str] = field(default_factory=dict)
+    total_rows: int = 0
+    valid: int = 0
+    skipped: int = 0
+    rejected_rows: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+    problems_total: int = 0
+    new_volunteers: int = 0
+    written: bool = False
+    batch_id: int | None = None
+
+    @property
+    def imported(self) -> int:
+        """Rows imported; for a dry run, the rows a real run would import."""
+        if self.all_or_nothing and self.rejected_rows:
+            return 0
+        return self.valid
+
+    @property
+    def truncated(self) -> bool:
+        return self.problems_total > len(self.problems)
+
+    def reject(self, problem: RowProblem) -> None:
+        self.problems_total += 1
+        if len(self.problems) < MAX_REPORTED_PROBLEMS:
+            self.problems.append(problem)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "imported": self.imported,
+            "skipped": self.skipped,
+            "rejected": [problem.as_dict() for problem in self.problems],
+            "rejected_rows": self.rejected_rows,
+            "rejected_total": self.problems_total,
+            "rejected_truncated": self.truncated,
+            "dry_run": self.dry_run,
+            "all_or_nothing": self.all_or_nothing,
+            "total_rows": self.total_rows,
+            "valid": self.valid,
+            "new_volunteers": self.new_volunteers,
+            "written": self.written,
+            "batch_id": self.batch_id,
+            "file": {
+                "name": self.filename,
+                "sha256": self.file_sha256,
+                "size": self.file_size,
+                "format": self.file_format,
+                "encoding": self.encoding,
+            },
+            "columns": self.columns,
+        }
+
+
+def require_importer(actor: User | None, org: Organisation) -> None:
+    """Allow an organisation's own users (or the command line, actor None) to import."""
+    if actor is not None and (not actor.is_org_user or actor.organisation_id != org.id):
+        raise Forbidden(_("only the organisation's own users may import its records"))
+
+
+def import_records(
+    session: Session,
+    org: Organisation,
+    actor: User | None,
+    stream: IO[bytes],
+    filename: str,
+    *,
+    dry_run: bool = False,
+    all_or_nothing: bool = False,
+    max_bytes: int,
+    late_after_working_days: int = 10,
+    progress: Callable[[int, int | None, str], None] | None = None,
+    actor_label: str | None = None,
+    declaration: str = "implied",
+) -> ImportReport:
+    """Import a file of service records for an organisation; report every row that was refused.
+
+    `progress(position, total, unit)` is called as rows are read (bytes for CSV, rows for XLSX).
+    `declaration` says how the importer declared the rows unpaid and not job duty ("form": the
+    upload page's tick-box; "implied": an API or command-line caller, by using the interface);
+    it goes into the audit entry.
+    """
+    require_importer(actor, org)
+    require_active(org)
+    name = (filename or "upload").replace("\\", "/").rsplit("/", 1)[-1][:255] or "upload"
+    stream, release = seekable(stream, max_bytes)
+    try:
+        info = inspect_file(stream, name, max_bytes)
+        reader = read_table(stream, info, max_bytes)
+        try:
+            report = ImportReport(
+                filename=name,
+                dry_run=dry_run,
+                all_or_nothing=all_or_nothing,
+                file_sha256=info.sha256,
+                file_size=info.size,
+                file_format=info.kind,
+                encoding=info.encoding,
+            )
+            run = _ImportRun(session, org, actor, info, report, late_after_working_days)
+            run.actor_label = actor_label
+            run.declaration = declaration
+
+            def tick(position: int) -> None:
+                if progress is not None:
+                    progress(position, reader.total, reader.unit)
+
+            run.execute(reader.rows(), reader.position, tick)
+        finally:
+            reader.close()
+    finally:
+        release()
+    return report
+
+
+class _ImportRun:
+    """One pass over the rows, inside one SAVEPOINT."""
+
+    def __init__(
+        self,
+        session: Session,
+        org: Organisation,
+        actor: User | None,
+        info: FileInfo,
+        report: ImportReport,
+        late_after_working_days: int,
+    ) -> None:
+        self.session = session
+        self.org = org
+        self.actor = actor
+        self.info = info
+        self.report = report
+        self.late_days = late_after_working_days
+        self.actor_label: str | None = None
+        self.declaration = "implied"
+        self.columns: Columns | None = None
+
+    def execute(self, rows: Any, position: Callable[[], int], tick: Callable[[int], None]) -> None:
+        session = self.session
+        outer = session.begin_nested()
+        try:
+            batch = ImportBatch(
+                organisation_id=self.org.id,
+                filename=self.info.filename,
+                file_sha256=self.info.sha256,
+                encoding=self.info.encoding,
+                created_by_id=self.actor.id if self.actor else None,
+            )
+            session.add(batch)
+            session.flush()
+            first_nonblank: tuple[int, list[Any]] | None = None
+            for row in rows:
+                tick(position())
+                if self.columns is None:
+                    if row.error or is_blank(row.cells):
+                        continue
+                    if first_nonblank is None:
+                        first_nonblank = (row.line, row.cells)
+                    if looks_like_header(row.cells):
+                        self._set_columns(row.cells, row.line)
+                    elif row.line >= HEADER_SEARCH_ROWS:
+                        self._set_columns(first_nonblank[1], first_nonblank[0])
+                    continue
+                self._row(row.line, row.cells, row.error, batch.id)
+            if self.columns is None:
+                if first_nonblank is None:
+                    raise ValidationError(
+                        _("The file has no header row and no records"), field="file", rule="empty"
+                    )
+                self._set_columns(first_nonblank[1], first_nonblank[0])
+            self._finish(outer, batch)
+        except BaseException:
+            if outer.is_active:
+                outer.rollback()
+            raise
+
+    def _set_columns(self, cells: list[Any], line: int) -> None:
+        self.columns = map_columns(cells, line)
+        self.report.columns = dict(self.columns.labels)
+
+    def _problem(self, line: int, field_name: str, rule: str, message: str) -> RowProblem:
+        assert self.columns is not None
+        column_field = _FIELD_COLUMN.get(field_name, field_name)
+        column = self.columns.labels.get(column_field, "")
+        return RowProblem(line, column, field_name, rule, message)
+
+    def _reject(self, line: int, problems: list[RowProblem]) -> None:
+        self.report.rejected_rows += 1
+        for problem in problems:
+            self.report.reject(problem)
+
+    def _row(self, line: int, cells: list[Any], error: str, batch_id: int) -> None:
+        assert self.columns is not None
+        report = self.report
+        if error:
+            report.total_rows += 1
+            self._reject(line, [RowProblem(line, "", "", "csv_syntax", error)])
+            return
+        if is_blank(cells):
+            return
+        report.total_rows += 1
+        width = self.columns.width
+        too_many = len(cells) > width and not is_blank(cells[width:])
+        too_few = self.info.kind == "csv" and len(cells) < width
+        if too_many or too_few:
+            message = _(
+                "this row has %(n)d fields but the header has %(width)d; "
+                "a comma or a quote may be missing or extra",
+                n=len(cells),
+                width=width,
+            )
+            self._reject(line, [RowProblem(line, "", "", "field_count", message)])
+            return
+        parsed = parse_row(cells, self.columns)
+        if parsed.problems:
+            self._reject(line, [self._problem(line, f, r, m) for f, r, m in parsed.problems])
+            return
+        savepoint = self.session.begin_nested()
+        try:
+            outcome = self._write(parsed, batch_id)
+        except VerifierError as exc:
+            savepoint.rollback()
+            first = exc.errors[0] if exc.errors else None
+            problem = self._problem(
+                line,
+                first.field if first else "",
+                first.rule if first else exc.code,
+                first.message if first else exc.message,
+            )
+            self._reject(line, [problem])
+            return
+        except IntegrityError:
+            # a concurrent writer got there first; the row can be imported again later
+            savepoint.rollback()
+            message = _("this row conflicts with a record written at the same time; import again")
+            self._reject(line, [RowProblem(line, "", "", "conflict", message)])
+            return
+        savepoint.commit()
+        if outcome == "skipped":
+            report.skipped += 1
+        else:
+            report.valid += 1
+            if outcome == "created_with_volunteer":
+                report.new_volunteers += 1
+
+    def _write(self, parsed: ParsedRow, batch_id: int) -> str:
+        session = self.session
+        validate_volunteer(parsed.volunteer)
+        clean = validate_record(parsed.record)
+        try:
+            volunteer, created = register_volunteer(session, self.org, parsed.volunteer, self.actor)
+        except Conflict as exc:
+            raise ValidationError(exc.message, field="name", rule="name_matches_id") from exc
+        if _already_recorded(session, self.org.id, volunteer, clean):
+            return "skipped"
+        create_record(
+            session,
+            self.org,
+            volunteer,
+            clean,
+            self.actor,
+            source="import",
+            import_batch_id=batch_id,
+            late_after_working_days=self.late_days,
+            audit=False,  # the batch's audit entry covers its records, linked by import_batch_id
+        )
+        return "created_with_volunteer" if created else "created"
+
+    def _finish(self, outer: Any, batch: ImportBatch) -> None:
+        report = self.report
+        if report.dry_run or (report.all_or_nothing and report.rejected_rows):
+            outer.rollback()
+            return
+        batch.rows_total = report.total_rows
+        batch.rows_imported = report.imported
+        batch.rows_skipped = report.skipped
+        batch.rows_rejected = report.rejected_rows
+        self.session.flush()
+        record_event(
+            self.session,
+            self.actor,
+            "records.import",
+            "import_batch",
+            batch.id,
+            organisation_id=self.org.id,
+            details={
+                "filename": batch.filename,
+                "sha256": self.info.sha256,
+                "size": self.info.size,
+                "format": self.info.kind,
+                "encoding": self.info.encoding,
+                "all_or_nothing": report.all_or_nothing,
+                "rows": report.total_rows,
+                "imported": report.imported,
+                "skipped": report.skipped,
+                "rejected": report.rejected_rows,
+                "new_volunteers": report.new_volunteers,
+                "declaration": self.declaration,
+            },
+            actor_label=self.actor_label,
+        )
+        outer.commit()
+        report.written = True
+        report.batch_id = batch.id
+
+
+def _already_recorded(session: Session, org_id: int, volunteer: Volunteer, clean: Any) -> bool:
+    key = dedupe_key_for(volunteer.id, clean)
+    return (
+        session.scalar(
+            select(ServiceRecord.id).where(
+                ServiceRecord.organisation_id == org_id, ServiceRecord.dedupe_key == key
+            )
+        )
+        is not None
+    )

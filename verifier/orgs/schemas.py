@@ -1,0 +1,88 @@
+"""API models for organisations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field, StrictStr
+
+from verifier.api.schemas import InputModel, OutputModel, PageOut, PageQuery, local
+from verifier.orgs.models import Organisation
+from verifier.orgs.services import ORG_TYPE_LABELS, OrganisationInput
+
+OrgType = Literal["volunteer_org", "charity", "community", "event_host", "public_service"]
+OrgStatus = Literal["active", "suspended", "deregistered"]
+
+
+class OrganisationCreate(InputModel):
+    """An organisation to register."""
+
+    name: StrictStr = Field(examples=["南川区青年志愿者协会"])
+    uscc: StrictStr = Field(
+        description="Unified social credit code (统一社会信用代码), 18 characters, "
+        "GB 32100 checksum.",
+        examples=["91350100M000100Y43"],
+    )
+    responsible_person: StrictStr = Field(description="负责人.")
+    region_code: StrictStr = Field(
+        "", description="GB/T 2260 region code, 6 digits; taken from the USCC when left out."
+    )
+    org_type: OrgType = Field(
+        "volunteer_org",
+        description="志愿服务组织 volunteer_org, 慈善组织 charity, 社区 community, "
+        "公益活动举办单位 event_host, 公共服务机构 public_service.",
+    )
+    contact_name: StrictStr = Field("", max_length=50, description="Contact person (经办人).")
+    contact_phone: StrictStr = Field("", description="Digits, spaces and + - ( ).")
+    address: StrictStr = Field("", max_length=200)
+
+    def to_input(self) -> OrganisationInput:
+        return OrganisationInput(**self.model_dump())
+
+
+class OrganisationStatusChange(InputModel):
+    """A change of an organisation's status, with its reason."""
+
+    status: OrgStatus
+    reason: StrictStr = Field(description="Why; kept in the audit log (at most 500 characters).")
+
+
+class OrganisationQuery(PageQuery):
+    q: str = Field("", max_length=100, description="Part of the name, or of the USCC.")
+
+
+class OrganisationOut(OutputModel):
+    id: int
+    name: str
+    uscc: str
+    org_type: OrgType
+    org_type_label: str = Field(description="The type in Chinese.")
+    region_code: str
+    status: OrgStatus
+    responsible_person: str
+    contact_name: str
+    contact_phone: str
+    address: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, org: Organisation) -> OrganisationOut:
+        return cls(
+            id=org.id,
+            name=org.name,
+            uscc=org.uscc,
+            org_type=org.org_type,  # type: ignore[arg-type]
+            org_type_label=ORG_TYPE_LABELS.get(org.org_type, org.org_type),
+            region_code=org.region_code,
+            status=org.status,  # type: ignore[arg-type]
+            responsible_person=org.responsible_person,
+            contact_name=org.contact_name,
+            contact_phone=org.contact_phone,
+            address=org.address,
+            created_at=local(org.created_at),  # type: ignore[arg-type]
+        )
+
+
+class OrganisationPage(PageOut):
+    items: list[OrganisationOut]

@@ -1,0 +1,244 @@
+"""Verify a certificate from its QR token or its typed number, check by check."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from verifier.certificates.models import Certificate, VerificationEvent
+from verifier.certificates.numbers import InvalidCertificateNumber, normalize_certificate_number
+from verifier.certificates.services import (
+    activities_of,
+    content_hash,
+    ledger_entry,
+    number_display,
+    records_intact,
+)
+from verifier.crypto import signing
+from verifier.crypto.errors import CryptoError, InvalidSignature, MalformedToken
+from verifier.errors import ValidationError
+from verifier.keys.services import get_key, public_key_of
+from verifier.orgs.models import Organisation
+from verifier.timeutil import format_hours, to_local
+from verifier.volunteers.models import Volunteer
+from verifier.volunteers.services import lookup_key
+
+STATUSES = (
+    "valid", "revoked", "suspended", "superseded", "issuer_suspended",
+    "key_compromised", "invalid_signature", "unknown", "malformed",
+)
+CHECK_NAMES = ("format", "signature", "key_status", "ledger", "revocation", "issuer", "records")
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool | None  # None: not run, because an earlier check failed
+    detail: str = ""
+
+
+@dataclass
+class Verdict:
+    status: str
+    checks: list[Check] = field(default_factory=list)
+    certificate: Certificate | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.status == "valid"
+
+    def fields(self) -> dict[str, Any]:
+        """The certificate's public, masked fields (none when it could not be identified)."""
+        cert = self.certificate
+        if cert is None or self.status in ("unknown", "malformed", "invalid_signature"):
+            return {}
+        return public_fields(cert)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
+            "certificate": self.fields() or None,
+        }
+
+
+def public_fields(cert: Certificate) -> dict[str, Any]:
+    """Return what anyone may see of a certificate: masked name, no ID digits."""
+    return {
+        "number": number_display(cert.number),
+        "volunteer_name": cert.volunteer_name_masked,
+        "volunteer_number": cert.volunteer_number,
+        "hours": format_hours(cert.total_minutes),
+        "period_from": cert.period_from.isoformat(),
+        "period_to": cert.period_to.isoformat(),
+        "activities": [
+            {"activity": a["activity"], "hours": format_hours(a["minutes"])} for a in activities_of(cert)
+        ],
+        "issuer_name": cert.issuer_name,
+        "issuer_uscc": cert.issuer_uscc,
+        "issued_on": to_local(cert.issued_at).date().isoformat(),
+        "status_reason": cert.status_reason if cert.status in ("revoked", "suspended", "superseded") else "",
+    }
+
+
+class _Pipeline:
+    """Run the checks in order; the first failure decides the status, later checks do not run."""
+
+    def __init__(self) -> None:
+        self.checks: list[Check] = []
+        self.status: str | None = None
+
+    def passed(self, name: str, detail: str) -> None:
+        self.checks.append(Check(name, True, detail))
+
+    def failed(self, name: str, status: str, detail: str) -> None:
+        self.checks.append(Check(name, False, detail))
+        self.status = status
+
+    def verdict(self, cert: Certificate | None) -> Verdict:
+        done = {c.name for c in self.checks}
+        for name in CHECK_NAMES:
+            if name not in done:
+                self.checks.append(Check(name, None, _("not checked")))
+        order = {name: i for i, name in enumerate(CHECK_NAMES)}
+        self.checks.sort(key=lambda c: order[c.name])
+        return Verdict(self.status or "valid", self.checks, cert)
+
+
+def verify_token(session: Session, token: str) -> Verdict:
+    """Check a QR token: format, signature, key status, ledger, status, issuer, records."""
+    run = _Pipeline()
+    try:
+        decoded = signing.decode_compact_jws(token)
+        number = decoded.payload.get("jti")
+        if not isinstance(number, str) or len(number) != 17:
+            raise MalformedToken("the token has no certificate number (jti)")
+        normalize_certificate_number(number)
+    except (MalformedToken, InvalidCertificateNumber) as exc:
+        run.failed("format", "malformed", _("not a certificate token: %(why)s", why=str(exc)))
+        return run.verdict(None)
+    run.passed("format", _("a signed certificate token (JWS, EdDSA)"))
+    return _check_signed(session, run, token, decoded, number)
+
+
+def _check_signed(session: Session, run: _Pipeline, token: str, decoded: Any, number: str) -> Verdict:
+    kid = decoded.header["kid"]
+    key = get_key(session, kid)
+    if key is None:
+        run.failed("signature", "invalid_signature", _("signed by a key this service never published"))
+        return run.verdict(None)
+    try:
+        signing.verify_compact_jws(token, lambda k: public_key_of(key) if k == key.kid else None)
+    except (InvalidSignature, CryptoError):
+        run.failed("signature", "invalid_signature", _("the signature does not match the content"))
+        return run.verdict(None)
+    run.passed("signature", _("signature valid (key %(kid)s…)", kid=kid[:8]))
+
+    entry = ledger_entry(session, number)
+    cert = session.scalars(select(Certificate).where(Certificate.number == number)).first()
+    in_ledger = (
+        entry is not None
+        and cert is not None
+        and cert.token == token
+        and json.loads(entry.details).get("content_sha256") == content_hash(token)
+    )
+    if key.status == "compromised":
+        if in_ledger and key.compromised_at is not None and entry.created_at < key.compromised_at:  # type: ignore[union-attr]
+            run.passed("key_status", _("the key was compromised later; this certificate was issued before"))
+        else:
+            run.failed("key_status", "key_compromised", _("signed with a compromised key"))
+            return run.verdict(None)
+    else:
+        run.passed("key_status", _("key %(status)s", status=_(key.status)))
+    if not in_ledger:
+        run.failed("ledger", "unknown", _("not in the issuance ledger: this certificate was never issued here"))
+        return run.verdict(None)
+    run.passed("ledger", _("issued on %(day)s, entry %(id)d of the ledger", day=to_local(entry.created_at).date().isoformat(), id=entry.id))  # type: ignore[union-attr]
+    assert cert is not None
+    if cert.status in ("revoked", "suspended", "superseded"):
+        messages = {
+            "revoked": _("revoked: %(reason)s"),
+            "suspended": _("suspended while under review: %(reason)s"),
+            "superseded": _("superseded: %(reason)s"),
+        }
+        run.failed("revocation", cert.status, messages[cert.status] % {"reason": cert.status_reason})
+        return run.verdict(cert)
+    run.passed("revocation", _("not revoked or suspended"))
+    org = session.get(Organisation, cert.organisation_id)
+    if org is None or org.status != "active":
+        run.failed("issuer", "issuer_suspended", _("the issuing organisation is %(s)s", s=_(org.status if org else "unknown")))
+        return run.verdict(cert)
+    run.passed("issuer", _("the issuing organisation is active"))
+    if not records_intact(session, cert):
+        run.failed("records", "superseded", _("the records it covers have changed since issue"))
+        return run.verdict(cert)
+    run.passed("records", _("the %(n)d records it covers are unchanged", n=cert.record_count))
+    return run.verdict(cert)
+
+
+def verify_number(session: Session, text: str) -> Verdict:
+    """Check a typed certificate number: the same checks, on the token the service holds for it."""
+    run = _Pipeline()
+    try:
+        number = normalize_certificate_number(text).replace("-", "")
+    except InvalidCertificateNumber as exc:
+        run.failed("format", "malformed", exc.message)
+        return run.verdict(None)
+    cert = session.scalars(select(Certificate).where(Certificate.number == number)).first()
+    if cert is None:
+        run.passed("format", _("a well-formed certificate number"))
+        run.failed("ledger", "unknown", _("no certificate with this number was issued here"))
+        return run.verdict(None)
+    run.passed("format", _("a well-formed certificate number"))
+    decoded = signing.decode_compact_jws(cert.token)
+    return _check_signed(session, run, cert.token, decoded, number)
+
+
+def record_verification(session: Session, verdict: Verdict, channel: str) -> None:
+    """Count a verification against its certificate (time, channel, outcome; nothing about the verifier)."""
+    session.add(
+        VerificationEvent(
+            certificate_id=verdict.certificate.id if verdict.certificate is not None else None,
+            channel=channel,
+            status=verdict.status,
+        )
+    )
+    session.flush()
+
+
+def verification_counts(session: Session, certificate_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Return, per certificate, how often it was verified by each channel."""
+    counts: dict[int, dict[str, int]] = {cid: {} for cid in certificate_ids}
+    if not certificate_ids:
+        return counts
+    rows = session.execute(
+        select(VerificationEvent.certificate_id, VerificationEvent.channel, func.count())
+        .where(VerificationEvent.certificate_id.in_(certificate_ids))
+        .group_by(VerificationEvent.certificate_id, VerificationEvent.channel)
+    )
+    for cid, channel, n in rows:
+        counts[cid][channel] = n
+    return counts
+
+
+def identity_matches(session: Session, cert: Certificate, *, id_number: str = "", name: str = "") -> bool:
+    """Tell whether a typed ID number or full name is the holder's; nothing else is revealed."""
+    volunteer = session.get(Volunteer, cert.volunteer_id)
+    if volunteer is None:
+        return False
+    if id_number.strip():
+        from verifier.identifiers import normalize_id_number
+
+        try:
+            number = normalize_id_number(volunteer.id_type, id_number)
+        except ValidationError:
+            return False
+        return lookup_key(volunteer.id_type, number) == volunteer.id_lookup
+    if name.strip():
+        return name.strip() == cert.volunteer_name
+    raise ValidationError(_("type the ID number or the full name the holder showed you"), field="id_number", rule="required")

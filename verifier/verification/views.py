@@ -1,0 +1,65 @@
+"""Public verification: the page a phone opens after scanning, and typing a number."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
+
+from verifier import limiter
+from verifier.auth.access import public
+from verifier.db import get_session
+from verifier.verification.services import identity_matches, record_verification, verify_number, verify_token
+
+bp = Blueprint("verification", __name__)
+
+
+def _number_key() -> str:
+    return "match:" + str((request.view_args or {}).get("number", ""))[:32]
+
+
+@bp.get("/v/<path:token>")
+@public
+@limiter.limit("120 per minute")
+def scanned(token: str) -> Any:
+    session = get_session()
+    verdict = verify_token(session, token)
+    record_verification(session, verdict, "scan")
+    return render_template("verification/result.html", verdict=verdict, channel="scan")
+
+
+@bp.get("/verify")
+@public
+@limiter.limit("30 per minute", exempt_when=lambda: not request.args.get("number"))
+def typed() -> Any:
+    number = (request.args.get("number") or "").strip()
+    if not number:
+        return render_template("verification/form.html")
+    session = get_session()
+    verdict = verify_number(session, number[:64])
+    record_verification(session, verdict, "typed")
+    return render_template("verification/result.html", verdict=verdict, channel="typed")
+
+
+@bp.post("/verify/<number>/match")
+@public
+@limiter.limit("10 per hour")
+@limiter.limit("20 per day", key_func=_number_key)
+def match(number: str) -> Any:
+    """Say only whether the ID number or name the holder showed matches; echo nothing."""
+    session = get_session()
+    verdict = verify_number(session, number[:64])
+    if verdict.certificate is None:
+        abort(404)
+    id_number = (request.form.get("id_number") or "")[:40]
+    name = (request.form.get("name") or "")[:50]
+    if not id_number.strip() and not name.strip():
+        result = None
+        message = _("Type the ID number or the full name the holder showed you")
+    else:
+        result = identity_matches(session, verdict.certificate, id_number=id_number, name=name)
+        message = ""
+    return render_template(
+        "verification/result.html", verdict=verdict, channel="typed", match_result=result, match_message=message
+    )

@@ -1,0 +1,40 @@
+"""Forms of the volunteer pages; the rules live in verifier.volunteers.services."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, SelectField, StringField
+from wtforms.validators import Optional
+
+ID_TYPE_LABELS = {
+    "resident_id": _l("Resident ID card (居民身份证)"),
+    "passport": _l("Passport (护照)"),
+    "hk_macao_permit": _l("Hong Kong/Macao permit (港澳居民来往内地通行证)"),
+    "taiwan_permit": _l("Taiwan permit (台湾居民来往大陆通行证)"),
+}
+GENDER_LABELS = {"male": _l("Male"), "female": _l("Female")}
+
+
+class VolunteerForm(FlaskForm):
+    name = StringField(_l("Name"), render_kw={"maxlength": 50, "required": True})
+    id_type = SelectField(_l("ID type"), choices=list(ID_TYPE_LABELS.items()))
+    id_number = StringField(
+        _l("ID number"),
+        render_kw={"maxlength": 30, "required": True, "autocomplete": "off", "autocapitalize": "characters"},
+    )
+    gender = SelectField(
+        _l("Gender"), choices=[("", _l("(from the ID number)")), *GENDER_LABELS.items()]
+    )
+    birth_date = DateField(
+        _l("Birth date"),
+        validators=[Optional()],
+        render_kw={"max": "9999-12-31"},
+    )
+    phone = StringField(_l("Phone"), render_kw={"maxlength": 24, "type": "tel", "autocomplete": "off"})
+    guardian_name = StringField(_l("Guardian's name"), render_kw={"maxlength": 50})
+    guardian_consent = BooleanField(_l("The guardian has consented (required under 14)"))
+
+
+class SearchForm(FlaskForm):
+    q = StringField(_l("Search"), render_kw={"maxlength": 60})
