@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -28,16 +29,31 @@ from verifier.db import utcnow
 from verifier.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
 from verifier.orgs.models import Organisation
 
-_hasher = PasswordHasher()
-# Verified against when the e-mail is unknown, so timing does not reveal which accounts exist.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+_STRONG = PasswordHasher()  # Argon2id, RFC 9106 low-memory profile defaults
+# The test suite hashes hundreds of passwords; the strong profile would cost minutes there.
+_FAST_FOR_TESTS = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+_DUMMY_HASHES: dict[int, str] = {}
+
+
+def _hasher() -> PasswordHasher:
+    if has_app_context() and current_app.config.get("ENV") == "testing":
+        return _FAST_FOR_TESTS
+    return _STRONG
+
+
+def _dummy_hash() -> str:
+    """A hash to verify against when the e-mail is unknown, so timing does not reveal accounts."""
+    hasher = _hasher()
+    if id(hasher) not in _DUMMY_HASHES:
+        _DUMMY_HASHES[id(hasher)] = hasher.hash("not-a-real-password")
+    return _DUMMY_HASHES[id(hasher)]
 TOKEN_PREFIX = "vfr_"
 MIN_PASSWORD_LENGTH = 10
 
 
 def hash_password(password: str) -> str:
     """Hash a password with Argon2id."""
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def check_password_rules(password: str, field: str = "password") -> None:
@@ -154,7 +170,7 @@ def authenticate(
     user = session.scalars(select(User).where(User.email == email)).first()
     now = utcnow()
     if user is None:
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)
         return SignInResult(None, message)
     if user.locked_until is not None and user.locked_until > now:
         return SignInResult(
@@ -169,7 +185,7 @@ def authenticate(
             details["locked_until"] = user.locked_until.isoformat()
         record_event(session, user, "auth.sign_in_failed", "user", user.id, details=details)
         return SignInResult(None, message)
-    if _hasher.check_needs_rehash(user.password_hash):
+    if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
@@ -180,7 +196,7 @@ def authenticate(
 
 def _verify(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -258,7 +274,7 @@ def create_user_by(
     organisation: Organisation | None,
     display_name: str = "",
 ) -> User:
-    """Create a user on an actor's behalf: platform admins any user, org admins their own recorders."""
+    """Create a user for an actor: platform admins any user, org admins their own recorders."""
     if actor.role == ORG_ADMIN:
         if role != ORG_RECORDER:
             raise ValidationError(
@@ -297,7 +313,9 @@ def set_active(session: Session, user: User, active: bool, actor: User) -> None:
     """Deactivate or reactivate a user; org admins only their own organisation's recorders."""
     if user.id == actor.id:
         raise ValidationError(
-            _("you cannot deactivate or reactivate your own account"), field="active", rule="not_self"
+            _("you cannot deactivate or reactivate your own account"),
+            field="active",
+            rule="not_self",
         )
     allowed = actor.role == PLATFORM_ADMIN or (
         actor.role == ORG_ADMIN
