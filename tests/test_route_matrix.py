@@ -1,0 +1,211 @@
+"""Who may reach which route: every route of the app, every role, and a user of another organisation.
+
+The expected rules are written here by hand, independently of the decorators in the code; a route
+that is not listed fails `test_every_route_has_an_expected_rule`, so a new route cannot ship
+without a decision about who may use it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from conftest import PASSWORD, Factory, bearer, days_ago
+from verifier.auth.models import ApiToken
+
+PUBLIC = "public"
+ORG = {"org_admin", "org_recorder"}
+REG = {"regulator_supervisor", "regulator_inspector"}
+ADMIN = {"platform_admin"}
+EVERYONE = ORG | REG | ADMIN
+ORG_AND_REG = ORG | REG
+ORG_REG_ADMIN = ORG | REG | ADMIN
+
+# endpoint -> roles allowed (or PUBLIC); one entry per endpoint of the app.
+EXPECTED: dict[str, Any] = {
+    # public pages and documents
+    "web.index": PUBLIC,
+    "web.set_language": PUBLIC,
+    "web.healthz": PUBLIC,
+    "auth.login": PUBLIC,
+    "keys.jwks_document": PUBLIC,
+    "api.openapi_document": PUBLIC,
+    "verification.scanned": PUBLIC,
+    "verification.typed": PUBLIC,
+    "verification.match": PUBLIC,
+    # every signed-in user
+    "web.dashboard": EVERYONE,
+    "auth.logout": EVERYONE,
+    "auth.tokens": EVERYONE,
+    "auth.revoke": EVERYONE,
+    # organisations and users
+    "orgs.index": EVERYONE,
+    "orgs.detail": EVERYONE,
+    "orgs.new": ADMIN,
+    "orgs.change_status": ADMIN,
+    "auth.users": ADMIN | {"org_admin"},
+    "auth.user_detail": ADMIN | {"org_admin"},
+    "auth.new_user": ADMIN | {"org_admin"},
+    "auth.change_active": ADMIN | {"org_admin"},
+    "auth.change_role": ADMIN,
+    # volunteers and records (pages)
+    "volunteers.index": ORG_AND_REG,
+    "volunteers.detail": ORG_AND_REG,
+    "volunteers.new": ORG,
+    "records.index": ORG_AND_REG,
+    "records.detail": ORG_AND_REG,
+    "records.history": ORG_AND_REG,
+    "records.new": ORG,
+    "records.correct": ORG,
+    "records.void": ORG,
+    "imports.upload": ORG,
+    "imports.template": ORG,
+    # API
+    "api.create_organisation_api": ADMIN,
+    "api.list_organisations_api": EVERYONE,
+    "api.get_organisation_api": EVERYONE,
+    "api.set_organisation_status_api": ADMIN,
+    "api.create_volunteer_api": ORG,
+    "api.list_volunteers_api": ORG_REG_ADMIN,
+    "api.get_volunteer_api": ORG_REG_ADMIN,
+    "api.create_record_api": ORG,
+    "api.list_records_api": ORG_REG_ADMIN,
+    "api.get_record_api": ORG_REG_ADMIN,
+    "api.record_history_api": ORG_REG_ADMIN,
+    "api.correct_record_api": ORG,
+    "api.void_record_api": ORG,
+    "api.import_records_api": ORG,
+}
+
+# A user of another organisation may reach these routes, but not organisation A's objects on them.
+ACTORS = ["anonymous", *sorted(EVERYONE), "other_org_admin"]
+
+
+class World:
+    """Organisation A with a volunteer, a record and users of every role; organisation B's admin."""
+
+    def __init__(self, app: Flask) -> None:
+        make = Factory(app)
+        self.app = app
+        self._clients: dict[str, Any] = {}
+        self.org = make.org()
+        self.other = make.org()
+        self.users = {role: make.user(role, self.org if role in ORG else None) for role in EVERYONE}
+        self.users["other_org_admin"] = make.user("org_admin", self.other)
+        self.tokens = {name: make.token(user) for name, user in self.users.items()}
+        # a token that revoking routes may revoke without locking anyone out
+        spare = make.user("org_recorder", self.org)
+        make.token(spare)
+        self.spare_token_id = make.run(
+            lambda session: session.scalar(select(ApiToken.id).where(ApiToken.user_id == spare.id))
+        )
+        self.volunteer = make.volunteer(self.org)
+        self.record = make.record(self.org, self.volunteer, actor=self.users["org_admin"], started_at=days_ago(9))
+
+    def client(self, actor: str) -> Any:
+        """A test client signed in as the actor (pages); one per actor, made once."""
+        if actor not in self._clients:
+            client = self.app.test_client()
+            if actor != "anonymous":
+                response = client.post("/login", data={"email": self.users[actor].email, "password": PASSWORD})
+                assert response.status_code == 302, f"{actor} could not sign in"
+            self._clients[actor] = client
+        return self._clients[actor]
+
+    def values(self) -> dict[str, Any]:
+        """Path parameters pointing at organisation A's objects."""
+        return {
+            "org_id": self.org.id,
+            "volunteer_id": self.volunteer.id,
+            "record_id": self.record.id,
+            "user_id": self.users["org_recorder"].id,
+            "token_id": self.spare_token_id,
+            "code": "en",
+            "token": "abc.def.ghi",
+            "number": "0000-0000-0000-0000-0",
+            "filename": "style.css",
+        }
+
+
+def _url(rule: Any, values: dict[str, Any]) -> str:
+    path = rule.rule
+    for name in rule.arguments:
+        path = re.sub(rf"<(?:[^:<>]+:)?{name}(?:\([^)]*\))?>", str(values[name]), path)
+    return path
+
+
+def _request(world: World, actor: str, method: str, url: str) -> Any:
+    client = world.client(actor)
+    headers = bearer(world.tokens[actor]) if actor != "anonymous" and url.startswith("/api/") else {}
+    if method == "GET":
+        return client.get(url, headers=headers)
+    if url.startswith("/api/"):
+        return client.open(url, method=method, headers=headers, json={})
+    return client.open(url, method=method, headers=headers, data={})
+
+
+def _refused(response: Any, url: str) -> bool:
+    if response.status_code in (401, 403):
+        return True
+    if not url.startswith("/api/") and response.status_code == 302:
+        return "/login" in response.headers.get("Location", "")
+    return False
+
+
+def test_every_route_has_an_expected_rule(app: Flask) -> None:
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+    missing = sorted(endpoints - set(EXPECTED))
+    stale = sorted(set(EXPECTED) - endpoints)
+    assert not missing, f"routes without an expected access rule in tests/test_route_matrix.py: {missing}"
+    assert not stale, f"expected rules for routes that no longer exist: {stale}"
+
+
+def _routes(app: Flask) -> list[tuple[str, str, Any]]:
+    out = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            out.append((rule.endpoint, method, rule))
+    return out
+
+
+@pytest.fixture
+def world(app: Flask) -> World:
+    return World(app)
+
+
+def test_role_matrix(app: Flask, world: World) -> None:
+    """Each route answers each actor as the matrix says: allowed, refused, or 404 for another org."""
+    values = world.values()
+    problems = []
+    for endpoint, method, rule in _routes(app):
+        expected = EXPECTED.get(endpoint)
+        if expected is None or endpoint in ("auth.logout",):
+            continue
+        url = _url(rule, values)
+        for actor in ACTORS:
+            response = _request(world, actor, method, url)
+            if response.status_code >= 500:
+                problems.append(f"{method} {url} as {actor}: {response.status_code}")
+                continue
+            role = "org_admin" if actor == "other_org_admin" else actor
+            allowed = expected == PUBLIC or role in expected
+            refused = _refused(response, url) and not (endpoint == "auth.login" and response.status_code == 401)
+            if allowed and refused:
+                problems.append(f"{method} {url} as {actor}: refused ({response.status_code}), expected allowed")
+            if not allowed and not refused:
+                problems.append(f"{method} {url} as {actor}: {response.status_code}, expected refused")
+            if (
+                actor == "other_org_admin"
+                and allowed
+                and expected != PUBLIC
+                and set(rule.arguments) & {"org_id", "volunteer_id", "record_id", "user_id"}
+                and response.status_code not in (403, 404)
+            ):
+                problems.append(f"{method} {url} as {actor}: {response.status_code}, expected 404 (other organisation)")
+    assert not problems, "\n".join(problems)
