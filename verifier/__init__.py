@@ -94,6 +94,7 @@ def _load_user(user_id: str) -> Any:
 def _register_blueprints(app: Flask) -> None:
     from verifier.api import bp as api_bp
     from verifier.auth.views import bp as auth_bp
+    from verifier.credentials.views import bp as credentials_bp
     from verifier.imports.views import bp as imports_bp
     from verifier.orgs.views import bp as orgs_bp
     from verifier.records.views import bp as records_bp
@@ -106,6 +107,9 @@ def _register_blueprints(app: Flask) -> None:
         web_bp, auth_bp, orgs_bp, volunteers_bp, records_bp, imports_bp, keys_bp, verification_bp
     ):
         app.register_blueprint(blueprint)
+    app.register_blueprint(credentials_bp)
+    from verifier.certificates.views import bp as certificates_bp
+    app.register_blueprint(certificates_bp)
     csrf.exempt(api_bp)  # the API authenticates by Bearer token only, never by cookie
     app.register_blueprint(api_bp)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -80,3 +81,18 @@ def field_error(response: Any, field: str, rule: str) -> dict:
     assert found, body["errors"]
     assert found[0]["message"]
     return found[0]
+
+
+# Written by the imports feature; may not be registered yet in this tree.
+PENDING = {("POST", "/api/v1/records/import")}
+
+
+def api_routes(app: Any) -> dict[tuple[str, str], str]:
+    """Return (method, OpenAPI-style path) -> endpoint for every /api/v1 route of the app."""
+    routes = {}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1"):
+            path = re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule.rule)
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                routes[(method, path)] = rule.endpoint
+    return routes

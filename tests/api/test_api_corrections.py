@@ -43,10 +43,16 @@ def test_correction_creates_revision_2_and_history_shows_both(client, world, rec
     assert body["record_id"] == record["id"] and body["status"] == "active"
     first, second = body["revisions"]
     assert (first["revision"], first["kind"], first["reason"], first["minutes"]) == (
-        1, "created", "", 180,
+        1,
+        "created",
+        "",
+        180,
     )
     assert (second["revision"], second["kind"], second["reason"], second["minutes"]) == (
-        2, "corrected", "时长录入错误", 150,
+        2,
+        "corrected",
+        "时长录入错误",
+        150,
     )
     assert first["created_by"] == world.users["org_recorder"].email
     assert second["created_by"] == world.users["org_admin"].email
@@ -60,19 +66,29 @@ def test_correction_is_checked_by_the_creation_rules(client, world, record):
         "minutes_within_span",
     )
     assert "exceed" in error["message"]
-    field_error(correct(client, world, record, {"reason": "改", "minutes": "90"}), "minutes", "int_type")
+    field_error(
+        correct(client, world, record, {"reason": "改", "minutes": "90"}), "minutes", "int_type"
+    )
     field_error(
         correct(client, world, record, {"reason": "改", "ended_at": record["started_at"]}),
         "ended_at",
         "end_after_start",
     )
-    field_error(correct(client, world, record, {"reason": "改", "unpaid": False}), "unpaid", "unpaid_required")
-    field_error(correct(client, world, record, {"reason": "改", "minute": 90}), "minute", "extra_forbidden")
+    field_error(
+        correct(client, world, record, {"reason": "改", "unpaid": False}),
+        "unpaid",
+        "unpaid_required",
+    )
+    field_error(
+        correct(client, world, record, {"reason": "改", "minute": 90}), "minute", "extra_forbidden"
+    )
 
 
 def test_correction_needs_a_reason_and_a_change(client, world, record):
     field_error(correct(client, world, record, {"minutes": 150}), "reason", "missing")
-    field_error(correct(client, world, record, {"reason": "  ", "minutes": 150}), "reason", "required")
+    field_error(
+        correct(client, world, record, {"reason": "  ", "minutes": 150}), "reason", "required"
+    )
     error = field_error(correct(client, world, record, {"reason": "核对"}), "reason", "no_change")
     assert "changes nothing" in error["message"]
     same = {"reason": "核对", "minutes": record["minutes"], "activity": record["activity"]}
@@ -102,12 +118,16 @@ def test_void_then_correction_is_a_conflict(client, world, record):
 def test_void_needs_a_reason(client, world, record):
     url = f"/api/v1/records/{record['id']}/void"
     field_error(client.post(url, json={}, headers=world.auth("org_admin")), "reason", "missing")
-    field_error(client.post(url, json={"reason": ""}, headers=world.auth("org_admin")), "reason", "required")
+    field_error(
+        client.post(url, json={"reason": ""}, headers=world.auth("org_admin")), "reason", "required"
+    )
 
 
 def test_a_voided_record_frees_its_time(client, world, record):
     client.post(
-        f"/api/v1/records/{record['id']}/void", json={"reason": "录错"}, headers=world.auth("org_admin")
+        f"/api/v1/records/{record['id']}/void",
+        json={"reason": "录错"},
+        headers=world.auth("org_admin"),
     )
     again = client.post(
         "/api/v1/records",

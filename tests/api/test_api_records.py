@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import pytest
 from api_world import BEIJING, build_world, field_error, local_iso, problem, record_body
-
 from conftest import days_ago
 
 
@@ -71,10 +70,18 @@ def test_time_without_offset_is_beijing_time_and_utc_is_converted(client, world)
         ({"minutes": None}, "minutes", "int_type", "whole number"),
         ({"volunteer_id": 10**30}, "volunteer_id", "less_than_equal", "at most"),
         ({"volunteer_id": "1"}, "volunteer_id", "int_type", "whole number"),
-        ({"started_at": "2999-03-05T09:00:00+08:00", "ended_at": "2999-03-05T12:00:00+08:00"},
-         "started_at", "not_future", "future"),
-        ({"started_at": "1989-03-05T09:00:00+08:00", "ended_at": "1989-03-05T12:00:00+08:00"},
-         "started_at", "too_early", "1990"),
+        (
+            {"started_at": "2999-03-05T09:00:00+08:00", "ended_at": "2999-03-05T12:00:00+08:00"},
+            "started_at",
+            "not_future",
+            "future",
+        ),
+        (
+            {"started_at": "1989-03-05T09:00:00+08:00", "ended_at": "1989-03-05T12:00:00+08:00"},
+            "started_at",
+            "too_early",
+            "1990",
+        ),
         ({"started_at": "yesterday"}, "started_at", "datetime_format", "ISO 8601"),
         ({"started_at": "2026-02-30T09:00:00"}, "started_at", "datetime_format", "ISO 8601"),
         ({"started_at": "9999-12-31T23:59:59-12:00"}, "started_at", "datetime_format", "ISO 8601"),
@@ -112,7 +119,9 @@ def test_missing_fields_are_each_named(client, world):
 
 
 def test_overlap_with_own_record_names_it(client, world, make):
-    existing = make.record(world.org, world.volunteer, world.users["org_admin"], started_at=days_ago(3))
+    existing = make.record(
+        world.org, world.volunteer, world.users["org_admin"], started_at=days_ago(3)
+    )
     body = record_body(world.volunteer.id, days=3, hour=10, minutes=60)
     error = field_error(post_record(client, world, body), "started_at", "no_overlap")
     assert f"record {existing.id}" in error["message"]
@@ -121,8 +130,12 @@ def test_overlap_with_own_record_names_it(client, world, make):
 def test_overlap_with_another_organisations_record_reveals_nothing(client, world, make):
     # the same person, registered with both organisations
     make.volunteer(world.other_org, name="张三", id_number=world.volunteer_id_number)
-    theirs = make.record(world.other_org, world.volunteer, started_at=days_ago(3), activity="秘密活动")
-    response = post_record(client, world, record_body(world.volunteer.id, days=3, hour=10, minutes=60))
+    theirs = make.record(
+        world.other_org, world.volunteer, started_at=days_ago(3), activity="秘密活动"
+    )
+    response = post_record(
+        client, world, record_body(world.volunteer.id, days=3, hour=10, minutes=60)
+    )
     error = field_error(response, "started_at", "no_overlap")
     assert error["message"] == "overlaps a record of this volunteer kept by another organisation"
     text = response.get_data(as_text=True)
@@ -188,9 +201,10 @@ def test_suspended_organisation_may_not_record(client, world):
         headers=world.auth("platform_admin"),
     )
     assert response.status_code == 200
-    assert "suspended" in problem(post_record(client, world, record_body(world.volunteer.id)), 403)[
-        "detail"
-    ]
+    assert (
+        "suspended"
+        in problem(post_record(client, world, record_body(world.volunteer.id)), 403)["detail"]
+    )
 
 
 def test_list_records_by_volunteer_is_scoped(client, world, make):
@@ -211,8 +225,16 @@ def test_list_records_by_volunteer_is_scoped(client, world, make):
 
 
 def test_list_query_is_validated(client, world):
-    field_error(client.get("/api/v1/records?page=abc", headers=world.auth("org_admin")), "page", "int_parsing")
-    field_error(client.get("/api/v1/records?page=0", headers=world.auth("org_admin")), "page", "greater_than_equal")
+    field_error(
+        client.get("/api/v1/records?page=abc", headers=world.auth("org_admin")),
+        "page",
+        "int_parsing",
+    )
+    field_error(
+        client.get("/api/v1/records?page=0", headers=world.auth("org_admin")),
+        "page",
+        "greater_than_equal",
+    )
     field_error(
         client.get("/api/v1/records?page=10000000000000000000000", headers=world.auth("org_admin")),
         "page",
@@ -228,7 +250,9 @@ def test_list_query_is_validated(client, world):
 def test_regulators_and_platform_admin_read_but_never_write(client, world, make):
     record = make.record(world.org, world.volunteer, started_at=days_ago(5))
     for role in ("regulator_supervisor", "regulator_inspector", "platform_admin"):
-        assert client.get(f"/api/v1/records/{record.id}", headers=world.auth(role)).status_code == 200
+        assert (
+            client.get(f"/api/v1/records/{record.id}", headers=world.auth(role)).status_code == 200
+        )
         history = client.get(f"/api/v1/records/{record.id}/history", headers=world.auth(role))
         assert history.status_code == 200
         writes = [
@@ -256,3 +280,10 @@ def test_another_organisations_record_is_not_found(client, world, make):
 def test_huge_or_zero_path_ids_are_not_found(client, world):
     for url in ("/api/v1/records/10000000000000000000000000", "/api/v1/records/0"):
         problem(client.get(url, headers=world.auth("org_admin")), 404)
+
+
+def test_late_entry_is_flagged(client, world):
+    late = post_record(client, world, record_body(world.volunteer.id, days=40)).get_json()
+    timely = post_record(client, world, record_body(world.volunteer.id, days=2)).get_json()
+    assert late["entered_late"] is True
+    assert timely["entered_late"] is False

@@ -60,13 +60,23 @@ def read_all(png: bytes):
         return zxingcpp.read_barcodes(image.convert("L"))
 
 
-def test_full_claims_token_needs_more_than_version_15(key):
+def test_full_claims_token_fits_the_printed_limit_and_decodes(key):
     url = verify_url(key, FULL_CLAIMS)
     token = url.rsplit("/", 1)[1]
     assert 600 <= len(token) <= 700
     layout = measure_qr(url)
     # Measured: a 631-character token, 663 bytes of URL, version 20 (97 modules) at level M.
     assert layout.data_bytes == len(url)
+    assert 15 < layout.version <= MAX_QR_VERSION
+    (barcode,) = read_all(render_qr_png(url))
+    assert barcode.text == url
+    assert barcode.ec_level == "M"
+
+
+def test_an_absurdly_long_issuer_name_is_refused_not_printed_unreadably(key):
+    claims = {**FULL_CLAIMS, "issuer": {**FULL_CLAIMS["issuer"], "name": "志愿服务" * 40}}
+    url = verify_url(key, claims)
+    layout = measure_qr(url)
     assert layout.version > MAX_QR_VERSION
     with pytest.raises(QRCodeTooLarge) as caught:
         render_qr_png(url)

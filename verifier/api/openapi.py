@@ -69,6 +69,7 @@ class Operation:
     responses: dict[int, tuple[str, type[BaseModel] | None]] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
     request_body: dict[str, Any] | None = None  # a hand-written request body (multipart)
+    media: str | None = None  # a success answer that is not JSON: "image/png", "application/pdf"
 
 
 def operation(**fields: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -143,17 +144,40 @@ _ERROR_TEXT = {
     413: "The upload is too large.",
     415: "The body is not sent as JSON (or, for uploads, not as multipart/form-data).",
     422: "A field breaks a rule; `errors` names each field and rule.",
+    429: "Too many requests; try again later (see Retry-After).",
 }
+TAG_DESCRIPTIONS = {
+    "organisations": "Organisations that keep records (registered by the platform admin).",
+    "volunteers": "Volunteers; ID numbers and phones are only ever shown masked.",
+    "records": "Service records, corrections, voiding, history, import.",
+    "meta": "This document.",
+}
+PATH_PARAMETER = re.compile(r"<(?:(?P<converter>[^<>:(]+)(?:\([^)]*\))?:)?(?P<name>[^<>:]+)>")
 
 
 def openapi_path(rule: str) -> str:
     """Turn a Flask rule (`/records/<int(max=...):record_id>`) into an OpenAPI path."""
-    return re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule)
+    return PATH_PARAMETER.sub(lambda m: "{" + m["name"] + "}", rule)
 
 
-def api_operations() -> dict[tuple[str, str], tuple[Operation, Any, list[str]]]:
+def path_parameters(rule: str) -> list[dict[str, Any]]:
+    """Describe the parameters of a Flask rule: integers (ids) or strings."""
+    parameters = []
+    for match in PATH_PARAMETER.finditer(rule):
+        if match["converter"] == "int":
+            schema: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": INT32_MAX}
+        else:
+            schema = {"type": "string"}
+        parameters.append({"name": match["name"], "in": "path", "required": True, "schema": schema})
+    return parameters
+
+
+Found = dict[tuple[str, str], tuple[Operation, Any, list[dict[str, Any]]]]
+
+
+def api_operations() -> Found:
     """Return (method, path) -> (documentation, access rule, path parameters) for the API."""
-    found: dict[tuple[str, str], tuple[Operation, Any, list[str]]] = {}
+    found: Found = {}
     for rule in current_app.url_map.iter_rules():
         if not rule.rule.startswith(bp.url_prefix or "/api/v1"):
             continue
@@ -165,7 +189,7 @@ def api_operations() -> dict[tuple[str, str], tuple[Operation, Any, list[str]]]:
                 found[(method, path)] = (
                     doc,
                     getattr(view, "access_rule", None),
-                    list(rule.arguments),
+                    path_parameters(rule.rule),
                 )
     for (method, path), doc in EXTERNAL_OPERATIONS.items():
         if (method, path) not in found:
@@ -201,7 +225,7 @@ def _roles_text(rule: Any) -> tuple[str, list[str]]:
 
 
 def _operation_object(
-    method: str, path: str, doc: Operation, rule: Any, path_params: list[str]
+    method: str, path: str, doc: Operation, rule: Any, path_params: list[dict[str, Any]]
 ) -> dict[str, Any]:
     roles_text, role_names = _roles_text(rule)
     op: dict[str, Any] = {
@@ -213,15 +237,7 @@ def _operation_object(
     }
     if rule == PUBLIC:
         op["security"] = []
-    parameters = [
-        {
-            "name": name,
-            "in": "path",
-            "required": True,
-            "schema": {"type": "integer", "minimum": 1, "maximum": INT32_MAX},
-        }
-        for name in path_params
-    ]
+    parameters = list(path_params)
     if doc.query is not None:
         parameters += _query_parameters(doc.query)
     if parameters:
@@ -230,9 +246,12 @@ def _operation_object(
         op["requestBody"] = doc.request_body
     elif doc.body is not None:
         op["requestBody"] = {"required": True, **_content(doc.body)}
-    responses: dict[str, Any] = {
-        str(doc.status): {"description": "Success.", **_content(doc.response)}
-    }
+    success: dict[str, Any] = {"description": "Success.", **_content(doc.response)}
+    if doc.media is not None:
+        success["content"] = {
+            doc.media: {"schema": {"type": "string", "contentMediaType": doc.media}}
+        }
+    responses: dict[str, Any] = {str(doc.status): success}
     for status, (text, model) in doc.responses.items():
         responses[str(status)] = {"description": text, **_content(model)}
     errors = set(doc.errors)
@@ -246,7 +265,7 @@ def _operation_object(
         errors.add(422)
     for status in sorted(errors):
         responses[str(status)] = {
-            "description": _ERROR_TEXT[status],
+            "description": _ERROR_TEXT.get(status, "An error; see `detail`."),
             **_content(Problem, PROBLEM_JSON),
         }
     op["responses"] = responses
@@ -280,13 +299,10 @@ def build_document() -> dict[str, Any]:
         "servers": [{"url": current_app.config.get("BASE_URL", "/").rstrip("/") or "/"}],
         "security": [{"bearerAuth": []}],
         "tags": [
-            {
-                "name": "organisations",
-                "description": "Organisations that keep records (platform admin).",
-            },
-            {"name": "volunteers", "description": "Volunteers; ID numbers and phones only masked."},
-            {"name": "records", "description": "Service records, corrections, voiding, history."},
-            {"name": "meta", "description": "This document."},
+            {"name": tag, "description": TAG_DESCRIPTIONS[tag]}
+            if tag in TAG_DESCRIPTIONS
+            else {"name": tag}
+            for tag in sorted({doc.tag for doc, _rule, _params in operations.values()})
         ],
         "paths": paths,
         "components": {

@@ -116,3 +116,43 @@ def entries_for(session: Session, object_type: str, object_id: Any) -> list[Audi
             .order_by(AuditEntry.id)
         )
     )
+
+
+def record_events(
+    session: Session,
+    actor: User | None,
+    events: list[tuple[str, str, Any, int | None, dict[str, Any]]],
+    *,
+    actor_label: str | None = None,
+) -> list[AuditEntry]:
+    """Append many entries, in order, with one read of the chain's end and one flush.
+
+    Each event is (action, object_type, object_id, organisation_id, details); the entries are
+    exactly those that calling record_event once per event would append.
+    """
+    if not events:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK_KEY})
+    session.flush()  # an entry still pending would otherwise be missed as the chain's end
+    prev = session.scalars(
+        select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
+    ).first() or GENESIS_HASH
+    entries = []
+    for action, object_type, object_id, organisation_id, details in events:
+        entry = AuditEntry(
+            created_at=utcnow(),
+            actor_user_id=actor.id if actor is not None else None,
+            actor=actor_label or (actor.email if actor is not None else "system"),
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            organisation_id=organisation_id,
+            details=canonical_json(details or {}),
+            prev_hash=prev,
+        )
+        entry.entry_hash = prev = entry_digest(entry)
+        entries.append(entry)
+    session.add_all(entries)
+    session.flush()
+    return entries

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 
 from verifier.auth.models import ROLES
 
@@ -22,9 +23,19 @@ class UserForm(FlaskForm):
     display_name = StringField(_l("Name"), render_kw={"maxlength": 100})
     password = PasswordField(
         _l("Initial password"),
-        render_kw={"minlength": 10, "maxlength": 1024, "required": True, "autocomplete": "new-password"},
+        render_kw={
+            "minlength": 10,
+            "maxlength": 1024,
+            "required": True,
+            "autocomplete": "new-password",
+        },
     )
-    role = SelectField(_l("Role"), choices=[(r, ROLE_LABELS[r]) for r in ROLES], default="org_recorder")
+    role = SelectField(
+        _l("Role"),
+        validate_choice=False,
+        choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES],
+        default="org_recorder",
+    )
     organisation = StringField(
         _l("Organisation (unified social credit code)"),
         render_kw={"maxlength": 18, "autocapitalize": "characters"},
@@ -32,7 +43,9 @@ class UserForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = SelectField(_l("Role"), choices=[(r, ROLE_LABELS[r]) for r in ROLES])
+    role = SelectField(
+        _l("Role"), validate_choice=False, choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES]
+    )
 
 
 class ActiveForm(FlaskForm):

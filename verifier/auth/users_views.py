@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from wtforms.fields.choices import SelectChoice
 
 from verifier.auth.access import require_actor, roles
 from verifier.auth.forms import ROLE_LABELS, ActiveForm, RoleForm, UserForm
@@ -54,7 +55,7 @@ def new_user() -> Any:
     form = UserForm()
     if actor.role == ORG_ADMIN:
         # an org admin creates recorders of their own organisation: nothing to choose
-        form.role.choices = [(ORG_RECORDER, ROLE_LABELS[ORG_RECORDER])]
+        form.role.choices = [SelectChoice(ORG_RECORDER, ROLE_LABELS[ORG_RECORDER])]
     elif request.method == "GET" and request.args.get("org", type=int):
         prefill = session.get(Organisation, request.args.get("org", type=int))
         if prefill is not None:

@@ -1,11 +1,16 @@
 """Render a verification URL as a QR code PNG, and read QR codes back from images.
 
-Error correction is level M (about 15% of codewords recoverable). Q or H would survive more
-damage, but a verification URL carries a signed token of 400-650 bytes: at version 15, level Q
-holds 292 bytes and level H 220, against 412 at M and 520 at L. M is the strongest level that
-leaves room for the token, and a printed certificate suffers little damage (a fold, a stamp
-edge). Version 15 is 77 modules plus a 4-module quiet zone; printed 40 mm wide, a module is
-about 0.47 mm, which phone cameras read reliably from paper.
+Error correction is level M (about 15% of codewords recoverable): a printed certificate suffers
+little damage (a fold, a stamp edge), and Q or H would make the code much denser.
+
+Size. The URL is `{BASE_URL}/v/{token}`, and the token is a compact JWS whose header alone (alg,
+typ and the 43-character RFC 7638 kid) takes about 100 characters and whose Ed25519 signature
+takes 86. With the claims a verifier needs offline (number, iss, iat, hours, period, the issuer's
+name and USCC, the masked name and the volunteer number) a typical URL is 500-560 bytes, which
+needs version 17-19 at level M; version 15 at level M holds only 412 bytes. We therefore allow up
+to version 22 (779 bytes at M, enough for an issuer name of about 60 Chinese characters), as
+SMART Health Cards do, and print the code 50 mm wide: a version-22 code is 105 modules plus the
+8-module quiet zone, so a module is about 0.44 mm, which phone cameras read reliably from paper.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ __all__ = [
 ]
 
 ERROR_CORRECTION = "M"
-MAX_QR_VERSION = 15
+MAX_QR_VERSION = 22
+PRINTED_SIZE_MM = 50
 QUIET_ZONE_MODULES = 4
 _LARGEST_VERSION = 40
 

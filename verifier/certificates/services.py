@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -18,7 +19,11 @@ from verifier.audit.models import AuditEntry
 from verifier.audit.services import record_event
 from verifier.auth.models import User
 from verifier.certificates.models import Certificate, CertificateRecord
-from verifier.certificates.numbers import new_certificate_number
+from verifier.certificates.numbers import (
+    InvalidCertificateNumber,
+    new_certificate_number,
+    normalize_certificate_number,
+)
 from verifier.crypto import signing
 from verifier.db import utcnow
 from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -55,7 +60,9 @@ def records_digest(rows: Iterable[tuple[int, int, str]]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _select_records(session: Session, org: Organisation, volunteer: Volunteer, request: IssueRequest) -> list[ServiceRecord]:
+def _select_records(
+    session: Session, org: Organisation, volunteer: Volunteer, request: IssueRequest
+) -> list[ServiceRecord]:
     stmt = select(ServiceRecord).where(
         ServiceRecord.organisation_id == org.id, ServiceRecord.volunteer_id == volunteer.id
     )
@@ -66,18 +73,25 @@ def _select_records(session: Session, org: Organisation, volunteer: Volunteer, r
             record = rows.get(rid)
             if record is None:
                 raise ValidationError(
-                    _("record %(id)d is not a record of this volunteer kept by your organisation", id=rid),
-                    field="record_ids", rule="own_record",
+                    _(
+                        "record %(id)d is not a record of this volunteer kept by your organisation",
+                        id=rid,
+                    ),
+                    field="record_ids",
+                    rule="own_record",
                 )
             if record.status != "active":
                 raise ValidationError(
                     _("record %(id)d has been voided and cannot be certified", id=rid),
-                    field="record_ids", rule="not_voided",
+                    field="record_ids",
+                    rule="not_voided",
                 )
         records = [rows[rid] for rid in ids]
     else:
         if request.period_from and request.period_to and request.period_from > request.period_to:
-            raise ValidationError(_("the period ends before it starts"), field="period_to", rule="period_order")
+            raise ValidationError(
+                _("the period ends before it starts"), field="period_to", rule="period_order"
+            )
         stmt = stmt.where(ServiceRecord.status == "active")
         if request.period_from:
             stmt = stmt.where(ServiceRecord.service_date >= request.period_from)
@@ -87,7 +101,8 @@ def _select_records(session: Session, org: Organisation, volunteer: Volunteer, r
     if not records:
         raise ValidationError(
             _("there are no valid records of this volunteer to certify in that selection"),
-            field="record_ids" if request.record_ids else "period_from", rule="no_records",
+            field="record_ids" if request.record_ids else "period_from",
+            rule="no_records",
         )
     return records
 
@@ -111,7 +126,7 @@ def _unused_number(session: Session) -> str:
 
 
 def token_payload(cert: Certificate, base_url: str) -> dict:
-    """Return the claims signed into the QR token: what a verifier may read offline, no ID number."""
+    """Return the claims signed into the QR token: what a verifier reads offline; no ID number."""
     return {
         "jti": cert.number,
         "iss": base_url,
@@ -125,34 +140,53 @@ def token_payload(cert: Certificate, base_url: str) -> dict:
     }
 
 
-def issue_certificate(session: Session, org: Organisation, request: IssueRequest, actor: User) -> Certificate:
-    """Issue a signed certificate, free of charge, from the organisation's own valid records."""
-    if not actor.is_org_user or actor.organisation_id != org.id:
-        raise Forbidden(_("only the organisation that keeps the records may certify them"))
-    require_active(org)
-    volunteer = session.get(Volunteer, request.volunteer_id)
-    if volunteer is None or not is_member(session, org.id, volunteer.id):
-        raise NotFound(_("no such volunteer"))
-    records = _select_records(session, org, volunteer, request)
-    handler = (request.handler or actor.display_name or actor.email).strip()[:50]
-    now = utcnow()
+@dataclass
+class Signer:
+    """The active key, decrypted once, and the issuer URL that tokens carry."""
+
+    kid: str
+    private_key: Any
+    base_url: str
+
+    @classmethod
+    def current(cls, session: Session) -> Signer:
+        key = active_key(session)
+        return cls(key.kid, private_key_of(key), current_app.config["BASE_URL"])
+
+
+def build_certificate(
+    org: Organisation,
+    volunteer: Volunteer,
+    records: list[ServiceRecord],
+    *,
+    period_from: date | None,
+    period_to: date | None,
+    handler: str,
+    actor: User | None,
+    signer: Signer,
+    number: str,
+    status_index: int,
+) -> Certificate:
+    """Build and sign (but do not add) a certificate over records already checked."""
     activities: dict[str, list[int]] = {}
     for record in records:
         entry = activities.setdefault(record.activity, [0, 0])
         entry[0] += record.minutes
         entry[1] += 1
-    key = active_key(session)
     cert = Certificate(
-        number=_unused_number(session),
+        number=number,
         organisation_id=org.id,
         volunteer_id=volunteer.id,
         status="valid",
-        period_from=request.period_from or min(r.service_date for r in records),
-        period_to=request.period_to or max(r.service_date for r in records),
+        period_from=period_from or min(r.service_date for r in records),
+        period_to=period_to or max(r.service_date for r in records),
         total_minutes=sum(r.minutes for r in records),
         record_count=len(records),
         activities=json.dumps(
-            [{"activity": a, "minutes": m, "records": n} for a, (m, n) in sorted(activities.items())],
+            [
+                {"activity": a, "minutes": m, "records": n}
+                for a, (m, n) in sorted(activities.items())
+            ],
             ensure_ascii=False,
         ),
         volunteer_name=volunteer.name,
@@ -165,28 +199,71 @@ def issue_certificate(session: Session, org: Organisation, request: IssueRequest
         responsible_person=org.responsible_person,
         handler=handler,
         contact=" ".join(x for x in (org.contact_name, org.contact_phone) if x)[:100],
-        issued_at=now.replace(microsecond=0),
-        issued_by_id=actor.id,
-        kid=key.kid,
+        issued_at=utcnow().replace(microsecond=0),
+        issued_by_id=actor.id if actor is not None else None,
+        kid=signer.kid,
         token="",
         content_sha256="",
         records_digest=records_digest((r.id, r.revision, r.status) for r in records),
-        status_index=_unused_status_index(session),
+        status_index=status_index,
     )
     cert.token = signing.sign_compact_jws(
-        token_payload(cert, current_app.config["BASE_URL"]), private_key_of(key), key.kid
+        token_payload(cert, signer.base_url), signer.private_key, signer.kid
     )
     cert.content_sha256 = content_hash(cert.token)
+    return cert
+
+
+def ledger_details(cert: Certificate) -> dict[str, Any]:
+    """Return what the issuance ledger holds about a certificate."""
+    return {
+        "number": cert.number,
+        "content_sha256": cert.content_sha256,
+        "kid": cert.kid,
+        "minutes": cert.total_minutes,
+        "records": cert.record_count,
+    }
+
+
+def issue_certificate(
+    session: Session, org: Organisation, request: IssueRequest, actor: User
+) -> Certificate:
+    """Issue a signed certificate, free of charge, from the organisation's own valid records."""
+    if not actor.is_org_user or actor.organisation_id != org.id:
+        raise Forbidden(_("only the organisation that keeps the records may certify them"))
+    require_active(org)
+    volunteer = session.get(Volunteer, request.volunteer_id)
+    if volunteer is None or not is_member(session, org.id, volunteer.id):
+        raise NotFound(_("no such volunteer"))
+    records = _select_records(session, org, volunteer, request)
+    handler = (request.handler or actor.display_name or actor.email).strip()[:50]
+    cert = build_certificate(
+        org,
+        volunteer,
+        records,
+        period_from=request.period_from,
+        period_to=request.period_to,
+        handler=handler,
+        actor=actor,
+        signer=Signer.current(session),
+        number=_unused_number(session),
+        status_index=_unused_status_index(session),
+    )
     session.add(cert)
     session.flush()
     session.add_all(
-        CertificateRecord(certificate_id=cert.id, record_id=r.id, revision=r.revision) for r in records
+        CertificateRecord(certificate_id=cert.id, record_id=r.id, revision=r.revision)
+        for r in records
     )
     session.flush()
     record_event(
-        session, actor, ISSUE_ACTION, "certificate", cert.number, organisation_id=org.id,
-        details={"number": cert.number, "content_sha256": cert.content_sha256, "kid": key.kid,
-                 "minutes": cert.total_minutes, "records": cert.record_count},
+        session,
+        actor,
+        ISSUE_ACTION,
+        "certificate",
+        cert.number,
+        organisation_id=org.id,
+        details=ledger_details(cert),
     )
     return cert
 
@@ -210,7 +287,11 @@ def ledger_entry(session: Session, number: str) -> AuditEntry | None:
 
 def visible_certificate(session: Session, actor: User, number: str) -> Certificate:
     """Return a certificate the actor may manage or read, or raise NotFound."""
-    cert = session.scalars(select(Certificate).where(Certificate.number == number.replace("-", "").upper())).first()
+    try:
+        canonical = normalize_certificate_number(number).replace("-", "")
+    except InvalidCertificateNumber:
+        raise NotFound(_("no such certificate")) from None
+    cert = session.scalars(select(Certificate).where(Certificate.number == canonical)).first()
     if cert is None or (actor.is_org_user and cert.organisation_id != actor.organisation_id):
         raise NotFound(_("no such certificate"))
     return cert
@@ -226,12 +307,20 @@ def _reason(reason: str) -> str:
     if not reason:
         raise ValidationError(_("a reason is required"), field="reason", rule="required")
     if len(reason) > 500:
-        raise ValidationError(_("reason is longer than 500 characters"), field="reason", rule="max_length")
+        raise ValidationError(
+            _("reason is longer than 500 characters"), field="reason", rule="max_length"
+        )
     return reason
 
 
 def set_status(
-    session: Session, cert: Certificate, status: str, reason: str, actor: User | None, *, by_regulator: bool = False
+    session: Session,
+    cert: Certificate,
+    status: str,
+    reason: str,
+    actor: User | None,
+    *,
+    by_regulator: bool = False,
 ) -> Certificate:
     """Move a certificate between valid, suspended and revoked, with a reason, on the ledger."""
     if not by_regulator:
@@ -257,10 +346,19 @@ def set_status(
     cert.status_reason = reason
     cert.status_changed_at = utcnow()
     session.flush()
-    action = {"revoked": "certificate.revoke", "suspended": "certificate.suspend", "valid": "certificate.reinstate",
-              "superseded": "certificate.supersede"}[status]
+    action = {
+        "revoked": "certificate.revoke",
+        "suspended": "certificate.suspend",
+        "valid": "certificate.reinstate",
+        "superseded": "certificate.supersede",
+    }[status]
     record_event(
-        session, actor, action, "certificate", cert.number, organisation_id=cert.organisation_id,
+        session,
+        actor,
+        action,
+        "certificate",
+        cert.number,
+        organisation_id=cert.organisation_id,
         details={"from": old, "to": status, "reason": reason},
     )
     return cert
@@ -283,22 +381,33 @@ def records_intact(session: Session, cert: Certificate) -> bool:
     return records_digest(covered_state(session, cert)) == cert.records_digest
 
 
-def supersede_for_record(session: Session, record: ServiceRecord, actor: User | None) -> list[Certificate]:
+def supersede_for_record(
+    session: Session, record: ServiceRecord, actor: User | None
+) -> list[Certificate]:
     """Mark superseded every live certificate covering a record that was corrected or voided."""
     certs = list(
         session.scalars(
             select(Certificate)
             .join(CertificateRecord, CertificateRecord.certificate_id == Certificate.id)
-            .where(CertificateRecord.record_id == record.id, Certificate.status.in_(("valid", "suspended")))
+            .where(
+                CertificateRecord.record_id == record.id,
+                Certificate.status.in_(("valid", "suspended")),
+            )
         )
     )
     for cert in certs:
         old = cert.status
         cert.status = "superseded"
-        cert.status_reason = _("record %(id)d was changed (revision %(rev)d)", id=record.id, rev=record.revision)
+        cert.status_reason = _(
+            "record %(id)d was changed (revision %(rev)d)", id=record.id, rev=record.revision
+        )
         cert.status_changed_at = utcnow()
         record_event(
-            session, actor, "certificate.supersede", "certificate", cert.number,
+            session,
+            actor,
+            "certificate.supersede",
+            "certificate",
+            cert.number,
             organisation_id=cert.organisation_id,
             details={"from": old, "record_id": record.id, "revision": record.revision},
         )
@@ -310,17 +419,30 @@ def reissue(session: Session, cert: Certificate, actor: User) -> Certificate:
     """Issue a fresh certificate over the same records as they are now (voided ones dropped)."""
     _require_manager(cert, actor)
     if cert.status != "superseded":
-        raise Conflict(_("only a superseded certificate is re-issued; this one is %(s)s", s=cert.status))
-    ids = [
-        rid
-        for rid, _rev, status in covered_state(session, cert)
-        if status == "active"
-    ]
+        raise Conflict(
+            _("only a superseded certificate is re-issued; this one is %(s)s", s=cert.status)
+        )
+    if cert.superseded_by_id is not None:
+        successor = session.get(Certificate, cert.superseded_by_id)
+        raise Conflict(
+            _(
+                "this certificate was already re-issued as %(number)s",
+                number=number_display(successor.number) if successor else "?",
+            )
+        )
+    ids = [rid for rid, _rev, status in covered_state(session, cert) if status == "active"]
     if not ids:
-        raise ValidationError(_("every record this certificate covered has been voided"), field="record_ids", rule="no_records")
+        raise ValidationError(
+            _("every record this certificate covered has been voided"),
+            field="record_ids",
+            rule="no_records",
+        )
     org = session.get(Organisation, cert.organisation_id)
     new = issue_certificate(
-        session, org, IssueRequest(volunteer_id=cert.volunteer_id, record_ids=ids, handler=cert.handler), actor
+        session,
+        org,
+        IssueRequest(volunteer_id=cert.volunteer_id, record_ids=ids, handler=cert.handler),
+        actor,
     )
     cert.superseded_by_id = new.id
     session.flush()
@@ -337,7 +459,13 @@ def verify_url(cert: Certificate) -> str:
 
 
 def list_certificates(
-    session: Session, actor: User, *, query: str = "", status: str = "", page: int = 1, per_page: int = 50
+    session: Session,
+    actor: User,
+    *,
+    query: str = "",
+    status: str = "",
+    page: int = 1,
+    per_page: int = 50,
 ) -> tuple[list[Certificate], int]:
     """Return one page of the certificates the actor may see, newest first."""
     stmt = select(Certificate)
@@ -351,8 +479,36 @@ def list_certificates(
         stmt = stmt.where(
             (Certificate.number == compact)
             | (Certificate.volunteer_number == compact)
-            | (Certificate.volunteer_name.like(f"%{q}%"))
+            | (Certificate.volunteer_name.contains(q, autoescape=True))
         )
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(Certificate.id.desc()).offset((max(page, 1) - 1) * per_page).limit(per_page))
+    rows = session.scalars(
+        stmt.order_by(Certificate.id.desc()).offset((max(page, 1) - 1) * per_page).limit(per_page)
+    )
     return list(rows), total
+
+
+def certifiable_records(
+    session: Session, org: Organisation, volunteer_id: int
+) -> list[ServiceRecord]:
+    """Return a volunteer's valid records kept by the organisation, oldest first."""
+    return list(
+        session.scalars(
+            select(ServiceRecord)
+            .where(
+                ServiceRecord.organisation_id == org.id,
+                ServiceRecord.volunteer_id == volunteer_id,
+                ServiceRecord.status == "active",
+            )
+            .order_by(ServiceRecord.started_at)
+        )
+    )
+
+
+def lineage(session: Session, cert: Certificate) -> tuple[Certificate | None, Certificate | None]:
+    """Return the certificate this one was re-issued from, and the one re-issued in its place."""
+    predecessor = session.scalars(
+        select(Certificate).where(Certificate.superseded_by_id == cert.id)
+    ).first()
+    successor = session.get(Certificate, cert.superseded_by_id) if cert.superseded_by_id else None
+    return predecessor, successor

@@ -191,6 +191,8 @@ class _ImportRun:
         self.actor_label: str | None = None
         self.declaration = "implied"
         self.columns: Columns | None = None
+        # volunteers this import already registered or linked: (id_type, number) -> (id, name)
+        self.known: dict[tuple[str, str], tuple[int, str]] = {}
 
     def execute(self, rows: Any, position: Callable[[], int], tick: Callable[[int], None]) -> None:
         session = self.session
@@ -274,7 +276,7 @@ class _ImportRun:
             return
         savepoint = self.session.begin_nested()
         try:
-            outcome = self._write(parsed, batch_id)
+            outcome, volunteer = self._write(parsed, batch_id)
         except VerifierError as exc:
             savepoint.rollback()
             first = exc.errors[0] if exc.errors else None
@@ -293,6 +295,7 @@ class _ImportRun:
             self._reject(line, [RowProblem(line, "", "", "conflict", message)])
             return
         savepoint.commit()
+        self.known[self._identity(parsed)] = (volunteer.id, volunteer.name)
         if outcome == "skipped":
             report.skipped += 1
         else:
@@ -300,16 +303,29 @@ class _ImportRun:
             if outcome == "created_with_volunteer":
                 report.new_volunteers += 1
 
-    def _write(self, parsed: ParsedRow, batch_id: int) -> str:
-        session = self.session
-        validate_volunteer(parsed.volunteer)
-        clean = validate_record(parsed.record)
+    @staticmethod
+    def _identity(parsed: ParsedRow) -> tuple[str, str]:
+        return (parsed.volunteer.id_type, parsed.volunteer.id_number)
+
+    def _volunteer(self, parsed: ParsedRow) -> tuple[Volunteer, bool]:
+        """Register or link the row's volunteer; once per person and import (rows repeat people)."""
+        known = self.known.get(self._identity(parsed))
+        if known is not None and known[1] == parsed.volunteer.name:
+            volunteer = self.session.get(Volunteer, known[0])
+            if volunteer is not None:
+                return volunteer, False
         try:
-            volunteer, created = register_volunteer(session, self.org, parsed.volunteer, self.actor)
+            return register_volunteer(self.session, self.org, parsed.volunteer, self.actor)
         except Conflict as exc:
             raise ValidationError(exc.message, field="name", rule="name_matches_id") from exc
+
+    def _write(self, parsed: ParsedRow, batch_id: int) -> tuple[str, Volunteer]:
+        session = self.session
+        parsed.volunteer = validate_volunteer(parsed.volunteer)
+        clean = validate_record(parsed.record)
+        volunteer, created = self._volunteer(parsed)
         if _already_recorded(session, self.org.id, volunteer, clean):
-            return "skipped"
+            return "skipped", volunteer
         create_record(
             session,
             self.org,
@@ -321,7 +337,7 @@ class _ImportRun:
             late_after_working_days=self.late_days,
             audit=False,  # the batch's audit entry covers its records, linked by import_batch_id
         )
-        return "created_with_volunteer" if created else "created"
+        return ("created_with_volunteer" if created else "created"), volunteer
 
     def _finish(self, outer: Any, batch: ImportBatch) -> None:
         report = self.report

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 
 from verifier.orgs.models import ORG_STATUSES, ORG_TYPES
 from verifier.orgs.services import ORG_TYPE_LABELS
@@ -23,7 +24,9 @@ class OrganisationForm(FlaskForm):
         render_kw={"maxlength": 18, "required": True, "autocapitalize": "characters"},
     )
     org_type = SelectField(
-        _l("Type"), choices=[(code, ORG_TYPE_LABELS[code]) for code in ORG_TYPES]
+        _l("Type"),
+        validate_choice=False,
+        choices=[SelectChoice(code, ORG_TYPE_LABELS[code]) for code in ORG_TYPES],
     )
     region_code = StringField(
         _l("Region code"), render_kw={"maxlength": 6, "inputmode": "numeric", "pattern": r"\d{6}"}
@@ -37,5 +40,9 @@ class OrganisationForm(FlaskForm):
 
 
 class StatusForm(FlaskForm):
-    status = SelectField(_l("New status"), choices=[(s, STATUS_LABELS[s]) for s in ORG_STATUSES])
+    status = SelectField(
+        _l("New status"),
+        validate_choice=False,
+        choices=[SelectChoice(s, STATUS_LABELS[s]) for s in ORG_STATUSES],
+    )
     reason = TextAreaField(_l("Reason"), render_kw={"maxlength": 500, "required": True, "rows": 2})

@@ -33,6 +33,7 @@ def _page_helpers() -> dict[str, Any]:
     # lets the navigation link to pages that other blueprints may or may not provide yet
     return {"has_endpoint": lambda name: name in current_app.view_functions}
 
+
 PER_PAGE = 25
 RECORDS_PER_PAGE = 25
 
@@ -48,7 +49,10 @@ def index() -> Any:
     rows, total = list_organisations(get_session(), actor, query, number, PER_PAGE)
     page = Page(rows, number, PER_PAGE, total, {"q": query})
     return render_template(
-        "orgs/index.html", page=page, query=query, type_labels=ORG_TYPE_LABELS,
+        "orgs/index.html",
+        page=page,
+        query=query,
+        type_labels=ORG_TYPE_LABELS,
         status_labels=STATUS_LABELS,
     )
 
@@ -74,7 +78,9 @@ def new() -> Any:
             org = create_organisation(get_session(), data, actor)
         except VerifierError as error:
             form_errors = show_errors(form, error)
-            return render_template("orgs/new.html", form=form, form_errors=form_errors), error.status
+            return render_template(
+                "orgs/new.html", form=form, form_errors=form_errors
+            ), error.status
         flash(_("Organisation %(name)s registered", name=org.name), "success")
         return redirect(url_for("orgs.detail", org_id=org.id))
     return render_template("orgs/new.html", form=form, form_errors=form_errors)

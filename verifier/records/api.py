@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
+from flask import current_app, url_for
 
 from verifier.api import bp
 from verifier.api.openapi import operation
@@ -61,7 +61,13 @@ def create_record_api() -> Any:
     session, actor = get_session(), require_actor()
     volunteer = visible_volunteer(session, actor, body.volunteer_id)
     record = create_record(
-        session, actor.organisation, volunteer, body.to_input(), actor, source="api"
+        session,
+        actor.organisation,
+        volunteer,
+        body.to_input(),
+        actor,
+        source="api",
+        late_after_working_days=int(current_app.config["LATE_ENTRY_WORKING_DAYS"]),
     )
     location = url_for("api.get_record_api", record_id=record.id)
     return answer(RecordOut.of(record), 201, location)

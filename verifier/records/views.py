@@ -63,7 +63,9 @@ def index() -> Any:
     org_id = None if actor.is_org_user else request.args.get("org", type=int)
     org = session.get(Organisation, org_id) if org_id else None
     number = requested_page()
-    rows, total = list_records(session, actor, organisation_id=org_id, page=number, per_page=PER_PAGE)
+    rows, total = list_records(
+        session, actor, organisation_id=org_id, page=number, per_page=PER_PAGE
+    )
     page = Page(rows, number, PER_PAGE, total, {"org": org_id})
     return render_template("records/index.html", page=page, org=org)
 
@@ -96,8 +98,11 @@ def new(volunteer_id: int) -> Any:
             flash(_("Record saved"), "success")
             if record.entered_late:
                 flash(
-                    _("This record was entered more than %(n)d working days after the activity "
-                      "and is marked as late", n=current_app.config["LATE_ENTRY_WORKING_DAYS"]),
+                    _(
+                        "This record was entered more than %(n)d working days after the activity "
+                        "and is marked as late",
+                        n=current_app.config["LATE_ENTRY_WORKING_DAYS"],
+                    ),
                     "warning",
                 )
             return redirect(url_for("records.detail", record_id=record.id))

@@ -29,8 +29,15 @@ from verifier.volunteers.models import Volunteer
 from verifier.volunteers.services import lookup_key
 
 STATUSES = (
-    "valid", "revoked", "suspended", "superseded", "issuer_suspended",
-    "key_compromised", "invalid_signature", "unknown", "malformed",
+    "valid",
+    "revoked",
+    "suspended",
+    "superseded",
+    "issuer_suspended",
+    "key_compromised",
+    "invalid_signature",
+    "unknown",
+    "malformed",
 )
 CHECK_NAMES = ("format", "signature", "key_status", "ledger", "revocation", "issuer", "records")
 
@@ -77,12 +84,15 @@ def public_fields(cert: Certificate) -> dict[str, Any]:
         "period_from": cert.period_from.isoformat(),
         "period_to": cert.period_to.isoformat(),
         "activities": [
-            {"activity": a["activity"], "hours": format_hours(a["minutes"])} for a in activities_of(cert)
+            {"activity": a["activity"], "hours": format_hours(a["minutes"])}
+            for a in activities_of(cert)
         ],
         "issuer_name": cert.issuer_name,
         "issuer_uscc": cert.issuer_uscc,
         "issued_on": to_local(cert.issued_at).date().isoformat(),
-        "status_reason": cert.status_reason if cert.status in ("revoked", "suspended", "superseded") else "",
+        "status_reason": cert.status_reason
+        if cert.status in ("revoked", "suspended", "superseded")
+        else "",
     }
 
 
@@ -126,11 +136,15 @@ def verify_token(session: Session, token: str) -> Verdict:
     return _check_signed(session, run, token, decoded, number)
 
 
-def _check_signed(session: Session, run: _Pipeline, token: str, decoded: Any, number: str) -> Verdict:
+def _check_signed(
+    session: Session, run: _Pipeline, token: str, decoded: Any, number: str
+) -> Verdict:
     kid = decoded.header["kid"]
     key = get_key(session, kid)
     if key is None:
-        run.failed("signature", "invalid_signature", _("signed by a key this service never published"))
+        run.failed(
+            "signature", "invalid_signature", _("signed by a key this service never published")
+        )
         return run.verdict(None)
     try:
         signing.verify_compact_jws(token, lambda k: public_key_of(key) if k == key.kid else None)
@@ -149,16 +163,29 @@ def _check_signed(session: Session, run: _Pipeline, token: str, decoded: Any, nu
     )
     if key.status == "compromised":
         if in_ledger and key.compromised_at is not None and entry.created_at < key.compromised_at:  # type: ignore[union-attr]
-            run.passed("key_status", _("the key was compromised later; this certificate was issued before"))
+            run.passed(
+                "key_status", _("the key was compromised later; this certificate was issued before")
+            )
         else:
             run.failed("key_status", "key_compromised", _("signed with a compromised key"))
             return run.verdict(None)
     else:
         run.passed("key_status", _("key %(status)s", status=_(key.status)))
     if not in_ledger:
-        run.failed("ledger", "unknown", _("not in the issuance ledger: this certificate was never issued here"))
+        run.failed(
+            "ledger",
+            "unknown",
+            _("not in the issuance ledger: this certificate was never issued here"),
+        )
         return run.verdict(None)
-    run.passed("ledger", _("issued on %(day)s, entry %(id)d of the ledger", day=to_local(entry.created_at).date().isoformat(), id=entry.id))  # type: ignore[union-attr]
+    run.passed(
+        "ledger",
+        _(
+            "issued on %(day)s, entry %(id)d of the ledger",
+            day=to_local(entry.created_at).date().isoformat(),
+            id=entry.id,
+        ),
+    )  # type: ignore[union-attr]
     assert cert is not None
     if cert.status in ("revoked", "suspended", "superseded"):
         messages = {
@@ -166,12 +193,18 @@ def _check_signed(session: Session, run: _Pipeline, token: str, decoded: Any, nu
             "suspended": _("suspended while under review: %(reason)s"),
             "superseded": _("superseded: %(reason)s"),
         }
-        run.failed("revocation", cert.status, messages[cert.status] % {"reason": cert.status_reason})
+        run.failed(
+            "revocation", cert.status, messages[cert.status] % {"reason": cert.status_reason}
+        )
         return run.verdict(cert)
     run.passed("revocation", _("not revoked or suspended"))
     org = session.get(Organisation, cert.organisation_id)
     if org is None or org.status != "active":
-        run.failed("issuer", "issuer_suspended", _("the issuing organisation is %(s)s", s=_(org.status if org else "unknown")))
+        run.failed(
+            "issuer",
+            "issuer_suspended",
+            _("the issuing organisation is %(s)s", s=_(org.status if org else "unknown")),
+        )
         return run.verdict(cert)
     run.passed("issuer", _("the issuing organisation is active"))
     if not records_intact(session, cert):
@@ -200,13 +233,26 @@ def verify_number(session: Session, text: str) -> Verdict:
 
 
 def record_verification(session: Session, verdict: Verdict, channel: str) -> None:
-    """Count a verification against its certificate (time, channel, outcome; nothing about the verifier)."""
+    """Count a verification of a certificate: time, channel, outcome; nothing about the verifier."""
     session.add(
         VerificationEvent(
             certificate_id=verdict.certificate.id if verdict.certificate is not None else None,
             channel=channel,
             status=verdict.status,
         )
+    )
+    session.flush()
+
+
+def record_verifications(session: Session, verdicts: list[Verdict], channel: str) -> None:
+    """Count a batch of verifications at once (one flush, not one per certificate)."""
+    session.add_all(
+        VerificationEvent(
+            certificate_id=v.certificate.id if v.certificate is not None else None,
+            channel=channel,
+            status=v.status,
+        )
+        for v in verdicts
     )
     session.flush()
 
@@ -226,7 +272,9 @@ def verification_counts(session: Session, certificate_ids: list[int]) -> dict[in
     return counts
 
 
-def identity_matches(session: Session, cert: Certificate, *, id_number: str = "", name: str = "") -> bool:
+def identity_matches(
+    session: Session, cert: Certificate, *, id_number: str = "", name: str = ""
+) -> bool:
     """Tell whether a typed ID number or full name is the holder's; nothing else is revealed."""
     volunteer = session.get(Volunteer, cert.volunteer_id)
     if volunteer is None:
@@ -241,4 +289,8 @@ def identity_matches(session: Session, cert: Certificate, *, id_number: str = ""
         return lookup_key(volunteer.id_type, number) == volunteer.id_lookup
     if name.strip():
         return name.strip() == cert.volunteer_name
-    raise ValidationError(_("type the ID number or the full name the holder showed you"), field="id_number", rule="required")
+    raise ValidationError(
+        _("type the ID number or the full name the holder showed you"),
+        field="id_number",
+        rule="required",
+    )

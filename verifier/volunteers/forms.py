@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 ID_TYPE_LABELS = {
@@ -18,20 +19,36 @@ GENDER_LABELS = {"male": _l("Male"), "female": _l("Female")}
 
 class VolunteerForm(FlaskForm):
     name = StringField(_l("Name"), render_kw={"maxlength": 50, "required": True})
-    id_type = SelectField(_l("ID type"), choices=list(ID_TYPE_LABELS.items()))
+    id_type = SelectField(
+        _l("ID type"),
+        validate_choice=False,
+        choices=[SelectChoice(code, label) for code, label in ID_TYPE_LABELS.items()],
+    )
     id_number = StringField(
         _l("ID number"),
-        render_kw={"maxlength": 30, "required": True, "autocomplete": "off", "autocapitalize": "characters"},
+        render_kw={
+            "maxlength": 30,
+            "required": True,
+            "autocomplete": "off",
+            "autocapitalize": "characters",
+        },
     )
     gender = SelectField(
-        _l("Gender"), choices=[("", _l("(from the ID number)")), *GENDER_LABELS.items()]
+        _l("Gender"),
+        validate_choice=False,
+        choices=[
+            SelectChoice("", _l("(from the ID number)")),
+            *(SelectChoice(code, label) for code, label in GENDER_LABELS.items()),
+        ],
     )
     birth_date = DateField(
         _l("Birth date"),
         validators=[Optional()],
         render_kw={"max": "9999-12-31"},
     )
-    phone = StringField(_l("Phone"), render_kw={"maxlength": 24, "type": "tel", "autocomplete": "off"})
+    phone = StringField(
+        _l("Phone"), render_kw={"maxlength": 24, "type": "tel", "autocomplete": "off"}
+    )
     guardian_name = StringField(_l("Guardian's name"), render_kw={"maxlength": 50})
     guardian_consent = BooleanField(_l("The guardian has consented (required under 14)"))
 

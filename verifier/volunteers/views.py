@@ -49,7 +49,11 @@ def index() -> Any:
     page = Page(rows, number, PER_PAGE, total, {"q": "" if hide_query else query})
     form.q.data = "" if hide_query else query
     return render_template(
-        "volunteers/index.html", page=page, form=form, query=query, hide_query=hide_query,
+        "volunteers/index.html",
+        page=page,
+        form=form,
+        query=query,
+        hide_query=hide_query,
         id_type_labels=ID_TYPE_LABELS,
     )
 
@@ -78,11 +82,16 @@ def new() -> Any:
                 "volunteers/new.html", form=form, form_errors=form_errors
             ), error.status
         if created:
-            flash(_("Volunteer registered: %(number)s", number=volunteer.volunteer_number), "success")
+            flash(
+                _("Volunteer registered: %(number)s", number=volunteer.volunteer_number), "success"
+            )
         else:
             flash(
-                _("This person was already registered (%(number)s) and is now linked to your "
-                  "organisation", number=volunteer.volunteer_number),
+                _(
+                    "This person was already registered (%(number)s) and is now linked to your "
+                    "organisation",
+                    number=volunteer.volunteer_number,
+                ),
                 "success",
             )
         return redirect(url_for("volunteers.detail", volunteer_id=volunteer.id))

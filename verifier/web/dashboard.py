@@ -27,11 +27,17 @@ def dashboard_context(session: Session, actor: User | None) -> dict[str, Any]:
         ServiceRecord.status == "active"
     )
     since = local_today() - timedelta(days=30)
-    recent = select(func.count()).where(ServiceRecord.status == "active", ServiceRecord.service_date >= since)
-    late = select(func.count()).where(ServiceRecord.status == "active", ServiceRecord.entered_late.is_(True))
+    recent = select(func.count()).where(
+        ServiceRecord.status == "active", ServiceRecord.service_date >= since
+    )
+    late = select(func.count()).where(
+        ServiceRecord.status == "active", ServiceRecord.entered_late.is_(True)
+    )
     if actor.is_org_user:
-        volunteers = select(func.count()).select_from(Membership).where(
-            Membership.organisation_id == actor.organisation_id
+        volunteers = (
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.organisation_id == actor.organisation_id)
         )
         scope = ServiceRecord.organisation_id == actor.organisation_id
         records, recent, late = records.where(scope), recent.where(scope), late.where(scope)
@@ -91,10 +97,14 @@ def _volunteer_figures(org_ids: list[int]) -> Any:
 
 def figures_for(session: Session, org_ids: list[int]) -> dict[int, OrganisationFigures]:
     """Return the figures of several organisations in two queries."""
-    volunteers = dict(session.execute(_volunteer_figures(org_ids)).tuples().all())
-    result = {org_id: OrganisationFigures(volunteers=volunteers.get(org_id, 0)) for org_id in org_ids}
+    volunteers = {org_id: n for org_id, n in session.execute(_volunteer_figures(org_ids))}
+    result = {
+        org_id: OrganisationFigures(volunteers=volunteers.get(org_id, 0)) for org_id in org_ids
+    }
     for org_id, count, minutes, late in session.execute(_record_figures(org_ids)):
-        result[org_id] = OrganisationFigures(result[org_id].volunteers, count, int(minutes), int(late))
+        result[org_id] = OrganisationFigures(
+            result[org_id].volunteers, count, int(minutes), int(late)
+        )
     return result
 
 
@@ -103,7 +113,9 @@ def organisation_figures(session: Session, org_id: int) -> OrganisationFigures:
     return figures_for(session, [org_id])[org_id]
 
 
-def organisation_summaries(session: Session, limit: int) -> list[tuple[Organisation, OrganisationFigures]]:
+def organisation_summaries(
+    session: Session, limit: int
+) -> list[tuple[Organisation, OrganisationFigures]]:
     """Return the first organisations by name, each with its figures."""
     orgs = list(session.scalars(select(Organisation).order_by(Organisation.name).limit(limit)))
     figures = figures_for(session, [org.id for org in orgs])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -59,22 +60,35 @@ def field_error(html: str, field_id: str) -> str:
     return found.group(1)
 
 
+class World:
+    """Two organisations and a volunteer; users are made on first use (password hashing is slow)."""
+
+    def __init__(self, make):
+        self.make = make
+        self.org = make.org()
+        self.other = make.org()
+        self.volunteer = make.volunteer(self.org)
+
+    @cached_property
+    def recorder(self):
+        return self.make.user("org_recorder", self.org)
+
+    @cached_property
+    def admin(self):
+        return self.make.user("org_admin", self.org)
+
+    @cached_property
+    def outsider(self):
+        return self.make.user("org_admin", self.other)
+
+    @cached_property
+    def inspector(self):
+        return self.make.user("regulator_inspector")
+
+
 @pytest.fixture
 def world(make):
-    org = make.org()
-    other = make.org()
-
-    class World:
-        pass
-
-    w = World()
-    w.org, w.other = org, other
-    w.recorder = make.user("org_recorder", org)
-    w.admin = make.user("org_admin", org)
-    w.outsider = make.user("org_admin", other)
-    w.inspector = make.user("regulator_inspector")
-    w.volunteer = make.volunteer(org)
-    return w
+    return World(make)
 
 
 def test_enter_a_record_through_the_form_and_see_it_listed(app, client, world):
@@ -108,7 +122,11 @@ def test_enter_a_record_through_the_form_and_see_it_listed(app, client, world):
         ({"unpaid": None}, "unpaid", "paid work is not volunteering"),
         ({"not_job_duty": None}, "not_job_duty", "part of one&#39;s job"),
         ({"ended_at": local_input(3, 8)}, "ended_at", "end time must be after start time"),
-        ({"started_at": local_input(-2, 9), "ended_at": local_input(-2, 10)}, "started_at", "future"),
+        (
+            {"started_at": local_input(-2, 9), "ended_at": local_input(-2, 10)},
+            "started_at",
+            "future",
+        ),
         ({"activity": "   "}, "activity", "activity is required"),
         ({"started_at": "yesterday"}, "started_at", "datetime"),
         ({"ended_at": ""}, "ended_at", "enter the end date and time"),
@@ -141,7 +159,10 @@ def test_overlap_with_an_existing_record_is_refused_on_the_form(app, client, mak
 
 def test_the_same_record_twice_is_a_conflict_shown_on_the_form(app, client, world):
     login(client, world.recorder.email)
-    assert client.post(f"/volunteers/{world.volunteer.id}/records/new", data=entry()).status_code == 302
+    assert (
+        client.post(f"/volunteers/{world.volunteer.id}/records/new", data=entry()).status_code
+        == 302
+    )
     again = client.post(f"/volunteers/{world.volunteer.id}/records/new", data=entry())
     assert again.status_code == 409
     assert "already been entered" in again.get_data(as_text=True)
@@ -234,8 +255,13 @@ def test_late_entry_is_shown_as_a_warning(client, make, world):
 def test_another_organisations_records_are_not_found(client, make, world):
     record = make.record(world.org, world.volunteer)
     login(client, world.outsider.email)
-    for url in (f"/records/{record.id}", f"/records/{record.id}/history", f"/records/{record.id}/correct",
-                f"/records/{record.id}/void", f"/volunteers/{world.volunteer.id}/records/new"):
+    for url in (
+        f"/records/{record.id}",
+        f"/records/{record.id}/history",
+        f"/records/{record.id}/correct",
+        f"/records/{record.id}/void",
+        f"/volunteers/{world.volunteer.id}/records/new",
+    ):
         assert client.get(url).status_code == 404, url
     assert client.post(f"/records/{record.id}/void", data={"reason": "x"}).status_code == 404
 
@@ -253,8 +279,11 @@ def test_regulators_read_records_and_history_but_see_no_forms(app, client, make,
     assert client.get(f"/records/{record.id}/history").status_code == 200
     volunteer = client.get(f"/volunteers/{world.volunteer.id}").get_data(as_text=True)
     assert "/records/new" not in volunteer
-    for url in (f"/records/{record.id}/correct", f"/records/{record.id}/void",
-                f"/volunteers/{world.volunteer.id}/records/new"):
+    for url in (
+        f"/records/{record.id}/correct",
+        f"/records/{record.id}/void",
+        f"/volunteers/{world.volunteer.id}/records/new",
+    ):
         assert client.get(url).status_code == 403
         assert client.post(url, data=entry(reason="x")).status_code == 403
     with app.app_context():
@@ -264,8 +293,13 @@ def test_regulators_read_records_and_history_but_see_no_forms(app, client, make,
 def test_script_in_an_activity_name_is_escaped(client, make, world):
     record = make.record(world.org, world.volunteer, activity="<script>alert(1)</script>")
     login(client, world.recorder.email)
-    for url in (f"/records/{record.id}", f"/volunteers/{world.volunteer.id}",
-                f"/records/{record.id}/history", "/dashboard", "/records"):
+    for url in (
+        f"/records/{record.id}",
+        f"/volunteers/{world.volunteer.id}",
+        f"/records/{record.id}/history",
+        "/dashboard",
+        "/records",
+    ):
         html = client.get(url).get_data(as_text=True)
         assert "<script>alert(1)</script>" not in html, url
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, url
@@ -274,7 +308,9 @@ def test_script_in_an_activity_name_is_escaped(client, make, world):
 def test_script_typed_into_the_form_is_stored_as_given_and_escaped(app, client, world):
     login(client, world.recorder.email)
     text = "<script>alert('x')</script>' OR 1=1 --"
-    response = client.post(f"/volunteers/{world.volunteer.id}/records/new", data=entry(activity=text))
+    response = client.post(
+        f"/volunteers/{world.volunteer.id}/records/new", data=entry(activity=text)
+    )
     assert response.status_code == 302
     with app.app_context():
         assert get_session().scalars(select(ServiceRecord.activity)).one() == text

@@ -1,0 +1,354 @@
+"""Issue certificates to many volunteers at once (a school's students at term end), in one go.
+
+The same rules as one issuance (own organisation, valid records only, free), but the work is done
+in a few set-based queries instead of several queries per certificate: records, memberships,
+earlier certificates, numbers and status-list entries are each read once for the whole batch,
+and the signing key is decrypted once. Every certificate still gets its own ledger entry.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from verifier.audit.services import record_event, record_events
+from verifier.auth.models import User
+from verifier.certificates.models import Certificate, CertificateRecord
+from verifier.certificates.numbers import new_certificate_number
+from verifier.certificates.services import (
+    ISSUE_ACTION,
+    STATUS_LIST_LENGTH,
+    Signer,
+    build_certificate,
+    ledger_details,
+    records_digest,
+)
+from verifier.errors import Conflict, Forbidden, ValidationError
+from verifier.orgs.models import Organisation
+from verifier.orgs.services import require_active
+from verifier.records.models import ServiceRecord
+from verifier.volunteers.models import Membership, Volunteer
+
+BULK_LIMIT = 5_000  # certificates per API call: a large school's term, about 3 MB of answer
+CLI_BULK_LIMIT = 50_000
+MAX_PERIOD_DAYS = 3_700  # about ten years, how long records are kept
+_IN_CHUNK = 900  # stay below every database's limit on bound parameters
+
+SKIP_NOT_MEMBER = "not_member"
+SKIP_NO_RECORDS = "no_records"
+SKIP_ALREADY = "already_certified"
+
+
+@dataclass
+class BulkRequest:
+    period_from: date
+    period_to: date
+    volunteer_ids: list[int] | None = None
+    handler: str = ""
+
+
+@dataclass
+class Skipped:
+    volunteer_id: int
+    reason: str  # a code: not_member, no_records, already_certified
+    message: str
+
+
+@dataclass
+class BulkResult:
+    issued: list[Certificate] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), _IN_CHUNK):
+        yield values[start : start + _IN_CHUNK]
+
+
+def _check_request(request: BulkRequest, limit: int) -> list[int] | None:
+    if request.period_from > request.period_to:
+        raise ValidationError(
+            _("the period ends before it starts"), field="period_to", rule="period_order"
+        )
+    if (request.period_to - request.period_from).days > MAX_PERIOD_DAYS:
+        raise ValidationError(
+            _("the period is longer than %(n)d days", n=MAX_PERIOD_DAYS),
+            field="period_to",
+            rule="period_length",
+        )
+    if request.volunteer_ids is None:
+        return None
+    ids = list(dict.fromkeys(request.volunteer_ids))
+    if not ids:
+        raise ValidationError(
+            _("volunteer_ids is empty; leave it out to certify every volunteer"),
+            field="volunteer_ids",
+            rule="not_empty",
+        )
+    if len(ids) > limit:
+        raise ValidationError(
+            _("at most %(n)d volunteers per call; this asks for %(m)d", n=limit, m=len(ids)),
+            field="volunteer_ids",
+            rule="max_items",
+        )
+    return ids
+
+
+def _members(session: Session, org: Organisation, ids: list[int]) -> set[int]:
+    found: set[int] = set()
+    for chunk in _chunks(ids):
+        found.update(
+            session.scalars(
+                select(Membership.volunteer_id).where(
+                    Membership.organisation_id == org.id, Membership.volunteer_id.in_(chunk)
+                )
+            )
+        )
+    return found
+
+
+def _records_by_volunteer(
+    session: Session, org: Organisation, request: BulkRequest, ids: list[int] | None
+) -> dict[int, list[ServiceRecord]]:
+    stmt = (
+        select(ServiceRecord)
+        .join(
+            Membership,
+            (Membership.volunteer_id == ServiceRecord.volunteer_id)
+            & (Membership.organisation_id == ServiceRecord.organisation_id),
+        )
+        .where(
+            ServiceRecord.organisation_id == org.id,
+            ServiceRecord.status == "active",
+            ServiceRecord.service_date >= request.period_from,
+            ServiceRecord.service_date <= request.period_to,
+        )
+        .order_by(ServiceRecord.volunteer_id, ServiceRecord.started_at, ServiceRecord.id)
+    )
+    grouped: dict[int, list[ServiceRecord]] = {}
+    batches = (
+        [stmt]
+        if ids is None
+        else [stmt.where(ServiceRecord.volunteer_id.in_(c)) for c in _chunks(ids)]
+    )
+    for batch in batches:
+        for record in session.scalars(batch):
+            grouped.setdefault(record.volunteer_id, []).append(record)
+    return grouped
+
+
+def _already_certified(
+    session: Session, org: Organisation, request: BulkRequest, ids: list[int]
+) -> dict[tuple[int, str], str]:
+    """Return (volunteer id, records digest) -> number of live certificates over the same period."""
+    found: dict[tuple[int, str], str] = {}
+    for chunk in _chunks(ids):
+        rows = session.execute(
+            select(Certificate.volunteer_id, Certificate.records_digest, Certificate.number).where(
+                Certificate.organisation_id == org.id,
+                Certificate.volunteer_id.in_(chunk),
+                Certificate.status.in_(("valid", "suspended")),
+                Certificate.period_from == request.period_from,
+                Certificate.period_to == request.period_to,
+            )
+        )
+        for volunteer_id, digest, number in rows:
+            found[(volunteer_id, digest)] = number
+    return found
+
+
+def _fresh_numbers(session: Session, count: int) -> list[str]:
+    numbers: set[str] = set()
+    for _attempt in range(10):
+        wanted = count - len(numbers)
+        if wanted == 0:
+            break
+        candidates = {new_certificate_number().replace("-", "") for _ in range(wanted)} - numbers
+        ordered = sorted(candidates)
+        for chunk in _chunks(ordered):
+            taken = set(
+                session.scalars(select(Certificate.number).where(Certificate.number.in_(chunk)))
+            )
+            candidates -= taken
+        numbers |= candidates
+    if len(numbers) != count:
+        raise Conflict(_("could not allocate certificate numbers; try again"))  # pragma: no cover
+    return list(numbers)
+
+
+def _fresh_status_indexes(session: Session, count: int) -> list[int]:
+    used = session.scalar(select(func.count()).select_from(Certificate)) or 0
+    lists = 1 + (used + count) // (STATUS_LIST_LENGTH // 2)  # keep every list at most half full
+    space = STATUS_LIST_LENGTH * lists
+    chosen: set[int] = set()
+    for _attempt in range(50):
+        wanted = count - len(chosen)
+        if wanted == 0:
+            break
+        candidates = {secrets.randbelow(space) for _ in range(wanted * 2)} - chosen
+        for chunk in _chunks(sorted(candidates)):
+            taken = set(
+                session.scalars(
+                    select(Certificate.status_index).where(Certificate.status_index.in_(chunk))
+                )
+            )
+            candidates -= taken
+        chosen |= set(list(candidates)[:wanted])
+    if len(chosen) != count:
+        raise Conflict(_("could not allocate status list entries; try again"))  # pragma: no cover
+    return list(chosen)
+
+
+def issue_bulk(
+    session: Session,
+    org: Organisation,
+    request: BulkRequest,
+    actor: User | None,
+    *,
+    limit: int = BULK_LIMIT,
+    progress: Callable[[int, int], None] | None = None,
+) -> BulkResult:
+    """Issue one certificate per volunteer over their valid records in a period.
+
+    Without volunteer_ids, every volunteer of the organisation with valid records in the period
+    is certified. A volunteer who is not the organisation's, who has no valid records in the
+    period, or who already holds a live certificate over exactly the same records and period is
+    skipped with a reason, so running the same term twice issues nothing new. ``actor`` is None
+    only for the command line, run by the operator of the instance.
+    """
+    if actor is not None and (not actor.is_org_user or actor.organisation_id != org.id):
+        raise Forbidden(_("only the organisation that keeps the records may certify them"))
+    require_active(org)
+    ids = _check_request(request, limit)
+    result = BulkResult()
+    members = _members(session, org, ids) if ids is not None else None
+    if ids is not None:
+        for volunteer_id in ids:
+            if volunteer_id not in members:  # type: ignore[operator]
+                result.skipped.append(
+                    Skipped(
+                        volunteer_id, SKIP_NOT_MEMBER, _("not a volunteer of this organisation")
+                    )
+                )
+        ids = [v for v in ids if v in members]  # type: ignore[operator]
+    grouped = _records_by_volunteer(session, org, request, ids)
+    if ids is None:
+        ids = sorted(grouped)
+        if len(ids) > limit:
+            raise ValidationError(
+                _(
+                    "%(m)d volunteers have records in this period; at most %(n)d per call: "
+                    "give a shorter period or a list of volunteer_ids",
+                    m=len(ids),
+                    n=limit,
+                ),
+                field="volunteer_ids",
+                rule="max_items",
+            )
+    earlier = _already_certified(session, org, request, ids)
+    todo: list[tuple[int, list[ServiceRecord]]] = []
+    for volunteer_id in ids:
+        records = grouped.get(volunteer_id)
+        if not records:
+            result.skipped.append(
+                Skipped(volunteer_id, SKIP_NO_RECORDS, _("no valid records in the period"))
+            )
+            continue
+        digest = records_digest((r.id, r.revision, r.status) for r in records)
+        number = earlier.get((volunteer_id, digest))
+        if number is not None:
+            result.skipped.append(
+                Skipped(
+                    volunteer_id,
+                    SKIP_ALREADY,
+                    _("already holds certificate %(number)s over the same records", number=number),
+                )
+            )
+            continue
+        todo.append((volunteer_id, records))
+    if not todo:
+        return result
+
+    volunteers: dict[int, Volunteer] = {}
+    for chunk in _chunks([v for v, _records in todo]):
+        volunteers.update(
+            (v.id, v) for v in session.scalars(select(Volunteer).where(Volunteer.id.in_(chunk)))
+        )
+    handler = (request.handler or (actor.label if actor is not None else org.contact_name)).strip()[
+        :50
+    ]
+    signer = Signer.current(session)
+    numbers = _fresh_numbers(session, len(todo))
+    indexes = _fresh_status_indexes(session, len(todo))
+    total = len(todo)
+    for (volunteer_id, records), number, index in zip(todo, numbers, indexes, strict=True):
+        result.issued.append(
+            build_certificate(
+                org,
+                volunteers[volunteer_id],
+                records,
+                period_from=request.period_from,
+                period_to=request.period_to,
+                handler=handler,
+                actor=actor,
+                signer=signer,
+                number=number,
+                status_index=index,
+            )
+        )
+        if progress is not None and (len(result.issued) % 100 == 0 or len(result.issued) == total):
+            progress(len(result.issued), total)
+    session.add_all(result.issued)
+    session.flush()
+    session.add_all(
+        CertificateRecord(certificate_id=cert.id, record_id=r.id, revision=r.revision)
+        for cert, (_volunteer_id, records) in zip(result.issued, todo, strict=True)
+        for r in records
+    )
+    label = None if actor is not None else "cli"
+    # One ledger entry per certificate, appended in one go (the chain is read once, not per entry).
+    record_events(
+        session,
+        actor,
+        [(ISSUE_ACTION, "certificate", c.number, org.id, ledger_details(c)) for c in result.issued],
+        actor_label=label,
+    )
+    record_event(
+        session,
+        actor,
+        "certificate.issue_bulk",
+        "organisation",
+        org.id,
+        organisation_id=org.id,
+        details={
+            "period": [request.period_from.isoformat(), request.period_to.isoformat()],
+            "issued": len(result.issued),
+            "skipped": len(result.skipped),
+        },
+        actor_label=label,
+    )
+    return result
+
+
+def volunteer_ids_for_numbers(
+    session: Session, numbers: Iterable[str]
+) -> tuple[dict[str, int], list[str]]:
+    """Map volunteer numbers to ids; return the map and the numbers not found."""
+    wanted = list(dict.fromkeys(n.strip().upper() for n in numbers if n.strip()))
+    found: dict[str, int] = {}
+    for chunk in _chunks(wanted):
+        found.update(
+            session.execute(
+                select(Volunteer.volunteer_number, Volunteer.id).where(
+                    Volunteer.volunteer_number.in_(chunk)
+                )
+            ).tuples()
+        )
+    return found, [n for n in wanted if n not in found]

@@ -1,0 +1,337 @@
+"""Certificate pages for the organisation: list and search, issue one or many, the certificate
+itself with its QR code, PDF, verification counts and history, and the status changes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from verifier.api.schemas import validate
+from verifier.audit.services import entries_for
+from verifier.auth.access import require_actor, roles
+from verifier.auth.models import ORG_ADMIN, ORG_RECORDER, REGULATOR_ROLES
+from verifier.certificates.bulk import BulkRequest, issue_bulk
+from verifier.certificates.documents import (
+    ID_TYPE_PRINTED,
+    activity_rows,
+    certificate_pdf,
+    certificate_pdf_filename,
+    qr_png_of,
+)
+from verifier.certificates.models import CERTIFICATE_STATUSES, CHANNELS, Certificate
+from verifier.certificates.schemas import BulkCreate, CertificateCreate
+from verifier.certificates.services import (
+    IssueRequest,
+    certifiable_records,
+    issue_certificate,
+    lineage,
+    list_certificates,
+    number_display,
+    reissue,
+    set_status,
+    visible_certificate,
+)
+from verifier.db import get_session
+from verifier.errors import NotFound, VerifierError
+from verifier.verification.services import verification_counts
+from verifier.volunteers.forms import ID_TYPE_LABELS
+from verifier.volunteers.services import search_volunteers, visible_volunteer
+from verifier.web.paging import Page, requested_page
+
+bp = Blueprint("certificates", __name__)
+
+ORG_USERS = (ORG_ADMIN, ORG_RECORDER)
+READERS = (*ORG_USERS, *sorted(REGULATOR_ROLES))
+PER_PAGE = 50
+NUMBER = "<string(maxlength=64):number>"
+
+STATUS_LABELS = {
+    "valid": _l("Valid"),
+    "revoked": _l("Revoked"),
+    "suspended": _l("Suspended"),
+    "superseded": _l("Superseded"),
+}
+CHANNEL_LABELS = {
+    "scan": _l("Scanned"),
+    "typed": _l("Typed"),
+    "api": _l("API"),
+    "batch": _l("Batch"),
+}
+ACTION_LABELS = {
+    "certificate.issue": _l("Issued"),
+    "certificate.revoke": _l("Revoked"),
+    "certificate.suspend": _l("Suspended"),
+    "certificate.reinstate": _l("Reinstated"),
+    "certificate.supersede": _l("Superseded"),
+}
+
+
+@bp.app_context_processor
+def _labels() -> dict[str, Any]:
+    return {"certificate_status_labels": STATUS_LABELS}
+
+
+def _form_dict(*names: str) -> dict[str, Any]:
+    """Read text fields of a posted form; an empty field counts as not given."""
+    return {name: value for name in names if (value := request.form.get(name, "").strip())}
+
+
+def _int_list(name: str) -> list[int]:
+    return [int(v) for v in request.form.getlist(name) if v.isdigit() and len(v) < 10]
+
+
+@bp.get("/certificates")
+@roles(*READERS)
+def index() -> Any:
+    """List and search certificates, with how often each was verified."""
+    actor = require_actor()
+    session = get_session()
+    query = request.args.get("q", "").strip()[:60]
+    status = request.args.get("status", "")
+    status = status if status in CERTIFICATE_STATUSES else ""
+    number = requested_page()
+    rows, total = list_certificates(
+        session, actor, query=query, status=status, page=number, per_page=PER_PAGE
+    )
+    page = Page(rows, number, PER_PAGE, total, {"q": query, "status": status})
+    return render_template(
+        "certificates/index.html",
+        page=page,
+        query=query,
+        status=status,
+        counts=verification_counts(session, [c.id for c in rows]),
+        channels=CHANNELS,
+        channel_labels=CHANNEL_LABELS,
+        number_display=number_display,
+    )
+
+
+@bp.route("/certificates/new", methods=["GET", "POST"])
+@roles(*ORG_USERS)
+def new() -> Any:
+    """Issue one certificate: choose a volunteer, then records or a period."""
+    actor = require_actor()
+    session = get_session()
+    volunteer_id = request.values.get("volunteer_id", type=int)
+    if volunteer_id is None:
+        query = request.args.get("q", "").strip()[:60]
+        found, total = search_volunteers(session, actor, query, 1, 25) if query else ([], 0)
+        return render_template("certificates/choose.html", query=query, found=found, total=total)
+    volunteer = visible_volunteer(session, actor, volunteer_id)
+    records = certifiable_records(session, actor.organisation, volunteer.id)
+    form_errors: list[str] = []
+    status = 200
+    values: dict[str, Any] = {"handler": actor.label}
+    chosen: set[int] = set()
+    if request.method == "POST":
+        values = _form_dict("period_from", "period_to", "handler")
+        chosen = set(_int_list("record_ids"))
+        data = {"volunteer_id": volunteer.id, **values}
+        if chosen:
+            data["record_ids"] = sorted(chosen)
+        try:
+            body = validate(CertificateCreate, data)
+            cert = issue_certificate(
+                session,
+                actor.organisation,
+                IssueRequest(
+                    volunteer.id, body.record_ids, body.period_from, body.period_to, body.handler
+                ),
+                actor,
+            )
+        except VerifierError as error:
+            form_errors = [e.message for e in error.errors] or [error.message]
+            status = error.status
+        else:
+            flash(_("Certificate %(number)s issued", number=number_display(cert.number)), "success")
+            return redirect(url_for("certificates.detail", number=number_display(cert.number)))
+    return render_template(
+        "certificates/new.html",
+        volunteer=volunteer,
+        records=records,
+        values=values,
+        chosen=chosen,
+        form_errors=form_errors,
+        id_type_labels=ID_TYPE_LABELS,
+    ), status
+
+
+@bp.route("/certificates/bulk", methods=["GET", "POST"])
+@roles(*ORG_USERS)
+def bulk() -> Any:
+    """Issue certificates for a period to every volunteer with valid records in it."""
+    actor = require_actor()
+    values: dict[str, Any] = {"handler": actor.label}
+    form_errors: list[str] = []
+    status = 200
+    if request.method == "POST":
+        values = _form_dict("period_from", "period_to", "handler")
+        try:
+            body = validate(BulkCreate, values)
+            result = issue_bulk(
+                get_session(),
+                actor.organisation,
+                BulkRequest(body.period_from, body.period_to, None, body.handler),
+                actor,
+            )
+        except VerifierError as error:
+            form_errors = [e.message for e in error.errors] or [error.message]
+            status = error.status
+        else:
+            return render_template(
+                "certificates/bulk_result.html",
+                result=result,
+                body=body,
+                number_display=number_display,
+            )
+    return render_template("certificates/bulk.html", values=values, form_errors=form_errors), status
+
+
+def _certificate(number: str) -> Certificate:
+    return visible_certificate(get_session(), require_actor(), number)
+
+
+@bp.get(f"/certificates/{NUMBER}")
+@roles(*READERS)
+def detail(number: str) -> Any:
+    """The certificate as printed, its QR code, verification counts, history and actions."""
+    actor = require_actor()
+    session = get_session()
+    cert = _certificate(number)
+    history = []
+    for entry in entries_for(session, "certificate", cert.number):
+        details = json.loads(entry.details or "{}")
+        history.append(
+            {
+                "at": entry.created_at,
+                "action": ACTION_LABELS.get(entry.action, entry.action),
+                "actor": entry.actor,
+                "reason": details.get("reason", ""),
+            }
+        )
+    predecessor, successor = lineage(session, cert)
+    manager = actor.is_org_user and actor.organisation_id == cert.organisation_id
+    return render_template(
+        "certificates/detail.html",
+        cert=cert,
+        number=number_display(cert.number),
+        rows=activity_rows(session, cert),
+        counts=verification_counts(session, [cert.id])[cert.id],
+        channels=CHANNELS,
+        channel_labels=CHANNEL_LABELS,
+        history=history,
+        predecessor=predecessor and number_display(predecessor.number),
+        successor=successor and number_display(successor.number),
+        id_type_printed=ID_TYPE_PRINTED,
+        may_change=manager,
+        has_credential="api.certificate_credential_api" in current_app.view_functions,
+    )
+
+
+@bp.get(f"/certificates/{NUMBER}/qr.png")
+@roles(*READERS)
+def qr(number: str) -> Any:
+    response = Response(qr_png_of(get_session(), _certificate(number)), mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@bp.get(f"/certificates/{NUMBER}/certificate.pdf")
+@roles(*READERS)
+def pdf(number: str) -> Any:
+    cert = _certificate(number)
+    response = Response(certificate_pdf(get_session(), cert), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{certificate_pdf_filename(cert)}"'
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get(f"/certificates/{NUMBER}/credential.json")
+@roles(*READERS)
+def credential(number: str) -> Any:
+    """The W3C Verifiable Credential, when that feature is installed."""
+    try:
+        from verifier.credentials.services import certificate_credential
+        from verifier.credentials.views import vc_response
+    except ImportError:  # pragma: no cover - the credentials feature is optional here
+        raise NotFound(_("credentials are not available")) from None
+    cert = _certificate(number)
+    response = vc_response(
+        certificate_credential(get_session(), cert, current_app.config["BASE_URL"])
+    )
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="certificate-{number_display(cert.number)}.credential.json"'
+    )
+    return response
+
+
+def _refused(cert: Certificate, error: VerifierError) -> Any:
+    get_session().rollback()  # the redirect below would otherwise commit the request's session
+    flash(error.message, "error")
+    return redirect(url_for("certificates.detail", number=number_display(cert.number)), 303)
+
+
+def _after_change(cert: Certificate, message: str) -> Any:
+    flash(message, "success")
+    return redirect(url_for("certificates.detail", number=number_display(cert.number)))
+
+
+def _change(number: str, status: str, done: str) -> Any:
+    actor = require_actor()
+    cert = _certificate(number)
+    try:
+        set_status(get_session(), cert, status, request.form.get("reason", ""), actor)
+    except VerifierError as error:
+        return _refused(cert, error)
+    if status == "valid" and cert.status == "superseded":
+        return _after_change(
+            cert, _("The records changed while it was suspended: it is now superseded")
+        )
+    return _after_change(cert, done)
+
+
+@bp.post(f"/certificates/{NUMBER}/revoke")
+@roles(*ORG_USERS)
+def revoke(number: str) -> Any:
+    return _change(number, "revoked", _("Certificate revoked"))
+
+
+@bp.post(f"/certificates/{NUMBER}/suspend")
+@roles(*ORG_USERS)
+def suspend(number: str) -> Any:
+    return _change(number, "suspended", _("Certificate suspended"))
+
+
+@bp.post(f"/certificates/{NUMBER}/reinstate")
+@roles(*ORG_USERS)
+def reinstate(number: str) -> Any:
+    return _change(number, "valid", _("Certificate reinstated"))
+
+
+@bp.post(f"/certificates/{NUMBER}/reissue", endpoint="reissue")
+@roles(*ORG_USERS)
+def reissue_view(number: str) -> Any:
+    actor = require_actor()
+    cert = _certificate(number)
+    try:
+        new_cert = reissue(get_session(), cert, actor)
+    except VerifierError as error:
+        return _refused(cert, error)
+    return _after_change(
+        new_cert, _("Re-issued as %(number)s", number=number_display(new_cert.number))
+    )

@@ -1,0 +1,298 @@
+"""Build the W3C Verifiable Credential of a certificate, the did:web document and the status lists.
+
+The platform signs, so the issuer's `id` is the platform's did:web (derived from BASE_URL) and
+every proof's verificationMethod is `did:web:HOST#<kid>`. The organisation that keeps the records
+and certifies them (谁记录谁证明) is named in `issuer.name`, with its unified social credit code
+in `issuer.otherIdentifier`. See docs/verification.md for the whole mapping.
+"""
+
+from __future__ import annotations
+
+import gzip
+import uuid
+from datetime import UTC, date, datetime, time
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from verifier.certificates.models import Certificate
+from verifier.certificates.services import STATUS_LIST_LENGTH, activities_of
+from verifier.crypto import signing
+from verifier.db import utcnow
+from verifier.errors import NotFound
+from verifier.keys.models import SigningKey
+from verifier.keys.services import active_key, list_keys, private_key_of, public_key_of
+from verifier.orgs.models import Organisation
+from verifier.timeutil import format_hours, local_zone
+
+VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
+OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+DID_CONTEXT = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]
+STATUS_PURPOSES = ("revocation", "suspension")
+STATUS_LIST_MAX_AGE = 60  # seconds a status list may be cached (HTTP max-age and the list's ttl)
+# status_index is a 32-bit column, so list numbers stop here
+MAX_STATUS_LIST = 2**31 // STATUS_LIST_LENGTH - 1
+# Certificates in these states are set in the revocation list: neither can become valid again.
+REVOKED_STATES = ("revoked", "superseded")
+
+CREDENTIAL_NAME = "志愿服务记录证明"
+CRITERIA = (
+    "依据《志愿服务条例》和《志愿服务记录与证明出具办法（试行）》，由记录志愿服务的组织根据其保存的"
+    "志愿服务记录如实出具（谁记录谁证明）。服务时长为实际提供志愿服务的时间，不含往返交通时间。"
+)
+
+
+def platform_did(base_url: str) -> str:
+    """Return the did:web of the platform at this base URL (port as %3A, path segments as ':')."""
+    parts = urlsplit(base_url)
+    did = "did:web:" + (parts.hostname or "").lower()
+    if parts.port is not None:
+        did += "%3A" + str(parts.port)
+    for segment in parts.path.strip("/").split("/"):
+        if segment:
+            did += ":" + quote(segment, safe="")
+    return did
+
+
+def verification_method(base_url: str, kid: str) -> str:
+    """Return the DID URL naming one signing key."""
+    return f"{platform_did(base_url)}#{kid}"
+
+
+def status_list_url(base_url: str, list_number: int, purpose: str) -> str:
+    return f"{base_url}/credentials/status/{list_number}/{purpose}"
+
+
+def _xsd(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _local_bound(day: date, at: time) -> str:
+    return datetime.combine(day, at, tzinfo=local_zone()).isoformat()
+
+
+def _uuid_urn(base_url: str, name: str) -> str:
+    # Stable: downloading a certificate's credential twice gives the same ids.
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{base_url}/{name}')}"
+
+
+def _secure(session: Session, document: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """Add an eddsa-jcs-2022 proof made with the active key (retired keys sign nothing new)."""
+    key = active_key(session)
+    return signing.create_data_integrity_proof(
+        document, private_key_of(key), verification_method=verification_method(base_url, key.kid)
+    )
+
+
+def did_document(session: Session, base_url: str) -> dict[str, Any]:
+    """Return the platform's DID document: every key as a Multikey.
+
+    Active and retired keys are assertion methods: what a retired key signed stays verifiable. A
+    compromised key stays listed, with `revoked` set to its compromise time, but is no assertion
+    method, so a credential forged with it (whatever `created` it claims) does not verify; holders
+    download their credential again and get one signed by the active key.
+    """
+    did = platform_did(base_url)
+    methods: list[dict[str, Any]] = []
+    assertion: list[str] = []
+    for key in list_keys(session):
+        method: dict[str, Any] = {
+            "id": f"{did}#{key.kid}",
+            "type": "Multikey",
+            "controller": did,
+            "publicKeyMultibase": signing.public_key_to_multibase(public_key_of(key)),
+        }
+        if key.status == "compromised":
+            method["revoked"] = _xsd(key.compromised_at or key.retired_at or utcnow())
+        else:
+            assertion.append(method["id"])
+        methods.append(method)
+    return {
+        "@context": DID_CONTEXT,
+        "id": did,
+        "verificationMethod": methods,
+        "assertionMethod": assertion,
+    }
+
+
+def _status_entries(cert: Certificate, base_url: str) -> list[dict[str, Any]]:
+    list_number, position = divmod(cert.status_index, STATUS_LIST_LENGTH)
+    entries = []
+    for purpose in STATUS_PURPOSES:
+        url = status_list_url(base_url, list_number, purpose)
+        entries.append(
+            {
+                "id": f"{url}#{position}",
+                "type": "BitstringStatusListEntry",
+                "statusPurpose": purpose,
+                "statusListIndex": str(position),
+                "statusListCredential": url,
+            }
+        )
+    return entries
+
+
+def certificate_credential(session: Session, cert: Certificate, base_url: str) -> dict[str, Any]:
+    """Return a certificate as an Open Badges 3.0 credential (VC 2.0) with an eddsa-jcs-2022 proof.
+
+    Only what the public verification page shows goes in: the masked name and the volunteer
+    number, never the ID number.
+    """
+    did = platform_did(base_url)
+    hours = format_hours(cert.total_minutes)
+    achievement_id = _uuid_urn(base_url, f"certificates/{cert.number}/achievement")
+    hours_id = f"{achievement_id}#hours"
+    activities = activities_of(cert)
+    narrative = "\n".join(
+        f"- {a['activity']}：{format_hours(a['minutes'])} 小时（{a['records']} 条记录）"
+        for a in activities
+    )
+    credential = {
+        "@context": [VC_CONTEXT, OB_CONTEXT],
+        "id": _uuid_urn(base_url, f"certificates/{cert.number}"),
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "name": CREDENTIAL_NAME,
+        "issuer": {
+            "id": did,
+            "type": ["Profile"],
+            "name": cert.issuer_name,
+            "otherIdentifier": [
+                {
+                    "type": "IdentifierEntry",
+                    "identifier": cert.issuer_uscc,
+                    "identifierType": "ext:USCC",
+                }
+            ],
+        },
+        "validFrom": _xsd(cert.issued_at),
+        "credentialSubject": {
+            "type": ["AchievementSubject"],
+            "identifier": [
+                {
+                    "type": "IdentityObject",
+                    "identityHash": cert.volunteer_number,
+                    "identityType": "ext:VolunteerNumber",
+                    "hashed": False,
+                },
+                {
+                    "type": "IdentityObject",
+                    "identityHash": cert.volunteer_name_masked,
+                    "identityType": "ext:MaskedName",
+                    "hashed": False,
+                },
+            ],
+            "activityStartDate": _local_bound(cert.period_from, time.min),
+            "activityEndDate": _local_bound(cert.period_to, time(23, 59, 59)),
+            "achievement": {
+                "id": achievement_id,
+                "type": ["Achievement"],
+                "achievementType": "CommunityService",
+                "name": f"{CREDENTIAL_NAME}：志愿服务 {hours} 小时",
+                "description": (
+                    f"{cert.issuer_name}（统一社会信用代码 {cert.issuer_uscc}）证明："
+                    f"该志愿者于 {cert.period_from.isoformat()} 至 {cert.period_to.isoformat()} "
+                    f"参加志愿服务共 {hours} 小时（{cert.record_count} 条记录）。"
+                    f"证明编号 {cert.number}。"
+                ),
+                "criteria": {"narrative": CRITERIA},
+                "inLanguage": "zh-CN",
+                "resultDescription": [
+                    {
+                        "id": hours_id,
+                        "type": ["ResultDescription"],
+                        "name": "志愿服务时长（小时）",
+                        "resultType": "ext:ServiceHours",
+                    }
+                ],
+            },
+            "result": [{"type": ["Result"], "resultDescription": hours_id, "value": hours}],
+            "narrative": narrative,
+        },
+        "credentialStatus": _status_entries(cert, base_url),
+    }
+    return _secure(session, credential, base_url)
+
+
+def status_list_bits(session: Session, list_number: int, purpose: str) -> bytes:
+    """Return one status list as bytes, bit i (MSB first) set when entry i is revoked/suspended.
+
+    Revocation: revoked or superseded certificates, and those signed by a compromised key at or
+    after its compromise time. Suspension: suspended certificates, and every certificate of an
+    organisation that is not active (cleared again when it is reactivated).
+    """
+    start = list_number * STATUS_LIST_LENGTH
+    in_list = and_(
+        Certificate.status_index >= start, Certificate.status_index < start + STATUS_LIST_LENGTH
+    )
+    if purpose == "revocation":
+        stmt = (
+            select(Certificate.status_index)
+            .outerjoin(SigningKey, SigningKey.kid == Certificate.kid)
+            .where(
+                in_list,
+                or_(
+                    Certificate.status.in_(REVOKED_STATES),
+                    and_(
+                        SigningKey.status == "compromised",
+                        Certificate.issued_at >= SigningKey.compromised_at,
+                    ),
+                ),
+            )
+        )
+    else:
+        stmt = (
+            select(Certificate.status_index)
+            .join(Organisation, Organisation.id == Certificate.organisation_id)
+            .where(
+                in_list,
+                or_(Certificate.status == "suspended", Organisation.status != "active"),
+            )
+        )
+    bits = bytearray(STATUS_LIST_LENGTH // 8)
+    for index in session.scalars(stmt):
+        position = index - start
+        bits[position // 8] |= 0x80 >> (position % 8)
+    return bytes(bits)
+
+
+def encode_status_list(bits: bytes) -> str:
+    """Encode a bitstring as the spec's encodedList: multibase base64url ('u') of its GZIP."""
+    return "u" + signing.b64url_encode(gzip.compress(bits, mtime=0))
+
+
+def status_list_credential(
+    session: Session, list_number: int, purpose: str, base_url: str
+) -> dict[str, Any]:
+    """Return a BitstringStatusListCredential for one list and purpose, with its proof."""
+    if purpose not in STATUS_PURPOSES or not 0 <= list_number <= MAX_STATUS_LIST:
+        raise NotFound(_("no such status list"))
+    start = list_number * STATUS_LIST_LENGTH
+    used = session.scalar(
+        select(Certificate.id)
+        .where(
+            Certificate.status_index >= start,
+            Certificate.status_index < start + STATUS_LIST_LENGTH,
+        )
+        .limit(1)
+    )
+    if used is None:
+        raise NotFound(_("no such status list"))
+    url = status_list_url(base_url, list_number, purpose)
+    document = {
+        "@context": [VC_CONTEXT],
+        "id": url,
+        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "issuer": platform_did(base_url),
+        "validFrom": _xsd(utcnow()),
+        "credentialSubject": {
+            "id": f"{url}#list",
+            "type": "BitstringStatusList",
+            "statusPurpose": purpose,
+            "encodedList": encode_status_list(status_list_bits(session, list_number, purpose)),
+            "ttl": STATUS_LIST_MAX_AGE * 1000,
+        },
+    }
+    return _secure(session, document, base_url)

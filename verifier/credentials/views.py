@@ -1,0 +1,56 @@
+"""Public documents for credential verifiers: the did:web document and the status lists."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify
+
+from verifier.auth.access import public
+from verifier.credentials.services import (
+    MAX_STATUS_LIST,
+    STATUS_LIST_MAX_AGE,
+    did_document,
+    status_list_credential,
+)
+from verifier.db import get_session
+
+bp = Blueprint("credentials", __name__)
+
+# The W3C media type of a Verifiable Credential (VC Data Model 2.0, registered with IANA).
+VC_MEDIA_TYPE = "application/vc"
+
+
+def vc_response(document: dict[str, Any], *, max_age: int | None = None) -> Any:
+    """Answer a credential as application/vc; public ones may be cached for max_age seconds."""
+    response = current_app.response_class(
+        json.dumps(document, ensure_ascii=False, indent=2), mimetype=VC_MEDIA_TYPE
+    )
+    if max_age is None:
+        response.headers["Cache-Control"] = "private, no-store"
+    else:
+        response.headers["Cache-Control"] = f"public, max-age={max_age}"
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+# did:web resolves a DID without a path to /.well-known/did.json and one with a path (a
+# BASE_URL like https://host/verifier) to {path}/did.json; the app answers both.
+@bp.get("/.well-known/did.json")
+@bp.get("/did.json")
+@public
+def did_json() -> Any:
+    response = jsonify(did_document(get_session(), current_app.config["BASE_URL"]))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get(f"/credentials/status/<int(max={MAX_STATUS_LIST}):list_number>/<purpose>")
+@public
+def status_list(list_number: int, purpose: str) -> Any:
+    document = status_list_credential(
+        get_session(), list_number, purpose, current_app.config["BASE_URL"]
+    )
+    return vc_response(document, max_age=STATUS_LIST_MAX_AGE)

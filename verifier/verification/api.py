@@ -1,0 +1,189 @@
+"""Public verification API: check one certificate, or a class's worth at once; no sign-in."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import g, jsonify, request
+from pydantic import Field, StrictStr, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from verifier import limiter
+from verifier.api import bp
+from verifier.api.openapi import operation
+from verifier.api.schemas import InputModel, OutputModel, read_json
+from verifier.auth.access import public
+from verifier.db import get_session
+from verifier.errors import PayloadTooLarge
+from verifier.verification.services import (
+    STATUSES,
+    Verdict,
+    record_verification,
+    record_verifications,
+    verify_number,
+    verify_token,
+)
+
+MAX_ITEMS = 1_000
+MAX_BODY_BYTES = 4 * 1024 * 1024  # a batch of 1,000 tokens is about 0.7 MB
+SINGLE_LIMIT = "60 per minute"
+BATCH_LIMIT = "10 per minute; 200 per day"
+STATUS_TEXT = (
+    "`status` is one of " + ", ".join(f"`{s}`" for s in STATUSES) + ". `checks` lists, in "
+    "order, format, signature, key_status, ledger, revocation, issuer and records, each with "
+    "`ok` (true, false, or null when not run because an earlier check failed) and `detail`. "
+    "`certificate` holds only masked fields (never an ID number), or null when the certificate "
+    "could not be identified. A token or number that cannot be a certificate's is not a bad "
+    "request: it answers 200 with status `malformed`."
+)
+
+
+def _exactly_one(token: str | None, number: str | None) -> None:
+    if (token is None) == (number is None):
+        raise PydanticCustomError(
+            "token_or_number", "give exactly one of token (from the QR code) or number (typed)"
+        )
+
+
+class VerificationItem(InputModel):
+    token: StrictStr | None = Field(None, description="The token from the QR code (after /v/).")
+    number: StrictStr | None = Field(None, description="A typed certificate number.")
+
+    @model_validator(mode="after")
+    def _one(self) -> VerificationItem:
+        _exactly_one(self.token, self.number)
+        return self
+
+
+class VerificationRequest(InputModel):
+    """One certificate (token or number), or `items`: up to 1,000 of either."""
+
+    token: StrictStr | None = None
+    number: StrictStr | None = None
+    items: list[VerificationItem] | None = Field(None, description=f"At most {MAX_ITEMS}.")
+
+    @field_validator("items", mode="before")
+    @classmethod
+    def _not_too_many(cls, value: Any) -> Any:
+        if isinstance(value, list) and len(value) > MAX_ITEMS:
+            raise PydanticCustomError(
+                "max_items",
+                "at most {limit} items per request; this has {count}",
+                {"limit": MAX_ITEMS, "count": len(value)},
+            )
+        if isinstance(value, list) and not value:
+            raise PydanticCustomError("min_items", "items is empty")
+        return value
+
+    @model_validator(mode="after")
+    def _one(self) -> VerificationRequest:
+        given = [name for name in ("token", "number", "items") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise PydanticCustomError(
+                "token_number_or_items",
+                "give exactly one of token, number or items",
+            )
+        return self
+
+
+class CheckOut(OutputModel):
+    name: str
+    ok: bool | None
+    detail: str
+
+
+class VerdictOut(OutputModel):
+    status: str = Field(examples=["valid"])
+    checks: list[CheckOut]
+    certificate: dict[str, Any] | None = Field(
+        description="Masked: number, volunteer_name (张*), volunteer_number, hours, period_from, "
+        "period_to, activities, issuer_name, issuer_uscc, issued_on, status_reason."
+    )
+
+
+class BatchOut(OutputModel):
+    results: list[VerdictOut] = Field(description="One verdict per item, in the order given.")
+
+
+def _body() -> Any:
+    """Return the request's JSON, parsed once (the rate limits need to know if it is a batch)."""
+    if "verification_body" not in g:
+        try:
+            g.verification_body = json.loads(request.get_data(cache=True) or b"null")
+        except ValueError:
+            g.verification_body = None
+    return g.verification_body
+
+
+def _is_batch() -> bool:
+    body = _body()
+    return isinstance(body, dict) and "items" in body
+
+
+def _verify(item: VerificationItem | VerificationRequest) -> Verdict:
+    session = get_session()
+    if item.token is not None:
+        return verify_token(session, item.token)
+    return verify_number(session, item.number or "")
+
+
+@bp.post("/verifications")
+@public
+@limiter.limit(SINGLE_LIMIT, exempt_when=_is_batch)
+@limiter.limit(BATCH_LIMIT, exempt_when=lambda: not _is_batch())
+@operation(
+    summary="Verify certificates (no sign-in)",
+    tag="verification",
+    description=(
+        'Send `{"token": ...}` (what the QR code holds after `/v/`) or `{"number": ...}` '
+        '(typed, grouped or not, any case), and get one verdict; or `{"items": [...]}` with '
+        f'up to {MAX_ITEMS} of either and get `{{"results": [...]}}` in the same order. '
+        + STATUS_TEXT
+        + f" Rate limits per IP address: {SINGLE_LIMIT} for single checks, {BATCH_LIMIT} for "
+        "batches (429 beyond). A body that is not JSON or not an object answers 400; neither "
+        "`token`, `number` nor `items`, an item with neither, a token that is not a string, or "
+        f"more than {MAX_ITEMS} items, 422 naming the field. Each verification is counted "
+        "against its certificate (time, channel, outcome); nothing about the caller is kept."
+    ),
+    body=VerificationRequest,
+    response=VerdictOut,
+    responses={
+        200: ("A verdict, or for `items` a BatchOut with one verdict per item.", VerdictOut)
+    },
+    errors=(413, 429),
+)
+def verify_api() -> Any:
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(
+            f"the request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB"
+        )
+    body = read_json(VerificationRequest)
+    session = get_session()
+    if body.items is None:
+        verdict = _verify(body)
+        record_verification(session, verdict, "api")
+        return jsonify(verdict.to_json())
+    verdicts = [_verify(item) for item in body.items]
+    record_verifications(session, verdicts, "batch")
+    return jsonify({"results": [v.to_json() for v in verdicts]})
+
+
+@bp.get("/certificates/<number>/status")
+@public
+@limiter.limit(SINGLE_LIMIT)
+@operation(
+    summary="A certificate's status, by its number (no sign-in)",
+    tag="verification",
+    description="The same verdict as POST /verifications with a number. A number that cannot be "
+    "a certificate's (wrong length, a character outside the alphabet, a failed check character) "
+    "answers 200 with status `malformed`; a well-formed number that was never issued, `unknown`. "
+    + STATUS_TEXT,
+    response=VerdictOut,
+    errors=(429,),
+)
+def certificate_status_api(number: str) -> Any:
+    session = get_session()
+    verdict = verify_number(session, number[:64])
+    record_verification(session, verdict, "api")
+    return jsonify(verdict.to_json())
