@@ -25,7 +25,14 @@ def test_bench_writes_a_table_of_ratios(tmp_path, capsys, monkeypatch):
     assert "| operation | median time | × baseline | baseline |" in text
     rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
     names = " ".join(rows)
-    for operation in ("Ed25519 sign", "Ed25519 verify", "issue one", "verify one", "batch of 3", "QR"):
+    for operation in (
+        "Ed25519 sign",
+        "Ed25519 verify",
+        "issue one",
+        "verify one",
+        "batch of 3",
+        "QR",
+    ):
         assert operation in names
     assert len(rows) == 7  # the header and six operations
     assert "make bench" in text and "logical CPUs" in text

@@ -37,6 +37,8 @@ EXPECTED: dict[str, Any] = {
     "verification.scanned": PUBLIC,
     "verification.typed": PUBLIC,
     "verification.match": PUBLIC,
+    "credentials.did_json": PUBLIC,
+    "credentials.status_list": PUBLIC,
     # every signed-in user
     "web.dashboard": EVERYONE,
     "auth.logout": EVERYONE,
@@ -79,6 +81,7 @@ EXPECTED: dict[str, Any] = {
     "api.correct_record_api": ORG,
     "api.void_record_api": ORG,
     "api.import_records_api": ORG,
+    "api.certificate_credential_api": EVERYONE,
 }
 
 # A user of another organisation may reach these routes, but not organisation A's objects on them.

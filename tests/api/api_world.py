@@ -26,7 +26,8 @@ class World:
     other_volunteer: Any  # registered with other_org only
 
     def auth(self, role: str) -> dict[str, str]:
-        return bearer(self.tokens[role])
+        """Headers of a call as this role; messages in English (the default is Chinese)."""
+        return {**bearer(self.tokens[role]), "Accept-Language": "en"}
 
 
 def build_world(make: Any) -> World:

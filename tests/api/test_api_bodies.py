@@ -1,7 +1,9 @@
 """Whatever arrives as a body gets a clear 4xx in problem+json, never a 500."""
 
+import json
+
 import pytest
-from api_world import build_world, problem, record_body
+from api_world import build_world, field_error, problem, record_body
 from conftest import bearer
 
 
@@ -46,7 +48,6 @@ def test_no_body_at_all_is_415(client, world):
 
 
 def test_json_with_charset_is_accepted(client, world):
-    import json
 
     data = json.dumps(record_body(world.volunteer.id)).encode()
     response = raw_post(client, world, data, "application/json; charset=utf-8")
@@ -96,3 +97,28 @@ def test_tokens_missing_malformed_unknown_or_revoked_are_401(client, world, app)
         session.commit()
     problem(client.get("/api/v1/records", headers=world.auth("org_admin")), 401)
     problem(client.post("/api/v1/records", json={}, headers=world.auth("org_admin")), 401)
+
+
+def test_control_characters_and_broken_unicode_are_refused_before_the_database(client, world):
+    # PostgreSQL refuses NUL in text and no database can store a lone surrogate: both were 500s
+    headers = world.auth("platform_admin")
+    org = {"name": "协会\x00", "uscc": "91350100M000100Y43", "responsible_person": "王"}
+    response = client.post("/api/v1/organisations", json=org, headers=headers)
+    assert field_error(response, "name", "control_character")["message"] == (
+        "name contains a control character"
+    )
+    volunteer = {"name": "张\x07三", "id_type": "passport", "id_number": "E12345678"}
+    response = client.post("/api/v1/volunteers", json=volunteer, headers=world.auth("org_admin"))
+    field_error(response, "name", "control_character")
+    search = client.get("/api/v1/volunteers?q=a%00b", headers=world.auth("org_admin"))
+    field_error(search, "q", "control_character")
+    body = json.dumps(record_body(world.volunteer.id), ensure_ascii=False)
+    body = body.replace("社区敬老服务", "\\ud800")
+    response = raw_post(client, world, body.encode())
+    assert field_error(response, "activity", "unicode")["message"] == (
+        "activity is not valid Unicode text"
+    )
+    multiline = record_body(world.volunteer.id, content="第一行\n第二行\t完")
+    response = client.post("/api/v1/records", json=multiline, headers=world.auth("org_admin"))
+    assert response.status_code == 201
+    assert response.get_json()["content"] == "第一行\n第二行\t完"

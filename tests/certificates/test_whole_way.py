@@ -5,11 +5,11 @@ import json
 import re
 
 import pytest
+from conftest import bearer, days_ago
 from joserfc import jws
 from joserfc.errors import SecurityWarning
 from joserfc.jwk import KeySet
 
-from conftest import bearer, days_ago
 from verifier.certificates.qr import decode_qr
 
 GROUPED = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}-[0-9A-HJKMNP-TV-Z]$")
@@ -27,7 +27,9 @@ def test_records_issue_scan_verify_revoke_correct_reissue(app, client, make):
     admin = make.user("org_admin", org)
     auth = bearer(make.token(admin))
     volunteer = make.volunteer(org, name="张三", id_number="11010119900307002X")
-    records = [make.record(org, volunteer, actor=admin, started_at=days_ago(d)) for d in (30, 20, 10)]
+    records = [
+        make.record(org, volunteer, actor=admin, started_at=days_ago(d)) for d in (30, 20, 10)
+    ]
 
     # issue through the API
     issued = client.post(

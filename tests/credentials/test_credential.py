@@ -10,7 +10,7 @@ from conftest import bearer, days_ago
 from credential_helpers import issue, vc_json, verify_eddsa_jcs_2022
 from cryptography.exceptions import InvalidSignature
 
-from verifier.certificates.services import STATUS_LIST_LENGTH
+from verifier.certificates.services import STATUS_LIST_LENGTH, number_display
 from verifier.credentials.services import platform_did
 
 ID_NUMBER = "11010119900307002X"
@@ -64,6 +64,7 @@ def test_credential_is_an_open_badge_with_hours_period_and_two_status_entries(cl
     achievement = subject["achievement"]
     assert achievement["type"] == ["Achievement"]
     assert achievement["achievementType"] == "CommunityService"
+    assert achievement["humanCode"] == number_display(cert.number)
     assert achievement["name"] and achievement["criteria"]["narrative"]
     assert "9.00" in achievement["description"]
     assert subject["result"] == [

@@ -26,9 +26,7 @@ def world(make):
 def credential(client, world):
     number = world["cert"].number
     return vc_json(
-        client.get(
-            f"/api/v1/certificates/{number}/credential.json", headers=bearer(world["token"])
-        )
+        client.get(f"/api/v1/certificates/{number}/credential.json", headers=bearer(world["token"]))
     )
 
 

@@ -24,7 +24,9 @@ def token(make: Any, org: Any) -> str:
     return make.token(make.user("org_recorder", org))
 
 
-def post(client: Any, token: str | None, data: bytes | None, filename: str = "r.csv", **form: Any) -> Any:
+def post(
+    client: Any, token: str | None, data: bytes | None, filename: str = "r.csv", **form: Any
+) -> Any:
     body: dict[str, Any] = dict(form)
     if data is not None:
         body["file"] = (io.BytesIO(data), filename)
@@ -134,9 +136,13 @@ def test_a_50_mb_upload_is_refused_quickly(client, app, token):
     # the multipart body is built by hand: werkzeug's builder would spool it to a temporary file
     boundary = "import-test-boundary"
     body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n'
-        "Content-Type: text/csv\r\n\r\n"
-    ).encode() + b"a," * (25 * 1024 * 1024) + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n'
+            "Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        + b"a," * (25 * 1024 * 1024)
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     started = time.perf_counter()
     response = client.post(
         URL,

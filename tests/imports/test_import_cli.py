@@ -140,8 +140,10 @@ def test_audit_entry_names_the_command_line(cli, app, org, tmp_path):
     result = cli(write(tmp_path, csv_bytes([row(722)])), "--org", org.uscc)
     assert result.exit_code == 0, result.output
     with app.app_context():
-        entry = get_session().scalars(
-            select(AuditEntry).where(AuditEntry.action == "records.import")
-        ).one()
+        entry = (
+            get_session()
+            .scalars(select(AuditEntry).where(AuditEntry.action == "records.import"))
+            .one()
+        )
         assert entry.actor.startswith("cli")
         assert json.loads(entry.details)["declaration"] == "implied"

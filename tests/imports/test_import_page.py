@@ -46,7 +46,7 @@ def test_import_shows_the_row_report(signed_in, app):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "1 rows were imported; 1 rows were rejected" in html
-    assert "<td class=\"line\">3</td>" in html
+    assert '<td class="line">3</td>' in html
     assert "服务时长（分钟）" in html and "minutes_positive" in html
     assert "service minutes must be greater than 0" in html
 
@@ -79,9 +79,7 @@ def test_dry_run_from_the_page_writes_nothing(signed_in, app):
 
 def test_all_or_nothing_from_the_page(signed_in, app):
     before = counts(app)
-    response = submit(
-        signed_in, csv_bytes([row(805), row(806, minutes="x")]), all_or_nothing="y"
-    )
+    response = submit(signed_in, csv_bytes([row(805), row(806, minutes="x")]), all_or_nothing="y")
     assert "Nothing was written" in response.get_data(as_text=True)
     assert counts(app) == before
 

@@ -37,7 +37,9 @@ from verifier.volunteers.models import Volunteer
 MAX = 5 * 1024 * 1024
 
 
-def run(app: Any, org: Any, data: bytes, filename: str = "records.csv", **options: Any) -> ImportReport:
+def run(
+    app: Any, org: Any, data: bytes, filename: str = "records.csv", **options: Any
+) -> ImportReport:
     """Import through the service in its own transaction, in English, and commit."""
     actor = options.pop("actor", None)
     options.setdefault("max_bytes", MAX)
@@ -269,6 +271,23 @@ def test_unknown_volunteer_is_registered_and_known_one_linked(app, make, org):
         assert new.name == "导入志愿者526" and new.volunteer_number.startswith("V")
 
 
+def test_linking_a_known_volunteer_is_audited(app, make, org):
+    other = make.org()
+    known = make.volunteer(other, name="导入志愿者538", id_number=make_resident_id(538))
+    before = counts(app)
+    run(app, org, csv_bytes([row(538, hour=8), row(538, hour=14)]))
+    with app.app_context():
+        entries = (
+            get_session()
+            .scalars(select(AuditEntry).where(AuditEntry.id > before.audit).order_by(AuditEntry.id))
+            .all()
+        )
+        assert [(e.action, e.object_id) for e in entries] == [
+            ("volunteer.link", str(known.id)),
+            ("records.import", entries[-1].object_id),
+        ]
+
+
 def test_known_id_with_another_name_is_rejected(app, make, org):
     make.volunteer(org, name="张三", id_number=make_resident_id(527))
     report = run(app, org, csv_bytes([row(527, name="李四")]))
@@ -293,7 +312,9 @@ def test_within_file_overlap_is_rejected(app, org):
 
 def test_more_than_24_hours_on_one_day_within_the_file(app, org):
     start = local_start(20, hour=0)
-    first = row(530, started_at=fmt(start), ended_at=fmt(start + timedelta(hours=23)), minutes="1380")
+    first = row(
+        530, started_at=fmt(start), ended_at=fmt(start + timedelta(hours=23)), minutes="1380"
+    )
     late = start + timedelta(hours=23)
     second = row(530, started_at=fmt(late), ended_at=fmt(late + timedelta(hours=3)), minutes="180")
     report = run(app, org, csv_bytes([first, second]))
@@ -309,7 +330,11 @@ def test_more_than_24_hours_on_one_day_within_the_file(app, org):
         ({"minutes": "9" * 40}, "服务时长（分钟）", "integer"),
         ({"minutes": "two hours"}, "服务时长（分钟）", "integer"),
         ({"minutes": "90.5"}, "服务时长（分钟）", "integer"),
-        ({"started_at": "2999-01-01 09:00", "ended_at": "2999-01-01 12:00"}, "开始时间", "not_future"),
+        (
+            {"started_at": "2999-01-01 09:00", "ended_at": "2999-01-01 12:00"},
+            "开始时间",
+            "not_future",
+        ),
         ({"started_at": "2026-02-30 09:00"}, "开始时间", "datetime"),
         ({"started_at": "2026-03-05"}, "开始时间", "datetime"),
         ({"ended_at": "yesterday"}, "结束时间", "datetime"),
@@ -368,8 +393,9 @@ def test_batch_and_one_audit_entry_per_import(app, org, admin):
             select(AuditEntry).where(AuditEntry.id > before.audit).order_by(AuditEntry.id)
         ).all()
         actions = [e.action for e in entries]
-        # two new volunteers registered, then the import; no per-record entries
-        assert actions.count("records.import") == 1 and "record.create" not in actions
+        # the two volunteers registered, then the import; no per-record entries
+        assert actions == ["volunteer.create", "volunteer.create", "records.import"]
+        assert json.loads(entries[0].details)["import_batch_id"] == batch.id
         details = json.loads(entries[-1].details)
         assert details["sha256"] == report.file_sha256
         assert (details["imported"], details["rejected"], details["rows"]) == (2, 1, 3)
@@ -493,8 +519,24 @@ def test_xlsx_with_datetimes_numbers_and_a_title_row(app, org):
     values = [line["name"], line["id_type"], line["id_number"], "植树活动", "南山公园"]
     rows = [
         [*values, start, start + timedelta(hours=2), 120, "种树"],
-        [*values[:3], "清洁河道", "长江边", start + timedelta(days=1), start + timedelta(days=1, hours=1), 60.0, ""],
-        [*values[:3], "义诊", "社区", start.strftime("%Y-%m-%d"), start + timedelta(days=2), 30, ""],
+        [
+            *values[:3],
+            "清洁河道",
+            "长江边",
+            start + timedelta(days=1),
+            start + timedelta(days=1, hours=1),
+            60.0,
+            "",
+        ],
+        [
+            *values[:3],
+            "义诊",
+            "社区",
+            start.strftime("%Y-%m-%d"),
+            start + timedelta(days=2),
+            30,
+            "",
+        ],
         [line["name"], "居民身份证", 1.10101199003070e17, "x", "y", start, start, 1, ""],
     ]
     report = run(app, org, xlsx_bytes(rows, title="2026年志愿服务记录"), filename="r.xlsx")
@@ -507,7 +549,15 @@ def test_xlsx_with_datetimes_numbers_and_a_title_row(app, org):
 
 def test_xlsx_with_english_headers_is_idempotent(app, org):
     start = local_start(30)
-    values = [*person(561).values(), "a", "b", fmt(start), fmt(start + timedelta(hours=1)), "60", ""]
+    values = [
+        *person(561).values(),
+        "a",
+        "b",
+        fmt(start),
+        fmt(start + timedelta(hours=1)),
+        "60",
+        "",
+    ]
     data = xlsx_bytes([values], header=HEADER_EN)
     assert run(app, org, data, filename="r.xlsx").imported == 1
     second = run(app, org, data, filename="r.xlsx")
@@ -522,7 +572,13 @@ def test_suspended_organisation_may_not_import(app, make):
     admin = make.user("platform_admin")
 
     def suspend(session: Any) -> None:
-        set_status(session, session.get(Organisation, org.id), "suspended", "检查", session.get(User, admin.id))
+        set_status(
+            session,
+            session.get(Organisation, org.id),
+            "suspended",
+            "检查",
+            session.get(User, admin.id),
+        )
 
     make.run(suspend)
     with pytest.raises(Forbidden):

@@ -1,4 +1,4 @@
-"""`verifier verify-qr`: a QR photo, URL or token checked against a JWKS file or URL, no database."""
+"""`verifier verify-qr`: a QR photo, URL or token checked against a JWKS file or URL; no DB."""
 
 from __future__ import annotations
 
@@ -116,7 +116,9 @@ def test_a_stranger_key_with_a_real_kid_is_invalid(offline, issued):
 
 def test_a_key_missing_from_the_jwks_is_invalid(offline, issued, tmp_path):
     other = tmp_path / "other.jwks"
-    other.write_text(json.dumps({"keys": [signing.public_jwk(signing.generate_private_key().public_key())]}))
+    other.write_text(
+        json.dumps({"keys": [signing.public_jwk(signing.generate_private_key().public_key())]})
+    )
     result = offline(issued["png"], "--jwks", other)
     assert result.exit_code == 1 and "not in the keys" in result.output
 
@@ -229,7 +231,12 @@ def test_the_jwks_is_fetched_from_the_configured_base_url_by_default(jwks_server
         assert f"{base}/.well-known/jwks.json" in result.output
         # the same token against keys fetched from somewhere that is not its issuer
         elsewhere = app.test_cli_runner().invoke(
-            args=["verify-qr", token, "--jwks", f"http://localhost:{base.rsplit(':', 1)[1]}/.well-known/jwks.json"]
+            args=[
+                "verify-qr",
+                token,
+                "--jwks",
+                f"http://localhost:{base.rsplit(':', 1)[1]}/.well-known/jwks.json",
+            ]
         )
         assert elsewhere.exit_code == 1 and "issuer" in elsewhere.output
         missing = app.test_cli_runner().invoke(

@@ -8,7 +8,15 @@ from typing import Annotated, Any, TypeVar
 
 from flask import jsonify, request
 from flask_babel import gettext as _
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+)
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
 
@@ -62,6 +70,23 @@ def _parse_date(value: Any) -> date:
         raise PydanticCustomError("date_format", "must be a date written as YYYY-MM-DD") from None
 
 
+def _check_text(value: str) -> str:
+    # Both would otherwise reach the database: PostgreSQL refuses NUL in text, and a lone
+    # surrogate (valid in JSON, "\ud800") cannot be encoded as UTF-8 at all.
+    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in value):
+        raise PydanticCustomError("control_character", "contains a control character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError("unicode", "is not valid Unicode text") from None
+    return value
+
+
+# Every text field of a request: a JSON string, without control characters (tab and line
+# breaks allowed) and valid Unicode; stored as given otherwise.
+Text = Annotated[StrictStr, AfterValidator(_check_text)]
+QueryText = Annotated[str, AfterValidator(_check_text)]
+
 LocalDateTime = Annotated[
     datetime,
     BeforeValidator(_parse_datetime),
@@ -72,6 +97,7 @@ LocalDateTime = Annotated[
     ),
 ]
 IsoDate = Annotated[date, BeforeValidator(_parse_date), Field(examples=["1990-03-07"])]
+# The id of a stored row (a volunteer, a record ...): a JSON integer that fits the column.
 RecordId = Annotated[StrictInt, Field(ge=1, le=INT32_MAX)]
 
 
@@ -145,6 +171,10 @@ def _predicate(error: ErrorDetails) -> str | None:
         )
     if kind == "date_format":
         return _("must be a date written as YYYY-MM-DD")
+    if kind == "control_character":
+        return _("contains a control character")
+    if kind == "unicode":
+        return _("is not valid Unicode text")
     return None
 
 

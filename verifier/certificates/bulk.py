@@ -40,6 +40,7 @@ BULK_LIMIT = 5_000  # certificates per API call: a large school's term, about 3 
 CLI_BULK_LIMIT = 50_000
 MAX_PERIOD_DAYS = 3_700  # about ten years, how long records are kept
 _IN_CHUNK = 900  # stay below every database's limit on bound parameters
+_WRITE_CHUNK = 250  # certificates signed and written between progress reports
 
 SKIP_NOT_MEMBER = "not_member"
 SKIP_NO_RECORDS = "no_records"
@@ -287,9 +288,11 @@ def issue_bulk(
     signer = Signer.current(session)
     numbers = _fresh_numbers(session, len(todo))
     indexes = _fresh_status_indexes(session, len(todo))
-    total = len(todo)
-    for (volunteer_id, records), number, index in zip(todo, numbers, indexes, strict=True):
-        result.issued.append(
+    label = None if actor is not None else "cli"
+    allocated = list(zip(todo, numbers, indexes, strict=True))
+    for start in range(0, len(allocated), _WRITE_CHUNK):
+        chunk = allocated[start : start + _WRITE_CHUNK]
+        certs = [
             build_certificate(
                 org,
                 volunteers[volunteer_id],
@@ -302,24 +305,25 @@ def issue_bulk(
                 number=number,
                 status_index=index,
             )
+            for (volunteer_id, records), number, index in chunk
+        ]
+        session.add_all(certs)
+        session.flush()
+        session.add_all(
+            CertificateRecord(certificate_id=cert.id, record_id=r.id, revision=r.revision)
+            for cert, ((_volunteer_id, records), _number, _index) in zip(certs, chunk, strict=True)
+            for r in records
         )
-        if progress is not None and (len(result.issued) % 100 == 0 or len(result.issued) == total):
-            progress(len(result.issued), total)
-    session.add_all(result.issued)
-    session.flush()
-    session.add_all(
-        CertificateRecord(certificate_id=cert.id, record_id=r.id, revision=r.revision)
-        for cert, (_volunteer_id, records) in zip(result.issued, todo, strict=True)
-        for r in records
-    )
-    label = None if actor is not None else "cli"
-    # One ledger entry per certificate, appended in one go (the chain is read once, not per entry).
-    record_events(
-        session,
-        actor,
-        [(ISSUE_ACTION, "certificate", c.number, org.id, ledger_details(c)) for c in result.issued],
-        actor_label=label,
-    )
+        # One ledger entry per certificate, appended a chunk at a time (not a query per entry).
+        record_events(
+            session,
+            actor,
+            [(ISSUE_ACTION, "certificate", c.number, org.id, ledger_details(c)) for c in certs],
+            actor_label=label,
+        )
+        result.issued.extend(certs)
+        if progress is not None:
+            progress(len(result.issued), len(allocated))
     record_event(
         session,
         actor,
@@ -344,11 +348,10 @@ def volunteer_ids_for_numbers(
     wanted = list(dict.fromkeys(n.strip().upper() for n in numbers if n.strip()))
     found: dict[str, int] = {}
     for chunk in _chunks(wanted):
-        found.update(
-            session.execute(
-                select(Volunteer.volunteer_number, Volunteer.id).where(
-                    Volunteer.volunteer_number.in_(chunk)
-                )
-            ).tuples()
+        rows = session.execute(
+            select(Volunteer.volunteer_number, Volunteer.id).where(
+                Volunteer.volunteer_number.in_(chunk)
+            )
         )
+        found.update((number, volunteer_id) for number, volunteer_id in rows)
     return found, [n for n in wanted if n not in found]

@@ -19,7 +19,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from verifier.certificates.models import Certificate
-from verifier.certificates.services import STATUS_LIST_LENGTH, activities_of
+from verifier.certificates.services import STATUS_LIST_LENGTH, activities_of, number_display
 from verifier.crypto import signing
 from verifier.db import utcnow
 from verifier.errors import NotFound
@@ -190,6 +190,8 @@ def certificate_credential(session: Session, cert: Certificate, base_url: str) -
                 "id": achievement_id,
                 "type": ["Achievement"],
                 "achievementType": "CommunityService",
+                # the certificate number, grouped as printed: what /verify and the status API take
+                "humanCode": number_display(cert.number),
                 "name": f"{CREDENTIAL_NAME}：志愿服务 {hours} 小时",
                 "description": (
                     f"{cert.issuer_name}（统一社会信用代码 {cert.issuer_uscc}）证明："

@@ -37,7 +37,12 @@ from verifier.orgs.services import require_active
 from verifier.records.models import ImportBatch, ServiceRecord
 from verifier.records.services import create_record, dedupe_key_for, validate_record
 from verifier.volunteers.models import Volunteer
-from verifier.volunteers.services import register_volunteer, validate_volunteer
+from verifier.volunteers.services import (
+    find_by_identity,
+    is_member,
+    register_volunteer,
+    validate_volunteer,
+)
 
 # The report keeps this many row problems; beyond it only the count grows (bounded memory).
 MAX_REPORTED_PROBLEMS = 1000
@@ -193,6 +198,8 @@ class _ImportRun:
         self.columns: Columns | None = None
         # volunteers this import already registered or linked: (id_type, number) -> (id, name)
         self.known: dict[tuple[str, str], tuple[int, str]] = {}
+        # registrations and links to append to the audit log when the import is written
+        self.volunteer_events: list[tuple[str, Volunteer]] = []
 
     def execute(self, rows: Any, position: Callable[[], int], tick: Callable[[int], None]) -> None:
         session = self.session
@@ -276,7 +283,7 @@ class _ImportRun:
             return
         savepoint = self.session.begin_nested()
         try:
-            outcome, volunteer = self._write(parsed, batch_id)
+            outcome, volunteer, event = self._write(parsed, batch_id)
         except VerifierError as exc:
             savepoint.rollback()
             first = exc.errors[0] if exc.errors else None
@@ -296,36 +303,51 @@ class _ImportRun:
             return
         savepoint.commit()
         self.known[self._identity(parsed)] = (volunteer.id, volunteer.name)
+        if event is not None:
+            self.volunteer_events.append((event, volunteer))
+            if event == "volunteer.create":
+                report.new_volunteers += 1
         if outcome == "skipped":
             report.skipped += 1
         else:
             report.valid += 1
-            if outcome == "created_with_volunteer":
-                report.new_volunteers += 1
 
     @staticmethod
     def _identity(parsed: ParsedRow) -> tuple[str, str]:
         return (parsed.volunteer.id_type, parsed.volunteer.id_number)
 
-    def _volunteer(self, parsed: ParsedRow) -> tuple[Volunteer, bool]:
-        """Register or link the row's volunteer; once per person and import (rows repeat people)."""
+    def _volunteer(self, parsed: ParsedRow) -> tuple[Volunteer, str | None]:
+        """Register or link the row's volunteer; once per person and import (rows repeat people).
+
+        Returns the volunteer and the audit action it needs ("volunteer.create" or
+        "volunteer.link"), written by `_finish`: audit entries serialise every writer until
+        commit, so a long import appends them all at its end.
+        """
+        session = self.session
         known = self.known.get(self._identity(parsed))
         if known is not None and known[1] == parsed.volunteer.name:
-            volunteer = self.session.get(Volunteer, known[0])
+            volunteer = session.get(Volunteer, known[0])
             if volunteer is not None:
-                return volunteer, False
+                return volunteer, None
+        existing = find_by_identity(session, parsed.volunteer.id_type, parsed.volunteer.id_number)
+        was_member = existing is not None and is_member(session, self.org.id, existing.id)
         try:
-            return register_volunteer(self.session, self.org, parsed.volunteer, self.actor)
+            volunteer, created = register_volunteer(
+                session, self.org, parsed.volunteer, self.actor, audit=False
+            )
         except Conflict as exc:
             raise ValidationError(exc.message, field="name", rule="name_matches_id") from exc
+        if created:
+            return volunteer, "volunteer.create"
+        return volunteer, (None if was_member else "volunteer.link")
 
-    def _write(self, parsed: ParsedRow, batch_id: int) -> tuple[str, Volunteer]:
+    def _write(self, parsed: ParsedRow, batch_id: int) -> tuple[str, Volunteer, str | None]:
         session = self.session
         parsed.volunteer = validate_volunteer(parsed.volunteer)
         clean = validate_record(parsed.record)
-        volunteer, created = self._volunteer(parsed)
+        volunteer, event = self._volunteer(parsed)
         if _already_recorded(session, self.org.id, volunteer, clean):
-            return "skipped", volunteer
+            return "skipped", volunteer, event
         create_record(
             session,
             self.org,
@@ -337,7 +359,7 @@ class _ImportRun:
             late_after_working_days=self.late_days,
             audit=False,  # the batch's audit entry covers its records, linked by import_batch_id
         )
-        return ("created_with_volunteer" if created else "created"), volunteer
+        return "created", volunteer, event
 
     def _finish(self, outer: Any, batch: ImportBatch) -> None:
         report = self.report
@@ -349,6 +371,23 @@ class _ImportRun:
         batch.rows_skipped = report.skipped
         batch.rows_rejected = report.rejected_rows
         self.session.flush()
+        for action, volunteer in self.volunteer_events:
+            details: dict[str, Any] = {
+                "volunteer_number": volunteer.volunteer_number,
+                "import_batch_id": batch.id,
+            }
+            if action == "volunteer.create":
+                details["id_type"] = volunteer.id_type
+            record_event(
+                self.session,
+                self.actor,
+                action,
+                "volunteer",
+                volunteer.id,
+                organisation_id=self.org.id,
+                details=details,
+                actor_label=self.actor_label,
+            )
         record_event(
             self.session,
             self.actor,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, StrictStr
+from pydantic import Field
 
-from verifier.api.schemas import InputModel, OutputModel, PageOut, PageQuery, local
+from verifier.api.schemas import InputModel, OutputModel, PageOut, PageQuery, QueryText, Text, local
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import ORG_TYPE_LABELS, OrganisationInput
 
@@ -18,14 +18,14 @@ OrgStatus = Literal["active", "suspended", "deregistered"]
 class OrganisationCreate(InputModel):
     """An organisation to register."""
 
-    name: StrictStr = Field(examples=["南川区青年志愿者协会"])
-    uscc: StrictStr = Field(
+    name: Text = Field(examples=["南川区青年志愿者协会"])
+    uscc: Text = Field(
         description="Unified social credit code (统一社会信用代码), 18 characters, "
         "GB 32100 checksum.",
         examples=["91350100M000100Y43"],
     )
-    responsible_person: StrictStr = Field(description="负责人.")
-    region_code: StrictStr = Field(
+    responsible_person: Text = Field(description="负责人.")
+    region_code: Text = Field(
         "", description="GB/T 2260 region code, 6 digits; taken from the USCC when left out."
     )
     org_type: OrgType = Field(
@@ -33,9 +33,9 @@ class OrganisationCreate(InputModel):
         description="志愿服务组织 volunteer_org, 慈善组织 charity, 社区 community, "
         "公益活动举办单位 event_host, 公共服务机构 public_service.",
     )
-    contact_name: StrictStr = Field("", max_length=50, description="Contact person (经办人).")
-    contact_phone: StrictStr = Field("", description="Digits, spaces and + - ( ).")
-    address: StrictStr = Field("", max_length=200)
+    contact_name: Text = Field("", max_length=50, description="Contact person (经办人).")
+    contact_phone: Text = Field("", description="Digits, spaces and + - ( ).")
+    address: Text = Field("", max_length=200)
 
     def to_input(self) -> OrganisationInput:
         return OrganisationInput(**self.model_dump())
@@ -45,11 +45,11 @@ class OrganisationStatusChange(InputModel):
     """A change of an organisation's status, with its reason."""
 
     status: OrgStatus
-    reason: StrictStr = Field(description="Why; kept in the audit log (at most 500 characters).")
+    reason: Text = Field(description="Why; kept in the audit log (at most 500 characters).")
 
 
 class OrganisationQuery(PageQuery):
-    q: str = Field("", max_length=100, description="Part of the name, or of the USCC.")
+    q: QueryText = Field("", max_length=100, description="Part of the name, or of the USCC.")
 
 
 class OrganisationOut(OutputModel):

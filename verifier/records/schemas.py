@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictBool, StrictInt, StrictStr
+from pydantic import Field, StrictBool, StrictInt
 
 from verifier.api.schemas import (
     INT32_MAX,
@@ -15,6 +15,7 @@ from verifier.api.schemas import (
     PageOut,
     PageQuery,
     RecordId,
+    Text,
     local,
 )
 from verifier.records.models import RecordRevision, ServiceRecord
@@ -44,14 +45,14 @@ class RecordCreate(InputModel):
     """A stretch of service to record for a volunteer of the caller's organisation."""
 
     volunteer_id: RecordId
-    activity: StrictStr = Field(description="Activity name (活动名称), at most 200 characters.")
-    place: StrictStr = Field(description="Place (服务地点), at most 200 characters.")
-    content: StrictStr = Field(description="What was done (服务内容), at most 2000 characters.")
+    activity: Text = Field(description="Activity name (活动名称), at most 200 characters.")
+    place: Text = Field(description="Place (服务地点), at most 200 characters.")
+    content: Text = Field(description="What was done (服务内容), at most 2000 characters.")
     started_at: LocalDateTime
     ended_at: LocalDateTime
     minutes: Minutes
-    leader: StrictStr = Field("", description="Who led the activity (at most 50 characters).")
-    evaluation: StrictStr = Field("", description="Evaluation (at most 500 characters).")
+    leader: Text = Field("", description="Who led the activity (at most 50 characters).")
+    evaluation: Text = Field("", description="Evaluation (at most 500 characters).")
     unpaid: StrictBool = Field(True, description=UNPAID_TEXT)
     not_job_duty: StrictBool = Field(True, description=NOT_JOB_DUTY_TEXT)
 
@@ -62,12 +63,12 @@ class RecordCreate(InputModel):
 class RecordCorrection(InputModel):
     """A correction: the reason, and only the fields that change."""
 
-    reason: StrictStr = Field(description="Why the record is corrected (at most 500 characters).")
-    activity: StrictStr | None = None
-    place: StrictStr | None = None
-    content: StrictStr | None = None
-    leader: StrictStr | None = None
-    evaluation: StrictStr | None = None
+    reason: Text = Field(description="Why the record is corrected (at most 500 characters).")
+    activity: Text | None = None
+    place: Text | None = None
+    content: Text | None = None
+    leader: Text | None = None
+    evaluation: Text | None = None
     started_at: LocalDateTime | None = None
     ended_at: LocalDateTime | None = None
     minutes: Minutes | None = None
@@ -93,7 +94,7 @@ class RecordCorrection(InputModel):
 
 
 class RecordVoid(InputModel):
-    reason: StrictStr = Field(description="Why the record is voided (at most 500 characters).")
+    reason: Text = Field(description="Why the record is voided (at most 500 characters).")
 
 
 class RecordQuery(PageQuery):

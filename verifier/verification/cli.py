@@ -79,7 +79,9 @@ def token_from_text(text: str) -> str:
     if text.lower().startswith(("http://", "https://")):
         path = urlsplit(text).path
         if "/v/" not in path:
-            raise Invalid(f"the link is not a certificate verification link (…/v/TOKEN): {text[:80]}")
+            raise Invalid(
+                f"the link is not a certificate verification link (…/v/TOKEN): {text[:80]}"
+            )
         return unquote(path.split("/v/", 1)[1])
     return text
 
@@ -261,9 +263,13 @@ def report(outcome: Outcome, keys: Keys) -> None:
     issuer = claims["iss"].rstrip("/")
     number = number_display(claims["jti"])
     click.echo("SIGNATURE VALID (offline): signed by a key of the JWKS; see what was not checked")
-    click.echo(f"  format       ok  a signed certificate token (JWS, EdDSA, typ {signing.TOKEN_TYPE})")
+    click.echo(
+        f"  format       ok  a signed certificate token (JWS, EdDSA, typ {signing.TOKEN_TYPE})"
+    )
     click.echo(f"  signature    ok  key {outcome.kid} from {keys.source}")
-    click.echo(f"  key status   {'ok' if outcome.key_status == 'active' else '!!'}  {outcome.key_status}")
+    click.echo(
+        f"  key status   {'ok' if outcome.key_status == 'active' else '!!'}  {outcome.key_status}"
+    )
     for note in outcome.notes:
         click.echo(f"  note         {note}")
     for warning in outcome.warnings:

@@ -5,9 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import Field, StrictBool, StrictStr
+from pydantic import Field, StrictBool
 
-from verifier.api.schemas import InputModel, IsoDate, OutputModel, PageOut, PageQuery, local
+from verifier.api.schemas import (
+    InputModel,
+    IsoDate,
+    OutputModel,
+    PageOut,
+    PageQuery,
+    QueryText,
+    Text,
+    local,
+)
 from verifier.volunteers.models import Volunteer
 from verifier.volunteers.services import VolunteerInput
 
@@ -18,12 +27,12 @@ Gender = Literal["male", "female"]
 class VolunteerCreate(InputModel):
     """A volunteer to register with the caller's organisation."""
 
-    name: StrictStr = Field(examples=["张三"])
+    name: Text = Field(examples=["张三"])
     id_type: IdType = Field(
         description="resident_id (居民身份证, GB 11643 checksum and birth date checked), passport, "
         "hk_macao_permit (港澳居民来往内地通行证), taiwan_permit (台湾居民来往大陆通行证)."
     )
-    id_number: StrictStr = Field(
+    id_number: Text = Field(
         description="Stored encrypted; never returned (answers carry `id_number_masked`).",
         examples=["11010119900307002X"],
     )
@@ -31,8 +40,8 @@ class VolunteerCreate(InputModel):
     birth_date: IsoDate | None = Field(
         None, description="Taken from a resident ID when left out; must match it when given."
     )
-    phone: StrictStr = Field("", description="Stored encrypted; returned only masked.")
-    guardian_name: StrictStr = Field("", max_length=50)
+    phone: Text = Field("", description="Stored encrypted; returned only masked.")
+    guardian_name: Text = Field("", max_length=50)
     guardian_consent: StrictBool = Field(
         False, description="A volunteer under 14 needs guardian_name and guardian_consent true."
     )
@@ -51,7 +60,7 @@ class VolunteerCreate(InputModel):
 
 
 class VolunteerQuery(PageQuery):
-    q: str = Field(
+    q: QueryText = Field(
         "",
         max_length=100,
         description="Part of the name, a volunteer number, or an exact ID number.",

@@ -132,9 +132,12 @@ def lookup_key(id_type: str, number: str) -> str:
 
 
 def register_volunteer(
-    session: Session, org: Organisation, data: VolunteerInput, actor: User | None
+    session: Session, org: Organisation, data: VolunteerInput, actor: User | None, *, audit: bool = True
 ) -> tuple[Volunteer, bool]:
-    """Register a volunteer with an organisation; a person already known is linked, not duplicated."""
+    """Register a volunteer with an organisation; a person already known is linked, not duplicated.
+
+    With audit=False the caller writes the audit entries itself (a bulk import does, at its end).
+    """
     require_active(org)
     clean = validate_volunteer(data)
     key = lookup_key(clean.id_type, clean.id_number)
@@ -164,16 +167,17 @@ def register_volunteer(
         )
         session.add(volunteer)
         session.flush()
-        record_event(
-            session, actor, "volunteer.create", "volunteer", volunteer.id, organisation_id=org.id,
-            details={"volunteer_number": volunteer.volunteer_number, "id_type": volunteer.id_type},
-        )
+        if audit:
+            record_event(
+                session, actor, "volunteer.create", "volunteer", volunteer.id, organisation_id=org.id,
+                details={"volunteer_number": volunteer.volunteer_number, "id_type": volunteer.id_type},
+            )
     if session.get(Membership, (org.id, volunteer.id)) is None:
         session.add(
             Membership(organisation_id=org.id, volunteer_id=volunteer.id, added_by_id=actor.id if actor else None)
         )
         session.flush()
-        if not created:
+        if audit and not created:
             record_event(
                 session, actor, "volunteer.link", "volunteer", volunteer.id, organisation_id=org.id,
                 details={"volunteer_number": volunteer.volunteer_number},
