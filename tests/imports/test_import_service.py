@@ -28,7 +28,7 @@ from verifier.audit.models import AuditEntry
 from verifier.auth.models import User
 from verifier.db import get_session
 from verifier.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
-from verifier.imports import services as import_services
+from verifier.imports import report as import_report
 from verifier.imports.services import ImportReport, import_records
 from verifier.orgs.models import Organisation
 from verifier.records.models import ImportBatch, ServiceRecord
@@ -403,7 +403,7 @@ def test_batch_and_one_audit_entry_per_import(app, org, admin):
 
 
 def test_rejected_rows_beyond_the_report_limit_are_counted(app, org, monkeypatch):
-    monkeypatch.setattr(import_services, "MAX_REPORTED_PROBLEMS", 5)
+    monkeypatch.setattr(import_report, "MAX_REPORTED_PROBLEMS", 5)
     rows = [row(540 + i, minutes="x") for i in range(8)]
     report = run(app, org, csv_bytes(rows))
     assert (len(report.problems), report.problems_total, report.rejected_rows) == (5, 8, 8)

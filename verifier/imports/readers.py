@@ -328,14 +328,20 @@ class XlsxReader(TableReader):
         self._row = 0
 
     def rows(self) -> Iterator[TableRow]:
-        try:
+        iterator = self.sheet.iter_rows(values_only=True)
+        while True:
+            # the sheet is parsed lazily; silence openpyxl's warnings only while it parses,
+            # never across the yield (catch_warnings is global state)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                for number, values in enumerate(self.sheet.iter_rows(values_only=True), start=1):
-                    self._row = number
-                    yield TableRow(number, list(values))
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-            raise _not_a_table(_("a damaged Excel workbook")) from exc
+                try:
+                    values = next(iterator)
+                except StopIteration:
+                    return
+                except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+                    raise _not_a_table(_("a damaged Excel workbook")) from exc
+            self._row += 1
+            yield TableRow(self._row, list(values))
 
     def position(self) -> int:
         return self._row

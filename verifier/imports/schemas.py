@@ -184,26 +184,6 @@ def map_columns(cells: list[Any], line: int) -> Columns:
 
 
 @dataclass
-class RowProblem:
-    """One broken rule in one row."""
-
-    line: int
-    column: str
-    field: str
-    rule: str
-    message: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "line": self.line,
-            "column": self.column,
-            "field": self.field,
-            "rule": self.rule,
-            "message": self.message,
-        }
-
-
-@dataclass
 class ParsedRow:
     volunteer: VolunteerInput
     record: RecordInput

@@ -10,7 +10,6 @@ and writes nothing, not even the batch or its audit entry.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import IO, Any
 
 from flask_babel import gettext as _
@@ -22,11 +21,11 @@ from verifier.audit.services import record_event
 from verifier.auth.models import User
 from verifier.errors import Conflict, Forbidden, ValidationError, VerifierError
 from verifier.imports.readers import FileInfo, inspect_file, read_table, seekable
+from verifier.imports.report import ImportReport, RowProblem
 from verifier.imports.schemas import (
     HEADER_SEARCH_ROWS,
     Columns,
     ParsedRow,
-    RowProblem,
     is_blank,
     looks_like_header,
     map_columns,
@@ -44,74 +43,8 @@ from verifier.volunteers.services import (
     validate_volunteer,
 )
 
-# The report keeps this many row problems; beyond it only the count grows (bounded memory).
-MAX_REPORTED_PROBLEMS = 1000
 # Fields of the services that are not columns, and the column a user should look at instead.
 _FIELD_COLUMN = {"birth_date": "id_number", "guardian_consent": "id_number"}
-
-
-@dataclass
-class ImportReport:
-    """What an import did (or, for a dry run, would do), row by row."""
-
-    filename: str
-    dry_run: bool
-    all_or_nothing: bool
-    file_sha256: str = ""
-    file_size: int = 0
-    file_format: str = ""
-    encoding: str = ""
-    columns: dict[str, str] = field(default_factory=dict)
-    total_rows: int = 0
-    valid: int = 0
-    skipped: int = 0
-    rejected_rows: int = 0
-    problems: list[RowProblem] = field(default_factory=list)
-    problems_total: int = 0
-    new_volunteers: int = 0
-    written: bool = False
-    batch_id: int | None = None
-
-    @property
-    def imported(self) -> int:
-        """Rows imported; for a dry run, the rows a real run would import."""
-        if self.all_or_nothing and self.rejected_rows:
-            return 0
-        return self.valid
-
-    @property
-    def truncated(self) -> bool:
-        return self.problems_total > len(self.problems)
-
-    def reject(self, problem: RowProblem) -> None:
-        self.problems_total += 1
-        if len(self.problems) < MAX_REPORTED_PROBLEMS:
-            self.problems.append(problem)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "imported": self.imported,
-            "skipped": self.skipped,
-            "rejected": [problem.as_dict() for problem in self.problems],
-            "rejected_rows": self.rejected_rows,
-            "rejected_total": self.problems_total,
-            "rejected_truncated": self.truncated,
-            "dry_run": self.dry_run,
-            "all_or_nothing": self.all_or_nothing,
-            "total_rows": self.total_rows,
-            "valid": self.valid,
-            "new_volunteers": self.new_volunteers,
-            "written": self.written,
-            "batch_id": self.batch_id,
-            "file": {
-                "name": self.filename,
-                "sha256": self.file_sha256,
-                "size": self.file_size,
-                "format": self.file_format,
-                "encoding": self.encoding,
-            },
-            "columns": self.columns,
-        }
 
 
 def require_importer(actor: User | None, org: Organisation) -> None:
@@ -159,9 +92,16 @@ def import_records(
                 file_format=info.kind,
                 encoding=info.encoding,
             )
-            run = _ImportRun(session, org, actor, info, report, late_after_working_days)
-            run.actor_label = actor_label
-            run.declaration = declaration
+            run = _ImportRun(
+                session,
+                org,
+                actor,
+                info,
+                report,
+                late_after_working_days=late_after_working_days,
+                actor_label=actor_label,
+                declaration=declaration,
+            )
 
             def tick(position: int) -> None:
                 if progress is not None:
@@ -185,7 +125,10 @@ class _ImportRun:
         actor: User | None,
         info: FileInfo,
         report: ImportReport,
+        *,
         late_after_working_days: int,
+        actor_label: str | None,
+        declaration: str,
     ) -> None:
         self.session = session
         self.org = org
@@ -193,13 +136,14 @@ class _ImportRun:
         self.info = info
         self.report = report
         self.late_days = late_after_working_days
-        self.actor_label: str | None = None
-        self.declaration = "implied"
+        self.actor_label = actor_label
+        self.declaration = declaration
         self.columns: Columns | None = None
         # volunteers this import already registered or linked: (id_type, number) -> (id, name)
         self.known: dict[tuple[str, str], tuple[int, str]] = {}
-        # registrations and links to append to the audit log when the import is written
-        self.volunteer_events: list[tuple[str, Volunteer]] = []
+        # registrations and links to append to the audit log when the import is written:
+        # (action, volunteer id, volunteer number, id type); plain values, not ORM objects
+        self.volunteer_events: list[tuple[str, int, str, str]] = []
 
     def execute(self, rows: Any, position: Callable[[], int], tick: Callable[[int], None]) -> None:
         session = self.session
@@ -304,7 +248,9 @@ class _ImportRun:
         savepoint.commit()
         self.known[self._identity(parsed)] = (volunteer.id, volunteer.name)
         if event is not None:
-            self.volunteer_events.append((event, volunteer))
+            self.volunteer_events.append(
+                (event, volunteer.id, volunteer.volunteer_number, volunteer.id_type)
+            )
             if event == "volunteer.create":
                 report.new_volunteers += 1
         if outcome == "skipped":
@@ -371,19 +317,16 @@ class _ImportRun:
         batch.rows_skipped = report.skipped
         batch.rows_rejected = report.rejected_rows
         self.session.flush()
-        for action, volunteer in self.volunteer_events:
-            details: dict[str, Any] = {
-                "volunteer_number": volunteer.volunteer_number,
-                "import_batch_id": batch.id,
-            }
+        for action, volunteer_id, number, id_type in self.volunteer_events:
+            details: dict[str, Any] = {"volunteer_number": number, "import_batch_id": batch.id}
             if action == "volunteer.create":
-                details["id_type"] = volunteer.id_type
+                details["id_type"] = id_type
             record_event(
                 self.session,
                 self.actor,
                 action,
                 "volunteer",
-                volunteer.id,
+                volunteer_id,
                 organisation_id=self.org.id,
                 details=details,
                 actor_label=self.actor_label,

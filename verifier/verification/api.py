@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from flask import g, jsonify, request
+from flask_babel import gettext as _
 from pydantic import Field, StrictStr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -42,7 +43,7 @@ STATUS_TEXT = (
 def _exactly_one(token: str | None, number: str | None) -> None:
     if (token is None) == (number is None):
         raise PydanticCustomError(
-            "token_or_number", "give exactly one of token (from the QR code) or number (typed)"
+            "token_or_number", _("give exactly one of token (from the QR code) or number (typed)")
         )
 
 
@@ -69,11 +70,11 @@ class VerificationRequest(InputModel):
         if isinstance(value, list) and len(value) > MAX_ITEMS:
             raise PydanticCustomError(
                 "max_items",
-                "at most {limit} items per request; this has {count}",
-                {"limit": MAX_ITEMS, "count": len(value)},
+                _("at most %(limit)d items per request; this has %(count)d")
+                % {"limit": MAX_ITEMS, "count": len(value)},
             )
         if isinstance(value, list) and not value:
-            raise PydanticCustomError("min_items", "items is empty")
+            raise PydanticCustomError("min_items", _("items is empty"))
         return value
 
     @model_validator(mode="after")
@@ -81,8 +82,7 @@ class VerificationRequest(InputModel):
         given = [name for name in ("token", "number", "items") if getattr(self, name) is not None]
         if len(given) != 1:
             raise PydanticCustomError(
-                "token_number_or_items",
-                "give exactly one of token, number or items",
+                "token_number_or_items", _("give exactly one of token, number or items")
             )
         return self
 
@@ -156,7 +156,7 @@ def _verify(item: VerificationItem | VerificationRequest) -> Verdict:
 def verify_api() -> Any:
     if (request.content_length or 0) > MAX_BODY_BYTES:
         raise PayloadTooLarge(
-            f"the request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB"
+            _("the request body is larger than %(n)d MB", n=MAX_BODY_BYTES // (1024 * 1024))
         )
     body = read_json(VerificationRequest)
     session = get_session()
