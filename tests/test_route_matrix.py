@@ -82,6 +82,30 @@ EXPECTED: dict[str, Any] = {
     "api.void_record_api": ORG,
     "api.import_records_api": ORG,
     "api.certificate_credential_api": EVERYONE,
+    # certificates
+    "certificates.index": ORG_AND_REG,
+    "certificates.detail": ORG_AND_REG,
+    "certificates.qr": ORG_AND_REG,
+    "certificates.pdf": ORG_AND_REG,
+    "certificates.credential": ORG_AND_REG,
+    "certificates.new": ORG,
+    "certificates.bulk": ORG,
+    "certificates.revoke": ORG,
+    "certificates.suspend": ORG,
+    "certificates.reinstate": ORG,
+    "certificates.reissue": ORG,
+    "api.issue_certificate_api": ORG,
+    "api.issue_bulk_api": ORG,
+    "api.revoke_certificate_api": ORG,
+    "api.suspend_certificate_api": ORG,
+    "api.reinstate_certificate_api": ORG,
+    "api.reissue_certificate_api": ORG,
+    "api.list_certificates_api": ORG_REG_ADMIN,
+    "api.get_certificate_api": ORG_REG_ADMIN,
+    "api.certificate_qr_api": ORG_REG_ADMIN,
+    "api.certificate_pdf_api": ORG_REG_ADMIN,
+    "api.verify_api": PUBLIC,
+    "api.certificate_status_api": PUBLIC,
 }
 
 # A user of another organisation may reach these routes, but not organisation A's objects on them.
@@ -108,6 +132,19 @@ class World:
         )
         self.volunteer = make.volunteer(self.org)
         self.record = make.record(self.org, self.volunteer, actor=self.users["org_admin"], started_at=days_ago(9))
+        self.certificate = make.run(self._issue)
+
+    def _issue(self, session: Any) -> Any:
+        from verifier.auth.models import User
+        from verifier.certificates.services import IssueRequest, issue_certificate
+        from verifier.orgs.models import Organisation
+
+        return issue_certificate(
+            session,
+            session.get(Organisation, self.org.id),
+            IssueRequest(volunteer_id=self.volunteer.id, record_ids=[self.record.id]),
+            session.get(User, self.users["org_admin"].id),
+        )
 
     def client(self, actor: str) -> Any:
         """A test client signed in as the actor (pages); one per actor, made once."""
@@ -128,9 +165,11 @@ class World:
             "user_id": self.users["org_recorder"].id,
             "token_id": self.spare_token_id,
             "code": "en",
-            "token": "abc.def.ghi",
-            "number": "0000-0000-0000-0000-0",
+            "token": self.certificate.token,
+            "number": self.certificate.number,
             "filename": "style.css",
+            "list_number": 0,
+            "purpose": "revocation",
         }
 
 
@@ -207,7 +246,7 @@ def test_role_matrix(app: Flask, world: World) -> None:
                 actor == "other_org_admin"
                 and allowed
                 and expected != PUBLIC
-                and set(rule.arguments) & {"org_id", "volunteer_id", "record_id", "user_id"}
+                and set(rule.arguments) & {"org_id", "volunteer_id", "record_id", "user_id", "number"}
                 and response.status_code not in (403, 404)
             ):
                 problems.append(f"{method} {url} as {actor}: {response.status_code}, expected 404 (other organisation)")

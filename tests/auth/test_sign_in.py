@@ -92,9 +92,9 @@ def test_cli_user_creation_reports_bad_input_clearly(app):
         args=["users", "create", "--email", "x@example.cn", "--password", "short", "--role", "platform_admin"]
     )
     assert result.exit_code == 1
-    assert "at least 10 characters" in result.output or "10" in result.output
+    assert "10" in result.output and "Traceback" not in result.output
     result = runner.invoke(
         args=["users", "create", "--email", "y@example.cn", "--password", PASSWORD, "--role", "org_admin"]
     )
     assert result.exit_code == 1
-    assert "organisation" in result.output
+    assert "org_admin" in result.output and "Traceback" not in result.output
