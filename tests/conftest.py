@@ -1,4 +1,4 @@
-"""Shared fixtures: a migrated database, an app per test inside a rolled-back transaction, factories."""
+"""Shared fixtures: a migrated database, an app per test in a rolled-back transaction, factories."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from verifier import create_app
-from verifier.db import get_session, make_engine, upgrade_database
+from verifier.db import get_session, upgrade_database
 
 PG_URL_ENV = "VERIFIER_TEST_DATABASE_URL"
 TEST_DATA_KEY = base64.b64encode(b"k" * 32).decode()
@@ -60,7 +60,11 @@ def reset_database(engine: Engine) -> None:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
         else:
-            tables = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'").scalars().all()
+            tables = (
+                conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'")
+                .scalars()
+                .all()
+            )
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
             for table in tables:
                 conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{table}"')
@@ -94,9 +98,8 @@ def postgres_url(database_url: str) -> str:
 
 def truncate_all(engine: Engine) -> None:
     """Delete every row that a committing test left behind."""
-    from verifier.db import Base
-
     import verifier.models  # noqa: F401
+    from verifier.db import Base
 
     names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
@@ -185,7 +188,9 @@ class Factory:
 
         def make(session: Any) -> Any:
             organisation = session.get(Organisation, org.id) if org is not None else None
-            return create_user(session, email=email, password=PASSWORD, role=role, organisation=organisation)
+            return create_user(
+                session, email=email, password=PASSWORD, role=role, organisation=organisation
+            )
 
         return self.run(make)
 
@@ -203,7 +208,9 @@ class Factory:
         values = {"name": f"志愿者{n}", "id_type": "resident_id", "id_number": make_resident_id(n)}
         values.update(fields)
         return self.run(
-            lambda s: register_volunteer(s, s.get(Organisation, org.id), VolunteerInput(**values), None)[0]
+            lambda s: register_volunteer(
+                s, s.get(Organisation, org.id), VolunteerInput(**values), None
+            )[0]
         )
 
     def record(self, org: Any, volunteer: Any, actor: Any = None, **fields: Any) -> Any:

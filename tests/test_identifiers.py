@@ -26,7 +26,8 @@ def test_product_brief_examples_are_valid():
 
 
 def test_resident_id_check_character_by_hand():
-    # 1*7+1*9+0*10+1*5+0*8+1*4+1*2+9*1+9*6+0*3+0*7+3*9+0*10+7*5+0*8+0*4+2*2 = 156; 156 % 11 = 2 -> 'X'
+    # 1*7+1*9+0*10+1*5+0*8+1*4+1*2+9*1+9*6+0*3+0*7+3*9+0*10+7*5+0*8+0*4+2*2 = 156
+    # 156 % 11 = 2 -> 'X'
     assert resident_id_check_char("11010119900307002") == "X"
     assert resident_id_birth_date("11010119900307002X").isoformat() == "1990-03-07"
 
@@ -71,7 +72,11 @@ def test_other_id_types_have_format_checks():
     assert normalize_id_number("passport", "e12345678") == "E12345678"
     assert normalize_id_number("hk_macao_permit", "H12345678") == "H12345678"
     assert normalize_id_number("taiwan_permit", "12345678") == "12345678"
-    for id_type, bad in [("passport", "AB"), ("hk_macao_permit", "X12345678"), ("taiwan_permit", "1234")]:
+    for id_type, bad in [
+        ("passport", "AB"),
+        ("hk_macao_permit", "X12345678"),
+        ("taiwan_permit", "1234"),
+    ]:
         with pytest.raises(ValidationError):
             normalize_id_number(id_type, bad)
 

@@ -1,4 +1,4 @@
-"""Who may reach which route: every route of the app, every role, and a user of another organisation.
+"""Who may reach which route: every route, every role, and a user of another organisation.
 
 The expected rules are written here by hand, independently of the decorators in the code; a route
 that is not listed fails `test_every_route_has_an_expected_rule`, so a new route cannot ship
@@ -11,10 +11,10 @@ import re
 from typing import Any
 
 import pytest
+from conftest import PASSWORD, Factory, bearer, days_ago
 from flask import Flask
 from sqlalchemy import select
 
-from conftest import PASSWORD, Factory, bearer, days_ago
 from verifier.auth.models import ApiToken
 
 PUBLIC = "public"
@@ -131,7 +131,9 @@ class World:
             lambda session: session.scalar(select(ApiToken.id).where(ApiToken.user_id == spare.id))
         )
         self.volunteer = make.volunteer(self.org)
-        self.record = make.record(self.org, self.volunteer, actor=self.users["org_admin"], started_at=days_ago(9))
+        self.record = make.record(
+            self.org, self.volunteer, actor=self.users["org_admin"], started_at=days_ago(9)
+        )
         self.certificate = make.run(self._issue)
 
     def _issue(self, session: Any) -> Any:
@@ -151,7 +153,9 @@ class World:
         if actor not in self._clients:
             client = self.app.test_client()
             if actor != "anonymous":
-                response = client.post("/login", data={"email": self.users[actor].email, "password": PASSWORD})
+                response = client.post(
+                    "/login", data={"email": self.users[actor].email, "password": PASSWORD}
+                )
                 assert response.status_code == 302, f"{actor} could not sign in"
             self._clients[actor] = client
         return self._clients[actor]
@@ -182,7 +186,9 @@ def _url(rule: Any, values: dict[str, Any]) -> str:
 
 def _request(world: World, actor: str, method: str, url: str) -> Any:
     client = world.client(actor)
-    headers = bearer(world.tokens[actor]) if actor != "anonymous" and url.startswith("/api/") else {}
+    headers = (
+        bearer(world.tokens[actor]) if actor != "anonymous" and url.startswith("/api/") else {}
+    )
     if method == "GET":
         return client.get(url, headers=headers)
     if url.startswith("/api/"):
@@ -202,7 +208,9 @@ def test_every_route_has_an_expected_rule(app: Flask) -> None:
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
     missing = sorted(endpoints - set(EXPECTED))
     stale = sorted(set(EXPECTED) - endpoints)
-    assert not missing, f"routes without an expected access rule in tests/test_route_matrix.py: {missing}"
+    assert not missing, (
+        f"routes without an expected access rule in tests/test_route_matrix.py: {missing}"
+    )
     assert not stale, f"expected rules for routes that no longer exist: {stale}"
 
 
@@ -222,7 +230,7 @@ def world(app: Flask) -> World:
 
 
 def test_role_matrix(app: Flask, world: World) -> None:
-    """Each route answers each actor as the matrix says: allowed, refused, or 404 for another org."""
+    """Each route answers each actor as the matrix says: allowed, refused, or 404 elsewhere."""
     values = world.values()
     problems = []
     for endpoint, method, rule in _routes(app):
@@ -237,17 +245,26 @@ def test_role_matrix(app: Flask, world: World) -> None:
                 continue
             role = "org_admin" if actor == "other_org_admin" else actor
             allowed = expected == PUBLIC or role in expected
-            refused = _refused(response, url) and not (endpoint == "auth.login" and response.status_code == 401)
+            refused = _refused(response, url) and not (
+                endpoint == "auth.login" and response.status_code == 401
+            )
             if allowed and refused:
-                problems.append(f"{method} {url} as {actor}: refused ({response.status_code}), expected allowed")
+                problems.append(
+                    f"{method} {url} as {actor}: refused ({response.status_code}), expected allowed"
+                )
             if not allowed and not refused:
-                problems.append(f"{method} {url} as {actor}: {response.status_code}, expected refused")
+                problems.append(
+                    f"{method} {url} as {actor}: {response.status_code}, expected refused"
+                )
             if (
                 actor == "other_org_admin"
                 and allowed
                 and expected != PUBLIC
-                and set(rule.arguments) & {"org_id", "volunteer_id", "record_id", "user_id", "number"}
+                and set(rule.arguments)
+                & {"org_id", "volunteer_id", "record_id", "user_id", "number"}
                 and response.status_code not in (403, 404)
             ):
-                problems.append(f"{method} {url} as {actor}: {response.status_code}, expected 404 (other organisation)")
+                problems.append(
+                    f"{method} {url} as {actor}: {response.status_code}, expected 404 (other org)"
+                )
     assert not problems, "\n".join(problems)

@@ -96,19 +96,27 @@ def _register_blueprints(app: Flask) -> None:
     from verifier.auth.views import bp as auth_bp
     from verifier.credentials.views import bp as credentials_bp
     from verifier.imports.views import bp as imports_bp
+    from verifier.keys.views import bp as keys_bp
     from verifier.orgs.views import bp as orgs_bp
     from verifier.records.views import bp as records_bp
-    from verifier.volunteers.views import bp as volunteers_bp
-    from verifier.keys.views import bp as keys_bp
     from verifier.verification.views import bp as verification_bp
+    from verifier.volunteers.views import bp as volunteers_bp
     from verifier.web.views import bp as web_bp
 
     for blueprint in (
-        web_bp, auth_bp, orgs_bp, volunteers_bp, records_bp, imports_bp, keys_bp, verification_bp
+        web_bp,
+        auth_bp,
+        orgs_bp,
+        volunteers_bp,
+        records_bp,
+        imports_bp,
+        keys_bp,
+        verification_bp,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(credentials_bp)
     from verifier.certificates.views import bp as certificates_bp
+
     app.register_blueprint(certificates_bp)
     csrf.exempt(api_bp)  # the API authenticates by Bearer token only, never by cookie
     app.register_blueprint(api_bp)

@@ -28,7 +28,9 @@ def _create_app() -> Flask:
         sys.exit(2)
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True, set_debug_flag=False)
+@click.group(
+    cls=FlaskGroup, create_app=_create_app, add_default_commands=True, set_debug_flag=False
+)
 def main() -> None:
     """Volunteer service records, certificates and spot checks."""
 
@@ -76,6 +78,7 @@ def register_commands(app: Flask) -> None:
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
     from verifier.certificates.cli import certificates_group
+
     app.cli.add_command(certificates_group)
     app.cli.add_command(verify_qr_command)
 

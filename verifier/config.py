@@ -86,7 +86,9 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
 def _complete(values: dict[str, Any]) -> None:
     """Fill development defaults; production must set its secrets explicitly."""
     if values["ENV"] not in ENVIRONMENTS:
-        raise ConfigError(f"VERIFIER_ENV must be one of {sorted(ENVIRONMENTS)}, not {values['ENV']!r}")
+        raise ConfigError(
+            f"VERIFIER_ENV must be one of {sorted(ENVIRONMENTS)}, not {values['ENV']!r}"
+        )
     if values["DATABASE_URL"] is None:
         if values["ENV"] == "production":
             raise ConfigError("VERIFIER_DATABASE_URL must be set in production")
@@ -120,7 +122,9 @@ def _validate(values: dict[str, Any]) -> None:
         raise ConfigError("VERIFIER_DATA_KEY must decode to 32 bytes (AES-256)")
     parts = urlsplit(str(values["BASE_URL"]))
     if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise ConfigError("VERIFIER_BASE_URL must be an http(s) URL such as https://verify.example.cn")
+        raise ConfigError(
+            "VERIFIER_BASE_URL must be an http(s) URL such as https://verify.example.cn"
+        )
     if values["ENV"] == "production" and parts.scheme != "https":
         raise ConfigError("VERIFIER_BASE_URL must use https in production")
     values["BASE_URL"] = str(values["BASE_URL"]).rstrip("/")

@@ -117,9 +117,10 @@ def wants_json() -> bool:
     if request.path.startswith("/api/") or request.path.startswith("/.well-known/"):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[
-        "text/html"
-    ]
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
 
 
 def problem_response(error: VerifierError, headers: dict[str, str] | None = None) -> Any:

@@ -100,13 +100,19 @@ def _check_resident_id(number: str, field: str) -> str:
         born = resident_id_birth_date(number)
     except ValueError:
         raise ValidationError(
-            _("the resident ID number holds an impossible birth date (%(digits)s)", digits=number[6:14]),
+            _(
+                "the resident ID number holds an impossible birth date (%(digits)s)",
+                digits=number[6:14],
+            ),
             field=field,
             rule="id_birth_date",
         ) from None
     if born > date.today() or born.year < 1900:
         raise ValidationError(
-            _("the resident ID number holds a birth date out of range (%(digits)s)", digits=number[6:14]),
+            _(
+                "the resident ID number holds a birth date out of range (%(digits)s)",
+                digits=number[6:14],
+            ),
             field=field,
             rule="id_birth_date",
         )
@@ -138,7 +144,7 @@ def normalize_uscc(value: str, field: str = "uscc") -> str:
     if bad:
         raise ValidationError(
             _(
-                "a unified social credit code may not contain %(chars)s (I, O, S, V, Z are never used)",
+                "a unified social credit code may not contain %(chars)s (I, O, S, V, Z are never used)",  # noqa: E501
                 chars=", ".join(bad),
             ),
             field=field,

@@ -26,7 +26,7 @@ def to_local(moment: datetime) -> datetime:
 
 
 def parse_local_datetime(text: str) -> datetime:
-    """Parse ISO 8601 or '2026-03-05 09:00'; a time without an offset is local time. Raises ValueError."""
+    """Parse ISO 8601 or '2026-03-05 09:00' (no offset: local time); raise ValueError."""
     value = (text or "").strip().replace("/", "-")
     if not value:
         raise ValueError("empty")
@@ -40,4 +40,6 @@ def parse_local_datetime(text: str) -> datetime:
 
 def format_hours(minutes: int) -> str:
     """Show minutes as hours with two decimals, computed exactly ("2.50")."""
-    return str((Decimal(int(minutes)) / Decimal(60)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    return str(
+        (Decimal(int(minutes)) / Decimal(60)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    )

@@ -24,7 +24,12 @@ def test_every_change_is_chained(app, make):
     _make_history(make)
     entries = _entries(app)
     actions = [e.action for e in entries]
-    assert actions[:4] == ["organisation.create", "user.create", "volunteer.create", "record.create"]
+    assert actions[:4] == [
+        "organisation.create",
+        "user.create",
+        "volunteer.create",
+        "record.create",
+    ]
     assert entries[0].prev_hash == "0" * 64
     for before, after in zip(entries, entries[1:]):
         assert after.prev_hash == before.entry_hash

@@ -1,8 +1,8 @@
 """Password sign-in, lock-out, throttling, session cookies, CSRF and API tokens."""
 
+from conftest import PASSWORD, bearer, csrf_token_from, login, test_config
 from sqlalchemy import select
 
-from conftest import PASSWORD, bearer, csrf_token_from, login, test_config
 from verifier import create_app
 from verifier.auth.models import ApiToken, User
 from verifier.db import get_session
@@ -23,9 +23,9 @@ def test_wrong_password_is_refused_without_saying_which_part_was_wrong(client, m
     wrong = login(client, user.email, "not-the-password")
     unknown = login(client, "nobody@example.cn", "not-the-password")
     assert wrong.status_code == unknown.status_code == 401
-    assert "wrong e-mail or password" in wrong.get_data(as_text=True) or "邮箱或密码错误" in wrong.get_data(
+    assert "wrong e-mail or password" in wrong.get_data(
         as_text=True
-    )
+    ) or "邮箱或密码错误" in wrong.get_data(as_text=True)
     assert client.get("/dashboard").status_code == 302
 
 
@@ -54,8 +54,13 @@ def test_sign_in_form_needs_csrf_token_when_protection_is_on(database_url, make)
     assert login(client, user.email).status_code == 400
     page = client.get("/login").get_data(as_text=True)
     token = csrf_token_from(page)
-    ok = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
-    assert ok.status_code in (302, 401)  # 401 only if the user is not visible outside the test transaction
+    ok = client.post(
+        "/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token}
+    )
+    assert ok.status_code in (
+        302,
+        401,
+    )  # 401 only if the user is not visible outside the test transaction
     app.extensions["verifier.db"].engine.dispose()
 
 
@@ -78,7 +83,9 @@ def test_revoked_token_no_longer_works(app, client, make):
     assert client.get("/api/v1/organisations", headers=bearer(token)).status_code == 200
     login(client, user.email)
     with app.app_context():
-        token_id = get_session().scalars(select(ApiToken.id).where(ApiToken.user_id == user.id)).one()
+        token_id = (
+            get_session().scalars(select(ApiToken.id).where(ApiToken.user_id == user.id)).one()
+        )
     assert client.post(f"/account/tokens/{token_id}/revoke").status_code == 302
     api = app.test_client()
     response = api.get("/api/v1/organisations", headers=bearer(token))
@@ -89,12 +96,30 @@ def test_revoked_token_no_longer_works(app, client, make):
 def test_cli_user_creation_reports_bad_input_clearly(app):
     runner = app.test_cli_runner()
     result = runner.invoke(
-        args=["users", "create", "--email", "x@example.cn", "--password", "short", "--role", "platform_admin"]
+        args=[
+            "users",
+            "create",
+            "--email",
+            "x@example.cn",
+            "--password",
+            "short",
+            "--role",
+            "platform_admin",
+        ]
     )
     assert result.exit_code == 1
     assert "10" in result.output and "Traceback" not in result.output
     result = runner.invoke(
-        args=["users", "create", "--email", "y@example.cn", "--password", PASSWORD, "--role", "org_admin"]
+        args=[
+            "users",
+            "create",
+            "--email",
+            "y@example.cn",
+            "--password",
+            PASSWORD,
+            "--role",
+            "org_admin",
+        ]
     )
     assert result.exit_code == 1
     assert "org_admin" in result.output and "Traceback" not in result.output

@@ -5,9 +5,9 @@ import time
 from datetime import timedelta
 
 import pytest
+from conftest import Factory, days_ago
 from sqlalchemy import func, select
 
-from conftest import Factory, days_ago
 from verifier.db import get_session
 from verifier.errors import ValidationError
 from verifier.orgs.models import Organisation
@@ -40,8 +40,11 @@ def _race(app, org_ids, volunteer_id, starts, monkeypatch):
                     session.get(Organisation, org_id),
                     session.get(Volunteer, volunteer_id),
                     services.RecordInput(
-                        activity="赛事服务", place="体育中心", started_at=start,
-                        ended_at=start + timedelta(hours=3), minutes=180,
+                        activity="赛事服务",
+                        place="体育中心",
+                        started_at=start,
+                        ended_at=start + timedelta(hours=3),
+                        minutes=180,
                     ),
                     None,
                 )
@@ -66,12 +69,18 @@ def test_overlapping_records_from_two_organisations_racing(committing_app, monke
     make.volunteer(org_b, id_number="11010119900307002X", name="张三")
     start = days_ago(5, hour=9)
     outcomes = _race(
-        committing_app, [org_a.id, org_b.id], volunteer.id, [start, start + timedelta(hours=1)], monkeypatch
+        committing_app,
+        [org_a.id, org_b.id],
+        volunteer.id,
+        [start, start + timedelta(hours=1)],
+        monkeypatch,
     )
     assert outcomes == ["no_overlap", "ok"]
     with committing_app.app_context():
         count = get_session().scalar(
-            select(func.count()).select_from(ServiceRecord).where(ServiceRecord.volunteer_id == volunteer.id)
+            select(func.count())
+            .select_from(ServiceRecord)
+            .where(ServiceRecord.volunteer_id == volunteer.id)
         )
     assert count == 1
 

@@ -1,10 +1,10 @@
-"""Records are never edited in place: corrections and voiding add revisions; the history shows all."""
+"""Records are never edited in place: corrections and voids add revisions; history shows all."""
 
 from datetime import date, timedelta
 
 import pytest
-
 from conftest import days_ago
+
 from verifier.auth.models import User
 from verifier.db import get_session
 from verifier.errors import Conflict, ValidationError
@@ -20,8 +20,12 @@ from verifier.records.services import (
 
 def _input(record, **changes):
     values = {
-        "activity": record.activity, "place": record.place, "content": record.content,
-        "started_at": record.started_at, "ended_at": record.ended_at, "minutes": record.minutes,
+        "activity": record.activity,
+        "place": record.place,
+        "content": record.content,
+        "started_at": record.started_at,
+        "ended_at": record.ended_at,
+        "minutes": record.minutes,
     }
     values.update(changes)
     return RecordInput(**values)
@@ -41,7 +45,9 @@ def test_correction_and_void_keep_every_revision(app, make):
         session.commit()
         history = revisions_of(session, stored)
     assert [(r.revision, r.kind, r.minutes) for r in history] == [
-        (1, "created", 180), (2, "corrected", 120), (3, "voided", 120)
+        (1, "created", 180),
+        (2, "corrected", 120),
+        (3, "voided", 120),
     ]
     assert history[1].reason == "时长录入错误"
     assert history[1].created_by_id == admin.id
@@ -77,7 +83,9 @@ def test_voided_record_cannot_be_corrected_and_frees_its_time(app, make):
             correct_record(session, stored, _input(stored, minutes=60), "x", actor)
         session.commit()
     # the same hours can be recorded again (different activity, so not a duplicate)
-    again = make.record(org, volunteer, activity="社区敬老服务（重新登记）", started_at=record.started_at)
+    again = make.record(
+        org, volunteer, activity="社区敬老服务（重新登记）", started_at=record.started_at
+    )
     assert again.id != record.id
 
 
@@ -91,7 +99,9 @@ def test_another_organisations_user_cannot_correct(app, make):
         session = get_session()
         stored = session.get(ServiceRecord, record.id)
         with pytest.raises(Forbidden):
-            correct_record(session, stored, _input(stored, minutes=60), "x", session.get(User, admin_other.id))
+            correct_record(
+                session, stored, _input(stored, minutes=60), "x", session.get(User, admin_other.id)
+            )
 
 
 def test_late_entry_is_flagged_but_allowed(make):

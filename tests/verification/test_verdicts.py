@@ -1,4 +1,4 @@
-"""Issue a certificate, then verify it through /v/ and /verify in every state a verifier can meet."""
+"""Issue a certificate, then verify it through /v/ and /verify in every state it can be in."""
 
 import json
 from datetime import UTC, datetime, timedelta
@@ -8,7 +8,12 @@ from sqlalchemy import select
 
 from verifier.auth.models import User
 from verifier.certificates.models import Certificate, VerificationEvent
-from verifier.certificates.services import IssueRequest, issue_certificate, number_display, set_status
+from verifier.certificates.services import (
+    IssueRequest,
+    issue_certificate,
+    number_display,
+    set_status,
+)
 from verifier.crypto import signing
 from verifier.db import get_session
 from verifier.keys.services import active_key, compromise, private_key_of, rotate
@@ -26,7 +31,8 @@ def issued(app, make):
 
     def issue(session):
         return issue_certificate(
-            session, session.get(Organisation, org.id),
+            session,
+            session.get(Organisation, org.id),
             IssueRequest(volunteer_id=volunteer.id, record_ids=[r.id for r in records]),
             session.get(User, admin.id),
         )
@@ -67,7 +73,9 @@ def test_typed_number_lenient_and_counted(app, client, issued):
     client.get(f"/v/{cert.token}")
     with app.app_context():
         channels = sorted(
-            get_session().scalars(select(VerificationEvent.channel).where(VerificationEvent.certificate_id == cert.id))
+            get_session().scalars(
+                select(VerificationEvent.channel).where(VerificationEvent.certificate_id == cert.id)
+            )
         )
     assert channels == ["scan", "typed"]
 
@@ -75,7 +83,9 @@ def test_typed_number_lenient_and_counted(app, client, issued):
 def test_typo_in_number_is_malformed_not_unknown(client, issued):
     number = issued["cert"].number
     wrong = number[:-1] + ("0" if number[-1] != "0" else "1")
-    assert "<code>malformed</code>" in client.get("/verify", query_string={"number": wrong}).get_data(as_text=True)
+    assert "<code>malformed</code>" in client.get(
+        "/verify", query_string={"number": wrong}
+    ).get_data(as_text=True)
 
 
 def test_revoked_then_suspended_states(app, client, issued):
@@ -102,8 +112,12 @@ def test_correcting_a_covered_record_supersedes(app, client, issued):
         session = get_session()
         stored = session.get(ServiceRecord, record.id)
         data = RecordInput(
-            activity=stored.activity, place=stored.place, content=stored.content,
-            started_at=stored.started_at, ended_at=stored.ended_at, minutes=60,
+            activity=stored.activity,
+            place=stored.place,
+            content=stored.content,
+            started_at=stored.started_at,
+            ended_at=stored.ended_at,
+            minutes=60,
         )
         correct_record(session, stored, data, "时长有误", session.get(User, issued["admin"].id))
         session.commit()
@@ -169,7 +183,9 @@ def test_certificate_issued_before_compromise_stays_valid(app, client, issued):
         session = get_session()
         kid = active_key(session).kid
         rotate(session)
-        compromise(session, kid, datetime.now(UTC), "leaked")  # issued (and in the ledger) before now
+        compromise(
+            session, kid, datetime.now(UTC), "leaked"
+        )  # issued (and in the ledger) before now
         session.commit()
     assert _status(client, cert.token)[0] == "valid"
 
@@ -206,8 +222,12 @@ def test_alg_none_and_missing_kid(client, issued):
 
 def test_identity_match_says_only_yes_or_no(client, issued):
     number = number_display(issued["cert"].number)
-    yes = client.post(f"/verify/{number}/match", data={"id_number": "11010119900307002x"}).get_data(as_text=True)
-    no = client.post(f"/verify/{number}/match", data={"id_number": "110101199003070037"}).get_data(as_text=True)
+    yes = client.post(f"/verify/{number}/match", data={"id_number": "11010119900307002x"}).get_data(
+        as_text=True
+    )
+    no = client.post(f"/verify/{number}/match", data={"id_number": "110101199003070037"}).get_data(
+        as_text=True
+    )
     name = client.post(f"/verify/{number}/match", data={"name": "张三"}).get_data(as_text=True)
     assert "match-yes" in yes and "match-no" in no and "match-yes" in name
     assert "110101199003070037" not in no and "11010119900307002" not in yes
@@ -216,7 +236,9 @@ def test_identity_match_says_only_yes_or_no(client, issued):
 def test_identity_match_is_rate_limited(client, issued):
     number = number_display(issued["cert"].number)
     codes = [
-        client.post(f"/verify/{number}/match", data={"id_number": f"1101011990030700{i:02d}"}).status_code
+        client.post(
+            f"/verify/{number}/match", data={"id_number": f"1101011990030700{i:02d}"}
+        ).status_code
         for i in range(11)
     ]
     assert codes[-1] == 429

@@ -3,9 +3,9 @@
 from datetime import date, timedelta
 
 import pytest
+from conftest import make_resident_id
 from sqlalchemy import func, select, text
 
-from conftest import make_resident_id
 from verifier.db import get_session
 from verifier.errors import Conflict, ValidationError
 from verifier.volunteers.models import Membership, Volunteer
@@ -40,7 +40,10 @@ def test_id_number_is_encrypted_at_rest_and_only_shown_masked(app, make):
     with app.app_context():
         session = get_session()
         raw = session.execute(
-            text("SELECT id_number_enc, id_lookup, id_masked, phone_enc FROM volunteers WHERE id = :id"),
+            text(
+                "SELECT id_number_enc, id_lookup, id_masked, phone_enc"
+                " FROM volunteers WHERE id = :id"
+            ),
             {"id": volunteer.id},
         ).one()
         stored = bytes(raw.id_number_enc)

@@ -1,10 +1,10 @@
 """API routes; each feature's api module attaches its routes to the blueprint."""
 
+from verifier.api import openapi as _openapi  # noqa: F401
+from verifier.certificates import api as _certificates_api  # noqa: F401
 from verifier.credentials import api as _credentials_api  # noqa: F401
 from verifier.imports import api as _imports_api  # noqa: F401
 from verifier.orgs import api as _orgs_api  # noqa: F401
 from verifier.records import api as _records_api  # noqa: F401
-from verifier.volunteers import api as _volunteers_api  # noqa: F401
-from verifier.api import openapi as _openapi  # noqa: F401
-from verifier.certificates import api as _certificates_api  # noqa: F401
 from verifier.verification import api as _verification_api  # noqa: F401
+from verifier.volunteers import api as _volunteers_api  # noqa: F401

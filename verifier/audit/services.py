@@ -90,7 +90,10 @@ def verify_chain(session: Session, batch_size: int = 5000) -> ChainReport:
     last_id = 0
     while True:
         batch = session.scalars(
-            select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch_size)
+            select(AuditEntry)
+            .where(AuditEntry.id > last_id)
+            .order_by(AuditEntry.id)
+            .limit(batch_size)
         ).all()
         if not batch:
             return ChainReport(ok=True, checked=checked)
@@ -135,9 +138,12 @@ def record_events(
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK_KEY})
     session.flush()  # an entry still pending would otherwise be missed as the chain's end
-    prev = session.scalars(
-        select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
-    ).first() or GENESIS_HASH
+    prev = (
+        session.scalars(
+            select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
+        ).first()
+        or GENESIS_HASH
+    )
     entries = []
     for action, object_type, object_id, organisation_id, details in events:
         entry = AuditEntry(

@@ -47,7 +47,9 @@ def _dummy_hash() -> str:
     if id(hasher) not in _DUMMY_HASHES:
         _DUMMY_HASHES[id(hasher)] = hasher.hash("not-a-real-password")
     return _DUMMY_HASHES[id(hasher)]
-TOKEN_PREFIX = "vfr_"
+
+
+TOKEN_PREFIX = "vfr_"  # noqa: S105 (a prefix, not a secret)
 MIN_PASSWORD_LENGTH = 10
 
 
@@ -86,7 +88,7 @@ def create_user(
     display_name: str = "",
     actor: User | None = None,
 ) -> User:
-    """Create a user with a role; organisation roles need an organisation, others must not have one."""
+    """Create a user; organisation roles need an organisation, other roles must not have one."""
     email = normalize_email(email)
     if role not in ROLES:
         raise ValidationError(
@@ -96,7 +98,9 @@ def create_user(
         )
     if role in ORG_ROLES and organisation is None:
         raise ValidationError(
-            _("role %(role)s needs an organisation", role=role), field="organisation", rule="required"
+            _("role %(role)s needs an organisation", role=role),
+            field="organisation",
+            rule="required",
         )
     if role not in ORG_ROLES and organisation is not None:
         raise ValidationError(
@@ -145,7 +149,12 @@ def set_role(session: Session, user: User, role: str, actor: User | None) -> Non
     user.role = role
     session.flush()
     record_event(
-        session, actor, "user.role", "user", user.id, organisation_id=user.organisation_id,
+        session,
+        actor,
+        "user.role",
+        "user",
+        user.id,
+        organisation_id=user.organisation_id,
         details={"from": old, "to": role},
     )
 
@@ -190,7 +199,9 @@ def authenticate(
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
-    record_event(session, user, "auth.sign_in", "user", user.id, organisation_id=user.organisation_id)
+    record_event(
+        session, user, "auth.sign_in", "user", user.id, organisation_id=user.organisation_id
+    )
     return SignInResult(user)
 
 
@@ -215,8 +226,13 @@ def create_token(session: Session, user: User, name: str = "", actor: User | Non
     session.add(row)
     session.flush()
     record_event(
-        session, actor or user, "token.create", "api_token", row.id,
-        organisation_id=user.organisation_id, details={"user": user.email, "prefix": row.prefix},
+        session,
+        actor or user,
+        "token.create",
+        "api_token",
+        row.id,
+        organisation_id=user.organisation_id,
+        details={"user": user.email, "prefix": row.prefix},
     )
     return token
 
@@ -225,7 +241,9 @@ def user_for_token(session: Session, token: str) -> User | None:
     """Return the active user that owns a live token, or None."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == _token_digest(token))).first()
+    row = session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == _token_digest(token))
+    ).first()
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     now = utcnow()
@@ -243,8 +261,13 @@ def revoke_token(session: Session, token_id: int, actor: User) -> ApiToken:
         row.revoked_at = utcnow()
         session.flush()
         record_event(
-            session, actor, "token.revoke", "api_token", row.id,
-            organisation_id=row.user.organisation_id, details={"prefix": row.prefix},
+            session,
+            actor,
+            "token.revoke",
+            "api_token",
+            row.id,
+            organisation_id=row.user.organisation_id,
+            details={"prefix": row.prefix},
         )
     return row
 
@@ -252,7 +275,9 @@ def revoke_token(session: Session, token_id: int, actor: User) -> ApiToken:
 def tokens_of(session: Session, user: User) -> list[ApiToken]:
     """Return a user's tokens, newest first."""
     return list(
-        session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc()))
+        session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+        )
     )
 
 

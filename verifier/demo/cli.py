@@ -23,7 +23,8 @@ def demo_command(volunteers: int, records: int) -> None:
         )
     if summary.created:
         click.echo(
-            f"demo data loaded: {summary.organisations} organisations, {summary.volunteers} volunteers, "
+            f"demo data loaded: {summary.organisations} organisations, "
+            f"{summary.volunteers} volunteers, "
             f"{summary.records} records"
         )
     else:

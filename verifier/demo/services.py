@@ -39,9 +39,19 @@ ACTIVITIES = [
     ("留守儿童助学辅导", "辅导作业，组织阅读活动"),
     ("应急救护培训协助", "协助讲师布置场地，维持秩序"),
 ]
-PLACES = ["南川区东城街道", "南川区西城街道", "南川区南城街道", "南川区图书馆", "南川区体育中心", "凤嘴江河畔"]
+PLACES = [
+    "南川区东城街道",
+    "南川区西城街道",
+    "南川区南城街道",
+    "南川区图书馆",
+    "南川区体育中心",
+    "凤嘴江河畔",
+]
 LEADERS = ["王强", "李娜", "周涛", "吴敏", "郑浩"]
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩"
+    "冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+)
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华慧巧美佳嘉欣宇浩然子涵梓萱一诺雨桐思远博文"
 REGION = "500119"  # 重庆市南川区
 
@@ -70,7 +80,7 @@ def _logins_file(instance_dir: Path) -> Path:
 
 
 def _passwords(instance_dir: Path, emails: list[str]) -> dict[str, str]:
-    """Return the demo passwords, made randomly once and kept under instance/ (never in the repo)."""
+    """Return the demo passwords, made at random once and kept under instance/, not the repo."""
     path = _logins_file(instance_dir)
     known: dict[str, str] = {}
     if path.exists():
@@ -91,7 +101,12 @@ def _passwords(instance_dir: Path, emails: list[str]) -> dict[str, str]:
 
 
 def load_demo(
-    session: Session, instance_dir: Path, *, volunteers: int = 200, records: int = 5000, seed: int = 2026
+    session: Session,
+    instance_dir: Path,
+    *,
+    volunteers: int = 200,
+    records: int = 5000,
+    seed: int = 2026,
 ) -> DemoSummary:
     """Load the demo data unless it is there already; return the logins either way."""
     rng = random.Random(seed)  # noqa: S311  (demo data, not security)
@@ -99,7 +114,10 @@ def load_demo(
     users += [(f"supervisor@{DEMO_DOMAIN}", "regulator_supervisor", None)]
     users += [(f"inspector{i}@{DEMO_DOMAIN}", "regulator_inspector", None) for i in range(1, 5)]
     for i in range(len(ORGANISATIONS)):
-        users += [(f"org{i + 1}-admin@{DEMO_DOMAIN}", "org_admin", i), (f"org{i + 1}-recorder@{DEMO_DOMAIN}", "org_recorder", i)]
+        users += [
+            (f"org{i + 1}-admin@{DEMO_DOMAIN}", "org_admin", i),
+            (f"org{i + 1}-recorder@{DEMO_DOMAIN}", "org_recorder", i),
+        ]
     passwords = _passwords(instance_dir, [email for email, _, _ in users])
     summary = DemoSummary(created=False)
     summary.logins = [(email, role, passwords[email]) for email, role, _ in users]
@@ -114,8 +132,13 @@ def load_demo(
             create_organisation(
                 session,
                 OrganisationInput(
-                    name=name, uscc=_uscc(kind, n), responsible_person=person, region_code=REGION,
-                    org_type=org_type, contact_name="经办人" + person[0], contact_phone=f"023-7142{n:04d}",
+                    name=name,
+                    uscc=_uscc(kind, n),
+                    responsible_person=person,
+                    region_code=REGION,
+                    org_type=org_type,
+                    contact_name="经办人" + person[0],
+                    contact_phone=f"023-7142{n:04d}",
                     address="重庆市南川区",
                 ),
                 None,
@@ -123,7 +146,10 @@ def load_demo(
         )
     for email, role, org_index in users:
         create_user(
-            session, email=email, password=passwords[email], role=role,
+            session,
+            email=email,
+            password=passwords[email],
+            role=role,
             organisation=orgs[org_index] if org_index is not None else None,
             display_name=email.split("@")[0],
         )
@@ -138,20 +164,29 @@ def load_demo(
             birth = today - timedelta(days=12 * 365)
         org = orgs[n % len(orgs)]
         volunteer, _created = register_volunteer(
-            session, org,
+            session,
+            org,
             VolunteerInput(
-                name=rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2)))),
-                id_type="resident_id", id_number=_resident_id(rng, birth),
+                name=rng.choice(SURNAMES)
+                + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2)))),
+                id_type="resident_id",
+                id_number=_resident_id(rng, birth),
                 phone=f"13{rng.randrange(10**9):09d}",
-                guardian_name="监护人" if minor else "", guardian_consent=minor,
+                guardian_name="监护人" if minor else "",
+                guardian_consent=minor,
             ),
             None,
         )
         people.append((volunteer, [org] + ([orgs[(n + 1) % len(orgs)]] if n % 5 == 0 else [])))
         if n % 5 == 0:
             register_volunteer(
-                session, orgs[(n + 1) % len(orgs)],
-                VolunteerInput(name=volunteer.name, id_type="resident_id", id_number=_volunteer_id(session, volunteer)),
+                session,
+                orgs[(n + 1) % len(orgs)],
+                VolunteerInput(
+                    name=volunteer.name,
+                    id_type="resident_id",
+                    id_number=_volunteer_id(session, volunteer),
+                ),
                 None,
             )
 
@@ -170,29 +205,46 @@ def load_demo(
             activity, content = rng.choice(ACTIVITIES)
             org = rng.choice(member_orgs)
             record = create_record(
-                session, org, volunteer,
+                session,
+                org,
+                volunteer,
                 RecordInput(
-                    activity=activity, place=rng.choice(PLACES), content=content,
-                    leader=rng.choice(LEADERS), started_at=start,
+                    activity=activity,
+                    place=rng.choice(PLACES),
+                    content=content,
+                    leader=rng.choice(LEADERS),
+                    started_at=start,
                     ended_at=start + timedelta(minutes=minutes + rng.choice((0, 0, 30))),
-                    minutes=minutes, evaluation=rng.choice(("优秀", "良好", "良好", "")),
+                    minutes=minutes,
+                    evaluation=rng.choice(("优秀", "良好", "良好", "")),
                 ),
-                None, audit=False,
+                None,
+                audit=False,
             )
             # entered a few days after the activity; about one in twenty entered late
             delay = rng.choice((1, 2, 3, 5)) if rng.random() > 0.05 else rng.randrange(15, 40)
             entered = min(record.ended_at + timedelta(days=delay), datetime.now(zone))
             late = working_days_between(day, entered.astimezone(zone).date()) > 10
             session.execute(
-                update(ServiceRecord).where(ServiceRecord.id == record.id)
+                update(ServiceRecord)
+                .where(ServiceRecord.id == record.id)
                 .values(recorded_at=entered, updated_at=entered, entered_late=late)
             )
             session.execute(
-                update(RecordRevision).where(RecordRevision.record_id == record.id).values(created_at=entered)
+                update(RecordRevision)
+                .where(RecordRevision.record_id == record.id)
+                .values(created_at=entered)
             )
             made += 1
     session.flush()
-    record_event(session, None, "demo.load", "instance", "demo", details={"records": made, "volunteers": len(people)})
+    record_event(
+        session,
+        None,
+        "demo.load",
+        "instance",
+        "demo",
+        details={"records": made, "volunteers": len(people)},
+    )
     summary.created = True
     summary.organisations = len(orgs)
     summary.volunteers = len(people)

@@ -59,7 +59,9 @@ def keys_compromise(kid: str, at_text: str, reason: str) -> None:
         at = parse_local_datetime(at_text)
     except ValueError:
         raise ValidationError(
-            f"--at {at_text!r} is not an ISO 8601 time, e.g. 2026-03-05T09:00:00+08:00", field="at", rule="datetime"
+            f"--at {at_text!r} is not an ISO 8601 time, e.g. 2026-03-05T09:00:00+08:00",
+            field="at",
+            rule="datetime",
         ) from None
     with transaction() as session:
         key = services.compromise(session, kid, at, reason)

@@ -107,9 +107,15 @@ def compromise(
 ) -> SigningKey:
     """Mark a key compromised from a time: what the ledger shows issued before it stays valid."""
     if at.tzinfo is None:
-        raise ValidationError(_("the time needs an offset, e.g. 2026-03-05T09:00:00+08:00"), field="at", rule="datetime")
+        raise ValidationError(
+            _("the time needs an offset, e.g. 2026-03-05T09:00:00+08:00"),
+            field="at",
+            rule="datetime",
+        )
     if at > utcnow():
-        raise ValidationError(_("the compromise time cannot be in the future"), field="at", rule="not_future")
+        raise ValidationError(
+            _("the compromise time cannot be in the future"), field="at", rule="not_future"
+        )
     key = _require_key(session, kid)
     if key.status == "compromised" and key.compromised_at is not None and key.compromised_at <= at:
         return key
@@ -119,7 +125,11 @@ def compromise(
     key.retired_at = key.retired_at or utcnow()
     session.flush()
     record_event(
-        session, actor, "key.compromise", "signing_key", key.kid,
+        session,
+        actor,
+        "key.compromise",
+        "signing_key",
+        key.kid,
         details={"kid": key.kid, "at": at.isoformat(), "reason": key.compromise_reason},
     )
     return key

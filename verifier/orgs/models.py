@@ -16,9 +16,7 @@ ORG_STATUSES = ("active", "suspended", "deregistered")
 class Organisation(Base):
     __tablename__ = "organisations"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('active','suspended','deregistered')", name="status_known"
-        ),
+        CheckConstraint("status IN ('active','suspended','deregistered')", name="status_known"),
         CheckConstraint(
             "org_type IN ('volunteer_org','charity','community','event_host','public_service')",
             name="type_known",

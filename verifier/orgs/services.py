@@ -64,7 +64,9 @@ def validate_organisation(data: OrganisationInput) -> OrganisationInput:
             field="org_type",
             rule="org_type",
         )
-    person = _require_text(data.responsible_person, "responsible_person", _("responsible person"), 50)
+    person = _require_text(
+        data.responsible_person, "responsible_person", _("responsible person"), 50
+    )
     phone = (data.contact_phone or "").strip()
     if phone and not re.fullmatch(r"[0-9+\-() ]{5,30}", phone):
         raise ValidationError(
@@ -84,7 +86,9 @@ def validate_organisation(data: OrganisationInput) -> OrganisationInput:
     )
 
 
-def create_organisation(session: Session, data: OrganisationInput, actor: User | None) -> Organisation:
+def create_organisation(
+    session: Session, data: OrganisationInput, actor: User | None
+) -> Organisation:
     """Register an organisation; its USCC must be valid and not yet registered."""
     clean = validate_organisation(data)
     if session.scalar(select(Organisation.id).where(Organisation.uscc == clean.uscc)) is not None:
@@ -97,7 +101,12 @@ def create_organisation(session: Session, data: OrganisationInput, actor: User |
     session.add(org)
     session.flush()
     record_event(
-        session, actor, "organisation.create", "organisation", org.id, organisation_id=org.id,
+        session,
+        actor,
+        "organisation.create",
+        "organisation",
+        org.id,
+        organisation_id=org.id,
         details={"name": org.name, "uscc": org.uscc},
     )
     return org
@@ -108,13 +117,20 @@ def set_status(session: Session, org: Organisation, status: str, reason: str, ac
     require_platform_admin(actor)
     if status not in ORG_STATUSES:
         raise ValidationError(
-            _("unknown status; use one of %(s)s", s=", ".join(ORG_STATUSES)), field="status", rule="status"
+            _("unknown status; use one of %(s)s", s=", ".join(ORG_STATUSES)),
+            field="status",
+            rule="status",
         )
     reason = _require_text(reason, "reason", _("reason"), 500)
     old, org.status = org.status, status
     session.flush()
     record_event(
-        session, actor, "organisation.status", "organisation", org.id, organisation_id=org.id,
+        session,
+        actor,
+        "organisation.status",
+        "organisation",
+        org.id,
+        organisation_id=org.id,
         details={"from": old, "to": status, "reason": reason},
     )
 
@@ -157,7 +173,11 @@ def require_active(org: Organisation) -> None:
     """Refuse changes for an organisation that is not active."""
     if org.status != "active":
         raise Forbidden(
-            _("organisation %(name)s is %(status)s and may not record or issue", name=org.name, status=org.status)
+            _(
+                "organisation %(name)s is %(status)s and may not record or issue",
+                name=org.name,
+                status=org.status,
+            )
         )
 
 

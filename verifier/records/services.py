@@ -26,7 +26,16 @@ EARLIEST_SERVICE = datetime(1990, 1, 1, tzinfo=UTC)
 # A little clock skew between an organisation's device and the server is not "the future".
 FUTURE_TOLERANCE = timedelta(minutes=5)
 TEXT_LIMITS = {"activity": 200, "place": 200, "content": 2000, "leader": 50, "evaluation": 500}
-CONTENT_FIELDS = ("activity", "place", "content", "leader", "started_at", "ended_at", "minutes", "evaluation")
+CONTENT_FIELDS = (
+    "activity",
+    "place",
+    "content",
+    "leader",
+    "started_at",
+    "ended_at",
+    "minutes",
+    "evaluation",
+)
 
 
 @dataclass
@@ -55,7 +64,9 @@ def _clean_text(value: str | None, field: str, required: bool) -> str:
         )
     if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text):
         raise ValidationError(
-            _("%(field)s contains a control character", field=field), field=field, rule="control_character"
+            _("%(field)s contains a control character", field=field),
+            field=field,
+            rule="control_character",
         )
     return text
 
@@ -74,26 +85,36 @@ def validate_record(data: RecordInput, *, now: datetime | None = None) -> Record
     for field in ("started_at", "ended_at"):
         value = getattr(clean, field)
         if not isinstance(value, datetime) or value.tzinfo is None:
-            raise ValidationError(_("%(field)s must be a date and time", field=field), field=field, rule="datetime")
+            raise ValidationError(
+                _("%(field)s must be a date and time", field=field), field=field, rule="datetime"
+            )
     if isinstance(clean.minutes, bool) or not isinstance(clean.minutes, int):
         raise ValidationError(_("minutes must be a whole number"), field="minutes", rule="integer")
     if clean.minutes <= 0:
-        raise ValidationError(_("service minutes must be greater than 0"), field="minutes", rule="minutes_positive")
+        raise ValidationError(
+            _("service minutes must be greater than 0"), field="minutes", rule="minutes_positive"
+        )
     if clean.started_at < EARLIEST_SERVICE:
         raise ValidationError(_("start time is before 1990"), field="started_at", rule="too_early")
     if clean.started_at > now + FUTURE_TOLERANCE:
-        raise ValidationError(_("start time is in the future"), field="started_at", rule="not_future")
+        raise ValidationError(
+            _("start time is in the future"), field="started_at", rule="not_future"
+        )
     if clean.ended_at > now + FUTURE_TOLERANCE:
         raise ValidationError(
-            _("end time is in the future; record service after it has happened"), field="ended_at", rule="not_future"
+            _("end time is in the future; record service after it has happened"),
+            field="ended_at",
+            rule="not_future",
         )
     if clean.ended_at <= clean.started_at:
-        raise ValidationError(_("end time must be after start time"), field="ended_at", rule="end_after_start")
+        raise ValidationError(
+            _("end time must be after start time"), field="ended_at", rule="end_after_start"
+        )
     span = int((clean.ended_at - clean.started_at).total_seconds() // 60)
     if clean.minutes > span:
         raise ValidationError(
             _(
-                "service minutes (%(minutes)d) exceed the time between start and end (%(span)d minutes)",
+                "service minutes (%(minutes)d) exceed the time between start and end (%(span)d minutes)",  # noqa: E501
                 minutes=clean.minutes,
                 span=span,
             ),
@@ -102,7 +123,9 @@ def validate_record(data: RecordInput, *, now: datetime | None = None) -> Record
         )
     if not clean.unpaid:
         raise ValidationError(
-            _("paid work is not volunteering and may not be recorded"), field="unpaid", rule="unpaid_required"
+            _("paid work is not volunteering and may not be recorded"),
+            field="unpaid",
+            rule="unpaid_required",
         )
     if not clean.not_job_duty:
         raise ValidationError(
@@ -148,12 +171,18 @@ def dedupe_key_for(volunteer_id: int, data: RecordInput) -> str:
 def lock_volunteer(session: Session, volunteer_id: int) -> None:
     """Take the volunteer's record lock (a row lock) so racing writers are serialised."""
     session.execute(
-        update(Volunteer).where(Volunteer.id == volunteer_id).values(record_lock=Volunteer.record_lock + 1)
+        update(Volunteer)
+        .where(Volunteer.id == volunteer_id)
+        .values(record_lock=Volunteer.record_lock + 1)
     )
 
 
 def check_against_other_records(
-    session: Session, volunteer_id: int, org_id: int, data: RecordInput, exclude_id: int | None = None
+    session: Session,
+    volunteer_id: int,
+    org_id: int,
+    data: RecordInput,
+    exclude_id: int | None = None,
 ) -> None:
     """Refuse overlap with the volunteer's active records, and more than 24 hours on one day."""
     overlap = select(ServiceRecord).where(
@@ -215,12 +244,16 @@ def create_record(
     require_active(org)
     if not is_member(session, org.id, volunteer.id):
         raise ValidationError(
-            _("this volunteer is not registered with your organisation"), field="volunteer_id", rule="member"
+            _("this volunteer is not registered with your organisation"),
+            field="volunteer_id",
+            rule="member",
         )
     clean = validate_record(data)
     key = dedupe_key_for(volunteer.id, clean)
     if session.scalar(
-        select(ServiceRecord.id).where(ServiceRecord.organisation_id == org.id, ServiceRecord.dedupe_key == key)
+        select(ServiceRecord.id).where(
+            ServiceRecord.organisation_id == org.id, ServiceRecord.dedupe_key == key
+        )
     ):
         raise Conflict(_("this record has already been entered"))
     lock_volunteer(session, volunteer.id)
@@ -234,7 +267,8 @@ def create_record(
         revision=1,
         service_date=service_date_of(clean.started_at),
         source=source,
-        entered_late=working_days_between(to_local(clean.ended_at).date(), entry_day) > late_after_working_days,
+        entered_late=working_days_between(to_local(clean.ended_at).date(), entry_day)
+        > late_after_working_days,
         dedupe_key=key,
         import_batch_id=import_batch_id,
         recorded_by_id=actor.id if actor else None,
@@ -249,14 +283,24 @@ def create_record(
     _add_revision(session, record, "created", "", actor, now)
     if audit:
         record_event(
-            session, actor, "record.create", "service_record", record.id, organisation_id=org.id,
+            session,
+            actor,
+            "record.create",
+            "service_record",
+            record.id,
+            organisation_id=org.id,
             details={"volunteer_id": volunteer.id, "minutes": record.minutes, "source": source},
         )
     return record
 
 
 def _add_revision(
-    session: Session, record: ServiceRecord, kind: str, reason: str, actor: User | None, at: datetime
+    session: Session,
+    record: ServiceRecord,
+    kind: str,
+    reason: str,
+    actor: User | None,
+    at: datetime,
 ) -> RecordRevision:
     revision = RecordRevision(
         record_id=record.id,
@@ -284,7 +328,9 @@ def _require_reason(reason: str) -> str:
     if not reason:
         raise ValidationError(_("a reason is required"), field="reason", rule="required")
     if len(reason) > 500:
-        raise ValidationError(_("reason is longer than 500 characters"), field="reason", rule="max_length")
+        raise ValidationError(
+            _("reason is longer than 500 characters"), field="reason", rule="max_length"
+        )
     return reason
 
 
@@ -308,7 +354,9 @@ def correct_record(
     if before == after:
         raise ValidationError(_("the correction changes nothing"), field="reason", rule="no_change")
     lock_volunteer(session, record.volunteer_id)
-    check_against_other_records(session, record.volunteer_id, record.organisation_id, clean, exclude_id=record.id)
+    check_against_other_records(
+        session, record.volunteer_id, record.organisation_id, clean, exclude_id=record.id
+    )
     now = utcnow()
     for field, value in after.items():
         setattr(record, field, value)
@@ -320,7 +368,12 @@ def correct_record(
     _supersede_certificates(session, record, actor)
     changed = sorted(f for f in CONTENT_FIELDS if before[f] != after[f])
     record_event(
-        session, actor, "record.correct", "service_record", record.id, organisation_id=record.organisation_id,
+        session,
+        actor,
+        "record.correct",
+        "service_record",
+        record.id,
+        organisation_id=record.organisation_id,
         details={"revision": record.revision, "reason": reason, "changed": changed},
     )
     return record
@@ -341,7 +394,12 @@ def void_record(session: Session, record: ServiceRecord, reason: str, actor: Use
     _add_revision(session, record, "voided", reason, actor, now)
     _supersede_certificates(session, record, actor)
     record_event(
-        session, actor, "record.void", "service_record", record.id, organisation_id=record.organisation_id,
+        session,
+        actor,
+        "record.void",
+        "service_record",
+        record.id,
+        organisation_id=record.organisation_id,
         details={"reason": reason},
     )
     return record
@@ -397,7 +455,11 @@ def total_minutes(session: Session, actor: User, volunteer_id: int) -> int:
 def revisions_of(session: Session, record: ServiceRecord) -> list[RecordRevision]:
     """Return every revision of a record, oldest first."""
     return list(
-        session.scalars(select(RecordRevision).where(RecordRevision.record_id == record.id).order_by(RecordRevision.revision))
+        session.scalars(
+            select(RecordRevision)
+            .where(RecordRevision.record_id == record.id)
+            .order_by(RecordRevision.revision)
+        )
     )
 
 

@@ -10,7 +10,12 @@ from flask_babel import gettext as _
 from verifier import limiter
 from verifier.auth.access import public
 from verifier.db import get_session
-from verifier.verification.services import identity_matches, record_verification, verify_number, verify_token
+from verifier.verification.services import (
+    identity_matches,
+    record_verification,
+    verify_number,
+    verify_token,
+)
 
 bp = Blueprint("verification", __name__)
 
@@ -61,5 +66,9 @@ def match(number: str) -> Any:
         result = identity_matches(session, verdict.certificate, id_number=id_number, name=name)
         message = ""
     return render_template(
-        "verification/result.html", verdict=verdict, channel="typed", match_result=result, match_message=message
+        "verification/result.html",
+        verdict=verdict,
+        channel="typed",
+        match_result=result,
+        match_message=message,
     )

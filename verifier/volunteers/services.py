@@ -31,7 +31,14 @@ from verifier.timeutil import local_today
 from verifier.volunteers.models import Membership, Volunteer
 
 GUARDIAN_AGE = 14
-GENDERS = {"male": "male", "female": "female", "男": "male", "女": "female", "m": "male", "f": "female"}
+GENDERS = {
+    "male": "male",
+    "female": "female",
+    "男": "male",
+    "女": "female",
+    "m": "male",
+    "f": "female",
+}
 
 
 def get_cipher() -> FieldCipher:
@@ -85,7 +92,9 @@ def validate_volunteer(data: VolunteerInput) -> VolunteerInput:
     if not name:
         raise ValidationError(_("name is required"), field="name", rule="required")
     if len(name) > 50:
-        raise ValidationError(_("name is longer than 50 characters"), field="name", rule="max_length")
+        raise ValidationError(
+            _("name is longer than 50 characters"), field="name", rule="max_length"
+        )
     id_type = normalize_id_type(data.id_type)
     number = normalize_id_number(id_type, data.id_number)
     gender = None
@@ -106,24 +115,32 @@ def validate_volunteer(data: VolunteerInput) -> VolunteerInput:
         id_gender = resident_id_gender(number)
         if gender is not None and gender != id_gender:
             raise ValidationError(
-                _("gender does not match the resident ID number"), field="gender", rule="gender_matches_id"
+                _("gender does not match the resident ID number"),
+                field="gender",
+                rule="gender_matches_id",
             )
         gender = id_gender
     today = local_today()
     if birth is not None and (birth > today or birth.year < 1900):
-        raise ValidationError(_("birth date is out of range"), field="birth_date", rule="birth_date")
+        raise ValidationError(
+            _("birth date is out of range"), field="birth_date", rule="birth_date"
+        )
     phone = re.sub(r"[\s-]", "", data.phone or "")
     if phone and not re.fullmatch(r"\+?\d{5,20}", phone):
         raise ValidationError(_("phone number may hold only digits"), field="phone", rule="phone")
     guardian = (data.guardian_name or "").strip()[:50]
-    if birth is not None and age_on(birth, today) < GUARDIAN_AGE:
-        if not (data.guardian_consent and guardian):
-            raise ValidationError(
-                _("a volunteer under 14 needs a guardian's recorded consent (guardian name and consent)"),
-                field="guardian_consent",
-                rule="guardian_consent_under_14",
-            )
-    return VolunteerInput(name, id_type, number, gender, birth, phone, guardian, data.guardian_consent)
+    minor = birth is not None and age_on(birth, today) < GUARDIAN_AGE
+    if minor and not (data.guardian_consent and guardian):
+        raise ValidationError(
+            _(
+                "a volunteer under 14 needs a guardian's recorded consent (guardian name and consent)"  # noqa: E501
+            ),
+            field="guardian_consent",
+            rule="guardian_consent_under_14",
+        )
+    return VolunteerInput(
+        name, id_type, number, gender, birth, phone, guardian, data.guardian_consent
+    )
 
 
 def lookup_key(id_type: str, number: str) -> str:
@@ -132,7 +149,12 @@ def lookup_key(id_type: str, number: str) -> str:
 
 
 def register_volunteer(
-    session: Session, org: Organisation, data: VolunteerInput, actor: User | None, *, audit: bool = True
+    session: Session,
+    org: Organisation,
+    data: VolunteerInput,
+    actor: User | None,
+    *,
+    audit: bool = True,
 ) -> tuple[Volunteer, bool]:
     """Register a volunteer with an organisation; a person already known is linked, not duplicated.
 
@@ -146,7 +168,9 @@ def register_volunteer(
     if volunteer is not None:
         if volunteer.name != clean.name:
             raise Conflict(
-                _("this ID number is already registered under a different name; check the name or the number")
+                _(
+                    "this ID number is already registered under a different name; check the name or the number"  # noqa: E501
+                )
             )
     else:
         cipher = get_cipher()
@@ -162,24 +186,43 @@ def register_volunteer(
             phone_enc=cipher.encrypt(clean.phone, "volunteers.phone") if clean.phone else None,
             phone_masked=_mask_phone(clean.phone),
             guardian_name=clean.guardian_name,
-            guardian_consent_at=utcnow() if clean.guardian_consent and clean.guardian_name else None,
+            guardian_consent_at=utcnow()
+            if clean.guardian_consent and clean.guardian_name
+            else None,
             guardian_consent_by_id=actor.id if actor and clean.guardian_consent else None,
         )
         session.add(volunteer)
         session.flush()
         if audit:
             record_event(
-                session, actor, "volunteer.create", "volunteer", volunteer.id, organisation_id=org.id,
-                details={"volunteer_number": volunteer.volunteer_number, "id_type": volunteer.id_type},
+                session,
+                actor,
+                "volunteer.create",
+                "volunteer",
+                volunteer.id,
+                organisation_id=org.id,
+                details={
+                    "volunteer_number": volunteer.volunteer_number,
+                    "id_type": volunteer.id_type,
+                },
             )
     if session.get(Membership, (org.id, volunteer.id)) is None:
         session.add(
-            Membership(organisation_id=org.id, volunteer_id=volunteer.id, added_by_id=actor.id if actor else None)
+            Membership(
+                organisation_id=org.id,
+                volunteer_id=volunteer.id,
+                added_by_id=actor.id if actor else None,
+            )
         )
         session.flush()
         if audit and not created:
             record_event(
-                session, actor, "volunteer.link", "volunteer", volunteer.id, organisation_id=org.id,
+                session,
+                actor,
+                "volunteer.link",
+                "volunteer",
+                volunteer.id,
+                organisation_id=org.id,
                 details={"volunteer_number": volunteer.volunteer_number},
             )
     return volunteer, created
@@ -197,7 +240,11 @@ def _mask_phone(phone: str) -> str:
     if not phone:
         return ""
     if len(phone) >= 7:
-        return phone[:3] + "*" * (len(phone) - 7) + phone[-4:] if len(phone) > 7 else phone[:3] + "****"
+        return (
+            phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+            if len(phone) > 7
+            else phone[:3] + "****"
+        )
     return "*" * len(phone)
 
 
@@ -206,7 +253,7 @@ def is_member(session: Session, org_id: int, volunteer_id: int) -> bool:
 
 
 def visible_volunteer(session: Session, actor: User, volunteer_id: int) -> Volunteer:
-    """Return a volunteer the actor may see (organisations: their own members), or raise NotFound."""
+    """Return a volunteer the actor may see (organisations: their members), or raise NotFound."""
     volunteer = session.get(Volunteer, volunteer_id)
     if volunteer is None:
         raise NotFound(_("no such volunteer"))
@@ -229,11 +276,15 @@ def search_volunteers(
     if actor.is_org_user:
         stmt = stmt.join(
             Membership,
-            (Membership.volunteer_id == Volunteer.id) & (Membership.organisation_id == actor.organisation_id),
+            (Membership.volunteer_id == Volunteer.id)
+            & (Membership.organisation_id == actor.organisation_id),
         )
     query = (query or "").strip()
     if query:
-        conditions = [Volunteer.name.like(f"%{query}%"), Volunteer.volunteer_number == query.upper()]
+        conditions = [
+            Volunteer.name.like(f"%{query}%"),
+            Volunteer.volunteer_number == query.upper(),
+        ]
         compact = re.sub(r"\s+", "", query).upper()
         for id_type in ID_TYPES:
             try:
