@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +26,24 @@ PASSWORD = "correct-horse-battery"
 
 # Valid identifiers (checksums computed by hand from the GB rules, see tests/test_identifiers.py).
 USCC_A = "91350100M000100Y43"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile stale translation catalogues first: Flask-Babel caches them for the whole process."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).resolve().parent.parent / "verifier" / "translations"
+    for po_file in root.glob("*/LC_MESSAGES/messages.po"):
+        mo_file = po_file.with_suffix(".mo")
+        if mo_file.exists() and mo_file.stat().st_mtime >= po_file.stat().st_mtime:
+            continue
+        with po_file.open("rb") as fh:
+            catalog = read_po(fh, locale=po_file.parent.parent.name)
+        tmp = mo_file.with_suffix(".mo.tmp")
+        with tmp.open("wb") as fh:
+            write_mo(fh, catalog, use_fuzzy=False)
+        tmp.replace(mo_file)
 
 
 def _main_database_url(tmp_dir: str) -> str:

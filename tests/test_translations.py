@@ -14,7 +14,6 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,23 +31,6 @@ def read_catalog() -> Catalog:
         return read_po(fh, locale="zh")
 
 
-def compile_catalog_if_stale() -> None:
-    """Flask-Babel reads the .mo; `make test` compiles it, this keeps a plain `pytest` working too.
-
-    Runs when this module is collected, i.e. before any test renders a page: Flask-Babel caches
-    the loaded translations for the whole process, so compiling later would come too late.
-    """
-    if not PO_FILE.exists():
-        return  # the tests below report it
-    if not MO_FILE.exists() or MO_FILE.stat().st_mtime < PO_FILE.stat().st_mtime:
-        catalog = read_catalog()
-        tmp = MO_FILE.with_suffix(".mo.tmp")
-        with tmp.open("wb") as fh:
-            write_mo(fh, catalog, use_fuzzy=False)
-        tmp.replace(MO_FILE)
-
-
-compile_catalog_if_stale()
 
 
 def source_msgids() -> dict[str, list[str]]:

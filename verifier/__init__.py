@@ -28,7 +28,7 @@ def select_locale() -> str:
     chosen = request.args.get("lang") or request.cookies.get("lang")
     if chosen in LOCALES:
         return chosen
-    return request.accept_languages.best_match(LOCALES) or "zh"
+    return request.accept_languages.best_match(LOCALES) or current_app.config["DEFAULT_LOCALE"]
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

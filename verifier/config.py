@@ -56,9 +56,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RATELIMIT_STORAGE_URI", "VERIFIER_RATELIMIT_STORAGE_URI", "memory://"),
     Setting("IMPORT_MAX_BYTES", "VERIFIER_IMPORT_MAX_BYTES", 20 * 1024 * 1024, _int),
     Setting("DAILY_MINUTES_CAP", "VERIFIER_DAILY_MINUTES_CAP", 24 * 60, _int),
+    Setting("RISK_DAILY_CAP_MINUTES", "VERIFIER_RISK_DAILY_CAP_MINUTES", 12 * 60, _int),
     Setting("LOGIN_MAX_FAILURES", "VERIFIER_LOGIN_MAX_FAILURES", 5, _int),
     Setting("LOGIN_LOCK_MINUTES", "VERIFIER_LOGIN_LOCK_MINUTES", 15, _int),
     Setting("LATE_ENTRY_WORKING_DAYS", "VERIFIER_LATE_ENTRY_WORKING_DAYS", 10, _int),
+    Setting("EVIDENCE_MAX_BYTES", "VERIFIER_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, _int),
+    Setting("SUPERVISION_DEADLINE_DAYS", "VERIFIER_SUPERVISION_DEADLINE_DAYS", 30, _int),
     Setting("SQL_ECHO", "VERIFIER_SQL_ECHO", False, _bool),
 )
 
@@ -128,7 +131,13 @@ def _validate(values: dict[str, Any]) -> None:
     if values["ENV"] == "production" and parts.scheme != "https":
         raise ConfigError("VERIFIER_BASE_URL must use https in production")
     values["BASE_URL"] = str(values["BASE_URL"]).rstrip("/")
-    for key in ("IMPORT_MAX_BYTES", "DAILY_MINUTES_CAP", "LOGIN_MAX_FAILURES"):
+    for key in (
+        "IMPORT_MAX_BYTES",
+        "DAILY_MINUTES_CAP",
+        "LOGIN_MAX_FAILURES",
+        "EVIDENCE_MAX_BYTES",
+        "SUPERVISION_DEADLINE_DAYS",
+    ):
         if int(values[key]) <= 0:
             raise ConfigError(f"{key} must be positive")
     if int(values["DAILY_MINUTES_CAP"]) > 24 * 60:

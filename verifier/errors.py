@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
@@ -146,14 +147,14 @@ def app_response_html(error: VerifierError) -> Any:
 
 
 _HTTP_MESSAGES = {
-    400: ("bad_request", "The request could not be understood"),
-    401: ("unauthorized", "Sign-in required"),
-    403: ("forbidden", "You are not allowed to do this"),
-    404: ("not_found", "Not found"),
-    405: ("method_not_allowed", "Method not allowed"),
-    413: ("payload_too_large", "The upload is too large"),
-    415: ("unsupported_media_type", "Unsupported media type"),
-    429: ("too_many_requests", "Too many requests; try again later"),
+    400: ("bad_request", _l("The request could not be understood")),
+    401: ("unauthorized", _l("Sign-in required")),
+    403: ("forbidden", _l("You are not allowed to do this")),
+    404: ("not_found", _l("Not found")),
+    405: ("method_not_allowed", _l("Method not allowed")),
+    413: ("payload_too_large", _l("The upload is too large")),
+    415: ("unsupported_media_type", _l("Unsupported media type")),
+    429: ("too_many_requests", _l("Too many requests; try again later")),
 }
 
 
@@ -175,7 +176,7 @@ def register_error_handlers(app: Flask) -> None:
     def _http_error(error: HTTPException) -> Any:
         status = error.code or 500
         code, default = _HTTP_MESSAGES.get(status, ("http_error", error.name))
-        message = _(default)
+        message = str(default)
         description = getattr(error, "description", None)
         if status in (400, 429) and description and "CSRF" in str(description):
             message = _("The form expired or is missing its security token; reload and try again")

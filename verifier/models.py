@@ -1,5 +1,8 @@
 """Import every model so that Base.metadata is complete."""
 
+import verifier.complaints.models  # noqa: F401  (complaints, correction requests)
+import verifier.spotchecks.models  # noqa: F401  (plans, campaigns, samples, assignments)
+import verifier.supervision.models  # noqa: F401  (findings, evidence, supervision cases)
 from verifier.audit.models import AuditEntry
 from verifier.auth.models import ApiToken, User
 from verifier.certificates.models import Certificate, CertificateRecord, VerificationEvent

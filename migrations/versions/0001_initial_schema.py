@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 23:09:28.467418
+Create Date: 2026-11-28 23:38:45.257948
 """
 
 from alembic import op
@@ -108,6 +108,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_entries_action'), ['action'], unique=False)
+        batch_op.create_index('ix_audit_entries_object', ['object_type', 'object_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_entries_organisation_id'), ['organisation_id'], unique=False)
 
     op.create_table('import_batches',
@@ -129,6 +130,33 @@ def upgrade() -> None:
     with op.batch_alter_table('import_batches', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_import_batches_organisation_id'), ['organisation_id'], unique=False)
 
+    op.create_table('inspector_conflicts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('inspector_id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('note', sa.String(length=500), nullable=False),
+    sa.Column('declared_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['inspector_id'], ['users.id'], name=op.f('fk_inspector_conflicts_inspector_id_users')),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_inspector_conflicts_organisation_id_organisations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_inspector_conflicts')),
+    sa.UniqueConstraint('inspector_id', 'organisation_id', name='uq_inspector_conflicts_pair')
+    )
+    with op.batch_alter_table('inspector_conflicts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_inspector_conflicts_inspector_id'), ['inspector_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_inspector_conflicts_organisation_id'), ['organisation_id'], unique=False)
+
+    op.create_table('spotcheck_plans',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('parameters', sa.JSON(), nullable=False),
+    sa.Column('schedule', sa.String(length=100), nullable=False),
+    sa.Column('run_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_spotcheck_plans_created_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_spotcheck_plans'))
+    )
     op.create_table('volunteers',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('volunteer_number', sa.String(length=16), nullable=False),
@@ -257,6 +285,34 @@ def upgrade() -> None:
         batch_op.create_index('ix_service_records_volunteer_day', ['volunteer_id', 'service_date'], unique=False)
         batch_op.create_index('ix_service_records_volunteer_time', ['volunteer_id', 'started_at', 'ended_at'], unique=False)
 
+    op.create_table('spotcheck_campaigns',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=True),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('trigger', sa.String(length=16), nullable=False),
+    sa.Column('parameters', sa.JSON(), nullable=False),
+    sa.Column('population_size', sa.Integer(), nullable=False),
+    sa.Column('population_hash', sa.String(length=64), nullable=False),
+    sa.Column('frozen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('seed', sa.String(length=128), nullable=True),
+    sa.Column('seed_source', sa.String(length=16), nullable=False),
+    sa.Column('seeded_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('drawn_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('inspector_draw', sa.JSON(), nullable=False),
+    sa.Column('shortfall', sa.JSON(), nullable=False),
+    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('frozen','drawn')", name=op.f('ck_spotcheck_campaigns_status_known')),
+    sa.CheckConstraint("trigger IN ('manual','scheduled')", name=op.f('ck_spotcheck_campaigns_trigger_known')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_spotcheck_campaigns_created_by_id_users')),
+    sa.ForeignKeyConstraint(['plan_id'], ['spotcheck_plans.id'], name=op.f('fk_spotcheck_campaigns_plan_id_spotcheck_plans')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_spotcheck_campaigns'))
+    )
+    with op.batch_alter_table('spotcheck_campaigns', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_spotcheck_campaigns_plan_id'), ['plan_id'], unique=False)
+
     op.create_table('certificate_records',
     sa.Column('certificate_id', sa.Integer(), nullable=False),
     sa.Column('record_id', sa.Integer(), nullable=False),
@@ -267,6 +323,53 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('certificate_records', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_certificate_records_record_id'), ['record_id'], unique=False)
+
+    op.create_table('complaints',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('record_id', sa.Integer(), nullable=True),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('closed_by_id', sa.Integer(), nullable=True),
+    sa.Column('resolution', sa.Text(), nullable=False),
+    sa.CheckConstraint("source IN ('public','volunteer','regulator','organisation')", name=op.f('ck_complaints_source_known')),
+    sa.CheckConstraint("status IN ('open','closed')", name=op.f('ck_complaints_status_known')),
+    sa.ForeignKeyConstraint(['closed_by_id'], ['users.id'], name=op.f('fk_complaints_closed_by_id_users')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_complaints_created_by_id_users')),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_complaints_organisation_id_organisations')),
+    sa.ForeignKeyConstraint(['record_id'], ['service_records.id'], name=op.f('fk_complaints_record_id_service_records')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_complaints'))
+    )
+    with op.batch_alter_table('complaints', schema=None) as batch_op:
+        batch_op.create_index('ix_complaints_org_status', ['organisation_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_complaints_record_id'), ['record_id'], unique=False)
+
+    op.create_table('correction_requests',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('record_id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('requested_by', sa.String(length=50), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resolved_by_id', sa.Integer(), nullable=True),
+    sa.Column('resolution', sa.Text(), nullable=False),
+    sa.CheckConstraint("status IN ('open','resolved','rejected')", name=op.f('ck_correction_requests_status_known')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_correction_requests_created_by_id_users')),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_correction_requests_organisation_id_organisations')),
+    sa.ForeignKeyConstraint(['record_id'], ['service_records.id'], name=op.f('fk_correction_requests_record_id_service_records')),
+    sa.ForeignKeyConstraint(['resolved_by_id'], ['users.id'], name=op.f('fk_correction_requests_resolved_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_correction_requests'))
+    )
+    with op.batch_alter_table('correction_requests', schema=None) as batch_op:
+        batch_op.create_index('ix_correction_requests_org_status', ['organisation_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_correction_requests_record_id'), ['record_id'], unique=False)
 
     op.create_table('record_revisions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -293,6 +396,54 @@ def upgrade() -> None:
     with op.batch_alter_table('record_revisions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_record_revisions_record_id'), ['record_id'], unique=False)
 
+    op.create_table('spotcheck_items',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('item_id', sa.String(length=40), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('record_id', sa.Integer(), nullable=True),
+    sa.Column('stratum', sa.String(length=40), nullable=False),
+    sa.Column('stage', sa.Integer(), nullable=False),
+    sa.Column('rank', sa.Integer(), nullable=False),
+    sa.Column('key', sa.Float(), nullable=True),
+    sa.Column('forced', sa.Boolean(), nullable=False),
+    sa.CheckConstraint("kind IN ('organisation','record')", name=op.f('ck_spotcheck_items_kind_known')),
+    sa.ForeignKeyConstraint(['campaign_id'], ['spotcheck_campaigns.id'], name=op.f('fk_spotcheck_items_campaign_id_spotcheck_campaigns')),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_spotcheck_items_organisation_id_organisations')),
+    sa.ForeignKeyConstraint(['record_id'], ['service_records.id'], name=op.f('fk_spotcheck_items_record_id_service_records')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_spotcheck_items')),
+    sa.UniqueConstraint('campaign_id', 'rank', name='uq_spotcheck_items_rank')
+    )
+    with op.batch_alter_table('spotcheck_items', schema=None) as batch_op:
+        batch_op.create_index('ix_spotcheck_items_campaign_org', ['campaign_id', 'organisation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_spotcheck_items_organisation_id'), ['organisation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_spotcheck_items_record_id'), ['record_id'], unique=False)
+
+    op.create_table('spotcheck_plan_runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('period_key', sa.String(length=40), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=True),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['spotcheck_campaigns.id'], name=op.f('fk_spotcheck_plan_runs_campaign_id_spotcheck_campaigns')),
+    sa.ForeignKeyConstraint(['plan_id'], ['spotcheck_plans.id'], name=op.f('fk_spotcheck_plan_runs_plan_id_spotcheck_plans')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_spotcheck_plan_runs')),
+    sa.UniqueConstraint('plan_id', 'period_key', name='uq_spotcheck_plan_runs_period')
+    )
+    op.create_table('spotcheck_population',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.String(length=40), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('stratum', sa.String(length=40), nullable=False),
+    sa.Column('weight', sa.Float(), nullable=False),
+    sa.Column('forced', sa.Boolean(), nullable=False),
+    sa.CheckConstraint("kind IN ('organisation','record')", name=op.f('ck_spotcheck_population_kind_known')),
+    sa.ForeignKeyConstraint(['campaign_id'], ['spotcheck_campaigns.id'], name=op.f('fk_spotcheck_population_campaign_id_spotcheck_campaigns')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_spotcheck_population')),
+    sa.UniqueConstraint('campaign_id', 'item_id', name='uq_spotcheck_population_item')
+    )
     op.create_table('verification_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('certificate_id', sa.Integer(), nullable=True),
@@ -306,23 +457,193 @@ def upgrade() -> None:
     with op.batch_alter_table('verification_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_verification_events_certificate_id'), ['certificate_id'], unique=False)
 
+    op.create_table('spotcheck_assignments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('inspector_id', sa.Integer(), nullable=False),
+    sa.Column('assigned_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['inspector_id'], ['users.id'], name=op.f('fk_spotcheck_assignments_inspector_id_users')),
+    sa.ForeignKeyConstraint(['item_id'], ['spotcheck_items.id'], name=op.f('fk_spotcheck_assignments_item_id_spotcheck_items')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_spotcheck_assignments')),
+    sa.UniqueConstraint('item_id', 'inspector_id', name='uq_spotcheck_assignments_pair')
+    )
+    with op.batch_alter_table('spotcheck_assignments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_spotcheck_assignments_inspector_id'), ['inspector_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_spotcheck_assignments_item_id'), ['item_id'], unique=False)
+
+    op.create_table('spotcheck_findings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('inspector_id', sa.Integer(), nullable=False),
+    sa.Column('result', sa.String(length=16), nullable=False),
+    sa.Column('discrepancy_type', sa.String(length=32), nullable=True),
+    sa.Column('notes', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("(result = 'discrepancy') = (discrepancy_type IS NOT NULL)", name=op.f('ck_spotcheck_findings_type_iff_discrepancy')),
+    sa.CheckConstraint("result IN ('confirmed','discrepancy','unverifiable')", name=op.f('ck_spotcheck_findings_result_known')),
+    sa.ForeignKeyConstraint(['inspector_id'], ['users.id'], name=op.f('fk_spotcheck_findings_inspector_id_users')),
+    sa.ForeignKeyConstraint(['item_id'], ['spotcheck_items.id'], name=op.f('fk_spotcheck_findings_item_id_spotcheck_items')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_spotcheck_findings')),
+    sa.UniqueConstraint('item_id', name='uq_spotcheck_findings_item_id')
+    )
+    with op.batch_alter_table('spotcheck_findings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_spotcheck_findings_inspector_id'), ['inspector_id'], unique=False)
+
+    op.create_table('finding_evidence',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('finding_id', sa.Integer(), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('content_type', sa.String(length=64), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['finding_id'], ['spotcheck_findings.id'], name=op.f('fk_finding_evidence_finding_id_spotcheck_findings')),
+    sa.ForeignKeyConstraint(['uploaded_by_id'], ['users.id'], name=op.f('fk_finding_evidence_uploaded_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_finding_evidence'))
+    )
+    with op.batch_alter_table('finding_evidence', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_finding_evidence_finding_id'), ['finding_id'], unique=False)
+
+    op.create_table('finding_records',
+    sa.Column('finding_id', sa.Integer(), nullable=False),
+    sa.Column('record_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['finding_id'], ['spotcheck_findings.id'], name=op.f('fk_finding_records_finding_id_spotcheck_findings')),
+    sa.ForeignKeyConstraint(['record_id'], ['service_records.id'], name=op.f('fk_finding_records_record_id_service_records')),
+    sa.PrimaryKeyConstraint('finding_id', 'record_id', name=op.f('pk_finding_records'))
+    )
+    with op.batch_alter_table('finding_records', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_finding_records_record_id'), ['record_id'], unique=False)
+
+    op.create_table('supervision_cases',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('finding_id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('deadline', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('response', sa.Text(), nullable=False),
+    sa.Column('corrected_record_ids', sa.Text(), nullable=False),
+    sa.Column('responded_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('responded_by_id', sa.Integer(), nullable=True),
+    sa.Column('outcome', sa.String(length=16), nullable=True),
+    sa.Column('sanction', sa.String(length=32), nullable=True),
+    sa.Column('falsification_confirmed', sa.Boolean(), nullable=False),
+    sa.Column('decision', sa.Text(), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('closed_by_id', sa.Integer(), nullable=True),
+    sa.Column('escalated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("outcome IS NULL OR outcome IN ('resolved','sanctioned')", name=op.f('ck_supervision_cases_outcome')),
+    sa.CheckConstraint("sanction IS NULL OR sanction IN ('warning','stop_activities','public_notice')", name=op.f('ck_supervision_cases_sanction_known')),
+    sa.CheckConstraint("status IN ('open','responded','overdue','escalated','closed')", name=op.f('ck_supervision_cases_status_known')),
+    sa.ForeignKeyConstraint(['campaign_id'], ['spotcheck_campaigns.id'], name=op.f('fk_supervision_cases_campaign_id_spotcheck_campaigns')),
+    sa.ForeignKeyConstraint(['closed_by_id'], ['users.id'], name=op.f('fk_supervision_cases_closed_by_id_users')),
+    sa.ForeignKeyConstraint(['finding_id'], ['spotcheck_findings.id'], name=op.f('fk_supervision_cases_finding_id_spotcheck_findings')),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_supervision_cases_organisation_id_organisations')),
+    sa.ForeignKeyConstraint(['responded_by_id'], ['users.id'], name=op.f('fk_supervision_cases_responded_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_supervision_cases')),
+    sa.UniqueConstraint('finding_id', name='uq_supervision_cases_finding_id')
+    )
+    with op.batch_alter_table('supervision_cases', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_supervision_cases_campaign_id'), ['campaign_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_supervision_cases_organisation_id'), ['organisation_id'], unique=False)
+
+    op.create_table('case_certificates',
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('certificate_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['supervision_cases.id'], name=op.f('fk_case_certificates_case_id_supervision_cases')),
+    sa.ForeignKeyConstraint(['certificate_id'], ['certificates.id'], name=op.f('fk_case_certificates_certificate_id_certificates')),
+    sa.PrimaryKeyConstraint('case_id', 'certificate_id', name=op.f('pk_case_certificates'))
+    )
+    with op.batch_alter_table('case_certificates', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_certificates_certificate_id'), ['certificate_id'], unique=False)
+
+    op.create_table('case_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('details', sa.Text(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_case_events_actor_id_users')),
+    sa.ForeignKeyConstraint(['case_id'], ['supervision_cases.id'], name=op.f('fk_case_events_case_id_supervision_cases')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_events'))
+    )
+    with op.batch_alter_table('case_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_events_case_id'), ['case_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('case_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_events_case_id'))
+
+    op.drop_table('case_events')
+    with op.batch_alter_table('case_certificates', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_certificates_certificate_id'))
+
+    op.drop_table('case_certificates')
+    with op.batch_alter_table('supervision_cases', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_supervision_cases_organisation_id'))
+        batch_op.drop_index(batch_op.f('ix_supervision_cases_campaign_id'))
+
+    op.drop_table('supervision_cases')
+    with op.batch_alter_table('finding_records', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_finding_records_record_id'))
+
+    op.drop_table('finding_records')
+    with op.batch_alter_table('finding_evidence', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_finding_evidence_finding_id'))
+
+    op.drop_table('finding_evidence')
+    with op.batch_alter_table('spotcheck_findings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_spotcheck_findings_inspector_id'))
+
+    op.drop_table('spotcheck_findings')
+    with op.batch_alter_table('spotcheck_assignments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_spotcheck_assignments_item_id'))
+        batch_op.drop_index(batch_op.f('ix_spotcheck_assignments_inspector_id'))
+
+    op.drop_table('spotcheck_assignments')
     with op.batch_alter_table('verification_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_verification_events_certificate_id'))
 
     op.drop_table('verification_events')
+    op.drop_table('spotcheck_population')
+    op.drop_table('spotcheck_plan_runs')
+    with op.batch_alter_table('spotcheck_items', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_spotcheck_items_record_id'))
+        batch_op.drop_index(batch_op.f('ix_spotcheck_items_organisation_id'))
+        batch_op.drop_index('ix_spotcheck_items_campaign_org')
+
+    op.drop_table('spotcheck_items')
     with op.batch_alter_table('record_revisions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_record_revisions_record_id'))
 
     op.drop_table('record_revisions')
+    with op.batch_alter_table('correction_requests', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_correction_requests_record_id'))
+        batch_op.drop_index('ix_correction_requests_org_status')
+
+    op.drop_table('correction_requests')
+    with op.batch_alter_table('complaints', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_complaints_record_id'))
+        batch_op.drop_index('ix_complaints_org_status')
+
+    op.drop_table('complaints')
     with op.batch_alter_table('certificate_records', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_certificate_records_record_id'))
 
     op.drop_table('certificate_records')
+    with op.batch_alter_table('spotcheck_campaigns', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_spotcheck_campaigns_plan_id'))
+
+    op.drop_table('spotcheck_campaigns')
     with op.batch_alter_table('service_records', schema=None) as batch_op:
         batch_op.drop_index('ix_service_records_volunteer_time')
         batch_op.drop_index('ix_service_records_volunteer_day')
@@ -342,12 +663,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_volunteers_name'))
 
     op.drop_table('volunteers')
+    op.drop_table('spotcheck_plans')
+    with op.batch_alter_table('inspector_conflicts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_inspector_conflicts_organisation_id'))
+        batch_op.drop_index(batch_op.f('ix_inspector_conflicts_inspector_id'))
+
+    op.drop_table('inspector_conflicts')
     with op.batch_alter_table('import_batches', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_import_batches_organisation_id'))
 
     op.drop_table('import_batches')
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_entries_organisation_id'))
+        batch_op.drop_index('ix_audit_entries_object')
         batch_op.drop_index(batch_op.f('ix_audit_entries_action'))
 
     op.drop_table('audit_entries')

@@ -127,7 +127,7 @@ def test_enter_a_record_through_the_form_and_see_it_listed(app, client, world):
             "started_at",
             "future",
         ),
-        ({"activity": "   "}, "activity", "activity is required"),
+        ({"activity": "   "}, "activity", "Activity name is required"),
         ({"started_at": "yesterday"}, "started_at", "datetime"),
         ({"ended_at": ""}, "ended_at", "enter the end date and time"),
     ],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from verifier.db import Base, utcnow
@@ -14,6 +14,8 @@ GENESIS_HASH = "0" * 64
 
 class AuditEntry(Base):
     __tablename__ = "audit_entries"
+    # verification finds a certificate's ledger entry by its object
+    __table_args__ = (Index("ix_audit_entries_object", "object_type", "object_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -94,6 +94,21 @@ def measure_qr(data: str) -> QRLayout:
     return QRLayout(code.version, code.modules_count, len(data.encode("utf-8")))
 
 
+# Data up to this size always fits version 22 at level M in byte mode (capacity 779 bytes).
+_ALWAYS_FITS_BYTES = 700
+
+
+def fits(data: str, max_version: int = MAX_QR_VERSION) -> bool:
+    """Tell whether the data fits a QR code of at most max_version at level M."""
+    if max_version == 22 and len(data.encode("utf-8")) <= _ALWAYS_FITS_BYTES:
+        return True
+    try:
+        _build(data, max_version)
+    except QRCodeTooLarge:
+        return False
+    return True
+
+
 def render_qr_png(url: str, *, box_size: int = 10, max_version: int = MAX_QR_VERSION) -> bytes:
     """Render a URL as a black-on-white QR code PNG; raise QRCodeTooLarge past max_version."""
     code = _build(url, max_version)

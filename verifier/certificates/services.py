@@ -24,11 +24,13 @@ from verifier.certificates.numbers import (
     new_certificate_number,
     normalize_certificate_number,
 )
+from verifier.certificates.qr import fits as qr_fits
 from verifier.crypto import signing
 from verifier.db import utcnow
 from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
 from verifier.identifiers import mask_name
 from verifier.keys.services import active_key, private_key_of
+from verifier.labels import CERTIFICATE_STATUS, label
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
 from verifier.records.models import ServiceRecord
@@ -211,6 +213,15 @@ def build_certificate(
         token_payload(cert, signer.base_url), signer.private_key, signer.kid
     )
     cert.content_sha256 = content_hash(cert.token)
+    if not qr_fits(f"{signer.base_url}/v/{cert.token}"):
+        raise ValidationError(
+            _(
+                "the organisation's name is too long for the certificate's QR code to stay "
+                "readable on paper; register a shorter name"
+            ),
+            field="issuer_name",
+            rule="qr_capacity",
+        )
     return cert
 
 
@@ -336,7 +347,11 @@ def set_status(
         raise ValidationError(_("unknown status"), field="status", rule="status")
     if cert.status not in allowed[status]:
         raise Conflict(
-            _("a %(current)s certificate cannot become %(new)s", current=cert.status, new=status)
+            _(
+                "a %(current)s certificate cannot become %(new)s",
+                current=label(CERTIFICATE_STATUS, cert.status),
+                new=label(CERTIFICATE_STATUS, status),
+            )
         )
     if status == "valid" and not records_intact(session, cert):
         status = "superseded"
@@ -420,7 +435,10 @@ def reissue(session: Session, cert: Certificate, actor: User) -> Certificate:
     _require_manager(cert, actor)
     if cert.status != "superseded":
         raise Conflict(
-            _("only a superseded certificate is re-issued; this one is %(s)s", s=cert.status)
+            _(
+                "only a superseded certificate is re-issued; this one is %(s)s",
+                s=label(CERTIFICATE_STATUS, cert.status),
+            )
         )
     if cert.superseded_by_id is not None:
         successor = session.get(Certificate, cert.superseded_by_id)

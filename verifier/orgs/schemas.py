@@ -73,7 +73,7 @@ class OrganisationOut(OutputModel):
             name=org.name,
             uscc=org.uscc,
             org_type=org.org_type,  # type: ignore[arg-type]
-            org_type_label=ORG_TYPE_LABELS.get(org.org_type, org.org_type),
+            org_type_label=str(ORG_TYPE_LABELS.get(org.org_type, org.org_type)),
             region_code=org.region_code,
             status=org.status,  # type: ignore[arg-type]
             responsible_person=org.responsible_person,

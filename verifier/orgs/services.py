@@ -10,18 +10,14 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event
-from verifier.auth.models import PLATFORM_ADMIN, User
+from verifier.auth.models import PLATFORM_ADMIN, REGULATOR_SUPERVISOR, User
 from verifier.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
 from verifier.identifiers import normalize_uscc
+from verifier.labels import ORG_STATUS, ORG_TYPE, label
 from verifier.orgs.models import ORG_STATUSES, ORG_TYPES, Organisation
+from verifier.text import clean_text, search_text
 
-ORG_TYPE_LABELS = {
-    "volunteer_org": "志愿服务组织",
-    "charity": "慈善组织",
-    "community": "社区",
-    "event_host": "公益活动举办单位",
-    "public_service": "公共服务机构",
-}
+ORG_TYPE_LABELS = ORG_TYPE  # translated labels (lazy strings; str() them for JSON)
 
 
 @dataclass
@@ -37,16 +33,7 @@ class OrganisationInput:
 
 
 def _require_text(value: str, field: str, label: str, max_len: int) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise ValidationError(_("%(label)s is required", label=label), field=field, rule="required")
-    if len(value) > max_len:
-        raise ValidationError(
-            _("%(label)s is longer than %(n)d characters", label=label, n=max_len),
-            field=field,
-            rule="max_length",
-        )
-    return value
+    return clean_text(value, field=field, label=label, max_length=max_len, required=True)
 
 
 def validate_organisation(data: OrganisationInput) -> OrganisationInput:
@@ -80,9 +67,11 @@ def validate_organisation(data: OrganisationInput) -> OrganisationInput:
         responsible_person=person,
         region_code=region,
         org_type=data.org_type,
-        contact_name=(data.contact_name or "").strip()[:50],
+        contact_name=clean_text(
+            data.contact_name, field="contact_name", label=_("contact name"), max_length=50
+        ),
         contact_phone=phone,
-        address=(data.address or "").strip()[:200],
+        address=clean_text(data.address, field="address", label=_("address"), max_length=200),
     )
 
 
@@ -112,9 +101,27 @@ def create_organisation(
     return org
 
 
-def set_status(session: Session, org: Organisation, status: str, reason: str, actor: User) -> None:
-    """Change an organisation's status (active, suspended, deregistered) with a reason."""
-    require_platform_admin(actor)
+def set_status(
+    session: Session,
+    org: Organisation,
+    status: str,
+    reason: str,
+    actor: User,
+    *,
+    by_regulator: bool = False,
+) -> None:
+    """Change an organisation's status (active, suspended, deregistered) with a reason.
+
+    The platform admin may set any status. With by_regulator, a regulator supervisor may only
+    suspend: the sanction of ordering an organisation to stop its activities (责令停止活动).
+    """
+    if by_regulator:
+        if actor.role != REGULATOR_SUPERVISOR or status != "suspended":
+            raise Forbidden(
+                _("a regulator supervisor may only suspend an organisation, as a sanction")
+            )
+    else:
+        require_platform_admin(actor)
     if status not in ORG_STATUSES:
         raise ValidationError(
             _("unknown status; use one of %(s)s", s=", ".join(ORG_STATUSES)),
@@ -159,8 +166,9 @@ def list_organisations(
     stmt = select(Organisation)
     if actor.is_org_user:
         stmt = stmt.where(Organisation.id == actor.organisation_id)
-    if query.strip():
-        like = f"%{query.strip()}%"
+    query = search_text(query)
+    if query:
+        like = f"%{query}%"
         stmt = stmt.where(or_(Organisation.name.like(like), Organisation.uscc.like(like.upper())))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(
@@ -176,7 +184,7 @@ def require_active(org: Organisation) -> None:
             _(
                 "organisation %(name)s is %(status)s and may not record or issue",
                 name=org.name,
-                status=org.status,
+                status=label(ORG_STATUS, org.status),
             )
         )
 

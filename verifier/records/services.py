@@ -14,9 +14,11 @@ from verifier.audit.services import record_event
 from verifier.auth.models import User
 from verifier.db import utcnow
 from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
+from verifier.labels import RECORD_FIELD, label
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
 from verifier.records.models import RecordRevision, ServiceRecord
+from verifier.text import clean_text
 from verifier.timeutil import format_hours, local_zone, to_local
 from verifier.volunteers.models import Volunteer
 from verifier.volunteers.services import is_member
@@ -53,22 +55,13 @@ class RecordInput:
 
 
 def _clean_text(value: str | None, field: str, required: bool) -> str:
-    text = (value or "").strip()
-    if required and not text:
-        raise ValidationError(_("%(field)s is required", field=field), field=field, rule="required")
-    if len(text) > TEXT_LIMITS[field]:
-        raise ValidationError(
-            _("%(field)s is longer than %(n)d characters", field=field, n=TEXT_LIMITS[field]),
-            field=field,
-            rule="max_length",
-        )
-    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text):
-        raise ValidationError(
-            _("%(field)s contains a control character", field=field),
-            field=field,
-            rule="control_character",
-        )
-    return text
+    return clean_text(
+        value,
+        field=field,
+        label=label(RECORD_FIELD, field),
+        max_length=TEXT_LIMITS[field],
+        required=required,
+    )
 
 
 def validate_record(data: RecordInput, *, now: datetime | None = None) -> RecordInput:
@@ -86,7 +79,9 @@ def validate_record(data: RecordInput, *, now: datetime | None = None) -> Record
         value = getattr(clean, field)
         if not isinstance(value, datetime) or value.tzinfo is None:
             raise ValidationError(
-                _("%(field)s must be a date and time", field=field), field=field, rule="datetime"
+                _("%(field)s must be a date and time", field=label(RECORD_FIELD, field)),
+                field=field,
+                rule="datetime",
             )
     if isinstance(clean.minutes, bool) or not isinstance(clean.minutes, int):
         raise ValidationError(_("minutes must be a whole number"), field="minutes", rule="integer")

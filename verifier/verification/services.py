@@ -23,6 +23,7 @@ from verifier.crypto import signing
 from verifier.crypto.errors import CryptoError, InvalidSignature, MalformedToken
 from verifier.errors import ValidationError
 from verifier.keys.services import get_key, public_key_of
+from verifier.labels import KEY_STATUS, ORG_STATUS, label
 from verifier.orgs.models import Organisation
 from verifier.timeutil import format_hours, to_local
 from verifier.volunteers.models import Volunteer
@@ -170,7 +171,7 @@ def _check_signed(
             run.failed("key_status", "key_compromised", _("signed with a compromised key"))
             return run.verdict(None)
     else:
-        run.passed("key_status", _("key %(status)s", status=_(key.status)))
+        run.passed("key_status", _("key %(status)s", status=label(KEY_STATUS, key.status)))
     if not in_ledger:
         run.failed(
             "ledger",
@@ -203,7 +204,10 @@ def _check_signed(
         run.failed(
             "issuer",
             "issuer_suspended",
-            _("the issuing organisation is %(s)s", s=_(org.status if org else "unknown")),
+            _(
+                "the issuing organisation is %(s)s",
+                s=label(ORG_STATUS, org.status if org else "unknown"),
+            ),
         )
         return run.verdict(cert)
     run.passed("issuer", _("the issuing organisation is active"))

@@ -27,6 +27,7 @@ from verifier.identifiers import (
 )
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
+from verifier.text import clean_text, search_text
 from verifier.timeutil import local_today
 from verifier.volunteers.models import Membership, Volunteer
 
@@ -88,13 +89,7 @@ def age_on(birth: date, day: date) -> int:
 
 def validate_volunteer(data: VolunteerInput) -> VolunteerInput:
     """Check a volunteer's fields and return them normalised (birth date and gender from the ID)."""
-    name = (data.name or "").strip()
-    if not name:
-        raise ValidationError(_("name is required"), field="name", rule="required")
-    if len(name) > 50:
-        raise ValidationError(
-            _("name is longer than 50 characters"), field="name", rule="max_length"
-        )
+    name = clean_text(data.name, field="name", label=_("name"), max_length=50, required=True)
     id_type = normalize_id_type(data.id_type)
     number = normalize_id_number(id_type, data.id_number)
     gender = None
@@ -128,7 +123,9 @@ def validate_volunteer(data: VolunteerInput) -> VolunteerInput:
     phone = re.sub(r"[\s-]", "", data.phone or "")
     if phone and not re.fullmatch(r"\+?\d{5,20}", phone):
         raise ValidationError(_("phone number may hold only digits"), field="phone", rule="phone")
-    guardian = (data.guardian_name or "").strip()[:50]
+    guardian = clean_text(
+        data.guardian_name, field="guardian_name", label=_("guardian name"), max_length=50
+    )
     minor = birth is not None and age_on(birth, today) < GUARDIAN_AGE
     if minor and not (data.guardian_consent and guardian):
         raise ValidationError(
@@ -279,7 +276,7 @@ def search_volunteers(
             (Membership.volunteer_id == Volunteer.id)
             & (Membership.organisation_id == actor.organisation_id),
         )
-    query = (query or "").strip()
+    query = search_text(query)
     if query:
         conditions = [
             Volunteer.name.like(f"%{query}%"),

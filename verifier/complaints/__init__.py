@@ -1,0 +1,1 @@
+"""Complaints about organisations and volunteers' correction requests."""

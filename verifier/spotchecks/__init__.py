@@ -1,0 +1,1 @@
+"""Spot checks (抽查): plans, campaigns, the seeded draw and risk signals."""

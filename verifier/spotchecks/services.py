@@ -1,0 +1,574 @@
+"""Spot-check plans and campaigns: freeze the population, then fix the seed, draw, assign.
+
+The order is the guarantee: a campaign's population and its hash are written (and may be
+published) before any seed exists, so nobody can choose a seed that favours an outcome.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from apscheduler.triggers.cron import CronTrigger
+from flask_babel import gettext as _
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from verifier.audit.services import record_event
+from verifier.auth.models import REGULATOR_INSPECTOR, REGULATOR_SUPERVISOR, User
+from verifier.db import utcnow
+from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
+from verifier.orgs.models import Organisation
+from verifier.spotchecks.draw import (
+    MANIFEST_FORMAT,
+    compute_inspector_draw,
+    compute_sample,
+    organisations_in_order,
+)
+from verifier.spotchecks.models import (
+    InspectorConflict,
+    SpotCheckAssignment,
+    SpotCheckCampaign,
+    SpotCheckItem,
+    SpotCheckPlan,
+    SpotCheckPopulationItem,
+)
+from verifier.spotchecks.population import (
+    build_population,
+    item_number,
+    org_item,
+    resolve_period,
+)
+from verifier.spotchecks.sampling import population_hash
+from verifier.spotchecks.schemas import SEED_PATTERN, PlanCreate, PlanParameters
+
+SCHEDULE_ZONE = "Asia/Shanghai"
+
+
+def require_supervisor(actor: User | None) -> None:
+    if actor is not None and actor.role != REGULATOR_SUPERVISOR:
+        raise Forbidden(_("only a regulator supervisor may do this"))
+
+
+def cron_trigger(schedule: str) -> CronTrigger:
+    """Return the trigger of a crontab in Asia/Shanghai time, or a ValidationError naming it."""
+    try:
+        return CronTrigger.from_crontab(schedule, timezone=SCHEDULE_ZONE)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(
+            _(
+                "schedule is not a valid crontab (minute hour day month weekday, e.g. "
+                '"0 2 1 * *"): %(reason)s',
+                reason=str(exc),
+            ),
+            field="schedule",
+            rule="crontab",
+        ) from None
+
+
+# --- plans -------------------------------------------------------------------------------------
+
+
+def create_plan(session: Session, data: PlanCreate, actor: User | None) -> SpotCheckPlan:
+    """Create a plan (抽查计划); a schedule must be a valid crontab."""
+    require_supervisor(actor)
+    schedule = " ".join(data.schedule.split())
+    if schedule:
+        cron_trigger(schedule)
+        if data.run_at is not None:
+            raise ValidationError(
+                _("give a schedule or a single run time, not both"),
+                field="run_at",
+                rule="schedule_or_run_at",
+            )
+    name = data.name.strip()
+    if not name:
+        raise ValidationError(_("name is required"), field="name", rule="required")
+    plan = SpotCheckPlan(
+        name=name,
+        parameters=data.parameters.dumped(),
+        schedule=schedule,
+        run_at=data.run_at,
+        active=True,
+        created_by_id=actor.id if actor else None,
+    )
+    session.add(plan)
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "spotcheck.plan.create",
+        "spotcheck_plan",
+        plan.id,
+        details={"name": plan.name, "schedule": schedule, "parameters": plan.parameters},
+    )
+    return plan
+
+
+def set_plan_active(session: Session, plan: SpotCheckPlan, active: bool, actor: User) -> None:
+    """Pause or resume a plan's schedule."""
+    require_supervisor(actor)
+    plan.active = active
+    session.flush()
+    action = "spotcheck.plan.resume" if active else "spotcheck.plan.pause"
+    record_event(session, actor, action, "spotcheck_plan", plan.id)
+
+
+def get_plan(session: Session, plan_id: int) -> SpotCheckPlan:
+    plan = session.get(SpotCheckPlan, plan_id)
+    if plan is None:
+        raise NotFound(_("no such spot-check plan"))
+    return plan
+
+
+def list_plans(session: Session) -> list[SpotCheckPlan]:
+    return list(session.scalars(select(SpotCheckPlan).order_by(SpotCheckPlan.id.desc())))
+
+
+# --- campaigns ---------------------------------------------------------------------------------
+
+
+def freeze_population(
+    session: Session,
+    parameters: PlanParameters | Mapping[str, Any],
+    actor: User | None,
+    *,
+    plan: SpotCheckPlan | None = None,
+    name: str = "",
+    trigger: str = "manual",
+    now: datetime | None = None,
+) -> SpotCheckCampaign:
+    """Start a campaign: write its population and the population's hash; no seed yet."""
+    require_supervisor(actor)
+    now = now or utcnow()
+    params = (
+        parameters.dumped() if isinstance(parameters, PlanParameters) else dict(parameters)
+    )
+    params["period"] = resolve_period(params["period"], now)
+    population = build_population(session, params)
+    campaign = SpotCheckCampaign(
+        plan_id=plan.id if plan else None,
+        name=(name or (plan.name if plan else "") or _("Spot check")).strip()[:200],
+        status="frozen",
+        trigger=trigger,
+        parameters=params,
+        population_size=len(population),
+        population_hash=population_hash(row["id"] for row in population),
+        frozen_at=utcnow(),
+        inspector_draw={},
+        shortfall=[],
+        created_by_id=actor.id if actor else None,
+    )
+    session.add(campaign)
+    session.flush()
+    if population:
+        session.execute(
+            insert(SpotCheckPopulationItem),
+            [
+                {
+                    "campaign_id": campaign.id,
+                    "item_id": row["id"],
+                    "kind": row["kind"],
+                    "stratum": row["stratum"],
+                    "weight": row["weight"],
+                    "forced": row["forced"],
+                }
+                for row in population
+            ],
+        )
+    record_event(
+        session,
+        actor,
+        "spotcheck.freeze",
+        "spotcheck_campaign",
+        campaign.id,
+        details={
+            "plan_id": campaign.plan_id,
+            "population_size": campaign.population_size,
+            "population_hash": campaign.population_hash,
+            "frozen_at": campaign.frozen_at.isoformat(),
+        },
+    )
+    return campaign
+
+
+def fix_seed(
+    session: Session, campaign: SpotCheckCampaign, seed: str | None, actor: User | None
+) -> SpotCheckCampaign:
+    """Fix the seed of a frozen campaign (typed from a ceremony, or from the CSPRNG), then draw."""
+    require_supervisor(actor)
+    # lock the campaign row where the database can, so two seeds cannot race
+    locked = session.scalars(
+        select(SpotCheckCampaign)
+        .where(SpotCheckCampaign.id == campaign.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if locked.seed is not None:
+        raise Conflict(
+            _("this campaign's seed is already fixed; a seed can be fixed only once"),
+        )
+    if seed is not None:
+        seed = seed.strip()
+        if not SEED_PATTERN.fullmatch(seed):
+            raise ValidationError(
+                _("a seed is 20 to 128 letters and digits (e.g. twenty dice rolls)"),
+                field="seed",
+                rule="seed_format",
+            )
+    locked.seed = seed or secrets.token_hex(32)
+    locked.seed_source = "ceremony" if seed else "csprng"
+    locked.seeded_at = utcnow()
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "spotcheck.seed",
+        "spotcheck_campaign",
+        locked.id,
+        details={
+            "seed": locked.seed,
+            "source": locked.seed_source,
+            "population_hash": locked.population_hash,
+        },
+    )
+    draw_campaign(session, locked, actor)
+    return locked
+
+
+def population_of(session: Session, campaign: SpotCheckCampaign) -> list[dict[str, Any]]:
+    """Return the frozen population as the manifest lists it, in the order it was written."""
+    rows = session.execute(
+        select(
+            SpotCheckPopulationItem.item_id,
+            SpotCheckPopulationItem.kind,
+            SpotCheckPopulationItem.stratum,
+            SpotCheckPopulationItem.weight,
+            SpotCheckPopulationItem.forced,
+        )
+        .where(SpotCheckPopulationItem.campaign_id == campaign.id)
+        .order_by(SpotCheckPopulationItem.id)
+    )
+    return [
+        {"id": i, "kind": k, "stratum": s, "weight": w, "forced": bool(f)}
+        for i, k, s, w, f in rows
+    ]
+
+
+def draw_campaign(session: Session, campaign: SpotCheckCampaign, actor: User | None) -> None:
+    """Draw the sample from the frozen population with the fixed seed, then the inspectors."""
+    assert campaign.seed is not None
+    population = population_of(session, campaign)
+    sample = compute_sample(campaign.seed, campaign.parameters, population)
+    rows = []
+    for rank, entry in enumerate(sample, start=1):
+        org_id = item_number(entry["id"] if entry["kind"] == "organisation" else entry["stratum"])
+        rows.append(
+            {
+                "campaign_id": campaign.id,
+                "kind": entry["kind"],
+                "item_id": entry["id"],
+                "organisation_id": org_id,
+                "record_id": item_number(entry["id"]) if entry["kind"] == "record" else None,
+                "stratum": entry["stratum"],
+                "stage": entry["stage"],
+                "rank": rank,
+                "key": entry["key"],
+                "forced": entry["forced"],
+            }
+        )
+    if rows:
+        session.execute(insert(SpotCheckItem), rows)
+    campaign.drawn_at = utcnow()
+    campaign.status = "drawn"
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "spotcheck.draw",
+        "spotcheck_campaign",
+        campaign.id,
+        details={
+            "sample_size": len(sample),
+            "sample_hash": population_hash(e["id"] for e in sample),
+            "forced": [e["id"] for e in sample if e["forced"]],
+        },
+    )
+    assign_inspectors(session, campaign, sample, actor)
+
+
+def open_loads(session: Session, inspector_ids: list[int]) -> dict[int, int]:
+    """Return each inspector's open assignments: items without their finding yet."""
+    stmt = (
+        select(SpotCheckAssignment.inspector_id, func.count())
+        .where(SpotCheckAssignment.inspector_id.in_(inspector_ids))
+        .group_by(SpotCheckAssignment.inspector_id)
+    )
+    try:
+        from verifier.supervision.models import SpotCheckFinding  # type: ignore[attr-defined]
+    except ImportError:
+        pass
+    else:
+        done = select(SpotCheckFinding.id).where(
+            SpotCheckFinding.item_id == SpotCheckAssignment.item_id,
+            SpotCheckFinding.inspector_id == SpotCheckAssignment.inspector_id,
+        )
+        stmt = stmt.where(~done.exists())
+    return {inspector_id: count for inspector_id, count in session.execute(stmt)}
+
+
+def inspector_directory(session: Session) -> list[User]:
+    """Return the active inspectors, the directory the second random draw picks from."""
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.role == REGULATOR_INSPECTOR, User.active.is_(True))
+            .order_by(User.id)
+        )
+    )
+
+
+def assign_inspectors(
+    session: Session,
+    campaign: SpotCheckCampaign,
+    sample: list[dict[str, Any]],
+    actor: User | None,
+) -> None:
+    """Draw k inspectors per sampled organisation and assign them to its items (双随机)."""
+    assert campaign.seed is not None
+    k = int(campaign.parameters["inspectors_per_organisation"])
+    users = inspector_directory(session)
+    inspectors = [f"inspector:{u.id}" for u in users]
+    organisations = organisations_in_order(sample)
+    org_ids = [item_number(o) for o in organisations]
+    conflicts: dict[str, list[str]] = {}
+    if org_ids:
+        for inspector_id, org_id in session.execute(
+            select(InspectorConflict.inspector_id, InspectorConflict.organisation_id).where(
+                InspectorConflict.organisation_id.in_(org_ids)
+            )
+        ):
+            conflicts.setdefault(org_item(org_id), []).append(f"inspector:{inspector_id}")
+    loads = open_loads(session, [u.id for u in users])
+    initial_load = {f"inspector:{uid}": n for uid, n in sorted(loads.items())}
+    result = compute_inspector_draw(
+        campaign.seed, organisations, inspectors, conflicts, initial_load, k
+    )
+    items = session.execute(
+        select(SpotCheckItem.id, SpotCheckItem.organisation_id).where(
+            SpotCheckItem.campaign_id == campaign.id
+        )
+    ).all()
+    rows = []
+    shortfall = []
+    for entry in result:
+        org_id = item_number(entry["organisation"])
+        chosen = [item_number(i) for i in entry["assigned"]]
+        rows += [
+            {"item_id": item_id, "inspector_id": inspector}
+            for item_id, item_org in items
+            if item_org == org_id
+            for inspector in chosen
+        ]
+        if len(chosen) < k:
+            shortfall.append(
+                {"organisation": entry["organisation"], "needed": k, "assigned": len(chosen)}
+            )
+    if rows:
+        session.execute(insert(SpotCheckAssignment), rows)
+    campaign.inspector_draw = {
+        "k": k,
+        "inspectors": inspectors,
+        "initial_load": initial_load,
+        "organisations": result,
+    }
+    campaign.shortfall = shortfall
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "spotcheck.assign",
+        "spotcheck_campaign",
+        campaign.id,
+        details={
+            "assignments": len(rows),
+            "organisations": len(result),
+            "shortfall": shortfall,
+        },
+    )
+
+
+def run_campaign(
+    session: Session,
+    actor: User | None,
+    *,
+    plan: SpotCheckPlan | None = None,
+    parameters: PlanParameters | Mapping[str, Any] | None = None,
+    name: str = "",
+    seed: str | None = None,
+    await_seed: bool = False,
+    trigger: str = "manual",
+    now: datetime | None = None,
+) -> SpotCheckCampaign:
+    """Run a campaign of a plan or of inline parameters: freeze, then seed and draw."""
+    require_supervisor(actor)
+    if plan is None and parameters is None:
+        raise ValidationError(
+            _("give a plan or the parameters"), field="plan_id", rule="plan_or_parameters"
+        )
+    params = parameters if parameters is not None else plan.parameters  # type: ignore[union-attr]
+    campaign = freeze_population(
+        session, params, actor, plan=plan, name=name, trigger=trigger, now=now
+    )
+    if not await_seed:
+        fix_seed(session, campaign, seed, actor)
+    return campaign
+
+
+def get_campaign(session: Session, campaign_id: int) -> SpotCheckCampaign:
+    campaign = session.get(SpotCheckCampaign, campaign_id)
+    if campaign is None:
+        raise NotFound(_("no such spot-check campaign"))
+    return campaign
+
+
+def visible_campaign(session: Session, actor: User | None, campaign_id: int) -> SpotCheckCampaign:
+    """Return a campaign for regulators, or a published one for anyone; NotFound otherwise."""
+    campaign = get_campaign(session, campaign_id)
+    if campaign.published_at is None and (actor is None or not actor.is_regulator):
+        raise NotFound(_("no such spot-check campaign"))
+    return campaign
+
+
+def list_campaigns(session: Session, plan_id: int | None = None) -> list[SpotCheckCampaign]:
+    stmt = select(SpotCheckCampaign).order_by(SpotCheckCampaign.id.desc())
+    if plan_id is not None:
+        stmt = stmt.where(SpotCheckCampaign.plan_id == plan_id)
+    return list(session.scalars(stmt))
+
+
+def sample_counts(session: Session, campaign_ids: list[int]) -> dict[int, int]:
+    rows = session.execute(
+        select(SpotCheckItem.campaign_id, func.count())
+        .where(SpotCheckItem.campaign_id.in_(campaign_ids))
+        .group_by(SpotCheckItem.campaign_id)
+    )
+    return {cid: n for cid, n in rows}
+
+
+def sample_of(session: Session, campaign: SpotCheckCampaign) -> list[SpotCheckItem]:
+    return list(
+        session.scalars(
+            select(SpotCheckItem)
+            .where(SpotCheckItem.campaign_id == campaign.id)
+            .order_by(SpotCheckItem.rank)
+        )
+    )
+
+
+def assignments_of(session: Session, campaign: SpotCheckCampaign) -> dict[int, list[User]]:
+    """Return each sample item's inspectors."""
+    found: dict[int, list[User]] = {}
+    rows = session.execute(
+        select(SpotCheckAssignment.item_id, User)
+        .join(SpotCheckItem, SpotCheckItem.id == SpotCheckAssignment.item_id)
+        .join(User, User.id == SpotCheckAssignment.inspector_id)
+        .where(SpotCheckItem.campaign_id == campaign.id)
+        .order_by(SpotCheckAssignment.item_id, User.id)
+    )
+    for item_id, user in rows:
+        found.setdefault(item_id, []).append(user)
+    return found
+
+
+def publish_campaign(session: Session, campaign: SpotCheckCampaign, actor: User) -> None:
+    """Make a drawn campaign's manifest and results public (一公开)."""
+    require_supervisor(actor)
+    if campaign.status != "drawn":
+        raise Conflict(_("only a drawn campaign can be published"))
+    if campaign.published_at is None:
+        campaign.published_at = utcnow()
+        session.flush()
+        record_event(session, actor, "spotcheck.publish", "spotcheck_campaign", campaign.id)
+
+
+def manifest(session: Session, campaign: SpotCheckCampaign) -> dict[str, Any]:
+    """Return the campaign's manifest: everything its draw depends on; ids only, nothing personal."""
+    sample = [
+        {
+            "id": item.item_id,
+            "kind": item.kind,
+            "stratum": item.stratum,
+            "stage": item.stage,
+            "forced": item.forced,
+            "key": item.key,
+        }
+        for item in sample_of(session, campaign)
+    ]
+    return {
+        "format": MANIFEST_FORMAT,
+        "campaign_id": campaign.id,
+        "plan_id": campaign.plan_id,
+        "seed": campaign.seed,
+        "seed_source": campaign.seed_source,
+        "parameters": campaign.parameters,
+        "population_size": campaign.population_size,
+        "population_hash": campaign.population_hash,
+        "frozen_at": campaign.frozen_at.isoformat(),
+        "seeded_at": campaign.seeded_at.isoformat() if campaign.seeded_at else None,
+        "population": population_of(session, campaign),
+        "sample": sample,
+        "inspector_draw": campaign.inspector_draw or {},
+        "shortfall": campaign.shortfall or [],
+    }
+
+
+# --- conflicts (回避) ---------------------------------------------------------------------------
+
+
+def declare_conflict(
+    session: Session, actor: User, organisation_id: int, note: str
+) -> InspectorConflict:
+    """Record an inspector's affiliation with an organisation; they are never drawn for it."""
+    if actor.role != REGULATOR_INSPECTOR:
+        raise Forbidden(_("only an inspector declares their own conflicts"))
+    org = session.get(Organisation, organisation_id)
+    if org is None:
+        raise ValidationError(
+            _("no such organisation"), field="organisation_id", rule="exists"
+        )
+    existing = session.scalars(
+        select(InspectorConflict).where(
+            InspectorConflict.inspector_id == actor.id,
+            InspectorConflict.organisation_id == org.id,
+        )
+    ).first()
+    if existing is not None:
+        return existing
+    conflict = InspectorConflict(
+        inspector_id=actor.id, organisation_id=org.id, note=(note or "").strip()[:500]
+    )
+    session.add(conflict)
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "spotcheck.conflict.declare",
+        "inspector_conflict",
+        conflict.id,
+        organisation_id=org.id,
+        details={"inspector_id": actor.id, "note": conflict.note},
+    )
+    return conflict
+
+
+def list_conflicts(session: Session, actor: User) -> list[InspectorConflict]:
+    """Return an inspector's own conflicts, or every conflict for a supervisor."""
+    stmt = select(InspectorConflict).order_by(InspectorConflict.declared_at.desc())
+    if actor.role == REGULATOR_INSPECTOR:
+        stmt = stmt.where(InspectorConflict.inspector_id == actor.id)
+    elif actor.role != REGULATOR_SUPERVISOR:
+        raise Forbidden(_("only regulators see declared conflicts"))
+    return list(session.scalars(stmt))

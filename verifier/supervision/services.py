@@ -1,0 +1,432 @@
+"""Supervision cases (责令限期改正): open on a discrepancy, answer, close or escalate, flag overdue.
+
+A discrepancy suspends exactly the certificates that cover the affected records; closing the case
+reinstates them (set_status turns one whose records changed into `superseded`), or, when the
+supervisor confirms falsification, revokes them with the finding as the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from verifier.audit.services import record_event
+from verifier.auth.models import REGULATOR_ROLES, REGULATOR_SUPERVISOR, User
+from verifier.certificates.models import Certificate, CertificateRecord
+from verifier.certificates.services import set_status as set_certificate_status
+from verifier.db import utcnow
+from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
+from verifier.labels import label
+from verifier.orgs.services import set_status as set_organisation_status
+from verifier.records.models import ServiceRecord
+from verifier.supervision.labels import DISCREPANCY_TYPE, SANCTION
+from verifier.supervision.models import (
+    FALSIFICATION_TYPES,
+    SANCTIONS,
+    CaseCertificate,
+    CaseEvent,
+    FindingRecord,
+    SpotCheckFinding,
+    SupervisionCase,
+)
+
+DEFAULT_DEADLINE_DAYS = 30
+TEXT_LIMIT = 5000
+UNCLOSED = ("open", "responded", "overdue", "escalated")
+
+
+def _text(value: str | None, field_name: str, *, required: bool) -> str:
+    text = (value or "").strip()
+    if required and not text:
+        raise ValidationError(_("this text is required"), field=field_name, rule="required")
+    if len(text) > TEXT_LIMIT:
+        raise ValidationError(
+            _("this text is longer than %(n)d characters", n=TEXT_LIMIT),
+            field=field_name,
+            rule="max_length",
+        )
+    return text
+
+
+def _event(
+    session: Session,
+    case: SupervisionCase,
+    kind: str,
+    actor: User | None,
+    note: str = "",
+    **details: Any,
+) -> None:
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            kind=kind,
+            actor_id=actor.id if actor is not None else None,
+            note=note,
+            details=json.dumps(details, ensure_ascii=False, sort_keys=True),
+        )
+    )
+    record_event(
+        session,
+        actor,
+        f"supervision.{kind}",
+        "supervision_case",
+        case.id,
+        organisation_id=case.organisation_id,
+        details=details,
+    )
+
+
+def affected_record_ids(session: Session, finding_id: int) -> list[int]:
+    """Return the records a finding says are affected."""
+    return list(
+        session.scalars(
+            select(FindingRecord.record_id)
+            .where(FindingRecord.finding_id == finding_id)
+            .order_by(FindingRecord.record_id)
+        )
+    )
+
+
+def covering_certificates(session: Session, record_ids: list[int]) -> list[Certificate]:
+    """Return the certificates that cover any of these records, by number."""
+    if not record_ids:
+        return []
+    return list(
+        session.scalars(
+            select(Certificate)
+            .where(
+                Certificate.id.in_(
+                    select(CertificateRecord.certificate_id).where(
+                        CertificateRecord.record_id.in_(record_ids)
+                    )
+                )
+            )
+            .order_by(Certificate.number)
+        )
+    )
+
+
+def finding_reason(case: SupervisionCase, finding: SpotCheckFinding) -> str:
+    """The reason a certificate shows while a case holds it: no personal data, only the type."""
+    return _(
+        "spot check finding %(finding)d (%(type)s), supervision case %(case)d",
+        finding=finding.id,
+        type=label(DISCREPANCY_TYPE, finding.discrepancy_type),
+        case=case.id,
+    )
+
+
+def open_case(
+    session: Session,
+    finding: SpotCheckFinding,
+    *,
+    organisation_id: int,
+    campaign_id: int,
+    actor: User,
+    deadline_days: int = DEFAULT_DEADLINE_DAYS,
+    now: datetime | None = None,
+) -> SupervisionCase:
+    """Order the organisation to correct within a deadline; suspend the covering certificates."""
+    if finding.result != "discrepancy":
+        raise Conflict(_("only a discrepancy opens a supervision case"))
+    if deadline_days < 1:
+        raise ValidationError(
+            _("the deadline must be at least one day"), field="deadline_days", rule="minimum"
+        )
+    now = now or utcnow()
+    case = SupervisionCase(
+        organisation_id=organisation_id,
+        finding_id=finding.id,
+        campaign_id=campaign_id,
+        status="open",
+        deadline=now + timedelta(days=deadline_days),
+        opened_at=now,
+    )
+    session.add(case)
+    session.flush()
+    _event(
+        session,
+        case,
+        "opened",
+        actor,
+        finding_id=finding.id,
+        deadline=case.deadline.isoformat(),
+        discrepancy_type=finding.discrepancy_type,
+    )
+    reason = finding_reason(case, finding)
+    suspended = []
+    for cert in covering_certificates(session, affected_record_ids(session, finding.id)):
+        if cert.status == "valid":
+            set_certificate_status(session, cert, "suspended", reason, actor, by_regulator=True)
+        if cert.status == "suspended":  # also one another case already holds
+            session.add(CaseCertificate(case_id=case.id, certificate_id=cert.id))
+            suspended.append(cert.number)
+    session.flush()
+    if suspended:
+        _event(session, case, "certificates_suspended", actor, certificates=suspended)
+    return case
+
+
+def visible_case(session: Session, actor: User, case_id: int) -> SupervisionCase:
+    """Return a case the actor may see: regulators all, an organisation its own; else NotFound."""
+    case = session.get(SupervisionCase, case_id)
+    if case is None:
+        raise NotFound(_("no such supervision case"))
+    if actor.role in REGULATOR_ROLES:
+        return case
+    if actor.is_org_user and actor.organisation_id == case.organisation_id:
+        return case
+    raise NotFound(_("no such supervision case"))
+
+
+def list_cases(
+    session: Session,
+    actor: User,
+    *,
+    status: str = "",
+    page: int = 1,
+    per_page: int = 50,
+) -> tuple[list[SupervisionCase], int]:
+    """Return one page of the cases the actor may see, the nearest deadline first."""
+    stmt = select(SupervisionCase)
+    if actor.is_org_user:
+        stmt = stmt.where(SupervisionCase.organisation_id == actor.organisation_id)
+    elif actor.role not in REGULATOR_ROLES:
+        raise Forbidden(_("Your role may not do this"))
+    if status:
+        stmt = stmt.where(SupervisionCase.status == status)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(
+        stmt.order_by(SupervisionCase.status == "closed", SupervisionCase.deadline)
+        .offset((max(page, 1) - 1) * per_page)
+        .limit(per_page)
+    )
+    return list(rows), total
+
+
+def respond(
+    session: Session,
+    case: SupervisionCase,
+    actor: User,
+    explanation: str,
+    corrected_record_ids: list[int] | None = None,
+) -> SupervisionCase:
+    """Record the organisation's answer: an explanation and the records it corrected."""
+    if not actor.is_org_user or actor.organisation_id != case.organisation_id:
+        raise Forbidden(_("only the organisation under supervision may respond"))
+    if case.status not in ("open", "overdue", "responded"):
+        raise Conflict(_("this case no longer takes responses"))
+    explanation = _text(explanation, "explanation", required=True)
+    ids = sorted(set(corrected_record_ids or []))
+    if ids:
+        own = set(
+            session.scalars(
+                select(ServiceRecord.id).where(
+                    ServiceRecord.id.in_(ids),
+                    ServiceRecord.organisation_id == case.organisation_id,
+                )
+            )
+        )
+        missing = [rid for rid in ids if rid not in own]
+        if missing:
+            raise ValidationError(
+                _("record %(id)d is not a record of your organisation", id=missing[0]),
+                field="corrected_record_ids",
+                rule="own_record",
+            )
+    case.response = explanation
+    case.corrected_record_ids = json.dumps(ids)
+    case.responded_at = utcnow()
+    case.responded_by_id = actor.id
+    case.status = "responded"
+    session.flush()
+    _event(session, case, "responded", actor, explanation, corrected_record_ids=ids)
+    return case
+
+
+def corrected_ids(case: SupervisionCase) -> list[int]:
+    return list(json.loads(case.corrected_record_ids or "[]"))
+
+
+def _require_supervisor(actor: User) -> None:
+    if actor.role != REGULATOR_SUPERVISOR:
+        raise Forbidden(_("only a regulator supervisor may decide a supervision case"))
+
+
+@dataclass
+class Decision:
+    """How a supervisor closes a case."""
+
+    outcome: str  # resolved | sanctioned
+    decision: str
+    sanction: str | None = None
+    falsification_confirmed: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def _check_decision(case: SupervisionCase, decision: Decision) -> None:
+    if decision.outcome not in ("resolved", "sanctioned"):
+        raise ValidationError(
+            _("the outcome is resolved or sanctioned"), field="outcome", rule="outcome"
+        )
+    if decision.outcome == "sanctioned" and decision.sanction not in SANCTIONS:
+        raise ValidationError(
+            _("choose a sanction: %(s)s", s=", ".join(SANCTIONS)), field="sanction", rule="sanction"
+        )
+    if decision.outcome == "resolved" and decision.sanction:
+        raise ValidationError(
+            _("a resolved case carries no sanction"), field="sanction", rule="no_sanction"
+        )
+    if decision.falsification_confirmed and case.finding.discrepancy_type not in FALSIFICATION_TYPES:
+        raise ValidationError(
+            _(
+                "falsification can be confirmed only for inflated hours, an activity not held or "
+                "an altered or forged certificate"
+            ),
+            field="falsification_confirmed",
+            rule="falsification_type",
+        )
+
+
+def _held_elsewhere(session: Session, case: SupervisionCase, certificate_id: int) -> bool:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(CaseCertificate)
+            .join(SupervisionCase, SupervisionCase.id == CaseCertificate.case_id)
+            .where(
+                CaseCertificate.certificate_id == certificate_id,
+                CaseCertificate.case_id != case.id,
+                SupervisionCase.status.in_(UNCLOSED),
+            )
+        )
+        or 0
+    ) > 0
+
+
+def close_case(
+    session: Session, case: SupervisionCase, actor: User, decision: Decision
+) -> SupervisionCase:
+    """Close a case: resolved, or with a sanction; revoke on confirmed falsification."""
+    _require_supervisor(actor)
+    if case.status == "closed":
+        raise Conflict(_("this case is already closed"))
+    _check_decision(case, decision)
+    text = _text(decision.decision, "decision", required=True)
+    now = utcnow()
+    case.status = "closed"
+    case.outcome = decision.outcome
+    case.sanction = decision.sanction if decision.outcome == "sanctioned" else None
+    case.falsification_confirmed = decision.falsification_confirmed
+    case.decision = text
+    case.closed_at = now
+    case.closed_by_id = actor.id
+    session.flush()
+    _event(
+        session,
+        case,
+        "closed",
+        actor,
+        text,
+        outcome=case.outcome,
+        sanction=case.sanction,
+        falsification_confirmed=case.falsification_confirmed,
+    )
+    reason = finding_reason(case, case.finding)
+    if decision.falsification_confirmed:
+        revoked = []
+        for cert in covering_certificates(session, affected_record_ids(session, case.finding_id)):
+            if cert.status != "revoked":
+                set_certificate_status(session, cert, "revoked", reason, actor, by_regulator=True)
+                revoked.append(cert.number)
+        if revoked:
+            _event(session, case, "certificates_revoked", actor, certificates=revoked)
+    else:
+        outcomes: dict[str, str] = {}
+        held = session.scalars(
+            select(Certificate)
+            .join(CaseCertificate, CaseCertificate.certificate_id == Certificate.id)
+            .where(CaseCertificate.case_id == case.id)
+            .order_by(Certificate.number)
+        )
+        for cert in held:
+            if cert.status == "suspended" and not _held_elsewhere(session, case, cert.id):
+                set_certificate_status(
+                    session, cert, "valid", _("supervision case %(id)d closed", id=case.id), actor,
+                    by_regulator=True,
+                )
+            outcomes[cert.number] = cert.status
+        if outcomes:
+            _event(session, case, "certificates_reinstated", actor, certificates=outcomes)
+    if case.sanction == "stop_activities" and case.organisation.status == "active":
+        set_organisation_status(
+            session,
+            case.organisation,
+            "suspended",
+            _(
+                "%(sanction)s, supervision case %(id)d",
+                sanction=label(SANCTION, "stop_activities"),
+                id=case.id,
+            ),
+            actor,
+            by_regulator=True,
+        )
+        _event(session, case, "organisation_suspended", actor)
+    return case
+
+
+def escalate_case(session: Session, case: SupervisionCase, actor: User, note: str) -> SupervisionCase:
+    """Hand a case up (移送/上报); its certificates stay suspended until it is closed."""
+    _require_supervisor(actor)
+    if case.status not in ("open", "responded", "overdue"):
+        raise Conflict(_("only an open, answered or overdue case can be escalated"))
+    note = _text(note, "note", required=True)
+    case.status = "escalated"
+    case.escalated_at = utcnow()
+    session.flush()
+    _event(session, case, "escalated", actor, note)
+    return case
+
+
+def flag_overdue_cases(session: Session, now: datetime) -> int:
+    """Mark open cases whose deadline has passed overdue; return how many (a daily job)."""
+    cases = list(
+        session.scalars(
+            select(SupervisionCase)
+            .where(SupervisionCase.status == "open", SupervisionCase.deadline < now)
+            .order_by(SupervisionCase.id)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for case in cases:
+        case.status = "overdue"
+        session.flush()
+        _event(session, case, "overdue", None, deadline=case.deadline.isoformat())
+    return len(cases)
+
+
+def case_events(session: Session, case: SupervisionCase) -> list[CaseEvent]:
+    """Return a case's steps, oldest first."""
+    return list(
+        session.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+        )
+    )
+
+
+def case_certificates(session: Session, case: SupervisionCase) -> list[Certificate]:
+    """Return the certificates a case suspended, by number."""
+    return list(
+        session.scalars(
+            select(Certificate)
+            .join(CaseCertificate, CaseCertificate.certificate_id == Certificate.id)
+            .where(CaseCertificate.case_id == case.id)
+            .order_by(Certificate.number)
+        )
+    )
