@@ -136,6 +136,8 @@ def problem_response(error: VerifierError, headers: dict[str, str] | None = None
         response = app_response_html(error)
     for key, value in (headers or {}).items():
         response.headers[key] = value
+    if error.status == 401 and request.path.startswith("/api/"):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="verifier"'
     return response
 
 

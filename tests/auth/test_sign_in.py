@@ -123,3 +123,9 @@ def test_cli_user_creation_reports_bad_input_clearly(app):
     )
     assert result.exit_code == 1
     assert "org_admin" in result.output and "Traceback" not in result.output
+
+
+def test_api_without_token_says_how_to_authenticate(client):
+    response = client.get("/api/v1/organisations")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")

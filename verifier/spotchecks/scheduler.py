@@ -1,0 +1,228 @@
+"""The scheduler process (`verifier scheduler`): APScheduler 3 with its job store in the database.
+
+One cron job per active plan ("plan:<id>"), a job that re-reads the plans every minute, a daily
+job that flags overdue supervision cases, and a catch-up at start. Every job runs in its own app
+context and transaction(s) and calls the same code as `verifier spotcheck run-due`. Never started
+inside web workers.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from verifier.db import get_db, get_session, utcnow
+from verifier.spotchecks.models import SpotCheckPlan
+from verifier.spotchecks.runs import DueRun, RunOutcome, due_runs, run_plan_period
+from verifier.spotchecks.services import SCHEDULE_ZONE
+
+log = logging.getLogger(__name__)
+
+JOBS_TABLE = "apscheduler_jobs"
+PLAN_JOB_PREFIX = "plan:"
+SYNC_JOB_ID = "sync-plans"
+OVERDUE_JOB_ID = "flag-overdue-cases"
+CATCH_UP_JOB_ID = "catch-up"
+# A run missed while the scheduler was down still runs (once: coalesce) within this time.
+MISFIRE_GRACE_SECONDS = 31 * 24 * 3600
+
+_app: Flask | None = None  # the app the jobs run in; set by build_scheduler
+
+
+def scheduler_options(app: Flask) -> dict[str, Any]:
+    """Return the scheduler's configuration: the job store in the app's database, defaults."""
+    return {
+        "jobstores": {
+            "default": SQLAlchemyJobStore(engine=get_db(app).engine, tablename=JOBS_TABLE)
+        },
+        "job_defaults": {
+            "coalesce": True,
+            "misfire_grace_time": MISFIRE_GRACE_SECONDS,
+            "max_instances": 1,
+        },
+        "timezone": ZoneInfo(SCHEDULE_ZONE),
+    }
+
+
+def build_scheduler(app: Flask, cls: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
+    """Make the scheduler for an app; its jobs run in that app."""
+    global _app
+    _app = app
+    return cls(**scheduler_options(app))
+
+
+def _job_app() -> Flask:
+    if _app is None:
+        raise RuntimeError("the scheduler's app is not set; build it with build_scheduler()")
+    return _app
+
+
+def run_due(
+    app: Flask, now: datetime | None = None, plan_ids: list[int] | None = None
+) -> list[RunOutcome]:
+    """Run every plan period due at `now`, each in its own transaction; report each."""
+    now = now or utcnow()
+    with app.app_context():
+        session = get_session()
+        due = due_runs(session, now, plan_ids)
+        session.rollback()
+    return [_run_one(app, run) for run in due]
+
+
+def _run_one(app: Flask, run: DueRun) -> RunOutcome:
+    with app.app_context():
+        session = get_session()
+        try:
+            outcome = run_plan_period(session, run)
+            if outcome.status == "ran":
+                session.commit()
+            else:
+                session.rollback()
+        except Exception as exc:
+            session.rollback()
+            log.exception("spot-check plan %s, period %s failed", run.plan_id, run.period_key)
+            return RunOutcome(run.plan_id, run.period_key, "failed", message=str(exc)[:300])
+    log.info(
+        "plan %s period %s: %s %s", run.plan_id, run.period_key, outcome.status,
+        outcome.campaign_id or "",
+    )  # fmt: skip
+    return outcome
+
+
+# --- jobs (module-level functions: the job store keeps a reference to them) ---------------------
+
+
+def run_plan_job(plan_id: int) -> None:
+    """Run one plan's due period (the cron job of plan:<id>)."""
+    run_due(_job_app(), plan_ids=[plan_id])
+
+
+def catch_up_job() -> None:
+    """Run every period missed while no scheduler was running (once, at start)."""
+    run_due(_job_app())
+
+
+def sync_job() -> None:
+    """Bring the plan jobs in line with the plans table."""
+    from apscheduler.schedulers.base import BaseScheduler as _Base  # noqa: F401
+
+    app = _job_app()
+    scheduler = app.extensions.get("verifier.scheduler")
+    if scheduler is not None:
+        sync_plan_jobs(scheduler, app)
+
+
+def overdue_job() -> None:
+    """Flag overdue supervision cases, when the supervision feature is installed."""
+    try:
+        from verifier.supervision.services import flag_overdue_cases  # type: ignore[attr-defined]
+    except ImportError:
+        log.info("no supervision feature; nothing to flag")
+        return
+    app = _job_app()
+    with app.app_context():
+        session = get_session()
+        try:
+            flag_overdue_cases(session, utcnow())
+            session.commit()
+        except Exception:
+            session.rollback()
+            log.exception("flagging overdue cases failed")
+
+
+def _plan_job_name(plan: SpotCheckPlan) -> str:
+    return f"plan:{plan.id} {plan.schedule}"
+
+
+def sync_plan_jobs(scheduler: BaseScheduler, app: Flask) -> dict[str, list[str]]:
+    """Add, change and remove plan jobs to match the active scheduled plans.
+
+    A job whose schedule is unchanged is left alone: replacing it would recompute its next run
+    time and so forget a run missed while the scheduler was down.
+    """
+    with app.app_context():
+        session = get_session()
+        plans = list(
+            session.scalars(
+                select(SpotCheckPlan).where(
+                    SpotCheckPlan.active.is_(True), SpotCheckPlan.schedule != ""
+                )
+            )
+        )
+        session.rollback()
+    wanted = {f"{PLAN_JOB_PREFIX}{plan.id}": plan for plan in plans}
+    changes: dict[str, list[str]] = {"added": [], "changed": [], "removed": []}
+    for job in scheduler.get_jobs():
+        if job.id.startswith(PLAN_JOB_PREFIX) and job.id not in wanted:
+            scheduler.remove_job(job.id)
+            changes["removed"].append(job.id)
+    zone = ZoneInfo(SCHEDULE_ZONE)
+    for job_id, plan in wanted.items():
+        trigger = CronTrigger.from_crontab(plan.schedule, timezone=zone)
+        job = scheduler.get_job(job_id)
+        if job is None:
+            scheduler.add_job(
+                run_plan_job,
+                trigger,
+                args=[plan.id],
+                id=job_id,
+                name=_plan_job_name(plan),
+                replace_existing=True,
+            )
+            changes["added"].append(job_id)
+        elif job.name != _plan_job_name(plan):
+            scheduler.modify_job(job_id, name=_plan_job_name(plan))
+            scheduler.reschedule_job(job_id, trigger=trigger)
+            changes["changed"].append(job_id)
+    return changes
+
+
+def install_jobs(scheduler: BaseScheduler, app: Flask) -> None:
+    """Add the fixed jobs: catch-up now, plan sync every minute, overdue cases daily."""
+    app.extensions["verifier.scheduler"] = scheduler
+    now = datetime.now(ZoneInfo(SCHEDULE_ZONE))
+    scheduler.add_job(
+        sync_job,
+        IntervalTrigger(minutes=1),
+        id=SYNC_JOB_ID,
+        name="sync plan jobs",
+        replace_existing=True,
+        next_run_time=now,
+    )
+    scheduler.add_job(
+        catch_up_job,
+        id=CATCH_UP_JOB_ID,
+        name="catch up missed runs",
+        replace_existing=True,
+        next_run_time=now + timedelta(seconds=5),
+    )
+    if scheduler.get_job(OVERDUE_JOB_ID) is None:
+        scheduler.add_job(
+            overdue_job,
+            CronTrigger(hour=1, minute=0, timezone=ZoneInfo(SCHEDULE_ZONE)),
+            id=OVERDUE_JOB_ID,
+            name="flag overdue supervision cases",
+            replace_existing=True,
+        )
+
+
+def run_scheduler() -> None:
+    """Run the blocking scheduler in this process until interrupted."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    scheduler = build_scheduler(app, BlockingScheduler)
+    scheduler.start(paused=True) if False else None  # noqa: B018
+    install_jobs(scheduler, app)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass

@@ -1,0 +1,480 @@
+"""JSON API for the inspector's queue, findings with evidence, supervision cases and publication."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, current_app, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from verifier.api import bp
+from verifier.api.openapi import operation
+from verifier.api.schemas import answer, read_json, read_query, validate
+from verifier.auth.access import require_actor, roles
+from verifier.auth.models import ORG_ADMIN, ORG_RECORDER, REGULATOR_INSPECTOR, REGULATOR_SUPERVISOR
+from verifier.db import get_session
+from verifier.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationError
+from verifier.spotchecks.models import SpotCheckCampaign, SpotCheckItem
+from verifier.supervision import inspections, results
+from verifier.supervision.evidence import DEFAULT_MAX_BYTES, EvidenceFile, human_size, read_evidence
+from verifier.supervision.models import FindingEvidence, SpotCheckFinding, SupervisionCase
+from verifier.supervision.schemas import (
+    CaseClose,
+    CaseEscalate,
+    CaseEventOut,
+    CaseOut,
+    CasePage,
+    CaseQuery,
+    CaseResponse,
+    EvidenceOut,
+    FindingCreate,
+    FindingCreated,
+    FindingOut,
+    ItemDetailOut,
+    ItemOut,
+    ItemPage,
+    ItemQuery,
+    OrganisationRef,
+    PublishOut,
+    SampledRecord,
+    SignalOut,
+    cert_ref,
+    flag,
+    when,
+)
+from verifier.supervision.services import (
+    DEFAULT_DEADLINE_DAYS,
+    Decision,
+    affected_record_ids,
+    case_certificates,
+    case_events,
+    close_case,
+    corrected_ids,
+    escalate_case,
+    list_cases,
+    respond,
+    visible_case,
+)
+
+REGULATORS = (REGULATOR_SUPERVISOR, REGULATOR_INSPECTOR)
+CASE_READERS = (ORG_ADMIN, ORG_RECORDER, *REGULATORS)
+ITEM = "<int(max=2147483647):item_id>"
+CASE = "<int(max=2147483647):case_id>"
+
+
+def evidence_max_bytes() -> int:
+    return int(current_app.config.get("EVIDENCE_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def deadline_days() -> int:
+    return int(current_app.config.get("SUPERVISION_DEADLINE_DAYS", DEFAULT_DEADLINE_DAYS))
+
+
+def _org_ref(org: Any) -> OrganisationRef:
+    return OrganisationRef(id=org.id, name=org.name, uscc=org.uscc)
+
+
+def finding_out(finding: SpotCheckFinding) -> FindingOut:
+    session = get_session()
+    case_id = session.scalar(
+        select(SupervisionCase.id).where(SupervisionCase.finding_id == finding.id)
+    )
+    return FindingOut(
+        id=finding.id,
+        item_id=finding.item_id,
+        result=finding.result,  # type: ignore[arg-type]
+        discrepancy_type=finding.discrepancy_type,
+        notes=finding.notes,
+        record_ids=affected_record_ids(session, finding.id),
+        inspector_id=finding.inspector_id,
+        created_at=when(finding.created_at),  # type: ignore[arg-type]
+        evidence=[_evidence_out(e) for e in inspections.evidence_of(session, finding.id)],
+        case_id=case_id,
+    )
+
+
+def _evidence_out(evidence: FindingEvidence) -> EvidenceOut:
+    return EvidenceOut(
+        id=evidence.id,
+        filename=evidence.filename,
+        content_type=evidence.content_type,
+        size=evidence.size,
+        sha256=evidence.sha256,
+        url=url_for("api.evidence_file_api", evidence_id=evidence.id),
+    )
+
+
+def _item_fields(item: SpotCheckItem, finding: SpotCheckFinding | None) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "campaign_id": item.campaign_id,
+        "kind": item.kind,
+        "item": item.item_id,
+        "organisation": _org_ref(item.organisation),
+        "record_id": item.record_id,
+        "stage": item.stage,
+        "rank": item.rank,
+        "finding": finding_out(finding) if finding is not None else None,
+    }
+
+
+def _signals(result: Any) -> tuple[int | None, list[SignalOut]]:
+    if result is None:
+        return None, []
+    return result.score, [
+        SignalOut(code=s.code, message=str(s.message), weight=s.weight) for s in result.reasons
+    ]
+
+
+def case_out(case: SupervisionCase, with_events: bool = False) -> CaseOut:
+    session = get_session()
+    events = None
+    if with_events:
+        events = [
+            CaseEventOut(kind=e.kind, at=when(e.at), note=e.note, details=json.loads(e.details))  # type: ignore[arg-type]
+            for e in case_events(session, case)
+        ]
+    return CaseOut(
+        id=case.id,
+        organisation=_org_ref(case.organisation),
+        campaign_id=case.campaign_id,
+        finding_id=case.finding_id,
+        discrepancy_type=case.finding.discrepancy_type,
+        status=case.status,  # type: ignore[arg-type]
+        deadline=when(case.deadline),  # type: ignore[arg-type]
+        opened_at=when(case.opened_at),  # type: ignore[arg-type]
+        response=case.response,
+        corrected_record_ids=corrected_ids(case),
+        responded_at=when(case.responded_at),
+        outcome=case.outcome,
+        sanction=case.sanction,
+        falsification_confirmed=case.falsification_confirmed,
+        decision=case.decision,
+        closed_at=when(case.closed_at),
+        certificates=[cert_ref(c) for c in case_certificates(session, case)],
+        events=events,
+    )
+
+
+@bp.get("/spotcheck/items")
+@roles(*REGULATORS)
+@operation(
+    summary="The inspector's queue of sampled items",
+    tag="spot checks",
+    description="`mine=1` (the default): the items of the organisations the caller was drawn "
+    "to inspect. Inspectors only ever get their own; a supervisor with `mine=0` gets every "
+    "item. Each item carries its finding, if recorded.",
+    query=ItemQuery,
+    response=ItemPage,
+)
+def list_items_api() -> Any:
+    query = read_query(ItemQuery)
+    rows, total = inspections.list_items(
+        get_session(),
+        require_actor(),
+        mine=flag(query.mine),
+        campaign_id=query.campaign_id,
+        pending_only=flag(query.pending),
+        page=query.page,
+        per_page=query.per_page,
+    )
+    items = [ItemOut(**_item_fields(r.item, r.finding)) for r in rows]
+    return answer(ItemPage(items=items, page=query.page, per_page=query.per_page, total=total))
+
+
+@bp.get(f"/spotcheck/items/{ITEM}")
+@roles(*REGULATORS)
+@operation(
+    summary="A sampled item with what is needed to check it",
+    tag="spot checks",
+    description="The organisation, the sampled records (an organisation item: the records "
+    "sampled within it), the certificates covering each record, the risk signals, and the "
+    "finding. Another inspector's item answers 404.",
+    response=ItemDetailOut,
+)
+def get_item_api(item_id: int) -> Any:
+    session, actor = get_session(), require_actor()
+    detail = inspections.item_detail(session, inspections.visible_item(session, actor, item_id))
+    records = []
+    for record in detail.records:
+        score, signals = _signals(detail.signals.get(record.id))
+        records.append(
+            SampledRecord(
+                id=record.id,
+                activity=record.activity,
+                service_date=record.service_date.isoformat(),
+                minutes=record.minutes,
+                status=record.status,
+                revision=record.revision,
+                history_url=url_for("api.record_history_api", record_id=record.id),
+                certificates=[cert_ref(c) for c in detail.certificates.get(record.id, [])],
+                risk_score=score,
+                risk_signals=signals,
+            )
+        )
+    org_score, org_signals = _signals(detail.organisation_signals)
+    return answer(
+        ItemDetailOut(
+            **_item_fields(detail.item, detail.finding),
+            records=records,
+            organisation_risk_score=org_score,
+            organisation_risk_signals=org_signals,
+            inspector_ids=[u.id for u in detail.inspectors],
+        )
+    )
+
+
+FINDING_MULTIPART = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/FindingCreate"}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["result"],
+                "properties": {
+                    "result": {"type": "string", "enum": ["confirmed", "discrepancy", "unverifiable"]},
+                    "discrepancy_type": {"type": "string"},
+                    "notes": {"type": "string"},
+                    "record_ids": {"type": "array", "items": {"type": "integer"}},
+                    "evidence": {
+                        "type": "array",
+                        "items": {"type": "string", "contentMediaType": "application/octet-stream"},
+                        "description": "PDF, JPEG or PNG files, recognised by their content.",
+                    },
+                },
+            }
+        },
+    },
+}
+
+
+def read_finding() -> tuple[FindingCreate, list[EvidenceFile]]:
+    """Read a finding sent as JSON, or as multipart/form-data with evidence files."""
+    if request.mimetype != "multipart/form-data":
+        if not request.is_json:
+            raise UnsupportedMediaType(
+                _("send the finding as JSON, or as multipart/form-data with evidence files")
+            )
+        return read_json(FindingCreate), []
+    limit = evidence_max_bytes()
+    try:
+        form, uploads = request.form, request.files.getlist("evidence")
+    except RequestEntityTooLarge:
+        raise PayloadTooLarge(
+            _("the upload is too large; each evidence file may be at most %(s)s", s=human_size(limit))
+        ) from None
+    data: dict[str, Any] = {k: form[k] for k in ("result", "discrepancy_type", "notes") if form.get(k)}
+    raw_ids = [v for v in form.getlist("record_ids") if v.strip()]
+    if raw_ids:
+        if not all(v.strip().isdigit() and len(v.strip()) < 11 for v in raw_ids):
+            raise ValidationError(
+                _("record ids are whole numbers"), field="record_ids", rule="int_parsing"
+            )
+        data["record_ids"] = [int(v) for v in raw_ids]
+    body = validate(FindingCreate, data)
+    files = [
+        read_evidence(upload.stream, upload.filename or "evidence", limit)
+        for upload in uploads
+        if upload.filename
+    ]
+    return body, files
+
+
+@bp.post(f"/spotcheck/items/{ITEM}/finding")
+@roles(*REGULATORS)
+@operation(
+    summary="Record the finding of a sampled item",
+    tag="spot checks",
+    description="By an inspector drawn for the item's organisation (403 otherwise; 404 for "
+    "another inspector's item); one finding per item (409). JSON, or multipart/form-data with "
+    "`evidence` files: PDF, JPEG or PNG, recognised by their first bytes, each at most the "
+    "configured size (VERIFIER_EVIDENCE_MAX_BYTES, default 10 MB; 413 above). A discrepancy "
+    "opens a supervision case (责令限期改正) against the organisation with a deadline, and "
+    "suspends exactly the certificates covering the affected records.",
+    body=FindingCreate,
+    request_body=FINDING_MULTIPART,
+    response=FindingCreated,
+    status=201,
+    errors=(409, 413),
+)
+def record_finding_api(item_id: int) -> Any:
+    session, actor = get_session(), require_actor()
+    item = inspections.visible_item(session, actor, item_id)
+    body, files = read_finding()
+    finding, case = inspections.record_finding(
+        session,
+        actor,
+        item,
+        inspections.FindingInput(
+            body.result, body.discrepancy_type, body.notes, body.record_ids
+        ),
+        files,
+        deadline_days=deadline_days(),
+    )
+    return answer(
+        FindingCreated(finding=finding_out(finding), case=case_out(case) if case else None), 201
+    )
+
+
+@bp.get("/spotcheck/evidence/<int(max=2147483647):evidence_id>")
+@roles(*CASE_READERS)
+@operation(
+    summary="Download an evidence file",
+    tag="spot checks",
+    description="Regulators, and the organisation of the case the finding opened; 404 for "
+    "anyone else. Sent as an attachment with its checked content type.",
+    media="application/octet-stream",
+)
+def evidence_file_api(evidence_id: int) -> Any:
+    evidence = inspections.visible_evidence(get_session(), require_actor(), evidence_id)
+    return evidence_response(evidence)
+
+
+def evidence_response(evidence: FindingEvidence) -> Response:
+    """Send an evidence file as a download, never rendered inline."""
+    response = Response(evidence.data, mimetype=evidence.content_type)
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"evidence-{evidence.id}\"; filename*=UTF-8''"
+        + _quote(evidence.filename)
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Evidence-SHA256"] = evidence.sha256
+    return response
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")
+
+
+@bp.get("/supervision/cases")
+@roles(*CASE_READERS)
+@operation(
+    summary="List supervision cases",
+    tag="supervision",
+    description="Organisation users see their own organisation's cases; regulators all. Open "
+    "cases first, the nearest deadline first.",
+    query=CaseQuery,
+    response=CasePage,
+)
+def list_cases_api() -> Any:
+    query = read_query(CaseQuery)
+    rows, total = list_cases(
+        get_session(),
+        require_actor(),
+        status=query.status or "",
+        page=query.page,
+        per_page=query.per_page,
+    )
+    return answer(
+        CasePage(
+            items=[case_out(c) for c in rows], page=query.page, per_page=query.per_page, total=total
+        )
+    )
+
+
+@bp.get(f"/supervision/cases/{CASE}")
+@roles(*CASE_READERS)
+@operation(
+    summary="Show a supervision case with its history",
+    tag="supervision",
+    description="Another organisation's case answers 404.",
+    response=CaseOut,
+)
+def get_case_api(case_id: int) -> Any:
+    return answer(case_out(visible_case(get_session(), require_actor(), case_id), True))
+
+
+@bp.post(f"/supervision/cases/{CASE}/response")
+@roles(ORG_ADMIN, ORG_RECORDER)
+@operation(
+    summary="Answer a supervision case (the organisation)",
+    tag="supervision",
+    description="An explanation, and the ids of the records corrected (through the record "
+    "pages or API) for this case. Allowed while the case is open, answered or overdue (409 "
+    "otherwise).",
+    body=CaseResponse,
+    response=CaseOut,
+    errors=(409,),
+)
+def respond_case_api(case_id: int) -> Any:
+    session, actor = get_session(), require_actor()
+    case = visible_case(session, actor, case_id)
+    body = read_json(CaseResponse)
+    respond(session, case, actor, body.explanation, body.corrected_record_ids)
+    return answer(case_out(case, True))
+
+
+@bp.post(f"/supervision/cases/{CASE}/close")
+@roles(REGULATOR_SUPERVISOR)
+@operation(
+    summary="Close a supervision case (the supervisor)",
+    tag="supervision",
+    description="`resolved`: the suspended certificates are reinstated (those whose records "
+    "changed become superseded). `sanctioned` with a sanction; `stop_activities` suspends the "
+    "organisation. With `falsification_confirmed` the certificates covering the affected "
+    "records are revoked with the finding as the reason.",
+    body=CaseClose,
+    response=CaseOut,
+    errors=(409,),
+)
+def close_case_api(case_id: int) -> Any:
+    session, actor = get_session(), require_actor()
+    case = visible_case(session, actor, case_id)
+    body = read_json(CaseClose)
+    close_case(
+        session,
+        case,
+        actor,
+        Decision(body.outcome, body.decision, body.sanction, body.falsification_confirmed),
+    )
+    return answer(case_out(case, True))
+
+
+@bp.post(f"/supervision/cases/{CASE}/escalate")
+@roles(REGULATOR_SUPERVISOR)
+@operation(
+    summary="Escalate a supervision case (the supervisor)",
+    tag="supervision",
+    description="Hands the case up; its certificates stay suspended until it is closed.",
+    body=CaseEscalate,
+    response=CaseOut,
+    errors=(409,),
+)
+def escalate_case_api(case_id: int) -> Any:
+    session, actor = get_session(), require_actor()
+    case = visible_case(session, actor, case_id)
+    body = read_json(CaseEscalate)
+    escalate_case(session, case, actor, body.note)
+    return answer(case_out(case, True))
+
+
+@bp.post("/spotcheck/campaigns/<int(max=2147483647):campaign_id>/publish")
+@roles(REGULATOR_SUPERVISOR)
+@operation(
+    summary="Publish a campaign's results (一公开)",
+    tag="spot checks",
+    description="When every sampled item has its finding (409 otherwise). The results page "
+    "`/spotchecks/{id}` then answers to anyone, without personal data.",
+    response=PublishOut,
+    errors=(409,),
+)
+def publish_campaign_api(campaign_id: int) -> Any:
+    session = get_session()
+    campaign = session.get(SpotCheckCampaign, campaign_id)
+    if campaign is None:
+        raise NotFound(_("no such campaign"))
+    results.publish_campaign(session, campaign, require_actor())
+    return answer(
+        PublishOut(
+            campaign_id=campaign.id,
+            published_at=when(campaign.published_at),  # type: ignore[arg-type]
+            url=current_app.config["BASE_URL"]
+            + url_for("public_spotchecks.results_page", campaign_id=campaign.id),
+        )
+    )
