@@ -105,7 +105,57 @@ EXPECTED: dict[str, Any] = {
     "api.certificate_qr_api": ORG_REG_ADMIN,
     "api.certificate_pdf_api": ORG_REG_ADMIN,
     "api.verify_api": PUBLIC,
+    # complaints and correction requests (issue 4)
+    "complaints.index": REG,
+    "complaints.organisation": ORG_AND_REG,
+    "complaints.new": REG,
+    "complaints.close": REG,
+    "complaints.new_request": ORG,
+    "complaints.answer_request": ORG,
     "api.certificate_status_api": PUBLIC,
+    # spot checks: plans, campaigns, manifest, conflicts (helper B)
+    "spotchecks.plans": REG,
+    "spotchecks.new_plan": {"regulator_supervisor"},
+    "spotchecks.plan_detail": REG,
+    "spotchecks.run_plan": {"regulator_supervisor"},
+    "spotchecks.set_active": {"regulator_supervisor"},
+    "spotchecks.campaigns": REG,
+    "spotchecks.campaign_detail": REG,
+    "spotchecks.seed_campaign": {"regulator_supervisor"},
+    "spotchecks.publish": {"regulator_supervisor"},
+    "spotchecks.conflicts": REG,
+    "spotchecks.declare": {"regulator_inspector"},
+    "api.create_plan_api": {"regulator_supervisor"},
+    "api.list_plans_api": REG,
+    "api.get_plan_api": REG,
+    "api.create_campaign_api": {"regulator_supervisor"},
+    "api.list_campaigns_api": REG,
+    "api.get_campaign_api": REG,
+    "api.seed_campaign_api": {"regulator_supervisor"},
+    "api.publish_campaign_api": {"regulator_supervisor"},
+    "api.campaign_manifest_api": PUBLIC,
+    "api.list_conflicts_api": REG,
+    "api.declare_conflict_api": {"regulator_inspector"},
+    # inspections, findings, supervision cases, dashboard, public results (helper C)
+    "supervision.queue": REG,
+    "supervision.item": REG,
+    "supervision.cases": ORG_AND_REG,
+    "supervision.case": ORG_AND_REG,
+    "supervision.respond_case": ORG,
+    "supervision.close": {"regulator_supervisor"},
+    "supervision.escalate": {"regulator_supervisor"},
+    "supervision.evidence": ORG_AND_REG,
+    "supervision.dashboard": REG,
+    "public_spotchecks.results_page": PUBLIC,
+    "api.list_items_api": REG,
+    "api.get_item_api": REG,
+    "api.record_finding_api": REG,
+    "api.evidence_file_api": ORG_AND_REG,
+    "api.list_cases_api": ORG_AND_REG,
+    "api.get_case_api": ORG_AND_REG,
+    "api.respond_case_api": ORG,
+    "api.close_case_api": {"regulator_supervisor"},
+    "api.escalate_case_api": {"regulator_supervisor"},
 }
 
 # A user of another organisation may reach these routes, but not organisation A's objects on them.
@@ -174,6 +224,13 @@ class World:
             "filename": "style.css",
             "list_number": 0,
             "purpose": "revocation",
+            "plan_id": 1,  # spot-check ids: none exist, so allowed roles get 404
+            "campaign_id": 1,
+            "complaint_id": 1,  # none exists: a 404 for those allowed, refused for the rest
+            "request_id": 1,
+            "item_id": 1,  # no spot-check item, case or evidence exists: 404 for those allowed
+            "case_id": 1,
+            "evidence_id": 1,
         }
 
 

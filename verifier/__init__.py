@@ -118,6 +118,16 @@ def _register_blueprints(app: Flask) -> None:
     from verifier.certificates.views import bp as certificates_bp
 
     app.register_blueprint(certificates_bp)
+    from verifier.spotchecks.views import bp as spotchecks_bp
+
+    app.register_blueprint(spotchecks_bp)
+    from verifier.complaints.views import bp as complaints_bp
+
+    app.register_blueprint(complaints_bp)
+    from verifier.supervision import public as supervision_public, views as supervision_views
+
+    app.register_blueprint(supervision_views.bp)
+    app.register_blueprint(supervision_public.bp)
     csrf.exempt(api_bp)  # the API authenticates by Bearer token only, never by cookie
     app.register_blueprint(api_bp)
 

@@ -81,6 +81,13 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(certificates_group)
     app.cli.add_command(verify_qr_command)
+    from verifier.spotchecks.cli import scheduler_command, spotcheck_group
+
+    app.cli.add_command(spotcheck_group)
+    app.cli.add_command(scheduler_command)
+    from verifier.supervision.cli import flag_overdue_command
+
+    spotcheck_group.add_command(flag_overdue_command)
 
 
 @click.group("db", cls=AppGroup)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 23:38:45.257948
+Create Date: 2026-11-28 23:41:46.076824
 """
 
 from alembic import op
@@ -290,7 +290,7 @@ def upgrade() -> None:
     sa.Column('plan_id', sa.Integer(), nullable=True),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('trigger', sa.String(length=16), nullable=False),
+    sa.Column('origin', sa.String(length=16), nullable=False),
     sa.Column('parameters', sa.JSON(), nullable=False),
     sa.Column('population_size', sa.Integer(), nullable=False),
     sa.Column('population_hash', sa.String(length=64), nullable=False),
@@ -304,8 +304,8 @@ def upgrade() -> None:
     sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("origin IN ('manual','scheduled')", name=op.f('ck_spotcheck_campaigns_origin_known')),
     sa.CheckConstraint("status IN ('frozen','drawn')", name=op.f('ck_spotcheck_campaigns_status_known')),
-    sa.CheckConstraint("trigger IN ('manual','scheduled')", name=op.f('ck_spotcheck_campaigns_trigger_known')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_spotcheck_campaigns_created_by_id_users')),
     sa.ForeignKeyConstraint(['plan_id'], ['spotcheck_plans.id'], name=op.f('fk_spotcheck_campaigns_plan_id_spotcheck_plans')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_spotcheck_campaigns'))

@@ -117,6 +117,7 @@ class Counts:
     memberships: int
     batches: int
     audit: int
+    last_audit_id: int  # ids are not reused after a rollback on PostgreSQL: compare ids, not counts
 
 
 def counts(app: Any) -> Counts:
@@ -134,6 +135,7 @@ def counts(app: Any) -> Counts:
             n(Membership),
             n(ImportBatch),
             n(AuditEntry),
+            int(session.scalar(select(func.max(AuditEntry.id))) or 0),
         )
 
 

@@ -279,7 +279,7 @@ def test_linking_a_known_volunteer_is_audited(app, make, org):
     with app.app_context():
         entries = (
             get_session()
-            .scalars(select(AuditEntry).where(AuditEntry.id > before.audit).order_by(AuditEntry.id))
+            .scalars(select(AuditEntry).where(AuditEntry.id > before.last_audit_id).order_by(AuditEntry.id))
             .all()
         )
         assert [(e.action, e.object_id) for e in entries] == [
@@ -390,7 +390,7 @@ def test_batch_and_one_audit_entry_per_import(app, org, admin):
         ).all()
         assert len(linked) == 2
         entries = session.scalars(
-            select(AuditEntry).where(AuditEntry.id > before.audit).order_by(AuditEntry.id)
+            select(AuditEntry).where(AuditEntry.id > before.last_audit_id).order_by(AuditEntry.id)
         ).all()
         actions = [e.action for e in entries]
         # the two volunteers registered, then the import; no per-record entries

@@ -6,5 +6,7 @@ from verifier.credentials import api as _credentials_api  # noqa: F401
 from verifier.imports import api as _imports_api  # noqa: F401
 from verifier.orgs import api as _orgs_api  # noqa: F401
 from verifier.records import api as _records_api  # noqa: F401
+from verifier.spotchecks import api as _spotchecks_api  # noqa: F401
+from verifier.supervision import api as _supervision_api  # noqa: F401
 from verifier.verification import api as _verification_api  # noqa: F401
 from verifier.volunteers import api as _volunteers_api  # noqa: F401

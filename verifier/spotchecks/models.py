@@ -39,14 +39,14 @@ class SpotCheckCampaign(Base):
     __tablename__ = "spotcheck_campaigns"
     __table_args__ = (
         CheckConstraint("status IN ('frozen','drawn')", name="status_known"),
-        CheckConstraint("trigger IN ('manual','scheduled')", name="trigger_known"),
+        CheckConstraint("origin IN ('manual','scheduled')", name="origin_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("spotcheck_plans.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="frozen")
-    trigger: Mapped[str] = mapped_column(String(16), default="manual")
+    origin: Mapped[str] = mapped_column(String(16), default="manual")  # or "scheduled"
     # the parameters as run: the plan's, with a relative period resolved to dates
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
     population_size: Mapped[int] = mapped_column(default=0)

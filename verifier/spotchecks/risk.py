@@ -15,7 +15,18 @@ from typing import Any
 
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, and_, case, distinct, extract, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    distinct,
+    extract,
+    false,
+    func,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session, aliased
 
 from verifier.certificates.models import Certificate, CertificateRecord
@@ -223,11 +234,12 @@ def _before_certificate(session: Session, scope: _Scope) -> Select[Any]:
             and_(
                 RecordRevision.record_id == rec.id,
                 RecordRevision.kind.in_(("created", "corrected")),
-                RecordRevision.created_at <= Certificate.issued_at,
+                # issued_at is kept to the whole second: a revision in that same second is before
+                gap > -1,
                 gap < scope.window_days * 86400,
             ),
         )
-        .where(*scope.conditions(rec))
+        .where(*scope.conditions(rec), true() if scope.window_days > 0 else false())
         .group_by(rec.id, rec.organisation_id)
     )
 
@@ -537,7 +549,8 @@ def organisation_signals(
     for org_id, n, whole, all_whole, all_n in session.execute(_round_numbers(session, scope)):
         if org_id not in results or n < ROUND_MIN_RECORDS:
             continue
-        share, baseline = whole / n, (all_whole or 0) / all_n
+        # PostgreSQL sums integers as numeric (Decimal): make them ints before dividing
+        share, baseline = int(whole) / int(n), int(all_whole or 0) / int(all_n)
         if share > ROUND_MIN_SHARE and share >= ROUND_BASELINE_FACTOR * baseline:
             results[org_id].add(
                 "round_numbers",

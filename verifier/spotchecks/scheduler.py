@@ -114,8 +114,6 @@ def catch_up_job() -> None:
 
 def sync_job() -> None:
     """Bring the plan jobs in line with the plans table."""
-    from apscheduler.schedulers.base import BaseScheduler as _Base  # noqa: F401
-
     app = _job_app()
     scheduler = app.extensions.get("verifier.scheduler")
     if scheduler is not None:
@@ -145,7 +143,8 @@ def _plan_job_name(plan: SpotCheckPlan) -> str:
 
 
 def sync_plan_jobs(scheduler: BaseScheduler, app: Flask) -> dict[str, list[str]]:
-    """Add, change and remove plan jobs to match the active scheduled plans.
+    """Add, change and remove plan jobs to match the active scheduled plans (and add the daily
+    overdue-cases job if it is missing).
 
     A job whose schedule is unchanged is left alone: replacing it would recompute its next run
     time and so forget a run missed while the scheduler was down.
@@ -162,6 +161,14 @@ def sync_plan_jobs(scheduler: BaseScheduler, app: Flask) -> dict[str, list[str]]
         session.rollback()
     wanted = {f"{PLAN_JOB_PREFIX}{plan.id}": plan for plan in plans}
     changes: dict[str, list[str]] = {"added": [], "changed": [], "removed": []}
+    if scheduler.get_job(OVERDUE_JOB_ID) is None:
+        scheduler.add_job(
+            overdue_job,
+            CronTrigger(hour=1, minute=0, timezone=ZoneInfo(SCHEDULE_ZONE)),
+            id=OVERDUE_JOB_ID,
+            name="flag overdue supervision cases",
+        )
+        changes["added"].append(OVERDUE_JOB_ID)
     for job in scheduler.get_jobs():
         if job.id.startswith(PLAN_JOB_PREFIX) and job.id not in wanted:
             scheduler.remove_job(job.id)
@@ -188,7 +195,7 @@ def sync_plan_jobs(scheduler: BaseScheduler, app: Flask) -> dict[str, list[str]]
 
 
 def install_jobs(scheduler: BaseScheduler, app: Flask) -> None:
-    """Add the fixed jobs: catch-up now, plan sync every minute, overdue cases daily."""
+    """Add the jobs of a start: the plan sync (now, then every minute) and a catch-up."""
     app.extensions["verifier.scheduler"] = scheduler
     now = datetime.now(ZoneInfo(SCHEDULE_ZONE))
     scheduler.add_job(
@@ -206,21 +213,12 @@ def install_jobs(scheduler: BaseScheduler, app: Flask) -> None:
         replace_existing=True,
         next_run_time=now + timedelta(seconds=5),
     )
-    if scheduler.get_job(OVERDUE_JOB_ID) is None:
-        scheduler.add_job(
-            overdue_job,
-            CronTrigger(hour=1, minute=0, timezone=ZoneInfo(SCHEDULE_ZONE)),
-            id=OVERDUE_JOB_ID,
-            name="flag overdue supervision cases",
-            replace_existing=True,
-        )
 
 
 def run_scheduler() -> None:
     """Run the blocking scheduler in this process until interrupted."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     scheduler = build_scheduler(app, BlockingScheduler)
-    scheduler.start(paused=True) if False else None  # noqa: B018
     install_jobs(scheduler, app)
     try:
         scheduler.start()

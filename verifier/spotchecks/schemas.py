@@ -275,11 +275,18 @@ class Manifest(OutputModel):
     seed: str | None
     parameters: dict[str, Any]
     population_hash: str
-    frozen_at: datetime
-    seeded_at: datetime | None
-    population: list[dict[str, Any]]
-    sample: list[dict[str, Any]]
-    inspector_draw: list[dict[str, Any]]
+    frozen_at: str = Field(description="When the population was frozen (ISO 8601, UTC).")
+    seeded_at: str | None = Field(description="When the seed was fixed; always after frozen_at.")
+    population: list[dict[str, Any]] = Field(
+        description="{id, kind, stratum, weight, forced} per item, in the order frozen."
+    )
+    sample: list[dict[str, Any]] = Field(
+        description="{id, kind, stratum, stage, forced, key} per item, in draw order."
+    )
+    inspector_draw: dict[str, Any] = Field(
+        description="{k, inspectors, initial_load, organisations: [{organisation, excluded, "
+        "assigned}]}."
+    )
 
 
 class ConflictCreate(InputModel):

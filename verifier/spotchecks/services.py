@@ -33,6 +33,7 @@ from verifier.spotchecks.models import (
     SpotCheckCampaign,
     SpotCheckItem,
     SpotCheckPlan,
+    SpotCheckPlanRun,
     SpotCheckPopulationItem,
 )
 from verifier.spotchecks.population import (
@@ -127,6 +128,17 @@ def list_plans(session: Session) -> list[SpotCheckPlan]:
     return list(session.scalars(select(SpotCheckPlan).order_by(SpotCheckPlan.id.desc())))
 
 
+def runs_of(session: Session, plan: SpotCheckPlan) -> list[SpotCheckPlanRun]:
+    """Return a plan's scheduled runs, newest first."""
+    return list(
+        session.scalars(
+            select(SpotCheckPlanRun)
+            .where(SpotCheckPlanRun.plan_id == plan.id)
+            .order_by(SpotCheckPlanRun.id.desc())
+        )
+    )
+
+
 # --- campaigns ---------------------------------------------------------------------------------
 
 
@@ -152,7 +164,7 @@ def freeze_population(
         plan_id=plan.id if plan else None,
         name=(name or (plan.name if plan else "") or _("Spot check")).strip()[:200],
         status="frozen",
-        trigger=trigger,
+        origin=trigger,
         parameters=params,
         population_size=len(population),
         population_hash=population_hash(row["id"] for row in population),

@@ -16,9 +16,9 @@ from verifier.api.schemas import answer, read_json, read_query, validate
 from verifier.auth.access import require_actor, roles
 from verifier.auth.models import ORG_ADMIN, ORG_RECORDER, REGULATOR_INSPECTOR, REGULATOR_SUPERVISOR
 from verifier.db import get_session
-from verifier.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationError
-from verifier.spotchecks.models import SpotCheckCampaign, SpotCheckItem
-from verifier.supervision import inspections, results
+from verifier.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
+from verifier.spotchecks.models import SpotCheckItem
+from verifier.supervision import inspections
 from verifier.supervision.evidence import DEFAULT_MAX_BYTES, EvidenceFile, human_size, read_evidence
 from verifier.supervision.models import FindingEvidence, SpotCheckFinding, SupervisionCase
 from verifier.supervision.schemas import (
@@ -38,7 +38,6 @@ from verifier.supervision.schemas import (
     ItemPage,
     ItemQuery,
     OrganisationRef,
-    PublishOut,
     SampledRecord,
     SignalOut,
     cert_ref,
@@ -452,29 +451,3 @@ def escalate_case_api(case_id: int) -> Any:
     body = read_json(CaseEscalate)
     escalate_case(session, case, actor, body.note)
     return answer(case_out(case, True))
-
-
-@bp.post("/spotcheck/campaigns/<int(max=2147483647):campaign_id>/publish")
-@roles(REGULATOR_SUPERVISOR)
-@operation(
-    summary="Publish a campaign's results (一公开)",
-    tag="spot checks",
-    description="When every sampled item has its finding (409 otherwise). The results page "
-    "`/spotchecks/{id}` then answers to anyone, without personal data.",
-    response=PublishOut,
-    errors=(409,),
-)
-def publish_campaign_api(campaign_id: int) -> Any:
-    session = get_session()
-    campaign = session.get(SpotCheckCampaign, campaign_id)
-    if campaign is None:
-        raise NotFound(_("no such campaign"))
-    results.publish_campaign(session, campaign, require_actor())
-    return answer(
-        PublishOut(
-            campaign_id=campaign.id,
-            published_at=when(campaign.published_at),  # type: ignore[arg-type]
-            url=current_app.config["BASE_URL"]
-            + url_for("public_spotchecks.results_page", campaign_id=campaign.id),
-        )
-    )

@@ -1,4 +1,4 @@
-"""Publishing a campaign's results (一公开), and the figures of the regulator's dashboard.
+"""A published campaign's public results (一公开), and the figures of the regulator's dashboard.
 
 The public results say what was checked and what was found per organisation, in counts; they hold
 nothing personal: no volunteer, no record content, no inspector.
@@ -15,10 +15,8 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from verifier.audit.services import record_event
-from verifier.auth.models import REGULATOR_SUPERVISOR, User
 from verifier.db import utcnow
-from verifier.errors import Conflict, Forbidden, NotFound
+from verifier.errors import NotFound
 from verifier.orgs.models import Organisation
 from verifier.spotchecks.models import SpotCheckCampaign, SpotCheckItem, SpotCheckPlan
 from verifier.supervision.models import (
@@ -28,44 +26,6 @@ from verifier.supervision.models import (
     SupervisionCase,
 )
 from verifier.timeutil import to_local
-
-
-def pending_items(session: Session, campaign_id: int) -> int:
-    """Count a campaign's sampled items that have no finding yet."""
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(SpotCheckItem)
-            .outerjoin(SpotCheckFinding, SpotCheckFinding.item_id == SpotCheckItem.id)
-            .where(SpotCheckItem.campaign_id == campaign_id, SpotCheckFinding.id.is_(None))
-        )
-        or 0
-    )
-
-
-def publish_campaign(session: Session, campaign: SpotCheckCampaign, actor: User) -> None:
-    """Publish a campaign's results once every sampled item has its finding."""
-    if actor.role != REGULATOR_SUPERVISOR:
-        raise Forbidden(_("only a regulator supervisor may publish results"))
-    if campaign.published_at is not None:
-        raise Conflict(_("these results are already published"))
-    if campaign.status != "drawn":
-        raise Conflict(_("the sample has not been drawn yet"))
-    pending = pending_items(session, campaign.id)
-    if pending:
-        raise Conflict(
-            _("%(n)d sampled items have no finding yet; publish when the checks are done", n=pending)
-        )
-    campaign.published_at = utcnow()
-    session.flush()
-    record_event(
-        session,
-        actor,
-        "spotcheck.publish",
-        "spotcheck_campaign",
-        campaign.id,
-        details={"population_hash": campaign.population_hash, "seed": campaign.seed},
-    )
 
 
 @dataclass
@@ -84,6 +44,7 @@ class OrganisationResult:
 class PublicResults:
     campaign: SpotCheckCampaign
     sample_size: int
+    pending: int  # sampled items still without a finding
     organisations: list[OrganisationResult]
     results: Counter[str]
     types: Counter[str]
@@ -134,7 +95,8 @@ def public_results(session: Session, campaign_id: int) -> PublicResults:
     ):
         if org_id in per_org:
             per_org[org_id].sanctions.append(sanction)
-    return PublicResults(campaign, sample_size, list(per_org.values()), results, types)
+    pending = sample_size - sum(results.values())
+    return PublicResults(campaign, sample_size, pending, list(per_org.values()), results, types)
 
 
 # --- the regulator's dashboard ----------------------------------------------------------------

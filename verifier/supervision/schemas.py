@@ -188,12 +188,6 @@ class CaseEscalate(InputModel):
     note: Text = Field(min_length=1, max_length=5000)
 
 
-class PublishOut(OutputModel):
-    campaign_id: int
-    published_at: datetime
-    url: str
-
-
 def cert_ref(cert: Any) -> CertificateRef:
     return CertificateRef(number=number_display(cert.number), status=cert.status)
 

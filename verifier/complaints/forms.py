@@ -1,0 +1,69 @@
+"""Forms of the complaint and correction-request pages; the rules live in the services."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Optional
+
+from verifier.complaints.models import COMPLAINT_SOURCES
+
+SOURCE_LABELS = {
+    "public": _l("Member of the public"),
+    "volunteer": _l("Volunteer"),
+    "regulator": _l("The authority's own finding"),
+    "organisation": _l("An organisation"),
+}
+COMPLAINT_STATUS_LABELS = {"open": _l("Open"), "closed": _l("Closed")}
+REQUEST_STATUS_LABELS = {"open": _l("Open"), "resolved": _l("Resolved"), "rejected": _l("Rejected")}
+
+
+class ComplaintForm(FlaskForm):
+    source = SelectField(
+        _l("Complaint from"),
+        validate_choice=False,
+        choices=[SelectChoice(code, SOURCE_LABELS[code]) for code in COMPLAINT_SOURCES],
+    )
+    summary = TextAreaField(
+        _l("What the complaint says"), render_kw={"maxlength": 2000, "rows": 4, "required": True}
+    )
+    record_id = IntegerField(
+        _l("Record number (if it is about one record)"),
+        validators=[Optional()],
+        render_kw={"inputmode": "numeric"},
+    )
+
+
+class CloseComplaintForm(FlaskForm):
+    resolution = TextAreaField(
+        _l("What was found and done"), render_kw={"maxlength": 2000, "rows": 3, "required": True}
+    )
+
+
+class CorrectionRequestForm(FlaskForm):
+    requested_by = StringField(
+        _l("Requested by (the volunteer's name as given, or 本人)"),
+        default="本人",
+        render_kw={"maxlength": 50, "required": True},
+    )
+    reason = TextAreaField(
+        _l("What the volunteer says is wrong"),
+        render_kw={"maxlength": 2000, "rows": 3, "required": True},
+    )
+
+
+class AnswerRequestForm(FlaskForm):
+    status = SelectField(
+        _l("Answer"),
+        validate_choice=False,
+        choices=[
+            SelectChoice("resolved", _l("Resolved: the record has been corrected")),
+            SelectChoice("rejected", _l("Rejected: the record is right as it is")),
+        ],
+    )
+    resolution = TextAreaField(
+        _l("Explanation for the volunteer"),
+        render_kw={"maxlength": 2000, "rows": 3, "required": True},
+    )
