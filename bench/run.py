@@ -15,6 +15,7 @@ import argparse
 import base64
 import os
 import platform
+import runpy
 import statistics
 import sys
 import tempfile
@@ -324,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     rows, baselines = run(args.batch, args.repeat, args.volunteers, args.baseline_ops)
     settings = {"batch": args.batch, "repeat": args.repeat, "baseline_ops": args.baseline_ops}
     text = render_markdown(rows, baselines, settings)
+    text += runpy.run_path(str(ROOT / "bench" / "spotchecks.py"))["markdown_section"]()
     args.output.write_text(text, encoding="utf-8")
     print(text)
     print(f"wrote {args.output} in {time.perf_counter() - started:.0f} s")

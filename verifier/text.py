@@ -45,3 +45,21 @@ def search_text(value: str | None, max_length: int = 100) -> str:
     """Return a search query with characters that can never match removed."""
     text = (value or "")[:max_length]
     return "".join(ch for ch in text if not has_bad_characters(ch)).strip()
+
+
+def require_reason(reason: str | None, max_length: int = 500) -> str:
+    """Return the reason for a change, which every correction, void and status change needs."""
+    text = (reason or "").strip()
+    if not text:
+        raise ValidationError(_("a reason is required"), field="reason", rule="required")
+    if len(text) > max_length:
+        raise ValidationError(
+            _("reason is longer than 500 characters"), field="reason", rule="max_length"
+        )
+    if has_bad_characters(text):
+        raise ValidationError(
+            _("%(field)s contains a control character", field=_("reason")),
+            field="reason",
+            rule="control_character",
+        )
+    return text

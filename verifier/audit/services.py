@@ -53,25 +53,12 @@ def record_event(
     actor_label: str | None = None,
 ) -> AuditEntry:
     """Append one entry to the chain, inside the caller's transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK_KEY})
-    last = session.scalars(
-        select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
-    ).first()
-    entry = AuditEntry(
-        created_at=utcnow(),
-        actor_user_id=actor.id if actor is not None else None,
-        actor=actor_label or (actor.email if actor is not None else "system"),
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        organisation_id=organisation_id,
-        details=canonical_json(details or {}),
-        prev_hash=last or GENESIS_HASH,
+    (entry,) = record_events(
+        session,
+        actor,
+        [(action, object_type, object_id, organisation_id, details or {})],
+        actor_label=actor_label,
     )
-    entry.entry_hash = entry_digest(entry)
-    session.add(entry)
-    session.flush()
     return entry
 
 

@@ -34,6 +34,7 @@ from verifier.labels import CERTIFICATE_STATUS, label
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
 from verifier.records.models import ServiceRecord
+from verifier.text import require_reason
 from verifier.timeutil import format_hours
 from verifier.volunteers.models import Volunteer
 from verifier.volunteers.services import is_member
@@ -314,14 +315,7 @@ def _require_manager(cert: Certificate, actor: User) -> None:
 
 
 def _reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError(_("a reason is required"), field="reason", rule="required")
-    if len(reason) > 500:
-        raise ValidationError(
-            _("reason is longer than 500 characters"), field="reason", rule="max_length"
-        )
-    return reason
+    return require_reason(reason)
 
 
 def set_status(

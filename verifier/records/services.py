@@ -18,7 +18,7 @@ from verifier.labels import RECORD_FIELD, label
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
 from verifier.records.models import RecordRevision, ServiceRecord
-from verifier.text import clean_text
+from verifier.text import clean_text, require_reason
 from verifier.timeutil import format_hours, local_zone, to_local
 from verifier.volunteers.models import Volunteer
 from verifier.volunteers.services import is_member
@@ -319,14 +319,7 @@ def _supersede_certificates(session: Session, record: ServiceRecord, actor: User
 
 
 def _require_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError(_("a reason is required"), field="reason", rule="required")
-    if len(reason) > 500:
-        raise ValidationError(
-            _("reason is longer than 500 characters"), field="reason", rule="max_length"
-        )
-    return reason
+    return require_reason(reason)
 
 
 def _require_changeable(record: ServiceRecord, actor: User) -> None:

@@ -14,6 +14,7 @@ from verifier.auth.access import require_actor, roles
 from verifier.auth.models import ORG_ADMIN, ORG_RECORDER, REGULATOR_ROLES
 from verifier.db import get_session
 from verifier.errors import VerifierError
+from verifier.labels import RECORD_FIELD
 from verifier.orgs.models import Organisation
 from verifier.records.forms import CorrectionForm, RecordForm, VoidForm
 from verifier.records.models import RecordRevision, ServiceRecord
@@ -36,16 +37,7 @@ ORG_USERS = (ORG_ADMIN, ORG_RECORDER)
 READERS = (*ORG_USERS, *sorted(REGULATOR_ROLES))
 PER_PAGE = 50
 
-FIELD_LABELS = {
-    "activity": _l("Activity"),
-    "place": _l("Place"),
-    "content": _l("Service content"),
-    "leader": _l("Activity leader"),
-    "started_at": _l("Start"),
-    "ended_at": _l("End"),
-    "minutes": _l("Service minutes"),
-    "evaluation": _l("Evaluation"),
-}
+FIELD_LABELS = RECORD_FIELD
 KIND_LABELS = {"created": _l("Created"), "corrected": _l("Corrected"), "voided": _l("Voided")}
 SOURCE_LABELS = {
     "entry": _l("Entered on a page"),

@@ -8,6 +8,7 @@ are stated for outsiders in docs/spotchecks.md ("Campaigns: stages, derived seed
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -23,6 +24,8 @@ from verifier.spotchecks.sampling import (
 )
 
 MANIFEST_FORMAT = "verifier-spotcheck-manifest/1"
+# A seed: letters and digits only, so that "{seed},{id}" and "{seed}/org:12" read one way.
+SEED_PATTERN = re.compile(r"[0-9A-Za-z]{20,128}")
 
 
 def sample_size(rule: Mapping[str, Any], population: int) -> int:

@@ -138,10 +138,6 @@ def overdue_job() -> None:
             log.exception("flagging overdue cases failed")
 
 
-def _plan_job_name(plan: SpotCheckPlan) -> str:
-    return f"plan:{plan.id} {plan.schedule}"
-
-
 def sync_plan_jobs(scheduler: BaseScheduler, app: Flask) -> dict[str, list[str]]:
     """Add, change and remove plan jobs to match the active scheduled plans (and add the daily
     overdue-cases job if it is missing).
@@ -151,15 +147,15 @@ def sync_plan_jobs(scheduler: BaseScheduler, app: Flask) -> dict[str, list[str]]
     """
     with app.app_context():
         session = get_session()
-        plans = list(
-            session.scalars(
-                select(SpotCheckPlan).where(
+        wanted = {
+            f"{PLAN_JOB_PREFIX}{plan_id}": (plan_id, schedule)
+            for plan_id, schedule in session.execute(
+                select(SpotCheckPlan.id, SpotCheckPlan.schedule).where(
                     SpotCheckPlan.active.is_(True), SpotCheckPlan.schedule != ""
                 )
             )
-        )
+        }
         session.rollback()
-    wanted = {f"{PLAN_JOB_PREFIX}{plan.id}": plan for plan in plans}
     changes: dict[str, list[str]] = {"added": [], "changed": [], "removed": []}
     if scheduler.get_job(OVERDUE_JOB_ID) is None:
         scheduler.add_job(
@@ -174,21 +170,17 @@ def sync_plan_jobs(scheduler: BaseScheduler, app: Flask) -> dict[str, list[str]]
             scheduler.remove_job(job.id)
             changes["removed"].append(job.id)
     zone = ZoneInfo(SCHEDULE_ZONE)
-    for job_id, plan in wanted.items():
-        trigger = CronTrigger.from_crontab(plan.schedule, timezone=zone)
+    for job_id, (plan_id, schedule) in sorted(wanted.items()):
+        trigger = CronTrigger.from_crontab(schedule, timezone=zone)
+        name = f"{job_id} {schedule}"  # the name carries the schedule, to notice a change
         job = scheduler.get_job(job_id)
         if job is None:
             scheduler.add_job(
-                run_plan_job,
-                trigger,
-                args=[plan.id],
-                id=job_id,
-                name=_plan_job_name(plan),
-                replace_existing=True,
+                run_plan_job, trigger, args=[plan_id], id=job_id, name=name, replace_existing=True
             )
             changes["added"].append(job_id)
-        elif job.name != _plan_job_name(plan):
-            scheduler.modify_job(job_id, name=_plan_job_name(plan))
+        elif job.name != name:
+            scheduler.modify_job(job_id, name=name)
             scheduler.reschedule_job(job_id, trigger=trigger)
             changes["changed"].append(job_id)
     return changes

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any, Literal
 
@@ -19,9 +18,9 @@ from verifier.api.schemas import (
     local,
 )
 from verifier.orgs.models import ORG_TYPES
+from verifier.spotchecks.draw import SEED_PATTERN
 
 Number = StrictFloat | StrictInt
-SEED_PATTERN = re.compile(r"[0-9A-Za-z]{20,128}")
 
 
 class SampleSize(InputModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.triggers.cron import CronTrigger
 from flask_babel import gettext as _
@@ -23,6 +23,7 @@ from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
 from verifier.orgs.models import Organisation
 from verifier.spotchecks.draw import (
     MANIFEST_FORMAT,
+    SEED_PATTERN,
     compute_inspector_draw,
     compute_sample,
     organisations_in_order,
@@ -43,7 +44,9 @@ from verifier.spotchecks.population import (
     resolve_period,
 )
 from verifier.spotchecks.sampling import population_hash
-from verifier.spotchecks.schemas import SEED_PATTERN, PlanCreate, PlanParameters
+
+if TYPE_CHECKING:  # the schemas import the API package, which imports this module's users
+    from verifier.spotchecks.schemas import PlanCreate, PlanParameters
 
 SCHEDULE_ZONE = "Asia/Shanghai"
 
@@ -155,9 +158,7 @@ def freeze_population(
     """Start a campaign: write its population and the population's hash; no seed yet."""
     require_supervisor(actor)
     now = now or utcnow()
-    params = (
-        parameters.dumped() if isinstance(parameters, PlanParameters) else dict(parameters)
-    )
+    params = parameters.dumped() if hasattr(parameters, "dumped") else dict(parameters)
     params["period"] = resolve_period(params["period"], now)
     population = build_population(session, params)
     campaign = SpotCheckCampaign(
