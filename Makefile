@@ -30,9 +30,12 @@ extract-messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o $(TRANSLATIONS)/messages.pot .
 	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching
 
+# The scheduler (spot-check plans, overdue cases) runs in its own process beside the web server.
 run: install
 	$(BIN)/verifier db upgrade
 	$(BIN)/verifier demo
+	$(BIN)/verifier scheduler & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/verifier run --host $(HOST) --port $(PORT)
 
 test: install

@@ -31,8 +31,6 @@ def read_catalog() -> Catalog:
         return read_po(fh, locale="zh")
 
 
-
-
 def source_msgids() -> dict[str, list[str]]:
     """Every msgid in the code and templates, extracted with babel.cfg, with where it is used."""
     with BABEL_CFG.open(encoding="utf-8") as fh:
@@ -121,3 +119,16 @@ def test_sign_in_page_is_chinese_by_default_and_english_on_request(client):
 
     client.get("/lang/zh?next=/login")
     assert "登录" in client.get("/login").get_data(as_text=True)
+
+
+def test_no_stray_percent_signs(catalog):
+    """Jinja formats every translated string with %, so a lone % in a translation breaks the page."""
+    stray = re.compile(r"%(?!\(\w+\)[#0 +-]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]|%)")
+    bad = [
+        (message.id, message.string)
+        for message in catalog
+        if message.id
+        and isinstance(message.string, str)
+        and stray.search(message.string.replace("%%", ""))
+    ]
+    assert not bad, f"use %% or words for a percent sign: {bad}"

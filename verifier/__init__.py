@@ -124,7 +124,8 @@ def _register_blueprints(app: Flask) -> None:
     from verifier.complaints.views import bp as complaints_bp
 
     app.register_blueprint(complaints_bp)
-    from verifier.supervision import public as supervision_public, views as supervision_views
+    from verifier.supervision import public as supervision_public
+    from verifier.supervision import views as supervision_views
 
     app.register_blueprint(supervision_views.bp)
     app.register_blueprint(supervision_public.bp)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 23:41:46.076824
+Create Date: 2026-11-28 23:44:05.189213
 """
 
 from alembic import op

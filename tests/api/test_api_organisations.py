@@ -28,7 +28,9 @@ def test_platform_admin_registers_an_organisation(client, world):
     org = response.get_json()
     assert response.headers["Location"].endswith(f"/api/v1/organisations/{org['id']}")
     assert org["uscc"] == NEW_USCC and org["name"] == "渝北区社区志愿服务中心"
-    assert org["org_type"] == "community" and org["org_type_label"] == "Community"  # English: the client asks for it
+    assert (
+        org["org_type"] == "community" and org["org_type_label"] == "Community"
+    )  # English: the client asks for it
     assert org["region_code"] == NEW_USCC[2:8]
     assert org["status"] == "active" and org["responsible_person"] == "赵负责"
     got = client.get(

@@ -279,7 +279,11 @@ def test_linking_a_known_volunteer_is_audited(app, make, org):
     with app.app_context():
         entries = (
             get_session()
-            .scalars(select(AuditEntry).where(AuditEntry.id > before.last_audit_id).order_by(AuditEntry.id))
+            .scalars(
+                select(AuditEntry)
+                .where(AuditEntry.id > before.last_audit_id)
+                .order_by(AuditEntry.id)
+            )
             .all()
         )
         assert [(e.action, e.object_id) for e in entries] == [

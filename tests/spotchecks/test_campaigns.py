@@ -170,9 +170,7 @@ def test_organisations_with_open_complaints_are_always_included(app, client, wor
     excluded = world.campaign(
         client,
         seed=SEED,
-        parameters=parameters(
-            sample_size={"mode": "fixed", "count": 0}, include_complaints=False
-        ),
+        parameters=parameters(sample_size={"mode": "fixed", "count": 0}, include_complaints=False),
     ).get_json()
     assert excluded["sample"] == []
 
@@ -217,9 +215,7 @@ def test_rate_and_statistical_sizes(client, world):
     assert len(_org_ids(statistical["sample"])) == 5  # 59, but only 5 exist
 
 
-def test_the_manifest_is_public_only_once_published_and_holds_no_personal_data(
-    client, world
-):
+def test_the_manifest_is_public_only_once_published_and_holds_no_personal_data(client, world):
     body = world.campaign(client, seed=SEED).get_json()
     url = f"/api/v1/spotcheck/campaigns/{body['id']}/manifest"
     assert client.get(url).status_code == 404

@@ -31,6 +31,12 @@ LOCAL = ZoneInfo("Asia/Shanghai")
 _keys = itertools.count()
 
 
+@pytest.fixture(autouse=True)
+def english_messages(app):
+    """These tests read the signals' messages in English (outside a request, the default locale)."""
+    app.config["DEFAULT_LOCALE"] = "en"
+
+
 def local(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=LOCAL)
 

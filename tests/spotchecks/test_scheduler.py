@@ -132,7 +132,9 @@ def test_nothing_is_due_before_the_first_fire_time_or_for_a_paused_plan(app, wor
     from conftest import login
 
     login(client, world.supervisor.email)
-    assert client.post(f"/spotchecks/plans/{paused}/active", data={"active": "0"}).status_code == 302
+    assert (
+        client.post(f"/spotchecks/plans/{paused}/active", data={"active": "0"}).status_code == 302
+    )
     assert _run_due(app).output.strip() == "nothing due"
 
 
@@ -291,5 +293,7 @@ def test_the_advisory_lock_makes_a_second_runner_skip(committing_app, monkeypatc
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert sorted(statuses) in (["locked", "ran"], ["ran"])
+    # the second runner finds the lock taken and skips at once (or, if it came late, finds
+    # nothing due); either way the plan ran once
+    assert statuses.count("ran") == 1 and set(statuses) <= {"ran", "locked"}
     assert _count(committing_app, SpotCheckCampaign, plan_id=plan_id) == 1

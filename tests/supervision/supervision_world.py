@@ -48,7 +48,9 @@ class World:
 
     def client(self, who: str) -> Any:
         client = self.app.test_client()
-        response = client.post("/login", data={"email": self.users[who].email, "password": PASSWORD})
+        response = client.post(
+            "/login", data={"email": self.users[who].email, "password": PASSWORD}
+        )
         assert response.status_code == 302
         client.set_cookie("lang", "en")
         return client
@@ -98,7 +100,9 @@ def build_world(app: Any) -> World:
         "second": _issue(make, org, users["org_admin"], volunteer, records[2:]),
         "other": _issue(make, other_org, users["other_admin"], other_volunteer, [other_record]),
     }
-    world = World(app, make, org, other_org, users, tokens, volunteer, records, other_record, certs, None)
+    world = World(
+        app, make, org, other_org, users, tokens, volunteer, records, other_record, certs, None
+    )
     world.campaign, world.items = make.run(lambda s: _campaign(s, world))
     return world
 
@@ -122,24 +126,47 @@ def _campaign(session: Any, world: World) -> tuple[Any, dict[str, Any]]:
     session.flush()
     rows = {
         "org": SpotCheckItem(
-            campaign_id=campaign.id, kind="organisation", item_id=f"org:{world.org.id}",
-            organisation_id=world.org.id, stage=1, rank=1,
+            campaign_id=campaign.id,
+            kind="organisation",
+            item_id=f"org:{world.org.id}",
+            organisation_id=world.org.id,
+            stage=1,
+            rank=1,
         ),
         "other_org": SpotCheckItem(
-            campaign_id=campaign.id, kind="organisation", item_id=f"org:{world.other_org.id}",
-            organisation_id=world.other_org.id, stage=1, rank=2,
+            campaign_id=campaign.id,
+            kind="organisation",
+            item_id=f"org:{world.other_org.id}",
+            organisation_id=world.other_org.id,
+            stage=1,
+            rank=2,
         ),
         "record0": SpotCheckItem(
-            campaign_id=campaign.id, kind="record", item_id=f"rec:{world.records[0].id}",
-            organisation_id=world.org.id, record_id=world.records[0].id, stage=2, rank=3,
+            campaign_id=campaign.id,
+            kind="record",
+            item_id=f"rec:{world.records[0].id}",
+            organisation_id=world.org.id,
+            record_id=world.records[0].id,
+            stage=2,
+            rank=3,
         ),
         "record1": SpotCheckItem(
-            campaign_id=campaign.id, kind="record", item_id=f"rec:{world.records[1].id}",
-            organisation_id=world.org.id, record_id=world.records[1].id, stage=2, rank=4,
+            campaign_id=campaign.id,
+            kind="record",
+            item_id=f"rec:{world.records[1].id}",
+            organisation_id=world.org.id,
+            record_id=world.records[1].id,
+            stage=2,
+            rank=4,
         ),
         "other_record": SpotCheckItem(
-            campaign_id=campaign.id, kind="record", item_id=f"rec:{world.other_record.id}",
-            organisation_id=world.other_org.id, record_id=world.other_record.id, stage=2, rank=5,
+            campaign_id=campaign.id,
+            kind="record",
+            item_id=f"rec:{world.other_record.id}",
+            organisation_id=world.other_org.id,
+            record_id=world.other_record.id,
+            stage=2,
+            rank=5,
         ),
     }
     session.add_all(rows.values())

@@ -3,8 +3,8 @@
 from datetime import timedelta
 
 import pytest
-from supervision_world import build_world, certificate_status, finding
 from sqlalchemy import select
+from supervision_world import build_world, certificate_status, finding
 
 from verifier.audit.models import AuditEntry
 from verifier.db import get_session, utcnow
@@ -40,7 +40,10 @@ def _audit_actions(app, case_id):
             e.action
             for e in get_session().scalars(
                 select(AuditEntry)
-                .where(AuditEntry.object_type == "supervision_case", AuditEntry.object_id == str(case_id))
+                .where(
+                    AuditEntry.object_type == "supervision_case",
+                    AuditEntry.object_id == str(case_id),
+                )
                 .order_by(AuditEntry.id)
             )
         ]
@@ -62,18 +65,9 @@ def test_case_lifecycle_resolved(app, client, world):
     assert page.status_code == 200 and "Respond" in page.get_data(as_text=True)
 
     # it corrects record 2 through the record API (its certificate becomes superseded) ...
-    record = client.get(f"/api/v1/records/{world.records[2].id}", headers=world.auth("org_admin"))
-    body = record.get_json()
     corrected = client.post(
-        f"/api/v1/records/{world.records[2].id}/correct",
-        json={
-            "activity": body["activity"],
-            "place": body["place"],
-            "started_at": body["started_at"],
-            "ended_at": body["ended_at"],
-            "minutes": 60,
-            "reason": "按签到记录更正时长",
-        },
+        f"/api/v1/records/{world.records[2].id}/corrections",
+        json={"minutes": 60, "reason": "按签到记录更正时长"},
         headers=world.auth("org_admin"),
     )
     assert corrected.status_code == 200, corrected.get_json()
@@ -82,7 +76,10 @@ def test_case_lifecycle_resolved(app, client, world):
     # ... and answers, through the page
     answered = world.client("org_admin").post(
         f"/supervision/cases/{case_id}/respond",
-        data={"explanation": "已核对签到记录并更正", "corrected_record_ids": str(world.records[2].id)},
+        data={
+            "explanation": "已核对签到记录并更正",
+            "corrected_record_ids": str(world.records[2].id),
+        },
     )
     assert answered.status_code == 302
     shown = _case(client, world, case_id).get_json()
@@ -97,7 +94,9 @@ def test_case_lifecycle_resolved(app, client, world):
         assert refused.status_code == 403, who
 
     closed = client.post(
-        f"/api/v1/supervision/cases/{case_id}/close", json=decision, headers=world.auth("supervisor")
+        f"/api/v1/supervision/cases/{case_id}/close",
+        json=decision,
+        headers=world.auth("supervisor"),
     )
     assert closed.status_code == 200, closed.get_json()
     assert closed.get_json()["status"] == "closed" and closed.get_json()["outcome"] == "resolved"
@@ -107,7 +106,9 @@ def test_case_lifecycle_resolved(app, client, world):
     assert certificate_status(client, world, "other") == "valid"
     # closed is final
     again = client.post(
-        f"/api/v1/supervision/cases/{case_id}/close", json=decision, headers=world.auth("supervisor")
+        f"/api/v1/supervision/cases/{case_id}/close",
+        json=decision,
+        headers=world.auth("supervisor"),
     )
     assert again.status_code == 409
     late = client.post(
@@ -162,7 +163,12 @@ def test_falsification_is_confirmed_only_for_falsification_types(client, world):
     case_id = _open_case(client, world, kind="volunteer_unaware")
     refused = client.post(
         f"/api/v1/supervision/cases/{case_id}/close",
-        json={"outcome": "sanctioned", "sanction": "warning", "falsification_confirmed": True, "decision": "x"},
+        json={
+            "outcome": "sanctioned",
+            "sanction": "warning",
+            "falsification_confirmed": True,
+            "decision": "x",
+        },
         headers=world.auth("supervisor"),
     )
     assert refused.status_code == 422
@@ -189,9 +195,13 @@ def test_a_certificate_held_by_two_cases_waits_for_both(client, world):
     first = _open_case(client, world, item="record0", records=None)
     second = _open_case(client, world, item="record1", kind="duplicate", records=None)
     decision = {"outcome": "resolved", "decision": "已整改"}
-    client.post(f"/api/v1/supervision/cases/{first}/close", json=decision, headers=world.auth("supervisor"))
+    client.post(
+        f"/api/v1/supervision/cases/{first}/close", json=decision, headers=world.auth("supervisor")
+    )
     assert certificate_status(client, world, "first") == "suspended"
-    client.post(f"/api/v1/supervision/cases/{second}/close", json=decision, headers=world.auth("supervisor"))
+    client.post(
+        f"/api/v1/supervision/cases/{second}/close", json=decision, headers=world.auth("supervisor")
+    )
     assert certificate_status(client, world, "first") == "valid"
 
 

@@ -83,7 +83,10 @@ def test_an_affected_record_must_be_the_inspected_organisations(client, world):
         ({"result": "discrepancy", "discrepancy_type": "duplicate"}, "notes"),
         ({"result": "confirmed", "discrepancy_type": "duplicate"}, "discrepancy_type"),
         ({"result": "fine"}, "result"),
-        ({"result": "discrepancy", "discrepancy_type": "made_up", "notes": "x"}, "discrepancy_type"),
+        (
+            {"result": "discrepancy", "discrepancy_type": "made_up", "notes": "x"},
+            "discrepancy_type",
+        ),
     ],
 )
 def test_a_finding_breaking_a_rule_is_refused(client, world, body, field):
@@ -97,7 +100,9 @@ def test_one_finding_per_item_by_an_assigned_inspector(client, world):
     again = finding(client, world, "record1", who="inspector2", result="unverifiable")
     assert again.status_code == 409
     # a supervisor may read any item but records findings only where drawn
-    assert finding(client, world, "record0", who="supervisor", result="confirmed").status_code == 403
+    assert (
+        finding(client, world, "record0", who="supervisor", result="confirmed").status_code == 403
+    )
     listed = client.get("/api/v1/spotcheck/items?pending=1", headers=world.auth("inspector"))
     assert world.items["record1"].id not in [i["id"] for i in listed.get_json()["items"]]
 
@@ -121,7 +126,9 @@ def _upload(client, world, files, who="inspector", item="record0", **fields):
 def test_evidence_is_stored_with_its_digest_and_downloadable_by_regulators_and_the_case_org(
     client, world
 ):
-    response = _upload(client, world, [("询问笔录.pdf", PDF), ("现场照片.png", PNG), ("a.jpg", JPEG)])
+    response = _upload(
+        client, world, [("询问笔录.pdf", PDF), ("现场照片.png", PNG), ("a.jpg", JPEG)]
+    )
     assert response.status_code == 201, response.get_json()
     evidence = response.get_json()["finding"]["evidence"]
     assert [(e["filename"], e["content_type"]) for e in evidence] == [
@@ -129,7 +136,9 @@ def test_evidence_is_stored_with_its_digest_and_downloadable_by_regulators_and_t
         ("现场照片.png", "image/png"),
         ("a.jpg", "image/jpeg"),
     ]
-    assert evidence[1]["sha256"] == hashlib.sha256(PNG).hexdigest() and evidence[1]["size"] == len(PNG)
+    assert evidence[1]["sha256"] == hashlib.sha256(PNG).hexdigest() and evidence[1]["size"] == len(
+        PNG
+    )
     url = evidence[1]["url"]
     for who in ("supervisor", "inspector2", "org_recorder"):
         download = client.get(url, headers=world.auth(who))
@@ -140,7 +149,9 @@ def test_evidence_is_stored_with_its_digest_and_downloadable_by_regulators_and_t
     # the same through the pages
     evidence_id = evidence[0]["id"]
     assert world.client("org_admin").get(f"/supervision/evidence/{evidence_id}").data == PDF
-    assert world.client("other_admin").get(f"/supervision/evidence/{evidence_id}").status_code == 404
+    assert (
+        world.client("other_admin").get(f"/supervision/evidence/{evidence_id}").status_code == 404
+    )
 
 
 def test_evidence_is_recognised_by_content_not_by_name(client, world):

@@ -31,14 +31,20 @@ def test_an_inspector_lists_only_their_items(client, world):
     )
     # a supervisor drawn for nothing has an empty queue, and sees every item with mine=0
     assert _ids(client.get("/api/v1/spotcheck/items", headers=world.auth("supervisor"))) == []
-    assert len(_ids(client.get("/api/v1/spotcheck/items?mine=0", headers=world.auth("supervisor")))) == 5
+    assert (
+        len(_ids(client.get("/api/v1/spotcheck/items?mine=0", headers=world.auth("supervisor"))))
+        == 5
+    )
 
 
 def test_another_inspectors_item_is_not_found(client, world):
     item = world.items["other_record"].id
     api = client.get(f"/api/v1/spotcheck/items/{item}", headers=world.auth("inspector"))
     assert api.status_code == 404
-    assert client.get(f"/api/v1/spotcheck/items/{item}", headers=world.auth("outsider")).status_code == 200
+    assert (
+        client.get(f"/api/v1/spotcheck/items/{item}", headers=world.auth("outsider")).status_code
+        == 200
+    )
     page = world.client("inspector").get(f"/inspections/{item}")
     assert page.status_code == 404
     refused = client.post(

@@ -12,6 +12,7 @@ from verifier.api.schemas import answer, local, read_json
 from verifier.auth.access import current_actor, public, require_actor, roles
 from verifier.auth.models import REGULATOR_INSPECTOR, REGULATOR_ROLES, REGULATOR_SUPERVISOR
 from verifier.db import get_session
+from verifier.spotchecks.inspectors import declare_conflict, list_conflicts
 from verifier.spotchecks.models import InspectorConflict, SpotCheckCampaign
 from verifier.spotchecks.schemas import (
     CampaignCreate,
@@ -31,12 +32,10 @@ from verifier.spotchecks.schemas import (
 from verifier.spotchecks.services import (
     assignments_of,
     create_plan,
-    declare_conflict,
     fix_seed,
     get_campaign,
     get_plan,
     list_campaigns,
-    list_conflicts,
     list_plans,
     manifest,
     publish_campaign,
@@ -183,7 +182,9 @@ def list_campaigns_api() -> Any:
 
 @bp.get(f"/spotcheck/campaigns/{ID.format('campaign_id')}")
 @roles(*REGULATORS)
-@operation(summary="Show a campaign: hash, seed, sample and inspectors", tag=TAG, response=CampaignOut)
+@operation(
+    summary="Show a campaign: hash, seed, sample and inspectors", tag=TAG, response=CampaignOut
+)
 def get_campaign_api(campaign_id: int) -> Any:
     return answer(campaign_out(get_campaign(get_session(), campaign_id)))
 

@@ -144,4 +144,3 @@ def run_plan_period(session: Session, run: DueRun) -> RunOutcome:
         actor_label="scheduler",
     )
     return RunOutcome(run.plan_id, run.period_key, "ran", campaign.id)
-

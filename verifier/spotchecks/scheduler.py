@@ -8,7 +8,9 @@ inside web workers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +26,7 @@ from sqlalchemy import select
 from verifier.db import get_db, get_session, utcnow
 from verifier.spotchecks.models import SpotCheckPlan
 from verifier.spotchecks.runs import DueRun, RunOutcome, due_runs, run_plan_period
-from verifier.spotchecks.services import SCHEDULE_ZONE
+from verifier.spotchecks.services import SCHEDULE_ZONE, cron_trigger
 
 log = logging.getLogger(__name__)
 
@@ -169,9 +171,8 @@ def sync_plan_jobs(scheduler: BaseScheduler, app: Flask) -> dict[str, list[str]]
         if job.id.startswith(PLAN_JOB_PREFIX) and job.id not in wanted:
             scheduler.remove_job(job.id)
             changes["removed"].append(job.id)
-    zone = ZoneInfo(SCHEDULE_ZONE)
     for job_id, (plan_id, schedule) in sorted(wanted.items()):
-        trigger = CronTrigger.from_crontab(schedule, timezone=zone)
+        trigger = cron_trigger(schedule)
         name = f"{job_id} {schedule}"  # the name carries the schedule, to notice a change
         job = scheduler.get_job(job_id)
         if job is None:
@@ -208,11 +209,14 @@ def install_jobs(scheduler: BaseScheduler, app: Flask) -> None:
 
 
 def run_scheduler() -> None:
-    """Run the blocking scheduler in this process until interrupted."""
+    """Run the blocking scheduler in this process until interrupted (Ctrl-C or SIGTERM)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     scheduler = build_scheduler(app, BlockingScheduler)
     install_jobs(scheduler, app)
-    try:
+
+    def stop(_signum: int, _frame: Any) -> None:
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
         scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass

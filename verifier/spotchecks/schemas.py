@@ -304,4 +304,3 @@ class ConflictOut(OutputModel):
 
 class ConflictList(OutputModel):
     items: list[ConflictOut]
-

@@ -14,22 +14,19 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.triggers.cron import CronTrigger
 from flask_babel import gettext as _
 from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from verifier.audit.services import record_event
-from verifier.auth.models import REGULATOR_INSPECTOR, REGULATOR_SUPERVISOR, User
+from verifier.auth.models import REGULATOR_SUPERVISOR, User
 from verifier.db import utcnow
 from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
-from verifier.orgs.models import Organisation
 from verifier.spotchecks.draw import (
     MANIFEST_FORMAT,
     SEED_PATTERN,
-    compute_inspector_draw,
     compute_sample,
-    organisations_in_order,
 )
+from verifier.spotchecks.inspectors import assign_inspectors
 from verifier.spotchecks.models import (
-    InspectorConflict,
     SpotCheckAssignment,
     SpotCheckCampaign,
     SpotCheckItem,
@@ -40,7 +37,6 @@ from verifier.spotchecks.models import (
 from verifier.spotchecks.population import (
     build_population,
     item_number,
-    org_item,
     resolve_period,
 )
 from verifier.spotchecks.sampling import population_hash
@@ -56,10 +52,42 @@ def require_supervisor(actor: User | None) -> None:
         raise Forbidden(_("only a regulator supervisor may do this"))
 
 
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def _weekday_names(field: str) -> str:
+    """Write a crontab's numeric weekdays (0 or 7 Sunday, 1 Monday) as names.
+
+    APScheduler 3 reads weekday numbers with 0 as Monday, unlike crontab; names mean the same to
+    both, so "0 2 * * 1" runs on Mondays as anyone who knows cron expects.
+    """
+    if not any(ch.isdigit() for ch in field.split("/")[0]) and "/" not in field:
+        return field
+    days: set[int] = set()
+    for part in field.split(","):
+        base, _slash, step_text = part.partition("/")
+        step = int(step_text) if step_text else 1
+        if base == "*":
+            first, last = 0, 6
+        elif "-" in base:
+            start, end = base.split("-", 1)
+            first, last = int(start), int(end)
+        else:
+            first = int(base)
+            last = 6 if step_text else first
+        if not (0 <= first <= 7 and 0 <= last <= 7 and first <= last and step >= 1):
+            raise ValueError(f"weekday {part!r} is out of range (0-7)")
+        days |= {day % 7 for day in range(first, last + 1, step)}
+    return ",".join(_WEEKDAYS[day] for day in sorted(days))
+
+
 def cron_trigger(schedule: str) -> CronTrigger:
     """Return the trigger of a crontab in Asia/Shanghai time, or a ValidationError naming it."""
     try:
-        return CronTrigger.from_crontab(schedule, timezone=SCHEDULE_ZONE)
+        fields = schedule.split()
+        if len(fields) == 5:
+            fields[4] = _weekday_names(fields[4])
+        return CronTrigger.from_crontab(" ".join(fields), timezone=SCHEDULE_ZONE)
     except (ValueError, TypeError) as exc:
         raise ValidationError(
             _(
@@ -216,7 +244,8 @@ def fix_seed(
     locked = session.scalars(
         select(SpotCheckCampaign)
         .where(SpotCheckCampaign.id == campaign.id)
-        .with_for_update()
+        .options(lazyload(SpotCheckCampaign.plan))
+        .with_for_update(of=SpotCheckCampaign)
         .execution_options(populate_existing=True)
     ).one()
     if locked.seed is not None:
@@ -265,8 +294,7 @@ def population_of(session: Session, campaign: SpotCheckCampaign) -> list[dict[st
         .order_by(SpotCheckPopulationItem.id)
     )
     return [
-        {"id": i, "kind": k, "stratum": s, "weight": w, "forced": bool(f)}
-        for i, k, s, w, f in rows
+        {"id": i, "kind": k, "stratum": s, "weight": w, "forced": bool(f)} for i, k, s, w, f in rows
     ]
 
 
@@ -310,107 +338,6 @@ def draw_campaign(session: Session, campaign: SpotCheckCampaign, actor: User | N
         },
     )
     assign_inspectors(session, campaign, sample, actor)
-
-
-def open_loads(session: Session, inspector_ids: list[int]) -> dict[int, int]:
-    """Return each inspector's open assignments: items without their finding yet."""
-    stmt = (
-        select(SpotCheckAssignment.inspector_id, func.count())
-        .where(SpotCheckAssignment.inspector_id.in_(inspector_ids))
-        .group_by(SpotCheckAssignment.inspector_id)
-    )
-    try:
-        from verifier.supervision.models import SpotCheckFinding  # type: ignore[attr-defined]
-    except ImportError:
-        pass
-    else:
-        done = select(SpotCheckFinding.id).where(
-            SpotCheckFinding.item_id == SpotCheckAssignment.item_id,
-            SpotCheckFinding.inspector_id == SpotCheckAssignment.inspector_id,
-        )
-        stmt = stmt.where(~done.exists())
-    return {inspector_id: count for inspector_id, count in session.execute(stmt)}
-
-
-def inspector_directory(session: Session) -> list[User]:
-    """Return the active inspectors, the directory the second random draw picks from."""
-    return list(
-        session.scalars(
-            select(User)
-            .where(User.role == REGULATOR_INSPECTOR, User.active.is_(True))
-            .order_by(User.id)
-        )
-    )
-
-
-def assign_inspectors(
-    session: Session,
-    campaign: SpotCheckCampaign,
-    sample: list[dict[str, Any]],
-    actor: User | None,
-) -> None:
-    """Draw k inspectors per sampled organisation and assign them to its items (双随机)."""
-    assert campaign.seed is not None
-    k = int(campaign.parameters["inspectors_per_organisation"])
-    users = inspector_directory(session)
-    inspectors = [f"inspector:{u.id}" for u in users]
-    organisations = organisations_in_order(sample)
-    org_ids = [item_number(o) for o in organisations]
-    conflicts: dict[str, list[str]] = {}
-    if org_ids:
-        for inspector_id, org_id in session.execute(
-            select(InspectorConflict.inspector_id, InspectorConflict.organisation_id).where(
-                InspectorConflict.organisation_id.in_(org_ids)
-            )
-        ):
-            conflicts.setdefault(org_item(org_id), []).append(f"inspector:{inspector_id}")
-    loads = open_loads(session, [u.id for u in users])
-    initial_load = {f"inspector:{uid}": n for uid, n in sorted(loads.items())}
-    result = compute_inspector_draw(
-        campaign.seed, organisations, inspectors, conflicts, initial_load, k
-    )
-    items = session.execute(
-        select(SpotCheckItem.id, SpotCheckItem.organisation_id).where(
-            SpotCheckItem.campaign_id == campaign.id
-        )
-    ).all()
-    rows = []
-    shortfall = []
-    for entry in result:
-        org_id = item_number(entry["organisation"])
-        chosen = [item_number(i) for i in entry["assigned"]]
-        rows += [
-            {"item_id": item_id, "inspector_id": inspector}
-            for item_id, item_org in items
-            if item_org == org_id
-            for inspector in chosen
-        ]
-        if len(chosen) < k:
-            shortfall.append(
-                {"organisation": entry["organisation"], "needed": k, "assigned": len(chosen)}
-            )
-    if rows:
-        session.execute(insert(SpotCheckAssignment), rows)
-    campaign.inspector_draw = {
-        "k": k,
-        "inspectors": inspectors,
-        "initial_load": initial_load,
-        "organisations": result,
-    }
-    campaign.shortfall = shortfall
-    session.flush()
-    record_event(
-        session,
-        actor,
-        "spotcheck.assign",
-        "spotcheck_campaign",
-        campaign.id,
-        details={
-            "assignments": len(rows),
-            "organisations": len(result),
-            "shortfall": shortfall,
-        },
-    )
 
 
 def run_campaign(
@@ -508,7 +435,7 @@ def publish_campaign(session: Session, campaign: SpotCheckCampaign, actor: User)
 
 
 def manifest(session: Session, campaign: SpotCheckCampaign) -> dict[str, Any]:
-    """Return the campaign's manifest: everything its draw depends on; ids only, nothing personal."""
+    """Return the campaign's manifest: all its draw depends on; ids only, nothing personal."""
     sample = [
         {
             "id": item.item_id,
@@ -536,52 +463,3 @@ def manifest(session: Session, campaign: SpotCheckCampaign) -> dict[str, Any]:
         "inspector_draw": campaign.inspector_draw or {},
         "shortfall": campaign.shortfall or [],
     }
-
-
-# --- conflicts (回避) ---------------------------------------------------------------------------
-
-
-def declare_conflict(
-    session: Session, actor: User, organisation_id: int, note: str
-) -> InspectorConflict:
-    """Record an inspector's affiliation with an organisation; they are never drawn for it."""
-    if actor.role != REGULATOR_INSPECTOR:
-        raise Forbidden(_("only an inspector declares their own conflicts"))
-    org = session.get(Organisation, organisation_id)
-    if org is None:
-        raise ValidationError(
-            _("no such organisation"), field="organisation_id", rule="exists"
-        )
-    existing = session.scalars(
-        select(InspectorConflict).where(
-            InspectorConflict.inspector_id == actor.id,
-            InspectorConflict.organisation_id == org.id,
-        )
-    ).first()
-    if existing is not None:
-        return existing
-    conflict = InspectorConflict(
-        inspector_id=actor.id, organisation_id=org.id, note=(note or "").strip()[:500]
-    )
-    session.add(conflict)
-    session.flush()
-    record_event(
-        session,
-        actor,
-        "spotcheck.conflict.declare",
-        "inspector_conflict",
-        conflict.id,
-        organisation_id=org.id,
-        details={"inspector_id": actor.id, "note": conflict.note},
-    )
-    return conflict
-
-
-def list_conflicts(session: Session, actor: User) -> list[InspectorConflict]:
-    """Return an inspector's own conflicts, or every conflict for a supervisor."""
-    stmt = select(InspectorConflict).order_by(InspectorConflict.declared_at.desc())
-    if actor.role == REGULATOR_INSPECTOR:
-        stmt = stmt.where(InspectorConflict.inspector_id == actor.id)
-    elif actor.role != REGULATOR_SUPERVISOR:
-        raise Forbidden(_("only regulators see declared conflicts"))
-    return list(session.scalars(stmt))

@@ -17,16 +17,15 @@ from verifier.db import get_session
 from verifier.errors import VerifierError
 from verifier.orgs.models import ORG_TYPES
 from verifier.orgs.services import ORG_TYPE_LABELS, list_organisations
+from verifier.spotchecks.inspectors import declare_conflict, list_conflicts
 from verifier.spotchecks.schemas import PlanCreate
 from verifier.spotchecks.services import (
     assignments_of,
     create_plan,
-    declare_conflict,
     fix_seed,
     get_campaign,
     get_plan,
     list_campaigns,
-    list_conflicts,
     list_plans,
     publish_campaign,
     run_campaign,

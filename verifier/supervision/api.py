@@ -235,7 +235,10 @@ FINDING_MULTIPART = {
                 "type": "object",
                 "required": ["result"],
                 "properties": {
-                    "result": {"type": "string", "enum": ["confirmed", "discrepancy", "unverifiable"]},
+                    "result": {
+                        "type": "string",
+                        "enum": ["confirmed", "discrepancy", "unverifiable"],
+                    },
                     "discrepancy_type": {"type": "string"},
                     "notes": {"type": "string"},
                     "record_ids": {"type": "array", "items": {"type": "integer"}},
@@ -264,9 +267,14 @@ def read_finding() -> tuple[FindingCreate, list[EvidenceFile]]:
         form, uploads = request.form, request.files.getlist("evidence")
     except RequestEntityTooLarge:
         raise PayloadTooLarge(
-            _("the upload is too large; each evidence file may be at most %(s)s", s=human_size(limit))
+            _(
+                "the upload is too large; each evidence file may be at most %(s)s",
+                s=human_size(limit),
+            )
         ) from None
-    data: dict[str, Any] = {k: form[k] for k in ("result", "discrepancy_type", "notes") if form.get(k)}
+    data: dict[str, Any] = {
+        k: form[k] for k in ("result", "discrepancy_type", "notes") if form.get(k)
+    }
     raw_ids = [v for v in form.getlist("record_ids") if v.strip()]
     if raw_ids:
         if not all(v.strip().isdigit() and len(v.strip()) < 11 for v in raw_ids):
@@ -308,9 +316,7 @@ def record_finding_api(item_id: int) -> Any:
         session,
         actor,
         item,
-        inspections.FindingInput(
-            body.result, body.discrepancy_type, body.notes, body.record_ids
-        ),
+        inspections.FindingInput(body.result, body.discrepancy_type, body.notes, body.record_ids),
         files,
         deadline_days=deadline_days(),
     )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import click
+from flask.cli import with_appcontext
 
 from verifier.cli import handle_errors, transaction
 from verifier.db import utcnow
 
 
 @click.command("flag-overdue")
+@with_appcontext
 @handle_errors
 def flag_overdue_command() -> None:
     """Mark open supervision cases whose deadline has passed as overdue (the daily job)."""

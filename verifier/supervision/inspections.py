@@ -86,7 +86,7 @@ def list_items(
     page: int = 1,
     per_page: int = 50,
 ) -> tuple[list[QueueRow], int]:
-    """Return one page of the queue: an inspector's own items; a supervisor's, or all with mine off."""
+    """Return one page of the queue: the actor's own items (a supervisor: all, with mine off)."""
     if actor.role not in (REGULATOR_INSPECTOR, REGULATOR_SUPERVISOR):
         raise Forbidden(_("Your role may not do this"))
     stmt = select(SpotCheckItem, SpotCheckFinding).outerjoin(

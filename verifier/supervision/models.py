@@ -141,4 +141,3 @@ class CaseEvent(Base):
     # JSON: what the step changed (certificate numbers, record ids, sanction ...)
     details: Mapped[str] = mapped_column(Text, default="{}")
     at: Mapped[datetime] = mapped_column(default=utcnow)
-

@@ -283,7 +283,10 @@ def _check_decision(case: SupervisionCase, decision: Decision) -> None:
         raise ValidationError(
             _("a resolved case carries no sanction"), field="sanction", rule="no_sanction"
         )
-    if decision.falsification_confirmed and case.finding.discrepancy_type not in FALSIFICATION_TYPES:
+    if (
+        decision.falsification_confirmed
+        and case.finding.discrepancy_type not in FALSIFICATION_TYPES
+    ):
         raise ValidationError(
             _(
                 "falsification can be confirmed only for inflated hours, an activity not held or "
@@ -358,7 +361,11 @@ def close_case(
         for cert in held:
             if cert.status == "suspended" and not _held_elsewhere(session, case, cert.id):
                 set_certificate_status(
-                    session, cert, "valid", _("supervision case %(id)d closed", id=case.id), actor,
+                    session,
+                    cert,
+                    "valid",
+                    _("supervision case %(id)d closed", id=case.id),
+                    actor,
                     by_regulator=True,
                 )
             outcomes[cert.number] = cert.status
@@ -381,7 +388,9 @@ def close_case(
     return case
 
 
-def escalate_case(session: Session, case: SupervisionCase, actor: User, note: str) -> SupervisionCase:
+def escalate_case(
+    session: Session, case: SupervisionCase, actor: User, note: str
+) -> SupervisionCase:
     """Hand a case up (移送/上报); its certificates stay suspended until it is closed."""
     _require_supervisor(actor)
     if case.status not in ("open", "responded", "overdue"):
@@ -401,7 +410,7 @@ def flag_overdue_cases(session: Session, now: datetime) -> int:
             select(SupervisionCase)
             .where(SupervisionCase.status == "open", SupervisionCase.deadline < now)
             .order_by(SupervisionCase.id)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True, of=SupervisionCase)
         )
     )
     for case in cases:

@@ -102,7 +102,10 @@ def _finding_from_form() -> tuple[FindingCreate, list[Any]]:
         form, uploads = request.form, request.files.getlist("evidence")
     except RequestEntityTooLarge:
         raise PayloadTooLarge(
-            _("the upload is too large; each evidence file may be at most %(s)s", s=human_size(limit))
+            _(
+                "the upload is too large; each evidence file may be at most %(s)s",
+                s=human_size(limit),
+            )
         ) from None
     data: dict[str, Any] = {k: form[k] for k in ("result", "notes") if form.get(k)}
     if form.get("result") == "discrepancy" and form.get("discrepancy_type"):
@@ -145,9 +148,7 @@ def item(item_id: int) -> Any:
             form_errors, status = _errors(error), error.status
         else:
             if case is not None:
-                flash(
-                    _("Finding recorded; supervision case %(id)d opened", id=case.id), "success"
-                )
+                flash(_("Finding recorded; supervision case %(id)d opened", id=case.id), "success")
             else:
                 flash(_("Finding recorded"), "success")
             return redirect(url_for("supervision.item", item_id=sampled.id))
@@ -290,10 +291,7 @@ def dashboard() -> Any:
         campaigns=results.campaign_progress(session),
         rates=rates,
         rate_chart=charts.rate_bars(
-            [
-                charts.Bar(r.name, r.rate, f"{r.discrepancies} / {r.findings}")
-                for r in rates
-            ],
+            [charts.Bar(r.name, r.rate, f"{r.discrepancies} / {r.findings}") for r in rates],
             _("Share of findings that are discrepancies, per organisation"),
         )
         if rates
