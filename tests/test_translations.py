@@ -122,7 +122,7 @@ def test_sign_in_page_is_chinese_by_default_and_english_on_request(client):
 
 
 def test_no_stray_percent_signs(catalog):
-    """Jinja formats every translated string with %, so a lone % in a translation breaks the page."""
+    """Jinja formats every translated string with %; a lone % in a translation breaks the page."""
     stray = re.compile(r"%(?!\(\w+\)[#0 +-]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]|%)")
     bad = [
         (message.id, message.string)
