@@ -55,7 +55,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TIMEZONE", "VERIFIER_TIMEZONE", "Asia/Shanghai", doc="zone for entered times"),
     Setting("RATELIMIT_STORAGE_URI", "VERIFIER_RATELIMIT_STORAGE_URI", "memory://"),
     Setting("IMPORT_MAX_BYTES", "VERIFIER_IMPORT_MAX_BYTES", 20 * 1024 * 1024, _int),
-    Setting("DAILY_MINUTES_CAP", "VERIFIER_DAILY_MINUTES_CAP", 24 * 60, _int),
     Setting("RISK_DAILY_CAP_MINUTES", "VERIFIER_RISK_DAILY_CAP_MINUTES", 12 * 60, _int),
     Setting("LOGIN_MAX_FAILURES", "VERIFIER_LOGIN_MAX_FAILURES", 5, _int),
     Setting("LOGIN_LOCK_MINUTES", "VERIFIER_LOGIN_LOCK_MINUTES", 15, _int),
@@ -133,12 +132,9 @@ def _validate(values: dict[str, Any]) -> None:
     values["BASE_URL"] = str(values["BASE_URL"]).rstrip("/")
     for key in (
         "IMPORT_MAX_BYTES",
-        "DAILY_MINUTES_CAP",
         "LOGIN_MAX_FAILURES",
         "EVIDENCE_MAX_BYTES",
         "SUPERVISION_DEADLINE_DAYS",
     ):
         if int(values[key]) <= 0:
             raise ConfigError(f"{key} must be positive")
-    if int(values["DAILY_MINUTES_CAP"]) > 24 * 60:
-        raise ConfigError("VERIFIER_DAILY_MINUTES_CAP cannot exceed 1440 minutes (24 hours)")
