@@ -25,6 +25,7 @@ def demo_command(volunteers: int, records: int) -> None:
         click.echo(
             f"demo data loaded: {summary.organisations} organisations, "
             f"{summary.volunteers} volunteers, "
+            f"{summary.certificates} certificates, {summary.campaigns} spot-check campaign, "
             f"{summary.records} records"
         )
     else:

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event
+from verifier.auth.models import User
 from verifier.auth.services import create_user
 from verifier.identifiers import resident_id_check_char, uscc_check_char
 from verifier.orgs.models import Organisation
@@ -62,6 +63,8 @@ class DemoSummary:
     organisations: int = 0
     volunteers: int = 0
     records: int = 0
+    certificates: int = 0
+    campaigns: int = 0
     logins: list[tuple[str, str, str]] = field(default_factory=list)
 
 
@@ -245,6 +248,8 @@ def load_demo(
         "demo",
         details={"records": made, "volunteers": len(people)},
     )
+    summary.certificates = _demo_certificates(session, orgs[0], today)
+    summary.campaigns = _demo_spot_check(session)
     summary.created = True
     summary.organisations = len(orgs)
     summary.volunteers = len(people)
@@ -256,3 +261,73 @@ def _volunteer_id(session: Session, volunteer: object) -> str:
     from verifier.volunteers.services import reveal_id_number
 
     return reveal_id_number(volunteer)  # type: ignore[arg-type]
+
+
+def _user(session: Session, email: str) -> User:
+    return session.scalars(select(User).where(User.email == email)).one()
+
+
+def _demo_certificates(session: Session, org: Organisation, today: date) -> int:
+    """Certify the first organisation's volunteers for the last quarter, as at a term's end."""
+    from verifier.certificates.bulk import BulkRequest, issue_bulk
+
+    admin = _user(session, f"org1-admin@{DEMO_DOMAIN}")
+    result = issue_bulk(
+        session, org, BulkRequest(today - timedelta(days=90), today, handler="经办人张"), admin
+    )
+    return len(result.issued)
+
+
+def _demo_spot_check(session: Session) -> int:
+    """A monthly plan, one campaign drawn now, two findings (one opening a case), published."""
+    from verifier.spotchecks.models import SpotCheckAssignment, SpotCheckItem
+    from verifier.spotchecks.schemas import PlanCreate
+    from verifier.spotchecks.services import create_plan, publish_campaign, run_campaign
+    from verifier.supervision.inspections import FindingInput, record_finding
+
+    supervisor = _user(session, f"supervisor@{DEMO_DOMAIN}")
+    plan = create_plan(
+        session,
+        PlanCreate.model_validate(
+            {
+                "name": "月度双随机抽查",
+                "schedule": "0 2 1 * *",
+                "parameters": {
+                    "unit": "two_stage",
+                    "period": {"mode": "previous_days", "days": 90},
+                    "sample_size": {"mode": "fixed", "count": 2},
+                    "records_per_organisation": {"mode": "fixed", "count": 5},
+                    "weighting": "risk",
+                    "inspectors_per_organisation": 2,
+                },
+            }
+        ),
+        supervisor,
+    )
+    campaign = run_campaign(session, supervisor, plan=plan, name="演示抽查批次")
+    items = list(
+        session.scalars(
+            select(SpotCheckItem)
+            .where(SpotCheckItem.campaign_id == campaign.id, SpotCheckItem.kind == "record")
+            .order_by(SpotCheckItem.rank)
+        )
+    )
+    for item, data in zip(
+        items,
+        (
+            FindingInput(result="confirmed", notes="电话回访志愿者，服务属实"),
+            FindingInput(
+                result="discrepancy",
+                discrepancy_type="hours_inflated",
+                notes="签到记录显示实际服务 1 小时",
+            ),
+        ),
+        strict=False,
+    ):
+        assignment = session.scalars(
+            select(SpotCheckAssignment).where(SpotCheckAssignment.item_id == item.id)
+        ).first()
+        if assignment is not None:
+            record_finding(session, assignment.inspector, item, data)
+    publish_campaign(session, campaign, supervisor)
+    return 1
