@@ -8,8 +8,9 @@ from credential_helpers import bit, decode_status_list, issue, vc_json, verify_e
 from sqlalchemy import event
 
 from verifier.auth.models import User
+from verifier.certificates.lifecycle import set_status
 from verifier.certificates.models import Certificate
-from verifier.certificates.services import STATUS_LIST_LENGTH, set_status
+from verifier.certificates.services import STATUS_LIST_LENGTH
 from verifier.db import get_session
 from verifier.orgs.models import Organisation
 from verifier.records.models import ServiceRecord

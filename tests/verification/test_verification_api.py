@@ -8,13 +8,9 @@ from conftest import days_ago
 from sqlalchemy import select
 
 from verifier.auth.models import User
+from verifier.certificates.lifecycle import set_status
 from verifier.certificates.models import Certificate, VerificationEvent
-from verifier.certificates.services import (
-    IssueRequest,
-    issue_certificate,
-    number_display,
-    set_status,
-)
+from verifier.certificates.services import IssueRequest, issue_certificate, number_display
 from verifier.crypto import signing
 from verifier.db import get_session
 from verifier.keys.services import active_key, compromise, private_key_of

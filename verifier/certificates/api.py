@@ -13,6 +13,7 @@ from verifier.auth.access import ANY_ROLE, require_actor, roles
 from verifier.auth.models import ORG_ADMIN, ORG_RECORDER
 from verifier.certificates.bulk import BULK_LIMIT, BulkRequest, issue_bulk
 from verifier.certificates.documents import certificate_pdf, certificate_pdf_filename, qr_png_of
+from verifier.certificates.lifecycle import reissue, set_status
 from verifier.certificates.models import Certificate
 from verifier.certificates.schemas import (
     BulkCreate,
@@ -29,8 +30,6 @@ from verifier.certificates.services import (
     issue_certificate,
     list_certificates,
     number_display,
-    reissue,
-    set_status,
     visible_certificate,
 )
 from verifier.db import get_session

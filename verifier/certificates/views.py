@@ -31,17 +31,15 @@ from verifier.certificates.documents import (
     certificate_pdf_filename,
     qr_png_of,
 )
+from verifier.certificates.lifecycle import lineage, reissue, set_status
 from verifier.certificates.models import CERTIFICATE_STATUSES, CHANNELS, Certificate
 from verifier.certificates.schemas import BulkCreate, CertificateCreate
 from verifier.certificates.services import (
     IssueRequest,
     certifiable_records,
     issue_certificate,
-    lineage,
     list_certificates,
     number_display,
-    reissue,
-    set_status,
     visible_certificate,
 )
 from verifier.db import get_session

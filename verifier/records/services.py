@@ -313,7 +313,7 @@ def _add_revision(
 
 def _supersede_certificates(session: Session, record: ServiceRecord, actor: User | None) -> None:
     """A certificate over a changed record no longer tells the truth: mark it superseded."""
-    from verifier.certificates.services import supersede_for_record
+    from verifier.certificates.lifecycle import supersede_for_record
 
     supersede_for_record(session, record, actor)
 

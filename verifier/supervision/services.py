@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event
 from verifier.auth.models import REGULATOR_ROLES, REGULATOR_SUPERVISOR, User
+from verifier.certificates.lifecycle import set_status as set_certificate_status
 from verifier.certificates.models import Certificate, CertificateRecord
-from verifier.certificates.services import set_status as set_certificate_status
 from verifier.db import utcnow
 from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
 from verifier.labels import label

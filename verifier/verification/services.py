@@ -10,15 +10,10 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from verifier.certificates.lifecycle import records_intact
 from verifier.certificates.models import Certificate, VerificationEvent
 from verifier.certificates.numbers import InvalidCertificateNumber, normalize_certificate_number
-from verifier.certificates.services import (
-    activities_of,
-    content_hash,
-    ledger_entry,
-    number_display,
-    records_intact,
-)
+from verifier.certificates.services import activities_of, content_hash, ledger_entry, number_display
 from verifier.crypto import signing
 from verifier.crypto.errors import CryptoError, InvalidSignature, MalformedToken
 from verifier.errors import ValidationError
