@@ -141,4 +141,5 @@ def _read(image: Image.Image) -> list[str]:
     if image.mode not in ("L", "RGB"):
         image = image.convert("L")
     results = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
-    return [result.text for result in results if result.valid]
+    # zxing-cpp may find one symbol twice (at two scales); report each text once, in order.
+    return list(dict.fromkeys(result.text for result in results if result.valid))
