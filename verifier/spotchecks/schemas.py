@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+from flask_babel import gettext as _
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -49,12 +50,12 @@ class SampleSize(InputModel):
             if getattr(self, name) is None:
                 raise PydanticCustomError(
                     "size_incomplete",
-                    "sample size mode {mode} needs {name}",
+                    _("sample size mode {mode} needs {name}"),
                     {"mode": self.mode, "name": name},
                 )
         if self.maximum is not None and self.maximum < self.minimum:
             raise PydanticCustomError(
-                "size_bounds", "the maximum must not be below the minimum", {}
+                "size_bounds", _("the maximum must not be below the minimum"), {}
             )
         return self
 
@@ -84,11 +85,13 @@ class Period(InputModel):
     def _complete(self) -> Period:
         if self.mode == "fixed":
             if self.date_from is None or self.date_to is None:
-                raise PydanticCustomError("period_incomplete", "a fixed period needs from and to")
+                raise PydanticCustomError(
+                    "period_incomplete", _("a fixed period needs from and to")
+                )
             if self.date_to < self.date_from:
-                raise PydanticCustomError("period_order", "the period ends before it starts")
+                raise PydanticCustomError("period_order", _("the period ends before it starts"))
         if self.mode == "previous_days" and self.days is None:
-            raise PydanticCustomError("period_incomplete", "previous_days needs days")
+            raise PydanticCustomError("period_incomplete", _("previous_days needs days"))
         return self
 
     def dumped(self) -> dict[str, Any]:
@@ -124,7 +127,7 @@ class PlanParameters(InputModel):
         if self.records_per_organisation is None:
             if self.unit == "two_stage":
                 raise PydanticCustomError(
-                    "per_org_required", "two_stage needs records_per_organisation"
+                    "per_org_required", _("two_stage needs records_per_organisation")
                 )
             # the records of an always-included organisation under the records unit
             self.records_per_organisation = SampleSize(mode="fixed", count=5)
@@ -178,7 +181,7 @@ class PlanList(OutputModel):
 def _check_seed(value: str | None) -> str | None:
     if value is not None and not SEED_PATTERN.fullmatch(value.strip()):
         raise PydanticCustomError(
-            "seed_format", "a seed is 20 to 128 letters and digits (e.g. twenty dice rolls)"
+            "seed_format", _("a seed is 20 to 128 letters and digits (e.g. twenty dice rolls)")
         )
     return value.strip() if value is not None else None
 
@@ -202,10 +205,10 @@ class CampaignCreate(InputModel):
     def _one_source(self) -> CampaignCreate:
         if (self.plan_id is None) == (self.parameters is None):
             raise PydanticCustomError(
-                "plan_or_parameters", "give either plan_id or parameters, not both or neither"
+                "plan_or_parameters", _("give either plan_id or parameters, not both or neither")
             )
         if self.seed is not None and self.await_seed:
-            raise PydanticCustomError("seed_or_wait", "give a seed or await_seed, not both")
+            raise PydanticCustomError("seed_or_wait", _("give a seed or await_seed, not both"))
         _check_seed(self.seed)
         return self
 
