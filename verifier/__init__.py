@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
+from flask import session as browser_session
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -156,7 +157,18 @@ def _register_transaction_boundary(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
             "frame-ancestors 'none'",
         )
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if g.get("api_user") is not None or _signed_in_by_cookie():
+            # what a signed-in user sees is theirs: no shared cache, no copy left on disk
+            response.headers.setdefault("Cache-Control", "private, no-store")
         return response
+
+
+def _signed_in_by_cookie() -> bool:
+    if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+        return False
+    return "_user_id" in browser_session
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -181,11 +181,13 @@ def authenticate(
     if user is None:
         _verify(_dummy_hash(), password)
         return SignInResult(None, message)
+    # hash the password whatever the account's state, so the time taken tells nothing about it
+    password_ok = _verify(user.password_hash, password)
     if user.locked_until is not None and user.locked_until > now:
         return SignInResult(
             None, _("too many failed sign-ins; this account is locked for a while, try again later")
         )
-    if not user.active or not _verify(user.password_hash, password):
+    if not user.active or not password_ok:
         user.failed_logins += 1
         details: dict[str, object] = {"failures": user.failed_logins}
         if user.failed_logins >= max_failures:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import session as browser_session
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
@@ -15,6 +16,7 @@ from verifier import limiter
 from verifier.auth.access import ANY_ROLE, public, require_actor, roles
 from verifier.auth.services import authenticate, create_token, revoke_token, tokens_of
 from verifier.db import get_session
+from verifier.web.redirects import safe_local_target
 
 bp = Blueprint("auth", __name__)
 
@@ -29,9 +31,7 @@ class TokenForm(FlaskForm):
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("web.dashboard")
+    return safe_local_target(target) or url_for("web.dashboard")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -52,6 +52,8 @@ def login() -> Any:
         # a failed attempt is counted, so commit either way
         session.commit()
         if result.user is not None:
+            # a fresh session on sign-in: nothing set before it (by anyone) carries over
+            browser_session.clear()
             login_user(result.user)
             return redirect(_safe_next(request.args.get("next")))
         error = result.message
@@ -65,6 +67,7 @@ def login() -> Any:
 @roles(*ANY_ROLE)
 def logout() -> Any:
     logout_user()
+    browser_session.clear()
     return redirect(url_for("auth.login"))
 
 

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 
 from verifier import limiter
 from verifier.auth.access import public
+from verifier.certificates.numbers import InvalidCertificateNumber, normalize_certificate_number
 from verifier.db import get_session
 from verifier.verification.services import (
     identity_matches,
@@ -21,7 +22,16 @@ bp = Blueprint("verification", __name__)
 
 
 def _number_key() -> str:
-    return "match:" + str((request.view_args or {}).get("number", ""))[:32]
+    """Key the per-certificate limit on the number itself, however it was typed.
+
+    The number is accepted in any case, grouped or not: keyed on the raw text, each spelling
+    would get its own allowance of guesses at the holder's ID number.
+    """
+    text = str((request.view_args or {}).get("number", ""))[:64]
+    try:
+        return "match:" + normalize_certificate_number(text).replace("-", "")
+    except InvalidCertificateNumber:
+        return "match:" + text[:32]
 
 
 @bp.get("/v/<path:token>")

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from verifier import LOCALES
 from verifier.auth.access import ANY_ROLE, current_actor, public, roles
 from verifier.db import get_session
+from verifier.web.redirects import safe_local_target
 
 bp = Blueprint("web", __name__)
 
@@ -26,9 +27,7 @@ def index() -> Any:
 @public
 def set_language(code: str) -> Any:
     """Remember the chosen language in a cookie and go back."""
-    target = request.args.get("next", "/")
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
+    target = safe_local_target(request.args.get("next")) or "/"
     response = make_response(redirect(target))
     if code in LOCALES:
         response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
