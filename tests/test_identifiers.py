@@ -94,4 +94,4 @@ def test_masking_hides_the_middle():
     assert masked == "110*************2X"
     assert "19900307" not in masked
     assert mask_name("张三") == "张*"
-    assert mask_name("欧阳娜娜") == "欧***"
+    assert mask_name("欧阳娜娜") == "欧*"  # the length is not revealed

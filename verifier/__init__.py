@@ -88,8 +88,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _load_user(user_id: str) -> Any:
     from verifier.auth.models import User
 
-    user = db.get_session().get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+    user_part, _, epoch = user_id.partition(".")
+    if not (user_part.isdigit() and epoch.isdigit()):
+        return None
+    user = db.get_session().get(User, int(user_part))
+    if user is None or not user.active or user.session_epoch != int(epoch):
+        return None  # signed out everywhere, deactivated, or a cookie from before
+    return user
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -175,8 +175,9 @@ def mask_id_number(number: str) -> str:
 
 
 def mask_name(name: str) -> str:
-    """Mask a personal name for public display: keep its first character (张*)."""
+    """Mask a personal name for public display: its first character and one star (张*)."""
     name = name.strip()
     if not name:
         return ""
-    return name[0] + "*" * max(1, min(len(name) - 1, 3))
+    # always one star: the length of the name is not shown either
+    return name[0] + "*"

@@ -1,5 +1,7 @@
 """Password sign-in, lock-out, throttling, session cookies, CSRF and API tokens."""
 
+import re
+
 from conftest import PASSWORD, bearer, csrf_token_from, login, test_config
 from sqlalchemy import select
 
@@ -129,3 +131,27 @@ def test_api_without_token_says_how_to_authenticate(client):
     response = client.get("/api/v1/organisations")
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_copied_session_cookie_stops_working_after_sign_out(app, make):
+    user = make.user("org_admin", make.org())
+    browser = app.test_client()
+    assert login(browser, user.email).status_code == 302
+    cookie = browser.get_cookie("session")
+    thief = app.test_client()
+    thief.set_cookie("session", cookie.value)
+    assert thief.get("/dashboard").status_code == 200
+    assert browser.post("/logout").status_code == 302
+    assert thief.get("/dashboard").status_code == 302  # sent to sign in
+
+
+def test_a_locked_account_answers_like_a_wrong_password(app, client, make):
+    user = make.user("org_admin", make.org())
+    pages = []
+    for _ in range(app.config["LOGIN_MAX_FAILURES"] + 1):
+        response = login(client, user.email, "bad-password-123")
+        pages.append(response.get_data(as_text=True))
+    unknown = login(client, "nobody@example.cn", "bad-password-123").get_data(as_text=True)
+    message = re.compile(r'<p class="error" role="alert">(.*?)</p>', re.S)
+    assert message.search(pages[0]).group(1) == message.search(pages[-1]).group(1)
+    assert message.search(unknown).group(1) == message.search(pages[-1]).group(1)

@@ -171,7 +171,10 @@ def authenticate(
     session: Session, email: str, password: str, *, max_failures: int, lock_minutes: int
 ) -> SignInResult:
     """Check an e-mail and password; lock the account after repeated failures."""
-    message = _("wrong e-mail or password")
+    # one message for every failure, so sign-in reveals neither which accounts exist nor their state
+    message = _(
+        "wrong e-mail or password; after repeated failures an account is locked for a while"
+    )
     try:
         email = normalize_email(email)
     except ValidationError:
@@ -184,9 +187,7 @@ def authenticate(
     # hash the password whatever the account's state, so the time taken tells nothing about it
     password_ok = _verify(user.password_hash, password)
     if user.locked_until is not None and user.locked_until > now:
-        return SignInResult(
-            None, _("too many failed sign-ins; this account is locked for a while, try again later")
-        )
+        return SignInResult(None, message)
     if not user.active or not password_ok:
         user.failed_logins += 1
         details: dict[str, object] = {"failures": user.failed_logins}
@@ -205,6 +206,15 @@ def authenticate(
         session, user, "auth.sign_in", "user", user.id, organisation_id=user.organisation_id
     )
     return SignInResult(user)
+
+
+def end_sessions(session: Session, user: User) -> None:
+    """Sign a user out everywhere: every session cookie issued before now stops working."""
+    user.session_epoch += 1
+    session.flush()
+    record_event(
+        session, user, "auth.sign_out", "user", user.id, organisation_id=user.organisation_id
+    )
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -354,6 +364,8 @@ def set_active(session: Session, user: User, active: bool, actor: User) -> None:
     if user.active == active:
         return
     user.active = active
+    if not active:
+        user.session_epoch += 1  # a deactivated user's open sessions end now
     session.flush()
     record_event(
         session,

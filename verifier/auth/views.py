@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length
 
 from verifier import limiter
 from verifier.auth.access import ANY_ROLE, public, require_actor, roles
-from verifier.auth.services import authenticate, create_token, revoke_token, tokens_of
+from verifier.auth.services import authenticate, create_token, end_sessions, revoke_token, tokens_of
 from verifier.db import get_session
 from verifier.web.redirects import safe_local_target
 
@@ -66,6 +66,7 @@ def login() -> Any:
 @bp.post("/logout")
 @roles(*ANY_ROLE)
 def logout() -> Any:
+    end_sessions(get_session(), require_actor())
     logout_user()
     browser_session.clear()
     return redirect(url_for("auth.login"))
