@@ -281,9 +281,10 @@ def _demo_certificates(session: Session, org: Organisation, today: date) -> int:
 def _demo_spot_check(session: Session) -> int:
     """A monthly plan, one campaign drawn now, two findings (one opening a case), published."""
     from verifier.spotchecks.models import SpotCheckAssignment, SpotCheckItem
+    from verifier.spotchecks.plans import create_plan
     from verifier.spotchecks.schemas import PlanCreate
-    from verifier.spotchecks.services import create_plan, publish_campaign, run_campaign
-    from verifier.supervision.inspections import FindingInput, record_finding
+    from verifier.spotchecks.services import publish_campaign, run_campaign
+    from verifier.supervision.findings import FindingInput, record_finding
 
     supervisor = _user(session, f"supervisor@{DEMO_DOMAIN}")
     plan = create_plan(

@@ -14,6 +14,7 @@ from verifier.auth.models import REGULATOR_INSPECTOR, REGULATOR_ROLES, REGULATOR
 from verifier.db import get_session
 from verifier.spotchecks.inspectors import declare_conflict, list_conflicts
 from verifier.spotchecks.models import InspectorConflict, SpotCheckCampaign
+from verifier.spotchecks.plans import create_plan, get_plan, list_plans
 from verifier.spotchecks.schemas import (
     CampaignCreate,
     CampaignList,
@@ -31,12 +32,9 @@ from verifier.spotchecks.schemas import (
 )
 from verifier.spotchecks.services import (
     assignments_of,
-    create_plan,
     fix_seed,
     get_campaign,
-    get_plan,
     list_campaigns,
-    list_plans,
     manifest,
     publish_campaign,
     run_campaign,

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event
 from verifier.spotchecks.models import SpotCheckPlan, SpotCheckPlanRun
-from verifier.spotchecks.services import cron_trigger, run_campaign, sample_counts
+from verifier.spotchecks.plans import cron_trigger
+from verifier.spotchecks.services import run_campaign, sample_counts
 from verifier.timeutil import to_local
 
 # First key of the two-key PostgreSQL advisory lock; the second is the plan's id.

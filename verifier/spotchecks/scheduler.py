@@ -25,8 +25,8 @@ from sqlalchemy import select
 
 from verifier.db import get_db, get_session, utcnow
 from verifier.spotchecks.models import SpotCheckPlan
+from verifier.spotchecks.plans import SCHEDULE_ZONE, cron_trigger
 from verifier.spotchecks.runs import DueRun, RunOutcome, due_runs, run_plan_period
-from verifier.spotchecks.services import SCHEDULE_ZONE, cron_trigger
 
 log = logging.getLogger(__name__)
 

@@ -18,21 +18,17 @@ from verifier.errors import VerifierError
 from verifier.orgs.models import ORG_TYPES
 from verifier.orgs.services import ORG_TYPE_LABELS, list_organisations
 from verifier.spotchecks.inspectors import declare_conflict, list_conflicts
+from verifier.spotchecks.plans import create_plan, get_plan, list_plans, runs_of, set_plan_active
 from verifier.spotchecks.schemas import PlanCreate
 from verifier.spotchecks.services import (
     assignments_of,
-    create_plan,
     fix_seed,
     get_campaign,
-    get_plan,
     list_campaigns,
-    list_plans,
     publish_campaign,
     run_campaign,
-    runs_of,
     sample_counts,
     sample_of,
-    set_plan_active,
 )
 
 bp = Blueprint("spotchecks", __name__, url_prefix="/spotchecks")

@@ -1,8 +1,7 @@
-"""JSON API for the inspector's queue, findings with evidence, supervision cases and publication."""
+"""JSON API for the inspector's queue: sampled items, findings with evidence (cases: case_api)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Response, current_app, request, url_for
@@ -14,21 +13,14 @@ from verifier.api import bp
 from verifier.api.openapi import operation
 from verifier.api.schemas import answer, read_json, read_query, validate
 from verifier.auth.access import require_actor, roles
-from verifier.auth.models import ORG_ADMIN, ORG_RECORDER, REGULATOR_INSPECTOR, REGULATOR_SUPERVISOR
 from verifier.db import get_session
 from verifier.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
 from verifier.spotchecks.models import SpotCheckItem
-from verifier.supervision import inspections
+from verifier.supervision import findings, inspections
+from verifier.supervision.case_api import CASE_READERS, REGULATORS, case_out, org_ref
 from verifier.supervision.evidence import DEFAULT_MAX_BYTES, EvidenceFile, human_size, read_evidence
 from verifier.supervision.models import FindingEvidence, SpotCheckFinding, SupervisionCase
 from verifier.supervision.schemas import (
-    CaseClose,
-    CaseEscalate,
-    CaseEventOut,
-    CaseOut,
-    CasePage,
-    CaseQuery,
-    CaseResponse,
     EvidenceOut,
     FindingCreate,
     FindingCreated,
@@ -37,31 +29,15 @@ from verifier.supervision.schemas import (
     ItemOut,
     ItemPage,
     ItemQuery,
-    OrganisationRef,
     SampledRecord,
     SignalOut,
     cert_ref,
     flag,
     when,
 )
-from verifier.supervision.services import (
-    DEFAULT_DEADLINE_DAYS,
-    Decision,
-    affected_record_ids,
-    case_certificates,
-    case_events,
-    close_case,
-    corrected_ids,
-    escalate_case,
-    list_cases,
-    respond,
-    visible_case,
-)
+from verifier.supervision.services import DEFAULT_DEADLINE_DAYS, affected_record_ids
 
-REGULATORS = (REGULATOR_SUPERVISOR, REGULATOR_INSPECTOR)
-CASE_READERS = (ORG_ADMIN, ORG_RECORDER, *REGULATORS)
 ITEM = "<int(max=2147483647):item_id>"
-CASE = "<int(max=2147483647):case_id>"
 
 
 def evidence_max_bytes() -> int:
@@ -70,10 +46,6 @@ def evidence_max_bytes() -> int:
 
 def deadline_days() -> int:
     return int(current_app.config.get("SUPERVISION_DEADLINE_DAYS", DEFAULT_DEADLINE_DAYS))
-
-
-def _org_ref(org: Any) -> OrganisationRef:
-    return OrganisationRef(id=org.id, name=org.name, uscc=org.uscc)
 
 
 def finding_out(finding: SpotCheckFinding) -> FindingOut:
@@ -112,7 +84,7 @@ def _item_fields(item: SpotCheckItem, finding: SpotCheckFinding | None) -> dict[
         "campaign_id": item.campaign_id,
         "kind": item.kind,
         "item": item.item_id,
-        "organisation": _org_ref(item.organisation),
+        "organisation": org_ref(item.organisation),
         "record_id": item.record_id,
         "stage": item.stage,
         "rank": item.rank,
@@ -126,36 +98,6 @@ def _signals(result: Any) -> tuple[int | None, list[SignalOut]]:
     return result.score, [
         SignalOut(code=s.code, message=str(s.message), weight=s.weight) for s in result.reasons
     ]
-
-
-def case_out(case: SupervisionCase, with_events: bool = False) -> CaseOut:
-    session = get_session()
-    events = None
-    if with_events:
-        events = [
-            CaseEventOut(kind=e.kind, at=when(e.at), note=e.note, details=json.loads(e.details))  # type: ignore[arg-type]
-            for e in case_events(session, case)
-        ]
-    return CaseOut(
-        id=case.id,
-        organisation=_org_ref(case.organisation),
-        campaign_id=case.campaign_id,
-        finding_id=case.finding_id,
-        discrepancy_type=case.finding.discrepancy_type,
-        status=case.status,  # type: ignore[arg-type]
-        deadline=when(case.deadline),  # type: ignore[arg-type]
-        opened_at=when(case.opened_at),  # type: ignore[arg-type]
-        response=case.response,
-        corrected_record_ids=corrected_ids(case),
-        responded_at=when(case.responded_at),
-        outcome=case.outcome,
-        sanction=case.sanction,
-        falsification_confirmed=case.falsification_confirmed,
-        decision=case.decision,
-        closed_at=when(case.closed_at),
-        certificates=[cert_ref(c) for c in case_certificates(session, case)],
-        events=events,
-    )
 
 
 @bp.get("/spotcheck/items")
@@ -312,11 +254,11 @@ def record_finding_api(item_id: int) -> Any:
     session, actor = get_session(), require_actor()
     item = inspections.visible_item(session, actor, item_id)
     body, files = read_finding()
-    finding, case = inspections.record_finding(
+    finding, case = findings.record_finding(
         session,
         actor,
         item,
-        inspections.FindingInput(body.result, body.discrepancy_type, body.notes, body.record_ids),
+        findings.FindingInput(body.result, body.discrepancy_type, body.notes, body.record_ids),
         files,
         deadline_days=deadline_days(),
     )
@@ -335,7 +277,7 @@ def record_finding_api(item_id: int) -> Any:
     media="application/octet-stream",
 )
 def evidence_file_api(evidence_id: int) -> Any:
-    evidence = inspections.visible_evidence(get_session(), require_actor(), evidence_id)
+    evidence = findings.visible_evidence(get_session(), require_actor(), evidence_id)
     return evidence_response(evidence)
 
 
@@ -355,105 +297,3 @@ def _quote(name: str) -> str:
     from urllib.parse import quote
 
     return quote(name, safe="")
-
-
-@bp.get("/supervision/cases")
-@roles(*CASE_READERS)
-@operation(
-    summary="List supervision cases",
-    tag="supervision",
-    description="Organisation users see their own organisation's cases; regulators all. Open "
-    "cases first, the nearest deadline first.",
-    query=CaseQuery,
-    response=CasePage,
-)
-def list_cases_api() -> Any:
-    query = read_query(CaseQuery)
-    rows, total = list_cases(
-        get_session(),
-        require_actor(),
-        status=query.status or "",
-        page=query.page,
-        per_page=query.per_page,
-    )
-    return answer(
-        CasePage(
-            items=[case_out(c) for c in rows], page=query.page, per_page=query.per_page, total=total
-        )
-    )
-
-
-@bp.get(f"/supervision/cases/{CASE}")
-@roles(*CASE_READERS)
-@operation(
-    summary="Show a supervision case with its history",
-    tag="supervision",
-    description="Another organisation's case answers 404.",
-    response=CaseOut,
-)
-def get_case_api(case_id: int) -> Any:
-    return answer(case_out(visible_case(get_session(), require_actor(), case_id), True))
-
-
-@bp.post(f"/supervision/cases/{CASE}/response")
-@roles(ORG_ADMIN, ORG_RECORDER)
-@operation(
-    summary="Answer a supervision case (the organisation)",
-    tag="supervision",
-    description="An explanation, and the ids of the records corrected (through the record "
-    "pages or API) for this case. Allowed while the case is open, answered or overdue (409 "
-    "otherwise).",
-    body=CaseResponse,
-    response=CaseOut,
-    errors=(409,),
-)
-def respond_case_api(case_id: int) -> Any:
-    session, actor = get_session(), require_actor()
-    case = visible_case(session, actor, case_id)
-    body = read_json(CaseResponse)
-    respond(session, case, actor, body.explanation, body.corrected_record_ids)
-    return answer(case_out(case, True))
-
-
-@bp.post(f"/supervision/cases/{CASE}/close")
-@roles(REGULATOR_SUPERVISOR)
-@operation(
-    summary="Close a supervision case (the supervisor)",
-    tag="supervision",
-    description="`resolved`: the suspended certificates are reinstated (those whose records "
-    "changed become superseded). `sanctioned` with a sanction; `stop_activities` suspends the "
-    "organisation. With `falsification_confirmed` the certificates covering the affected "
-    "records are revoked with the finding as the reason.",
-    body=CaseClose,
-    response=CaseOut,
-    errors=(409,),
-)
-def close_case_api(case_id: int) -> Any:
-    session, actor = get_session(), require_actor()
-    case = visible_case(session, actor, case_id)
-    body = read_json(CaseClose)
-    close_case(
-        session,
-        case,
-        actor,
-        Decision(body.outcome, body.decision, body.sanction, body.falsification_confirmed),
-    )
-    return answer(case_out(case, True))
-
-
-@bp.post(f"/supervision/cases/{CASE}/escalate")
-@roles(REGULATOR_SUPERVISOR)
-@operation(
-    summary="Escalate a supervision case (the supervisor)",
-    tag="supervision",
-    description="Hands the case up; its certificates stay suspended until it is closed.",
-    body=CaseEscalate,
-    response=CaseOut,
-    errors=(409,),
-)
-def escalate_case_api(case_id: int) -> Any:
-    session, actor = get_session(), require_actor()
-    case = visible_case(session, actor, case_id)
-    body = read_json(CaseEscalate)
-    escalate_case(session, case, actor, body.note)
-    return answer(case_out(case, True))

@@ -1,14 +1,13 @@
-"""Supervision cases (责令限期改正): open on a discrepancy, answer, close or escalate, flag overdue.
+"""Supervision cases (责令限期改正): open on a discrepancy, answer, flag overdue, and read them.
 
-A discrepancy suspends exactly the certificates that cover the affected records; closing the case
-reinstates them (set_status turns one whose records changed into `superseded`), or, when the
-supervisor confirms falsification, revokes them with the finding as the reason.
+A discrepancy suspends exactly the certificates that cover the affected records; a supervisor's
+decision (verifier.supervision.decisions) closes the case, reinstating or revoking them, or
+escalates it.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,18 +16,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event
-from verifier.auth.models import REGULATOR_ROLES, REGULATOR_SUPERVISOR, User
+from verifier.auth.models import REGULATOR_ROLES, User
 from verifier.certificates.lifecycle import set_status as set_certificate_status
 from verifier.certificates.models import Certificate, CertificateRecord
 from verifier.db import utcnow
 from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
 from verifier.labels import label
-from verifier.orgs.services import set_status as set_organisation_status
 from verifier.records.models import ServiceRecord
-from verifier.supervision.labels import DISCREPANCY_TYPE, SANCTION
+from verifier.supervision.labels import DISCREPANCY_TYPE
 from verifier.supervision.models import (
-    FALSIFICATION_TYPES,
-    SANCTIONS,
     CaseCertificate,
     CaseEvent,
     FindingRecord,
@@ -38,10 +34,10 @@ from verifier.supervision.models import (
 
 DEFAULT_DEADLINE_DAYS = 30
 TEXT_LIMIT = 5000
-UNCLOSED = ("open", "responded", "overdue", "escalated")
 
 
-def _text(value: str | None, field_name: str, *, required: bool) -> str:
+def checked_text(value: str | None, field_name: str, *, required: bool) -> str:
+    """Return the text stripped; a ValidationError names the field if missing or too long."""
     text = (value or "").strip()
     if required and not text:
         raise ValidationError(_("this text is required"), field=field_name, rule="required")
@@ -54,7 +50,7 @@ def _text(value: str | None, field_name: str, *, required: bool) -> str:
     return text
 
 
-def _event(
+def record_case_event(
     session: Session,
     case: SupervisionCase,
     kind: str,
@@ -62,6 +58,7 @@ def _event(
     note: str = "",
     **details: Any,
 ) -> None:
+    """Add a step to the case's history and append it to the audit chain."""
     session.add(
         CaseEvent(
             case_id=case.id,
@@ -150,7 +147,7 @@ def open_case(
     )
     session.add(case)
     session.flush()
-    _event(
+    record_case_event(
         session,
         case,
         "opened",
@@ -169,7 +166,7 @@ def open_case(
             suspended.append(cert.number)
     session.flush()
     if suspended:
-        _event(session, case, "certificates_suspended", actor, certificates=suspended)
+        record_case_event(session, case, "certificates_suspended", actor, certificates=suspended)
     return case
 
 
@@ -222,7 +219,7 @@ def respond(
         raise Forbidden(_("only the organisation under supervision may respond"))
     if case.status not in ("open", "overdue", "responded"):
         raise Conflict(_("this case no longer takes responses"))
-    explanation = _text(explanation, "explanation", required=True)
+    explanation = checked_text(explanation, "explanation", required=True)
     ids = sorted(set(corrected_record_ids or []))
     if ids:
         own = set(
@@ -246,161 +243,12 @@ def respond(
     case.responded_by_id = actor.id
     case.status = "responded"
     session.flush()
-    _event(session, case, "responded", actor, explanation, corrected_record_ids=ids)
+    record_case_event(session, case, "responded", actor, explanation, corrected_record_ids=ids)
     return case
 
 
 def corrected_ids(case: SupervisionCase) -> list[int]:
     return list(json.loads(case.corrected_record_ids or "[]"))
-
-
-def _require_supervisor(actor: User) -> None:
-    if actor.role != REGULATOR_SUPERVISOR:
-        raise Forbidden(_("only a regulator supervisor may decide a supervision case"))
-
-
-@dataclass
-class Decision:
-    """How a supervisor closes a case."""
-
-    outcome: str  # resolved | sanctioned
-    decision: str
-    sanction: str | None = None
-    falsification_confirmed: bool = False
-    notes: list[str] = field(default_factory=list)
-
-
-def _check_decision(case: SupervisionCase, decision: Decision) -> None:
-    if decision.outcome not in ("resolved", "sanctioned"):
-        raise ValidationError(
-            _("the outcome is resolved or sanctioned"), field="outcome", rule="outcome"
-        )
-    if decision.outcome == "sanctioned" and decision.sanction not in SANCTIONS:
-        raise ValidationError(
-            _("choose a sanction: %(s)s", s=", ".join(SANCTIONS)), field="sanction", rule="sanction"
-        )
-    if decision.outcome == "resolved" and decision.sanction:
-        raise ValidationError(
-            _("a resolved case carries no sanction"), field="sanction", rule="no_sanction"
-        )
-    if (
-        decision.falsification_confirmed
-        and case.finding.discrepancy_type not in FALSIFICATION_TYPES
-    ):
-        raise ValidationError(
-            _(
-                "falsification can be confirmed only for inflated hours, an activity not held or "
-                "an altered or forged certificate"
-            ),
-            field="falsification_confirmed",
-            rule="falsification_type",
-        )
-
-
-def _held_elsewhere(session: Session, case: SupervisionCase, certificate_id: int) -> bool:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(CaseCertificate)
-            .join(SupervisionCase, SupervisionCase.id == CaseCertificate.case_id)
-            .where(
-                CaseCertificate.certificate_id == certificate_id,
-                CaseCertificate.case_id != case.id,
-                SupervisionCase.status.in_(UNCLOSED),
-            )
-        )
-        or 0
-    ) > 0
-
-
-def close_case(
-    session: Session, case: SupervisionCase, actor: User, decision: Decision
-) -> SupervisionCase:
-    """Close a case: resolved, or with a sanction; revoke on confirmed falsification."""
-    _require_supervisor(actor)
-    if case.status == "closed":
-        raise Conflict(_("this case is already closed"))
-    _check_decision(case, decision)
-    text = _text(decision.decision, "decision", required=True)
-    now = utcnow()
-    case.status = "closed"
-    case.outcome = decision.outcome
-    case.sanction = decision.sanction if decision.outcome == "sanctioned" else None
-    case.falsification_confirmed = decision.falsification_confirmed
-    case.decision = text
-    case.closed_at = now
-    case.closed_by_id = actor.id
-    session.flush()
-    _event(
-        session,
-        case,
-        "closed",
-        actor,
-        text,
-        outcome=case.outcome,
-        sanction=case.sanction,
-        falsification_confirmed=case.falsification_confirmed,
-    )
-    reason = finding_reason(case, case.finding)
-    if decision.falsification_confirmed:
-        revoked = []
-        for cert in covering_certificates(session, affected_record_ids(session, case.finding_id)):
-            if cert.status != "revoked":
-                set_certificate_status(session, cert, "revoked", reason, actor, by_regulator=True)
-                revoked.append(cert.number)
-        if revoked:
-            _event(session, case, "certificates_revoked", actor, certificates=revoked)
-    else:
-        outcomes: dict[str, str] = {}
-        held = session.scalars(
-            select(Certificate)
-            .join(CaseCertificate, CaseCertificate.certificate_id == Certificate.id)
-            .where(CaseCertificate.case_id == case.id)
-            .order_by(Certificate.number)
-        )
-        for cert in held:
-            if cert.status == "suspended" and not _held_elsewhere(session, case, cert.id):
-                set_certificate_status(
-                    session,
-                    cert,
-                    "valid",
-                    _("supervision case %(id)d closed", id=case.id),
-                    actor,
-                    by_regulator=True,
-                )
-            outcomes[cert.number] = cert.status
-        if outcomes:
-            _event(session, case, "certificates_reinstated", actor, certificates=outcomes)
-    if case.sanction == "stop_activities" and case.organisation.status == "active":
-        set_organisation_status(
-            session,
-            case.organisation,
-            "suspended",
-            _(
-                "%(sanction)s, supervision case %(id)d",
-                sanction=label(SANCTION, "stop_activities"),
-                id=case.id,
-            ),
-            actor,
-            by_regulator=True,
-        )
-        _event(session, case, "organisation_suspended", actor)
-    return case
-
-
-def escalate_case(
-    session: Session, case: SupervisionCase, actor: User, note: str
-) -> SupervisionCase:
-    """Hand a case up (移送/上报); its certificates stay suspended until it is closed."""
-    _require_supervisor(actor)
-    if case.status not in ("open", "responded", "overdue"):
-        raise Conflict(_("only an open, answered or overdue case can be escalated"))
-    note = _text(note, "note", required=True)
-    case.status = "escalated"
-    case.escalated_at = utcnow()
-    session.flush()
-    _event(session, case, "escalated", actor, note)
-    return case
 
 
 def flag_overdue_cases(session: Session, now: datetime) -> int:
@@ -416,7 +264,7 @@ def flag_overdue_cases(session: Session, now: datetime) -> int:
     for case in cases:
         case.status = "overdue"
         session.flush()
-        _event(session, case, "overdue", None, deadline=case.deadline.isoformat())
+        record_case_event(session, case, "overdue", None, deadline=case.deadline.isoformat())
     return len(cases)
 
 

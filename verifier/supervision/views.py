@@ -15,8 +15,9 @@ from verifier.auth.access import require_actor, roles
 from verifier.auth.models import ORG_ADMIN, ORG_RECORDER, REGULATOR_INSPECTOR, REGULATOR_SUPERVISOR
 from verifier.db import get_session
 from verifier.errors import PayloadTooLarge, ValidationError, VerifierError
-from verifier.supervision import charts, inspections, results
+from verifier.supervision import charts, findings, inspections, results
 from verifier.supervision.api import deadline_days, evidence_max_bytes, evidence_response
+from verifier.supervision.decisions import Decision, close_case, escalate_case
 from verifier.supervision.evidence import human_size, read_evidence
 from verifier.supervision.labels import (
     CASE_EVENT,
@@ -35,13 +36,10 @@ from verifier.supervision.models import (
 )
 from verifier.supervision.schemas import FindingCreate
 from verifier.supervision.services import (
-    Decision,
     affected_record_ids,
     case_certificates,
     case_events,
-    close_case,
     corrected_ids,
-    escalate_case,
     list_cases,
     respond,
     visible_case,
@@ -133,11 +131,11 @@ def item(item_id: int) -> Any:
     if request.method == "POST":
         try:
             body, files = _finding_from_form()
-            _finding, case = inspections.record_finding(
+            _finding, case = findings.record_finding(
                 session,
                 actor,
                 sampled,
-                inspections.FindingInput(
+                findings.FindingInput(
                     body.result, body.discrepancy_type, body.notes, body.record_ids
                 ),
                 files,
@@ -272,9 +270,7 @@ def escalate(case_id: int) -> Any:
 @roles(*CASE_READERS)
 def evidence(evidence_id: int) -> Any:
     """Download an evidence file (regulators, and the organisation of the finding's case)."""
-    return evidence_response(
-        inspections.visible_evidence(get_session(), require_actor(), evidence_id)
-    )
+    return evidence_response(findings.visible_evidence(get_session(), require_actor(), evidence_id))
 
 
 @bp.get("/regulator")
