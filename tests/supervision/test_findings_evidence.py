@@ -146,6 +146,8 @@ def test_evidence_is_stored_with_its_digest_and_downloadable_by_regulators_and_t
         assert download.data == PNG and download.mimetype == "image/png"
         assert download.headers["Content-Disposition"].startswith("attachment")
     assert client.get(url, headers=world.auth("other_admin")).status_code == 404
+    # an inspector who was not drawn for this organisation cannot read it either
+    assert client.get(url, headers=world.auth("outsider")).status_code == 404
     # the same through the pages
     evidence_id = evidence[0]["id"]
     assert world.client("org_admin").get(f"/supervision/evidence/{evidence_id}").data == PDF

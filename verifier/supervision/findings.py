@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event
-from verifier.auth.models import User
+from verifier.auth.models import REGULATOR_INSPECTOR, REGULATOR_SUPERVISOR, User
 from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
 from verifier.records.models import ServiceRecord
 from verifier.spotchecks.models import SpotCheckItem
@@ -177,12 +177,18 @@ def record_finding(
 
 
 def visible_evidence(session: Session, actor: User, evidence_id: int) -> FindingEvidence:
-    """Return an evidence file for regulators, or for the organisation of the finding's case."""
+    """Return evidence to a supervisor, an inspector drawn for its item, or the case's org."""
     evidence = session.get(FindingEvidence, evidence_id)
     if evidence is None:
         raise NotFound(_("no such evidence file"))
-    if actor.is_regulator:
+    if actor.role == REGULATOR_SUPERVISOR:
         return evidence
+    if actor.role == REGULATOR_INSPECTOR:
+        finding = session.get(SpotCheckFinding, evidence.finding_id)
+        item = session.get(SpotCheckItem, finding.item_id) if finding is not None else None
+        if item is not None and is_assigned(session, actor, item):
+            return evidence
+        raise NotFound(_("no such evidence file"))
     if actor.is_org_user:
         own_case = session.scalar(
             select(func.count())
