@@ -52,3 +52,21 @@ def test_cli_reports_configuration_errors_without_a_traceback(monkeypatch):
     assert result.exit_code == 2
     assert "configuration error" in result.output
     assert "Traceback" not in result.output
+
+
+def test_behind_a_proxy_rate_limits_use_the_forwarded_client_address(database_url):
+    from conftest import test_config
+
+    app = create_app(test_config(database_url, PROXY_HOPS=1))
+    client = app.test_client()
+    codes = []
+    for i in range(11):
+        # each request comes from another client behind the same proxy
+        response = client.post(
+            "/verify/0000-0000-0000-0000-0/match",
+            data={"name": "x"},
+            headers={"X-Forwarded-For": f"203.0.113.{i}"},
+        )
+        codes.append(response.status_code)
+    assert 429 not in codes
+    app.extensions["verifier.db"].engine.dispose()

@@ -11,6 +11,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from verifier import db
 from verifier.config import INSTANCE_DIR, PROJECT_ROOT, load_settings
@@ -61,6 +62,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if "TESTING_CSRF" in app.config:
         app.config["WTF_CSRF_ENABLED"] = app.config["TESTING_CSRF"]
 
+    if int(app.config["PROXY_HOPS"]) > 0:
+        # behind a reverse proxy, the client's address (for rate limits) comes from X-Forwarded-For
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     db.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

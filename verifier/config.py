@@ -54,6 +54,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DEFAULT_LOCALE", "VERIFIER_DEFAULT_LOCALE", "zh"),
     Setting("TIMEZONE", "VERIFIER_TIMEZONE", "Asia/Shanghai", doc="zone for entered times"),
     Setting("RATELIMIT_STORAGE_URI", "VERIFIER_RATELIMIT_STORAGE_URI", "memory://"),
+    Setting("PROXY_HOPS", "VERIFIER_PROXY_HOPS", 0, _int, doc="trusted reverse proxies in front"),
     Setting("IMPORT_MAX_BYTES", "VERIFIER_IMPORT_MAX_BYTES", 20 * 1024 * 1024, _int),
     Setting("RISK_DAILY_CAP_MINUTES", "VERIFIER_RISK_DAILY_CAP_MINUTES", 12 * 60, _int),
     Setting("LOGIN_MAX_FAILURES", "VERIFIER_LOGIN_MAX_FAILURES", 5, _int),
