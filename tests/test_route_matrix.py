@@ -108,8 +108,8 @@ EXPECTED: dict[str, Any] = {
     # complaints and correction requests (issue 4)
     "complaints.index": REG,
     "complaints.organisation": ORG_AND_REG,
-    "complaints.new": REG,
-    "complaints.close": REG,
+    "complaints.new": {"regulator_supervisor"},  # inspectors neither record nor close them
+    "complaints.close": {"regulator_supervisor"},
     "complaints.new_request": ORG,
     "complaints.answer_request": ORG,
     "api.certificate_status_api": PUBLIC,

@@ -6,8 +6,8 @@ from conftest import PASSWORD, bearer, csrf_token_from, login, test_config
 from sqlalchemy import select
 
 from verifier import create_app
-from verifier.auth.models import ApiToken, User
-from verifier.db import get_session
+from verifier.auth.models import ApiToken, SignInFailure, User
+from verifier.db import get_session, utcnow
 
 
 def test_sign_in_sets_a_secure_session_cookie(client, make):
@@ -31,16 +31,63 @@ def test_wrong_password_is_refused_without_saying_which_part_was_wrong(client, m
     assert client.get("/dashboard").status_code == 302
 
 
-def test_account_locks_after_repeated_failures(app, client, make):
+def test_an_address_that_keeps_failing_is_locked_out_of_the_account(app, client, make):
     user = make.user("org_admin", make.org())
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
         assert login(client, user.email, "bad-password-123").status_code == 401
-    # even the right password is refused while the lock lasts
+    # even the right password is refused from that address while the lock lasts
     assert login(client, user.email, PASSWORD).status_code == 401
     assert client.get("/dashboard").status_code == 302
     with app.app_context():
+        pair = get_session().scalars(select(SignInFailure).where(SignInFailure.user_id == user.id))
+        assert pair.one().locked_until is not None
+
+
+def test_knowing_an_e_mail_is_not_enough_to_lock_its_owner_out(app, make):
+    """Failures from one address lock that address out, not the owner at another address."""
+    user = make.user("org_admin", make.org())
+    attacker = app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    for _ in range(app.config["LOGIN_MAX_FAILURES"] * 3):
+        assert login(attacker, user.email, "guessing-123").status_code == 401
+    owner = app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "198.51.100.20"
+    assert login(owner, user.email, PASSWORD).status_code == 302
+    assert owner.get("/dashboard").status_code == 200
+    # the attacker's address stays locked out, even with the right password
+    assert login(attacker, user.email, PASSWORD).status_code == 401
+
+
+def test_failures_from_many_addresses_make_the_account_back_off(app, make):
+    """A guesser with many addresses is slowed down for everyone, briefly, then more."""
+    app.config.update(LOGIN_ACCOUNT_MAX_FAILURES=6, LOGIN_MAX_FAILURES=100)
+    user = make.user("org_admin", make.org())
+    for i in range(6):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"203.0.113.{i + 1}"
+        assert login(client, user.email, "guessing-123").status_code == 401
+    owner = app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "198.51.100.20"
+    assert login(owner, user.email, PASSWORD).status_code == 401  # backing off for a minute
+    with app.app_context():
         stored = get_session().get(User, user.id)
-        assert stored.locked_until is not None
+        assert stored.failed_logins == 6
+        minutes = (stored.locked_until - utcnow()).total_seconds() / 60
+        assert 0.9 < minutes <= 1
+
+
+def test_the_account_back_off_doubles_and_is_capped():
+    from datetime import timedelta
+
+    from verifier.auth.services import LockoutPolicy
+
+    policy = LockoutPolicy(account_max_failures=50, account_lock_max_minutes=60)
+    assert policy.account_lock(49) is None
+    assert policy.account_lock(50) == timedelta(minutes=1)
+    assert policy.account_lock(51) is None
+    assert policy.account_lock(100) == timedelta(minutes=2)
+    assert policy.account_lock(150) == timedelta(minutes=4)
+    assert policy.account_lock(5000) == timedelta(minutes=60)
 
 
 def test_sign_in_attempts_are_throttled_per_address(client, make):

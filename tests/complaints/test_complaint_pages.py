@@ -57,8 +57,8 @@ def world(app, make):
     return World(app, make)
 
 
-def test_regulator_records_and_closes_a_complaint(client, world):
-    login(client, world.inspector.email)
+def test_a_supervisor_records_and_closes_a_complaint(client, world):
+    login(client, world.supervisor.email)
     form = client.get(f"/orgs/{world.org.id}/complaints/new?record={world.record.id}")
     assert form.status_code == 200
     assert f'value="{world.record.id}"' in form.get_data(as_text=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from conftest import PASSWORD, bearer, login
+from sqlalchemy import select
 
 from verifier.auth import services as auth_services
-from verifier.auth.models import User
+from verifier.auth.models import SignInFailure, User
 from verifier.db import get_session
 
 
@@ -99,4 +100,5 @@ def test_lock_out_holds_and_is_counted(app, client, make):
         login(client, user.email, "not-the-password")
     assert login(client, user.email).status_code == 401
     with app.app_context():
-        assert get_session().get(User, user.id).locked_until is not None
+        pair = get_session().scalars(select(SignInFailure).where(SignInFailure.user_id == user.id))
+        assert pair.one().locked_until is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event
@@ -23,6 +25,7 @@ from verifier.auth.models import (
     PLATFORM_ADMIN,
     ROLES,
     ApiToken,
+    SignInFailure,
     User,
 )
 from verifier.db import utcnow
@@ -167,10 +170,72 @@ class SignInResult:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class LockoutPolicy:
+    """When failed sign-ins lock: an account and address pair, and (later, briefly) the account."""
+
+    max_failures: int = 5  # per account and address, within lock_minutes
+    lock_minutes: int = 15
+    account_max_failures: int = 50  # from every address, since the last success
+    account_lock_max_minutes: int = 60
+
+    @classmethod
+    def from_config(cls) -> LockoutPolicy:
+        config = current_app.config
+        return cls(
+            config["LOGIN_MAX_FAILURES"],
+            config["LOGIN_LOCK_MINUTES"],
+            config["LOGIN_ACCOUNT_MAX_FAILURES"],
+            config["LOGIN_ACCOUNT_LOCK_MAX_MINUTES"],
+        )
+
+    def account_lock(self, failures: int) -> timedelta | None:
+        """The account-wide back-off after this many failures: 1, 2, 4 ... minutes, capped."""
+        if failures <= 0 or failures % self.account_max_failures:
+            return None
+        steps = failures // self.account_max_failures
+        return timedelta(minutes=min(2 ** min(steps - 1, 30), self.account_lock_max_minutes))
+
+
+def address_key(address: str) -> str:
+    """Return the keyed hash under which a client address is kept (never the address itself)."""
+    secret = str(current_app.config["SECRET_KEY"]).encode("utf-8")
+    return hmac.new(secret, b"sign-in-address:" + address.encode("utf-8"), "sha256").hexdigest()
+
+
+def _failure_row(
+    session: Session, user: User, key: str, *, create: bool
+) -> SignInFailure | None:
+    stmt = select(SignInFailure).where(
+        SignInFailure.user_id == user.id, SignInFailure.address_key == key
+    )
+    row = session.scalars(stmt).first()
+    if row is not None or not create:
+        return row
+    row = SignInFailure(user_id=user.id, address_key=key, failures=0, last_failed_at=utcnow())
+    try:
+        with session.begin_nested():  # two first failures at once: the second reads the first's
+            session.add(row)
+    except IntegrityError:
+        row = session.scalars(stmt).one()
+    return row
+
+
 def authenticate(
-    session: Session, email: str, password: str, *, max_failures: int, lock_minutes: int
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    address: str = "",
+    policy: LockoutPolicy | None = None,
 ) -> SignInResult:
-    """Check an e-mail and password; lock the account after repeated failures."""
+    """Check an e-mail and password; lock the account and address pair after repeated failures.
+
+    Failures from one address lock only that address out of the account, so knowing someone's
+    e-mail is not enough to lock them out. Failures from every address together make the account
+    back off for everyone, briefly (1, 2, 4 ... minutes), which bounds a distributed guesser.
+    """
+    policy = policy or LockoutPolicy.from_config()
     # one message for every failure, so sign-in reveals neither which accounts exist nor their state
     message = _(
         "wrong e-mail or password; after repeated failures an account is locked for a while"
@@ -186,19 +251,39 @@ def authenticate(
         return SignInResult(None, message)
     # hash the password whatever the account's state, so the time taken tells nothing about it
     password_ok = _verify(user.password_hash, password)
-    if user.locked_until is not None and user.locked_until > now:
+    key = address_key(address)
+    pair = _failure_row(session, user, key, create=False)
+    if (user.locked_until is not None and user.locked_until > now) or (
+        pair is not None and pair.locked_until is not None and pair.locked_until > now
+    ):
         return SignInResult(None, message)
     if not user.active or not password_ok:
+        pair = pair or _failure_row(session, user, key, create=True)
+        assert pair is not None
+        if pair.last_failed_at < now - timedelta(minutes=policy.lock_minutes):
+            pair.failures = 0  # old failures are forgotten
+        pair.failures += 1
+        pair.last_failed_at = now
         user.failed_logins += 1
-        details: dict[str, object] = {"failures": user.failed_logins}
-        if user.failed_logins >= max_failures:
-            user.locked_until = now + timedelta(minutes=lock_minutes)
-            user.failed_logins = 0
+        details: dict[str, object] = {
+            "failures": pair.failures,
+            "account_failures": user.failed_logins,
+        }
+        if pair.failures >= policy.max_failures:
+            pair.locked_until = now + timedelta(minutes=policy.lock_minutes)
+            pair.failures = 0
+            details["address_locked_until"] = pair.locked_until.isoformat()
+        back_off = policy.account_lock(user.failed_logins)
+        if back_off is not None:
+            user.locked_until = now + back_off
             details["locked_until"] = user.locked_until.isoformat()
+        session.flush()
         record_event(session, user, "auth.sign_in_failed", "user", user.id, details=details)
         return SignInResult(None, message)
     if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    if pair is not None:
+        session.delete(pair)
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now

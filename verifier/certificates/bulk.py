@@ -34,6 +34,7 @@ from verifier.errors import Conflict, Forbidden, ValidationError
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
 from verifier.records.models import ServiceRecord
+from verifier.volunteers.locks import lock_volunteers
 from verifier.volunteers.models import Membership, Volunteer
 
 BULK_LIMIT = 5_000  # certificates per API call: a large school's term, about 3 MB of answer
@@ -102,6 +103,14 @@ def _check_request(request: BulkRequest, limit: int) -> list[int] | None:
     return ids
 
 
+def _lock_organisation(session: Session, org: Organisation) -> None:
+    session.execute(
+        select(Organisation.id)
+        .where(Organisation.id == org.id)
+        .with_for_update(key_share=True)  # FOR NO KEY UPDATE: inserts that refer to it go on
+    ).all()
+
+
 def _members(session: Session, org: Organisation, ids: list[int]) -> set[int]:
     found: set[int] = set()
     for chunk in _chunks(ids):
@@ -132,6 +141,7 @@ def _records_by_volunteer(
             ServiceRecord.service_date <= request.period_to,
         )
         .order_by(ServiceRecord.volunteer_id, ServiceRecord.started_at, ServiceRecord.id)
+        .execution_options(populate_existing=True)
     )
     grouped: dict[int, list[ServiceRecord]] = {}
     batches = (
@@ -228,6 +238,9 @@ def issue_bulk(
         raise Forbidden(_("only the organisation that keeps the records may certify them"))
     require_active(org)
     ids = _check_request(request, limit)
+    # Two bulk runs of one organisation are serialised on its row, so the second sees the first's
+    # certificates and skips them; the volunteers are locked below against racing corrections.
+    _lock_organisation(session, org)
     result = BulkResult()
     members = _members(session, org, ids) if ids is not None else None
     if ids is not None:
@@ -239,6 +252,10 @@ def issue_bulk(
                     )
                 )
         ids = [v for v in ids if v in members]  # type: ignore[operator]
+    # Lock the volunteers before their records are read as committed now: a correction that won
+    # the race is certified as corrected; one that loses it supersedes what is issued here.
+    if ids is not None:
+        lock_volunteers(session, ids)
     grouped = _records_by_volunteer(session, org, request, ids)
     if ids is None:
         ids = sorted(grouped)
@@ -253,6 +270,9 @@ def issue_bulk(
                 field="volunteer_ids",
                 rule="max_items",
             )
+        if ids:  # who has records is known only now: lock them, then read again
+            lock_volunteers(session, ids)
+            grouped = _records_by_volunteer(session, org, request, ids)
     earlier = _already_certified(session, org, request, ids)
     todo: list[tuple[int, list[ServiceRecord]]] = []
     for volunteer_id in ids:

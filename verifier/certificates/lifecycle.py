@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from verifier.audit.services import record_event
 from verifier.auth.models import User
+from verifier.certificates import states
 from verifier.certificates.models import Certificate, CertificateRecord
 from verifier.certificates.services import (
     IssueRequest,
@@ -19,8 +22,10 @@ from verifier.db import utcnow
 from verifier.errors import Conflict, Forbidden, ValidationError
 from verifier.labels import CERTIFICATE_STATUS, label
 from verifier.orgs.models import Organisation
+from verifier.orgs.services import require_active
 from verifier.records.models import ServiceRecord
 from verifier.text import require_reason
+from verifier.volunteers.locks import lock_volunteer
 
 
 def _require_manager(cert: Certificate, actor: User) -> None:
@@ -32,6 +37,69 @@ def _reason(reason: str) -> str:
     return require_reason(reason)
 
 
+def lock_certificate(session: Session, cert: Certificate) -> Certificate:
+    """Lock a certificate's row until the end of the transaction and read it as it is now.
+
+    Every status change goes through this lock, so two changes sent at the same moment are
+    applied one after the other, the second seeing the first's result (SQLite serialises
+    writers by itself). Certificates are always locked in id order by code that locks several.
+    """
+    return session.scalars(
+        select(Certificate)
+        .where(Certificate.id == cert.id)
+        .options(lazyload(Certificate.organisation))
+        .with_for_update(of=Certificate)
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def _refuse_transition(cert: Certificate, status: str) -> Conflict:
+    return Conflict(
+        _(
+            "a %(current)s certificate cannot become %(new)s",
+            current=label(CERTIFICATE_STATUS, cert.status),
+            new=label(CERTIFICATE_STATUS, status),
+        )
+    )
+
+
+def _write_status(
+    session: Session,
+    cert: Certificate,
+    status: str,
+    reason: str,
+    actor: User | None,
+    **details: Any,
+) -> None:
+    old = cert.status
+    if not states.may_follow(old, status):
+        raise _refuse_transition(cert, status)
+    cert.status = status
+    cert.status_reason = reason
+    cert.status_changed_at = utcnow()
+    if status in states.FINAL:
+        cert.regulator_hold = False  # nothing is left to hold (a superseded one stays held, so
+        # that it is not re-issued before the case is decided)
+    session.flush()
+    record_event(
+        session,
+        actor,
+        _ACTIONS[status],
+        "certificate",
+        cert.number,
+        organisation_id=cert.organisation_id,
+        details={"from": old, "to": status, "reason": reason, **details},
+    )
+
+
+_ACTIONS = {
+    states.REVOKED: "certificate.revoke",
+    states.SUSPENDED: "certificate.suspend",
+    states.VALID: "certificate.reinstate",
+    states.SUPERSEDED: "certificate.supersede",
+}
+
+
 def set_status(
     session: Session,
     cert: Certificate,
@@ -41,49 +109,68 @@ def set_status(
     *,
     by_regulator: bool = False,
 ) -> Certificate:
-    """Move a certificate between valid, suspended and revoked, with a reason, on the ledger."""
+    """Move a certificate between valid, suspended and revoked, with a reason, on the ledger.
+
+    The organisation may do this only while it is active, and may not suspend or reinstate a
+    certificate a supervision case holds (it may still revoke it); a regulator's decision
+    (by_regulator) may.
+    """
+    if status not in (states.VALID, states.SUSPENDED, states.REVOKED):
+        raise ValidationError(_("unknown status"), field="status", rule="status")
     if not by_regulator:
         assert actor is not None
         _require_manager(cert, actor)
-    reason = _reason(reason) if status != "valid" else (reason or "").strip()[:500]
-    allowed = {
-        "revoked": {"valid", "suspended", "superseded"},
-        "suspended": {"valid"},
-        "valid": {"suspended"},
-    }
-    if status not in allowed:
-        raise ValidationError(_("unknown status"), field="status", rule="status")
-    if cert.status not in allowed[status]:
+        org = session.get(Organisation, cert.organisation_id)
+        assert org is not None
+        require_active(org)
+    reason = _reason(reason) if status != states.VALID else (reason or "").strip()[:500]
+    lock_certificate(session, cert)
+    if not states.may_follow(cert.status, status):
+        raise _refuse_transition(cert, status)
+    if cert.regulator_hold and not by_regulator and status != states.REVOKED:
         raise Conflict(
             _(
-                "a %(current)s certificate cannot become %(new)s",
-                current=label(CERTIFICATE_STATUS, cert.status),
-                new=label(CERTIFICATE_STATUS, status),
+                "a supervision case holds this certificate; only the case's decision can "
+                "suspend or reinstate it (the organisation may still revoke it)"
             )
         )
-    if status == "valid" and not records_intact(session, cert):
-        status = "superseded"
+    if status == states.VALID and not records_intact(session, cert):
+        status = states.SUPERSEDED
         reason = _("the records it covers changed while it was suspended")
-    old = cert.status
-    cert.status = status
-    cert.status_reason = reason
-    cert.status_changed_at = utcnow()
+    _write_status(session, cert, status, reason, actor)
+    return cert
+
+
+def place_hold(session: Session, cert: Certificate, reason: str, actor: User | None) -> bool:
+    """Suspend a certificate under a supervision case's hold; tell whether it is held now.
+
+    A valid certificate is suspended; one already suspended (by its organisation or another
+    case) stays suspended, now held. A revoked or superseded one is left as it is.
+    """
+    lock_certificate(session, cert)
+    if cert.status not in states.LIVE:
+        return False
+    if cert.status == states.VALID:
+        _write_status(session, cert, states.SUSPENDED, reason, actor, hold=True)
+    cert.regulator_hold = True
     session.flush()
-    action = {
-        "revoked": "certificate.revoke",
-        "suspended": "certificate.suspend",
-        "valid": "certificate.reinstate",
-        "superseded": "certificate.supersede",
-    }[status]
-    record_event(
-        session,
-        actor,
-        action,
-        "certificate",
-        cert.number,
-        organisation_id=cert.organisation_id,
-        details={"from": old, "to": status, "reason": reason},
-    )
+    return True
+
+
+def lift_hold(
+    session: Session, cert: Certificate, reason: str, actor: User | None, *, reinstate: bool
+) -> Certificate:
+    """End a supervision case's hold; reinstate the certificate (superseded if its records changed).
+
+    With reinstate=False the hold stays (another unclosed case still holds the certificate).
+    """
+    lock_certificate(session, cert)
+    if not reinstate:
+        return cert
+    cert.regulator_hold = False
+    session.flush()
+    if cert.status == states.SUSPENDED:
+        set_status(session, cert, states.VALID, reason, actor, by_regulator=True)
     return cert
 
 
@@ -107,40 +194,53 @@ def records_intact(session: Session, cert: Certificate) -> bool:
 def supersede_for_record(
     session: Session, record: ServiceRecord, actor: User | None
 ) -> list[Certificate]:
-    """Mark superseded every live certificate covering a record that was corrected or voided."""
+    """Mark superseded every live certificate covering a record that was corrected or voided.
+
+    The callers hold the volunteer's record lock, and the certificates are locked here, so an
+    issuance or a status change racing the correction is either seen here or sees its result.
+    """
     certs = list(
         session.scalars(
             select(Certificate)
             .join(CertificateRecord, CertificateRecord.certificate_id == Certificate.id)
             .where(
                 CertificateRecord.record_id == record.id,
-                Certificate.status.in_(("valid", "suspended")),
+                Certificate.status.in_(states.LIVE),
             )
+            .order_by(Certificate.id)
+            .options(lazyload(Certificate.organisation))
+            .with_for_update(of=Certificate)
+            .execution_options(populate_existing=True)
         )
     )
+    reason = _("record %(id)d was changed (revision %(rev)d)", id=record.id, rev=record.revision)
     for cert in certs:
-        old = cert.status
-        cert.status = "superseded"
-        cert.status_reason = _(
-            "record %(id)d was changed (revision %(rev)d)", id=record.id, rev=record.revision
-        )
-        cert.status_changed_at = utcnow()
-        record_event(
+        _write_status(
             session,
+            cert,
+            states.SUPERSEDED,
+            reason,
             actor,
-            "certificate.supersede",
-            "certificate",
-            cert.number,
-            organisation_id=cert.organisation_id,
-            details={"from": old, "record_id": record.id, "revision": record.revision},
+            record_id=record.id,
+            revision=record.revision,
         )
-    session.flush()
     return certs
 
 
 def reissue(session: Session, cert: Certificate, actor: User) -> Certificate:
     """Issue a fresh certificate over the same records as they are now (voided ones dropped)."""
     _require_manager(cert, actor)
+    # Serialise with record writes and other re-issues of this volunteer, then read afresh:
+    # of several re-issues sent at once, exactly one makes a certificate.
+    lock_volunteer(session, cert.volunteer_id)
+    lock_certificate(session, cert)
+    if cert.regulator_hold:
+        raise Conflict(
+            _(
+                "a supervision case holds this certificate; it can be re-issued once the case "
+                "is decided"
+            )
+        )
     if cert.status != "superseded":
         raise Conflict(
             _(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from verifier.db import Base, utcnow
@@ -57,6 +57,8 @@ class Certificate(Base):
     status_reason: Mapped[str] = mapped_column(String(500), default="")
     status_changed_at: Mapped[datetime | None]
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
+    # a supervision case holds it suspended: only the case's decision lifts the hold
+    regulator_hold: Mapped[bool] = mapped_column(default=False, server_default=false())
     qr_png: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
     organisation = relationship("Organisation", lazy="joined")

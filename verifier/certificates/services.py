@@ -34,6 +34,7 @@ from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
 from verifier.records.models import ServiceRecord
 from verifier.timeutil import format_hours
+from verifier.volunteers.locks import lock_volunteer
 from verifier.volunteers.models import Volunteer
 from verifier.volunteers.services import is_member
 
@@ -64,8 +65,10 @@ def records_digest(rows: Iterable[tuple[int, int, str]]) -> str:
 def _select_records(
     session: Session, org: Organisation, volunteer: Volunteer, request: IssueRequest
 ) -> list[ServiceRecord]:
-    stmt = select(ServiceRecord).where(
-        ServiceRecord.organisation_id == org.id, ServiceRecord.volunteer_id == volunteer.id
+    stmt = (
+        select(ServiceRecord)
+        .where(ServiceRecord.organisation_id == org.id, ServiceRecord.volunteer_id == volunteer.id)
+        .execution_options(populate_existing=True)  # as committed now, not as read earlier
     )
     if request.record_ids:
         ids = sorted(set(request.record_ids))
@@ -245,6 +248,9 @@ def issue_certificate(
     volunteer = session.get(Volunteer, request.volunteer_id)
     if volunteer is None or not is_member(session, org.id, volunteer.id):
         raise NotFound(_("no such volunteer"))
+    # Serialise with corrections and voids of this volunteer's records: a correction committed
+    # first is read below; one committed after sees this certificate and supersedes it.
+    lock_volunteer(session, volunteer.id)
     records = _select_records(session, org, volunteer, request)
     handler = (request.handler or actor.display_name or actor.email).strip()[:50]
     cert = build_certificate(

@@ -7,7 +7,7 @@ from sqlalchemy import case, exists, select
 from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event
-from verifier.auth.models import User
+from verifier.auth.models import REGULATOR_SUPERVISOR, User
 from verifier.complaints.models import COMPLAINT_SOURCES, Complaint, CorrectionRequest
 from verifier.db import utcnow
 from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -42,6 +42,11 @@ def _require_regulator(actor: User) -> None:
         raise Forbidden(_("only the civil-affairs authority keeps complaints"))
 
 
+def _require_supervisor(actor: User) -> None:
+    if actor.role != REGULATOR_SUPERVISOR:
+        raise Forbidden(_("only a regulator supervisor records and closes complaints"))
+
+
 def _require_own_record(actor: User, organisation_id: int) -> None:
     if not actor.is_org_user or actor.organisation_id != organisation_id:
         raise Forbidden(
@@ -59,7 +64,7 @@ def record_complaint(
     record_id: int | None = None,
 ) -> Complaint:
     """Record a complaint against an organisation, perhaps about one of its records."""
-    _require_regulator(actor)
+    _require_supervisor(actor)
     if source not in COMPLAINT_SOURCES:
         raise ValidationError(
             _("source must be one of %(values)s", values=", ".join(COMPLAINT_SOURCES)),
@@ -102,7 +107,7 @@ def close_complaint(
     session: Session, actor: User, complaint: Complaint, resolution: str
 ) -> Complaint:
     """Close an open complaint with what was found and done."""
-    _require_regulator(actor)
+    _require_supervisor(actor)
     if complaint.status != "open":
         raise Conflict(_("this complaint is already closed"))
     complaint.resolution = _text(resolution, "resolution", SUMMARY_LIMIT)

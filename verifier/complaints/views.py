@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from verifier.auth.access import require_actor, roles
-from verifier.auth.models import ORG_ADMIN, ORG_RECORDER, REGULATOR_ROLES
+from verifier.auth.models import ORG_ADMIN, ORG_RECORDER, REGULATOR_ROLES, REGULATOR_SUPERVISOR
 from verifier.complaints.forms import (
     COMPLAINT_STATUS_LABELS,
     REQUEST_STATUS_LABELS,
@@ -78,7 +78,7 @@ def organisation(org_id: int) -> Any:
 
 
 @bp.route("/orgs/<int:org_id>/complaints/new", methods=["GET", "POST"])
-@roles(*REGULATORS)
+@roles(REGULATOR_SUPERVISOR)
 def new(org_id: int) -> Any:
     actor = require_actor()
     session = get_session()
@@ -111,7 +111,7 @@ def new(org_id: int) -> Any:
 
 
 @bp.route("/complaints/<int:complaint_id>/close", methods=["GET", "POST"])
-@roles(*REGULATORS)
+@roles(REGULATOR_SUPERVISOR)
 def close(complaint_id: int) -> Any:
     actor = require_actor()
     session = get_session()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event
@@ -20,6 +20,7 @@ from verifier.orgs.services import require_active
 from verifier.records.models import RecordRevision, ServiceRecord
 from verifier.text import clean_text, require_reason
 from verifier.timeutil import format_hours, local_zone, to_local
+from verifier.volunteers.locks import lock_volunteer
 from verifier.volunteers.models import Volunteer
 from verifier.volunteers.services import is_member
 
@@ -161,15 +162,6 @@ def dedupe_key_for(volunteer_id: int, data: RecordInput) -> str:
         ]
     )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def lock_volunteer(session: Session, volunteer_id: int) -> None:
-    """Take the volunteer's record lock (a row lock) so racing writers are serialised."""
-    session.execute(
-        update(Volunteer)
-        .where(Volunteer.id == volunteer_id)
-        .values(record_lock=Volunteer.record_lock + 1)
-    )
 
 
 def check_against_other_records(
@@ -330,6 +322,13 @@ def _require_changeable(record: ServiceRecord, actor: User) -> None:
     require_active(record.organisation)
 
 
+def _lock_and_reread(session: Session, record: ServiceRecord, actor: User) -> None:
+    """Take the volunteer's lock, then read the record as the last writer left it."""
+    lock_volunteer(session, record.volunteer_id)
+    session.refresh(record)
+    _require_changeable(record, actor)
+
+
 def correct_record(
     session: Session, record: ServiceRecord, data: RecordInput, reason: str, actor: User
 ) -> ServiceRecord:
@@ -337,11 +336,11 @@ def correct_record(
     _require_changeable(record, actor)
     reason = _require_reason(reason)
     clean = validate_record(data)
+    _lock_and_reread(session, record, actor)
     before = {field: getattr(record, field) for field in CONTENT_FIELDS}
     after = {field: getattr(clean, field) for field in CONTENT_FIELDS}
     if before == after:
         raise ValidationError(_("the correction changes nothing"), field="reason", rule="no_change")
-    lock_volunteer(session, record.volunteer_id)
     check_against_other_records(
         session, record.volunteer_id, record.organisation_id, clean, exclude_id=record.id
     )
@@ -371,6 +370,7 @@ def void_record(session: Session, record: ServiceRecord, reason: str, actor: Use
     """Void a record with a reason; it stays visible in the history but no longer counts."""
     _require_changeable(record, actor)
     reason = _require_reason(reason)
+    _lock_and_reread(session, record, actor)
     now = utcnow()
     record.status = "voided"
     record.voided_at = now

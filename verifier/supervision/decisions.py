@@ -1,9 +1,9 @@
 """A supervisor's decision on a supervision case: close it (resolved or sanctioned) or escalate it.
 
-Closing reinstates the certificates the case suspended (set_status turns one whose records changed
-into `superseded`) unless another unclosed case still holds them; when the supervisor confirms
-falsification, the certificates covering the affected records are revoked with the finding as the
-reason instead.
+Closing lifts the case's hold and reinstates the certificates it suspended (one whose records
+changed becomes `superseded`) unless another unclosed case still holds them; when the supervisor
+confirms falsification, the certificates covering the affected records are revoked with the
+finding as the reason instead.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from verifier.auth.models import REGULATOR_SUPERVISOR, User
+from verifier.certificates.lifecycle import lift_hold, lock_certificate
 from verifier.certificates.lifecycle import set_status as set_certificate_status
 from verifier.certificates.models import Certificate
 from verifier.db import utcnow
@@ -129,7 +130,9 @@ def close_case(
     reason = finding_reason(case, case.finding)
     if decision.falsification_confirmed:
         revoked = []
-        for cert in covering_certificates(session, affected_record_ids(session, case.finding_id)):
+        certs = covering_certificates(session, affected_record_ids(session, case.finding_id))
+        for cert in sorted(certs, key=lambda c: c.id):
+            lock_certificate(session, cert)  # read its status as it is now
             if cert.status != "revoked":
                 set_certificate_status(session, cert, "revoked", reason, actor, by_regulator=True)
                 revoked.append(cert.number)
@@ -141,18 +144,16 @@ def close_case(
             select(Certificate)
             .join(CaseCertificate, CaseCertificate.certificate_id == Certificate.id)
             .where(CaseCertificate.case_id == case.id)
-            .order_by(Certificate.number)
-        )
+            .order_by(Certificate.id)
+        ).all()
         for cert in held:
-            if cert.status == "suspended" and not _held_elsewhere(session, case, cert.id):
-                set_certificate_status(
-                    session,
-                    cert,
-                    "valid",
-                    _("supervision case %(id)d closed", id=case.id),
-                    actor,
-                    by_regulator=True,
-                )
+            lift_hold(
+                session,
+                cert,
+                _("supervision case %(id)d closed", id=case.id),
+                actor,
+                reinstate=not _held_elsewhere(session, case, cert.id),
+            )
             outcomes[cert.number] = cert.status
         if outcomes:
             record_case_event(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event
 from verifier.auth.models import REGULATOR_ROLES, User
-from verifier.certificates.lifecycle import set_status as set_certificate_status
+from verifier.certificates.lifecycle import place_hold
 from verifier.certificates.models import Certificate, CertificateRecord
 from verifier.db import utcnow
 from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -158,10 +158,11 @@ def open_case(
     )
     reason = finding_reason(case, finding)
     suspended = []
-    for cert in covering_certificates(session, affected_record_ids(session, finding.id)):
-        if cert.status == "valid":
-            set_certificate_status(session, cert, "suspended", reason, actor, by_regulator=True)
-        if cert.status == "suspended":  # also one another case already holds
+    certs = covering_certificates(session, affected_record_ids(session, finding.id))
+    for cert in sorted(certs, key=lambda c: c.id):  # locked in id order, like every locker
+        # valid ones are suspended; suspended ones (also one another case holds) stay so; either
+        # way only a decision on a case lifts the hold now
+        if place_hold(session, cert, reason, actor):
             session.add(CaseCertificate(case_id=case.id, certificate_id=cert.id))
             suspended.append(cert.number)
     session.flush()
