@@ -70,3 +70,55 @@ def test_behind_a_proxy_rate_limits_use_the_forwarded_client_address(database_ur
         codes.append(response.status_code)
     assert 429 not in codes
     app.extensions["verifier.db"].engine.dispose()
+
+
+def _production(monkeypatch, **extra):
+    monkeypatch.setenv("VERIFIER_ENV", "production")
+    monkeypatch.setenv("VERIFIER_DATABASE_URL", "sqlite:///:memory:")
+    monkeypatch.setenv("VERIFIER_BASE_URL", "https://verify.example.cn")
+    monkeypatch.setenv("VERIFIER_SECRET_KEY", "s" * 32)
+    monkeypatch.setenv("VERIFIER_DATA_KEY", "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=")
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    monkeypatch.delenv("VERIFIER_WEB_WORKERS", raising=False)
+    for name, value in extra.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.parametrize(
+    "workers", [{"VERIFIER_WEB_WORKERS": "4"}, {"WEB_CONCURRENCY": "4"}], ids=["ours", "gunicorn"]
+)
+def test_production_refuses_per_process_rate_limits_with_several_workers(monkeypatch, workers):
+    from verifier.config import load_settings
+
+    _production(monkeypatch, **workers)
+    with pytest.raises(ConfigError, match="4 times as high"):
+        load_settings()
+    # a shared store, or a single worker, is fine
+    monkeypatch.setenv("VERIFIER_RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379")
+    assert load_settings()["WEB_WORKERS"] == 4
+    monkeypatch.setenv("VERIFIER_RATELIMIT_STORAGE_URI", "memory://")
+    monkeypatch.setenv("VERIFIER_WEB_WORKERS", "1")
+    assert load_settings()["RATELIMIT_STORAGE_URI"] == "memory://"
+
+
+def test_gunicorn_with_several_workers_and_memory_limits_does_not_start(monkeypatch, tmp_path):
+    """The documented `gunicorn -w 4 wsgi:app` reads gunicorn.conf.py and stops before serving."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    _production(monkeypatch, VERIFIER_DATABASE_URL=f"sqlite:///{tmp_path}/prod.db")
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run(  # noqa: S603
+        [str(gunicorn), "-w", "3", "-b", "127.0.0.1:0", "wsgi:app"],
+        cwd=root,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "3 times as high" in result.stderr
+    assert "Booting worker" not in result.stderr

@@ -11,6 +11,7 @@ from typing import Any
 import click
 from flask import Flask
 from flask.cli import AppGroup, FlaskGroup
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from verifier.config import ConfigError
@@ -25,11 +26,37 @@ def _create_app() -> Flask:
         return create_app()
     except ConfigError as exc:
         click.echo(f"configuration error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_CONFIG)
+
+
+# Exit statuses every command shares (a command may add its own, documented with it).
+EXIT_CONFIG = 2  # a setting is missing or wrong: nothing was done
+EXIT_DATABASE = 3  # the database cannot be reached or answered with an error: nothing was done
+
+
+def database_problem(error: DBAPIError) -> str:
+    """Say in one line what went wrong with the database, without a traceback or a password."""
+    text = str(error.orig if error.orig is not None else error).strip().splitlines()
+    first = text[0].strip() if text else type(error).__name__
+    hint = ""
+    if "no such table" in first or ("relation" in first and "does not exist" in first):
+        hint = " (run `verifier db upgrade`)"
+    return f"error: the database cannot be used: {first[:300]}{hint}"
+
+
+class VerifierGroup(FlaskGroup):
+    """The app's CLI; a database that is down is one line and exit status 3, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DBAPIError as error:
+            click.echo(database_problem(error), err=True)
+            ctx.exit(EXIT_DATABASE)
 
 
 @click.group(
-    cls=FlaskGroup, create_app=_create_app, add_default_commands=True, set_debug_flag=False
+    cls=VerifierGroup, create_app=_create_app, add_default_commands=True, set_debug_flag=False
 )
 def main() -> None:
     """Volunteer service records, certificates and spot checks."""

@@ -54,6 +54,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DEFAULT_LOCALE", "VERIFIER_DEFAULT_LOCALE", "zh"),
     Setting("TIMEZONE", "VERIFIER_TIMEZONE", "Asia/Shanghai", doc="zone for entered times"),
     Setting("RATELIMIT_STORAGE_URI", "VERIFIER_RATELIMIT_STORAGE_URI", "memory://"),
+    Setting(
+        "WEB_WORKERS",
+        "VERIFIER_WEB_WORKERS",
+        None,
+        _int,
+        doc="web worker processes (gunicorn.conf.py sets it); else WEB_CONCURRENCY, else 1",
+    ),
     Setting("PROXY_HOPS", "VERIFIER_PROXY_HOPS", 0, _int, doc="trusted reverse proxies in front"),
     Setting("IMPORT_MAX_BYTES", "VERIFIER_IMPORT_MAX_BYTES", 20 * 1024 * 1024, _int),
     Setting("RISK_DAILY_CAP_MINUTES", "VERIFIER_RISK_DAILY_CAP_MINUTES", 12 * 60, _int),
@@ -98,6 +105,9 @@ def _complete(values: dict[str, Any]) -> None:
         if values["ENV"] == "production":
             raise ConfigError("VERIFIER_DATABASE_URL must be set in production")
         values["DATABASE_URL"] = f"sqlite:///{INSTANCE_DIR / 'verifier.db'}"
+    if values["WEB_WORKERS"] is None:
+        concurrency = os.environ.get("WEB_CONCURRENCY", "").strip()  # gunicorn's own default
+        values["WEB_WORKERS"] = int(concurrency) if concurrency.isdigit() else 1
     for key, env in (("SECRET_KEY", "VERIFIER_SECRET_KEY"), ("DATA_KEY", "VERIFIER_DATA_KEY")):
         if values[key]:
             continue
@@ -133,6 +143,7 @@ def _validate(values: dict[str, Any]) -> None:
     if values["ENV"] == "production" and parts.scheme != "https":
         raise ConfigError("VERIFIER_BASE_URL must use https in production")
     values["BASE_URL"] = str(values["BASE_URL"]).rstrip("/")
+    _check_rate_limit_storage(values)
     for key in (
         "IMPORT_MAX_BYTES",
         "LOGIN_MAX_FAILURES",
@@ -144,3 +155,21 @@ def _validate(values: dict[str, Any]) -> None:
     ):
         if int(values[key]) <= 0:
             raise ConfigError(f"{key} must be positive")
+
+
+def _check_rate_limit_storage(values: dict[str, Any]) -> None:
+    """Refuse per-process rate limits in production when several processes serve requests.
+
+    With `memory://` every worker counts on its own, so each limit is multiplied by the number of
+    workers (ten ID guesses an hour become forty with four workers).
+    """
+    workers = int(values["WEB_WORKERS"])
+    if workers < 1:
+        raise ConfigError("VERIFIER_WEB_WORKERS must be at least 1")
+    storage = str(values["RATELIMIT_STORAGE_URI"])
+    if values["ENV"] == "production" and storage.startswith("memory://") and workers > 1:
+        raise ConfigError(
+            f"VERIFIER_RATELIMIT_STORAGE_URI={storage} keeps rate limits per process, so with "
+            f"{workers} web workers every limit would be {workers} times as high: set it to a "
+            "shared store such as redis://127.0.0.1:6379, or run one worker"
+        )

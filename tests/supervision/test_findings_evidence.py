@@ -169,6 +169,22 @@ def test_evidence_is_recognised_by_content_not_by_name(client, world):
     assert renamed.get_json()["finding"]["evidence"][0]["content_type"] == "image/png"
 
 
+def test_evidence_is_stored_under_the_extension_of_its_checked_type(client, world):
+    """A PNG sent as .html (or with a path, or a right-to-left override) is kept as a .png."""
+    response = _upload(
+        client,
+        world,
+        [("现场照片.html", PNG), ("../../etc/passwd.svg.pdf", PDF), ("ab\u202egpj.exe", JPEG)],
+    )
+    assert response.status_code == 201, response.get_json()
+    evidence = response.get_json()["finding"]["evidence"]
+    assert [e["filename"] for e in evidence] == ["现场照片.png", "passwd.pdf", "abgpj.jpg"]
+    download = client.get(evidence[0]["url"], headers=world.auth("supervisor"))
+    disposition = download.headers["Content-Disposition"]
+    assert f'filename="evidence-{evidence[0]["id"]}.png"' in disposition
+    assert disposition.endswith(".png")  # the UTF-8 name, percent-encoded, ends in .png too
+
+
 def test_evidence_over_the_size_limit_is_refused(app, client, world):
     app.config["EVIDENCE_MAX_BYTES"] = 100
     response = _upload(client, world, [("big.pdf", PDF + b" " * 200)])

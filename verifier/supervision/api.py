@@ -18,7 +18,13 @@ from verifier.errors import PayloadTooLarge, UnsupportedMediaType, ValidationErr
 from verifier.spotchecks.models import SpotCheckItem
 from verifier.supervision import findings, inspections
 from verifier.supervision.case_api import CASE_READERS, REGULATORS, case_out, org_ref
-from verifier.supervision.evidence import DEFAULT_MAX_BYTES, EvidenceFile, human_size, read_evidence
+from verifier.supervision.evidence import (
+    DEFAULT_MAX_BYTES,
+    EvidenceFile,
+    extension_for,
+    human_size,
+    read_evidence,
+)
 from verifier.supervision.models import FindingEvidence, SpotCheckFinding, SupervisionCase
 from verifier.supervision.schemas import (
     EvidenceOut,
@@ -285,8 +291,8 @@ def evidence_response(evidence: FindingEvidence) -> Response:
     """Send an evidence file as a download, never rendered inline."""
     response = Response(evidence.data, mimetype=evidence.content_type)
     response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"evidence-{evidence.id}\"; filename*=UTF-8''"
-        + _quote(evidence.filename)
+        f'attachment; filename="evidence-{evidence.id}{extension_for(evidence.content_type)}"; '
+        "filename*=UTF-8''" + _quote(evidence.filename)
     )
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Evidence-SHA256"] = evidence.sha256

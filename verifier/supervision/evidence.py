@@ -52,10 +52,17 @@ def extension_for(content_type: str) -> str:
 
 
 def safe_filename(name: str, content_type: str) -> str:
-    """Keep a readable name (Chinese allowed) without paths or control characters."""
+    """Name a checked file: the sender's readable stem (Chinese allowed), no path or control
+    characters, and the extension of its checked type, never the one the sender gave.
+
+    A PNG sent as `photo.html` is kept as `photo.png`, so whoever downloads and opens it gets
+    an image viewer, not a browser running what the sender hid in it.
+    """
     name = unicodedata.normalize("NFC", (name or "").replace("\\", "/").rsplit("/", 1)[-1])
-    name = re.sub(r"[\x00-\x1f\x7f\"<>|:*?]", "", name).strip(" .")[:200]
-    return name or f"evidence{extension_for(content_type)}"
+    name = re.sub(r"[\x00-\x1f\x7f\"<>|:*?]", "", name)
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cf", "Cc", "Co", "Cn"))
+    stem = name.strip(" .").split(".", 1)[0].strip(" .")[:150]
+    return f"{stem or 'evidence'}{extension_for(content_type)}"
 
 
 def human_size(size: int) -> str:
