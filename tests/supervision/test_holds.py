@@ -112,6 +112,36 @@ def test_a_held_certificate_that_was_superseded_is_not_re_issued_before_the_deci
     assert reissued.status_code == 201, reissued.get_json()
 
 
+def test_records_under_a_hold_are_not_certified_anew_until_the_decision(client, world):
+    """A fresh certificate over the same records would stand where the regulator suspended one."""
+    case_id = _open_case(client, world)
+    fresh = client.post(
+        "/api/v1/certificates",
+        json={"volunteer_id": world.volunteer.id, "record_ids": [world.records[0].id]},
+        headers=world.auth("org_admin"),
+    )
+    assert fresh.status_code == 409
+    assert "supervision case" in fresh.get_json()["detail"]
+    term = {
+        "period_from": world.records[0].started_at.date().isoformat(),
+        "period_to": world.records[2].started_at.date().isoformat(),
+    }
+    bulk = client.post("/api/v1/certificates/bulk", json=term, headers=world.auth("org_admin"))
+    assert bulk.status_code == 200, bulk.get_json()
+    assert [s["reason"] for s in bulk.get_json()["skipped"]] == ["under_supervision"]
+    client.post(
+        f"/api/v1/supervision/cases/{case_id}/close",
+        json={"outcome": "resolved", "decision": "经核实无误"},
+        headers=world.auth("supervisor"),
+    )
+    again = client.post(
+        "/api/v1/certificates",
+        json={"volunteer_id": world.volunteer.id, "record_ids": [world.records[0].id]},
+        headers=world.auth("org_admin"),
+    )
+    assert again.status_code == 201, again.get_json()
+
+
 def test_the_held_certificate_page_says_why_a_change_was_refused(client, world):
     _open_case(client, world)
     browser = world.client("org_admin")

@@ -102,7 +102,8 @@ def issue_certificate_api() -> Any:
         "Skipped, with a reason: `not_member` (not the organisation's volunteer), `no_records` "
         "(no valid record in the period), `already_certified` (already holds a valid or "
         "suspended certificate over exactly the same records and period; so a run repeated "
-        "issues nothing twice). Answers 201, or 200 when nothing was issued."
+        "issues nothing twice), `under_supervision` (a record in the period is covered by a "
+        "certificate a supervision case holds). Answers 201, or 200 when nothing was issued."
     ),
     body=BulkCreate,
     response=BulkOut,

@@ -27,6 +27,7 @@ from verifier.certificates.services import (
     STATUS_LIST_LENGTH,
     Signer,
     build_certificate,
+    held_record_ids,
     ledger_details,
     records_digest,
 )
@@ -46,6 +47,7 @@ _WRITE_CHUNK = 250  # certificates signed and written between progress reports
 SKIP_NOT_MEMBER = "not_member"
 SKIP_NO_RECORDS = "no_records"
 SKIP_ALREADY = "already_certified"
+SKIP_HELD = "under_supervision"
 
 
 @dataclass
@@ -59,7 +61,7 @@ class BulkRequest:
 @dataclass
 class Skipped:
     volunteer_id: int
-    reason: str  # a code: not_member, no_records, already_certified
+    reason: str  # a code: not_member, no_records, already_certified, under_supervision
     message: str
 
 
@@ -274,12 +276,22 @@ def issue_bulk(
             lock_volunteers(session, ids)
             grouped = _records_by_volunteer(session, org, request, ids)
     earlier = _already_certified(session, org, request, ids)
+    held = held_record_ids(session, [r.id for records in grouped.values() for r in records])
     todo: list[tuple[int, list[ServiceRecord]]] = []
     for volunteer_id in ids:
         records = grouped.get(volunteer_id)
         if not records:
             result.skipped.append(
                 Skipped(volunteer_id, SKIP_NO_RECORDS, _("no valid records in the period"))
+            )
+            continue
+        if any(r.id in held for r in records):
+            result.skipped.append(
+                Skipped(
+                    volunteer_id,
+                    SKIP_HELD,
+                    _("records in the period are held by a supervision case"),
+                )
             )
             continue
         digest = records_digest((r.id, r.revision, r.status) for r in records)

@@ -215,7 +215,7 @@ class IssuedOut(OutputModel):
 
 class SkippedOut(OutputModel):
     volunteer_id: int
-    reason: Literal["not_member", "no_records", "already_certified"]
+    reason: Literal["not_member", "no_records", "already_certified", "under_supervision"]
     message: str
 
 

@@ -102,6 +102,15 @@ def _select_records(
         if request.period_to:
             stmt = stmt.where(ServiceRecord.service_date <= request.period_to)
         records = list(session.scalars(stmt.order_by(ServiceRecord.started_at)))
+    held = held_record_ids(session, [r.id for r in records])
+    if held:
+        raise Conflict(
+            _(
+                "record %(id)d is covered by a certificate a supervision case holds; it can be "
+                "certified again once the case is decided",
+                id=min(held),
+            )
+        )
     if not records:
         raise ValidationError(
             _("there are no valid records of this volunteer to certify in that selection"),
@@ -109,6 +118,25 @@ def _select_records(
             rule="no_records",
         )
     return records
+
+
+def held_record_ids(session: Session, record_ids: list[int]) -> set[int]:
+    """Return those of the records that a certificate under a supervision case's hold covers.
+
+    They are not certified anew until the case is decided: a fresh certificate would otherwise
+    stand where the regulator suspended the old one.
+    """
+    found: set[int] = set()
+    for start in range(0, len(record_ids), 900):
+        chunk = record_ids[start : start + 900]
+        found.update(
+            session.scalars(
+                select(CertificateRecord.record_id)
+                .join(Certificate, Certificate.id == CertificateRecord.certificate_id)
+                .where(Certificate.regulator_hold.is_(True), CertificateRecord.record_id.in_(chunk))
+            )
+        )
+    return found
 
 
 def _unused_status_index(session: Session) -> int:
