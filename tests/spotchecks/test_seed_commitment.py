@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
+import re
+from pathlib import Path
 
 import pytest
 from campaign_world import SEED, World, parameters
@@ -13,6 +17,8 @@ from sqlalchemy import select, update
 from verifier.audit.models import AuditEntry
 from verifier.db import get_session
 from verifier.spotchecks.models import SpotCheckCampaign
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "spotchecks.md"
 
 
 @pytest.fixture
@@ -161,3 +167,34 @@ def test_the_public_page_shows_the_commitment_secret_and_input(app, client, worl
     for value in (body["commitment"], body["server_secret"], SEED, body["seed"]):
         assert value in text
     assert "Commitment to the server secret" in text
+
+
+def test_the_documented_seed_example_is_what_the_code_computes():
+    from verifier.spotchecks.draw import campaign_seed, commitment_of
+    from verifier.spotchecks.sampling import PopulationItem, draw, item_u
+
+    text = DOC.read_text(encoding="utf-8")
+    section = text[text.index("## 10. The seed") :]
+    rows = dict(re.findall(r"^\| ([a-z ]+) \| `([0-9a-z]*)` \|$", section, re.M))
+    flat = " ".join(section.split())  # the prose, with its line breaks as spaces
+    secret, ceremony_input = rows["server secret"], rows["ceremony input"]
+    assert len(secret) == 64 and ceremony_input == "31415926535897932384"
+    assert rows["commitment"] == commitment_of(secret) == _sha256(secret)
+    assert rows["seed"] == campaign_seed(secret, ceremony_input)
+    assert rows["seed with no ceremony input"] == campaign_seed(secret, "")
+    hashed = f"{secret}\n{ceremony_input}".encode()
+    assert rows["seed"] == hashlib.sha256(hashed).hexdigest()
+    assert f"the {len(hashed)} bytes of the secret" in flat
+    ids = [f"rec:{i}" for i in range(1, 6)]
+    sample = draw(rows["seed"], [PopulationItem(i) for i in ids], 2, weighted=False)
+    assert sample == ["rec:5", "rec:1"] and "**`rec:5`, `rec:1`**" in section
+    assert f"u = {item_u(rows['seed'], 'rec:5')!r} and {item_u(rows['seed'], 'rec:1')!r}" in flat
+    as_format_1 = draw(ceremony_input, [PopulationItem(i) for i in ids], 2, weighted=False)
+    assert "`{}`, `{}`: the input alone".format(*as_format_1) in flat
+    assert f'"{rows["seed"]}/org:12"' in text  # the stage-2 example of section 9
+    # the Python check printed in the section gives the same values
+    code = section.split("```python\n")[1].split("```")[0]
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(code, {})  # noqa: S102
+    assert printed.getvalue().split() == [rows["commitment"], rows["seed"]]
