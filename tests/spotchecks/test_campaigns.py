@@ -1,4 +1,5 @@
-"""Campaigns: freeze, then seed, then draw and assign; conflicts; always-included; the manifest."""
+"""Campaigns: freeze and commit, then seed, then draw and assign; conflicts; always-included;
+the manifest."""
 
 from __future__ import annotations
 
@@ -21,11 +22,18 @@ def _org_ids(sample):
     return [s["organisation_id"] for s in sample if s["kind"] == "organisation"]
 
 
+def _sha256(text):
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def test_a_campaign_freezes_draws_and_assigns(client, world):
     response = world.campaign(client, seed=SEED)
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
-    assert body["seed"] == SEED and body["seed_source"] == "ceremony"
+    assert body["ceremony_input"] == SEED and body["seed_source"] == "ceremony"
+    # the seed derives from the committed server secret and the ceremony input
+    assert body["commitment"] == _sha256(body["server_secret"])
+    assert body["seed"] == _sha256(body["server_secret"] + "\n" + SEED)
     assert body["status"] == "drawn"
     # the population: every organisation and every record, hashed as the rule says
     ids = [f"org:{o.id}" for o in world.orgs] + [
@@ -46,20 +54,32 @@ def test_a_campaign_freezes_draws_and_assigns(client, world):
     assert response.headers["Location"].endswith(f"/api/v1/spotcheck/campaigns/{body['id']}")
 
 
-def test_same_seed_and_population_give_the_same_sample(client, world):
-    first = world.campaign(client, seed=SEED).get_json()
-    second = world.campaign(client, seed=SEED).get_json()
-    other = world.campaign(client, seed="2" * 40).get_json()
-    assert first["population_hash"] == second["population_hash"]
-    assert [s["item"] for s in first["sample"]] == [s["item"] for s in second["sample"]]
-    # a different seed draws differently (3 of 5 organisations: 10 possible sets, and the
-    # record draws too)
-    assert [s["item"] for s in other["sample"]] != [s["item"] for s in first["sample"]]
+def test_a_chosen_ceremony_input_does_not_choose_the_seed(client, world):
+    """A supervisor who tried inputs offline cannot get the sample they found: the seed is not the
+    input, and the same input on the same population gives a new seed and sample every time."""
+    bodies = [world.campaign(client, seed=SEED).get_json() for _ in range(5)]
+    assert len({b["population_hash"] for b in bodies}) == 1
+    seeds = [b["seed"] for b in bodies]
+    assert SEED not in seeds and len(set(seeds)) == 5
+    assert len({b["server_secret"] for b in bodies}) == 5
+    for body in bodies:
+        assert body["ceremony_input"] == SEED
+        assert body["seed"] == _sha256(body["server_secret"] + "\n" + SEED)
+    # 3 of 5 organisations and 2 of 3 records each: five draws are not all the same
+    assert len({tuple(s["item"] for s in b["sample"]) for b in bodies}) > 1
+
+
+def test_without_an_input_the_seed_derives_from_the_server_secret_alone(client, world):
+    body = world.campaign(client).get_json()
+    assert body["seed_source"] == "csprng" and body["ceremony_input"] == ""
+    assert len(body["server_secret"]) == 64 and body["commitment"] == _sha256(body["server_secret"])
+    assert body["seed"] == _sha256(body["server_secret"] + "\n")
 
 
 def test_without_a_seed_the_csprng_fixes_one_after_freezing(app, client, world):
     body = world.campaign(client).get_json()
     assert body["seed_source"] == "csprng" and len(body["seed"]) == 64
+    assert len(body["commitment"]) == 64
     with app.app_context():
         from verifier.db import get_session
 
@@ -86,11 +106,13 @@ def test_a_ceremony_seed_is_fixed_after_the_hash_and_only_once(client, world):
     url = f"/api/v1/spotcheck/campaigns/{body['id']}/seed"
     seeded = client.post(url, json={"seed": SEED}, headers=world.headers())
     assert seeded.status_code == 200
-    assert seeded.get_json()["seed"] == SEED and len(seeded.get_json()["sample"]) == 9
+    fixed = seeded.get_json()
+    assert fixed["ceremony_input"] == SEED and len(fixed["sample"]) == 9
+    assert fixed["seed"] == _sha256(fixed["server_secret"] + "\n" + SEED)
     again = client.post(url, json={"seed": "9" * 30}, headers=world.headers())
     assert again.status_code == 409
     assert client.get(f"/api/v1/spotcheck/campaigns/{body['id']}", headers=world.headers()
-                      ).get_json()["seed"] == SEED  # fmt: skip
+                      ).get_json()["seed"] == fixed["seed"]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -222,6 +244,14 @@ def test_the_manifest_is_public_only_once_published_and_holds_no_personal_data(c
     assert client.get(url, headers=world.headers("org_admin")).status_code == 404
     regulator = client.get(url, headers=world.headers("inspector0"))
     assert regulator.status_code == 200
+    item = body["sample"][0]
+    inspector = next(i for i, u in enumerate(world.inspectors) if u.id in item["inspector_ids"])
+    found = client.post(
+        f"/api/v1/spotcheck/items/{item['id']}/finding",
+        json={"result": "confirmed"},
+        headers=world.headers(f"inspector{inspector}"),
+    )
+    assert found.status_code == 201, found.get_json()
     published = client.post(
         f"/api/v1/spotcheck/campaigns/{body['id']}/publish", headers=world.headers()
     )
@@ -229,7 +259,9 @@ def test_the_manifest_is_public_only_once_published_and_holds_no_personal_data(c
     public = client.get(url)
     assert public.status_code == 200
     manifest = public.get_json()
-    assert manifest["seed"] == SEED and manifest["population_hash"] == body["population_hash"]
+    assert manifest["seed"] == body["seed"]
+    assert manifest["population_hash"] == body["population_hash"]
+    assert manifest["ceremony_input"] == SEED and manifest["commitment"] == body["commitment"]
     assert [s["id"] for s in manifest["sample"]] == [s["item"] for s in body["sample"]]
     assert manifest["inspector_draw"]["inspectors"] == [
         f"inspector:{u.id}" for u in world.inspectors

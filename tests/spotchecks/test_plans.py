@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pytest
@@ -143,14 +144,18 @@ def test_a_ceremony_campaign_shows_the_hash_before_the_seed(app, world):
     page_client = _signed_in(app, world.supervisor)
     run = page_client.post(f"/spotchecks/plans/{plan_id}/run", data={"ceremony": "on"})
     page = page_client.get(run.headers["Location"])
-    population_hash = re.search(r'<code class="hash">([0-9a-f]{64})</code>', page.text).group(1)
-    assert 'name="seed"' in page.text and "<table>" not in page.text  # no sample yet
+    # the population hash and the commitment to the server secret, before any seed
+    population_hash, commitment = re.findall(r'<code class="hash">([0-9a-f]{64})</code>', page.text)
+    assert 'name="ceremony_input"' in page.text and "<table>" not in page.text  # no sample yet
     seed_url = run.headers["Location"].replace("http://localhost", "") + "/seed"
-    bad = page_client.post(seed_url, data={"seed": "12345"}, follow_redirects=True)
-    assert 'name="seed"' in bad.text  # refused; still awaiting the seed
-    good = page_client.post(seed_url, data={"seed": SEED}, follow_redirects=True)
-    assert SEED in good.text and population_hash in good.text
-    assert 'name="seed"' not in good.text
+    bad = page_client.post(seed_url, data={"ceremony_input": "12345"}, follow_redirects=True)
+    assert 'name="ceremony_input"' in bad.text  # refused; still awaiting the input
+    good = page_client.post(seed_url, data={"ceremony_input": SEED}, follow_redirects=True)
+    assert SEED in good.text and population_hash in good.text and commitment in good.text
+    secrets = re.findall(r'<code class="hash">([0-9a-f]{64})</code>', good.text)
+    (secret,) = [s for s in secrets if hashlib.sha256(s.encode()).hexdigest() == commitment]
+    assert hashlib.sha256(f"{secret}\n{SEED}".encode()).hexdigest() in good.text
+    assert 'name="ceremony_input"' not in good.text
     inspectors = [u.email for u in world.inspectors]
     assert any(email in good.text for email in inspectors)
 

@@ -103,3 +103,25 @@ def test_results_published_before_the_checks_end_say_so(client, world):
     _publish(client, world)
     page = client.get(f"/spotchecks/{world.campaign.id}", headers={"Accept-Language": "en"})
     assert "4 of 5 sampled items have no finding yet" in page.get_data(as_text=True)
+
+
+def test_publishing_before_any_finding_is_refused(client, world):
+    url = f"/api/v1/spotcheck/campaigns/{world.campaign.id}/publish"
+    refused = client.post(url, headers=world.auth("supervisor"))
+    assert refused.status_code == 409
+    assert refused.mimetype == "application/problem+json"
+    assert "no finding has been recorded" in refused.get_json()["detail"]
+    page_client = world.client("supervisor")
+    detail = page_client.get(f"/spotchecks/campaigns/{world.campaign.id}").get_data(as_text=True)
+    assert "Publishing is possible once a finding is recorded" in detail
+    assert f"/spotchecks/campaigns/{world.campaign.id}/publish" not in detail
+    page = page_client.post(f"/spotchecks/campaigns/{world.campaign.id}/publish")
+    assert page.status_code == 409
+    assert "no finding has been recorded" in page.get_data(as_text=True)
+    assert client.get(f"/spotchecks/{world.campaign.id}").status_code == 404  # still unpublished
+    # one finding on one item is enough
+    confirmed = finding(client, world, "other_record", who="outsider", result="confirmed")
+    assert confirmed.status_code == 201
+    published = page_client.post(f"/spotchecks/campaigns/{world.campaign.id}/publish")
+    assert published.status_code == 302
+    assert client.get(f"/spotchecks/{world.campaign.id}").status_code == 200

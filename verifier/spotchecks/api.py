@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
+from flask import jsonify, url_for
 
 from verifier.api import bp
 from verifier.api.openapi import operation
@@ -58,7 +58,10 @@ def campaign_out(campaign: SpotCheckCampaign) -> CampaignOut:
         status=campaign.status,  # type: ignore[arg-type]
         population_size=campaign.population_size,
         population_hash=campaign.population_hash,
+        commitment=campaign.commitment,
         frozen_at=local(campaign.frozen_at),  # type: ignore[arg-type]
+        server_secret=campaign.server_secret,  # None until the seed is fixed
+        ceremony_input=campaign.ceremony_input,
         seed=campaign.seed,
         seed_source=campaign.seed_source,
         seeded_at=local(campaign.seeded_at),
@@ -125,11 +128,15 @@ def get_plan_api(plan_id: int) -> Any:
     tag=TAG,
     description=(
         "Of a plan (`plan_id`) or of inline `parameters`. The population is frozen and its hash "
-        "written first; only then is the seed fixed: the given ceremony `seed`, or one from the "
-        "system's CSPRNG; then the sample and the inspectors are drawn. With `await_seed` the "
-        "campaign stops after freezing (seed and sample empty) until "
+        "written first, with the `commitment` (SHA-256) to a server secret drawn from the "
+        "CSPRNG; only then is the seed fixed: SHA-256 of the server secret and the "
+        "`ceremony_input` (empty when none is given), and the secret is revealed; then the "
+        "sample and the inspectors are drawn. With `await_seed` the campaign stops after "
+        "freezing (population hash and commitment shown; secret, seed and sample empty) until "
         "POST /spotcheck/campaigns/{id}/seed. Answers 201 with the campaign: id, "
-        "population_hash, seed and sample (with each item's inspectors)."
+        "population_hash, commitment, server_secret, ceremony_input, seed and sample (with each "
+        "item's inspectors). Deprecated: the body's `seed` is now the ceremony input (the old "
+        "name of `ceremony_input`), no longer the seed itself."
     ),
     body=CampaignCreate,
     response=CampaignOut,
@@ -145,7 +152,7 @@ def create_campaign_api() -> Any:
         plan=plan,
         parameters=body.parameters,
         name=body.name or "",
-        seed=body.seed,
+        ceremony_input=body.ceremony_input,
         await_seed=body.await_seed,
     )
     location = url_for("api.get_campaign_api", campaign_id=campaign.id)
@@ -169,6 +176,7 @@ def list_campaigns_api() -> Any:
                     status=c.status,
                     population_size=c.population_size,
                     population_hash=c.population_hash,
+                    commitment=c.commitment,
                     sample_size=counts.get(c.id, 0),
                     created_at=local(c.created_at),  # type: ignore[arg-type]
                 )
@@ -181,7 +189,9 @@ def list_campaigns_api() -> Any:
 @bp.get(f"/spotcheck/campaigns/{ID.format('campaign_id')}")
 @roles(*REGULATORS)
 @operation(
-    summary="Show a campaign: hash, seed, sample and inspectors", tag=TAG, response=CampaignOut
+    summary="Show a campaign: hash, commitment, seed, sample and inspectors",
+    tag=TAG,
+    response=CampaignOut,
 )
 def get_campaign_api(campaign_id: int) -> Any:
     return answer(campaign_out(get_campaign(get_session(), campaign_id)))
@@ -190,9 +200,15 @@ def get_campaign_api(campaign_id: int) -> Any:
 @bp.post(f"/spotcheck/campaigns/{ID.format('campaign_id')}/seed")
 @roles(REGULATOR_SUPERVISOR)
 @operation(
-    summary="Fix a frozen campaign's seed from a public ceremony, and draw",
+    summary="Give a frozen campaign's ceremony input, fix its seed, and draw",
     tag=TAG,
-    description="Only once: a campaign whose seed is fixed answers 409.",
+    description=(
+        "The `ceremony_input` (20–128 letters and digits, e.g. twenty dice rolls, fixed in "
+        "public after the commitment was published) and the committed server secret give the "
+        'seed: SHA-256 hex of UTF-8(server_secret + "\\n" + ceremony_input); the secret is '
+        "revealed in the answer. Deprecated: `seed` is still accepted as the old name of "
+        "`ceremony_input`. Only once: a campaign whose seed is fixed answers 409."
+    ),
     body=SeedIn,
     response=CampaignOut,
     errors=(409,),
@@ -200,7 +216,9 @@ def get_campaign_api(campaign_id: int) -> Any:
 def seed_campaign_api(campaign_id: int) -> Any:
     body = read_json(SeedIn)
     session = get_session()
-    campaign = fix_seed(session, get_campaign(session, campaign_id), body.seed, require_actor())
+    campaign = fix_seed(
+        session, get_campaign(session, campaign_id), body.ceremony_input, require_actor()
+    )
     return answer(campaign_out(campaign))
 
 
@@ -209,7 +227,10 @@ def seed_campaign_api(campaign_id: int) -> Any:
 @operation(
     summary="Publish a drawn campaign (一公开)",
     tag=TAG,
-    description="Its manifest and results page become public.",
+    description=(
+        "Its manifest and results page become public. Refused (409) while no finding has been "
+        "recorded on any of its items."
+    ),
     response=CampaignOut,
     errors=(409,),
 )
@@ -226,7 +247,8 @@ def publish_campaign_api(campaign_id: int) -> Any:
     summary="A campaign's manifest: everything needed to replay its draw",
     tag=TAG,
     description=(
-        "Seed, parameters, population (ids such as `org:12` and `rec:345`, strata, weights, "
+        "Format, commitment, server secret (once the seed is fixed), ceremony input, seed, "
+        "parameters, population (ids such as `org:12` and `rec:345`, strata, weights, "
         "always-included flags) with its hash and timestamps, the sample in draw order, and the "
         "inspector draw (ids such as `inspector:7`, exclusions, initial loads, result). No "
         "personal data. Regulators see every campaign's; anyone sees a published one's (others "
@@ -237,7 +259,9 @@ def publish_campaign_api(campaign_id: int) -> Any:
 def campaign_manifest_api(campaign_id: int) -> Any:
     session = get_session()
     campaign = visible_campaign(session, current_actor(), campaign_id)
-    response = answer(Manifest.model_validate(manifest(session, campaign)))
+    # only the keys the manifest's format has: a format-1 manifest stays as it was published
+    body = Manifest.model_validate(manifest(session, campaign))
+    response = jsonify(body.model_dump(mode="json", exclude_unset=True))
     response.headers["Content-Disposition"] = (
         f'inline; filename="spotcheck-{campaign.id}-manifest.json"'
     )

@@ -69,9 +69,12 @@ def _load_manifest(source: str) -> tuple[dict[str, Any], str]:
 def replay_command(source: str) -> None:
     """Recompute a draw from a manifest (a file, or a campaign id) and say whether it matches.
 
-    Exits 0 on a match, 1 on a mismatch, naming the first difference.
+    Format 2 first checks the revealed server secret against its commitment and the seed's
+    derivation from it and the ceremony input; format 1 uses the seed as written. A file is
+    replayed without the database. Exits 0 on a match, 1 on a mismatch, naming the first
+    difference.
     """
-    from verifier.spotchecks.draw import replay
+    from verifier.spotchecks.draw import MANIFEST_FORMAT_V1, replay
 
     try:
         data, label = _load_manifest(source)
@@ -83,9 +86,19 @@ def replay_command(source: str) -> None:
         click.echo(f"mismatch: {label}: the manifest is incomplete or malformed ({exc!r})")
         sys.exit(1)
     if result.ok:
+        if data["format"] == MANIFEST_FORMAT_V1:
+            seed = (
+                f"seed {data['seed']} (format 1: the seed as it was given; there is no "
+                "commitment to check)"
+            )
+        else:
+            seed = (
+                f"server secret matching commitment {data['commitment']}, seed {data['seed']} "
+                f"derived from it and the ceremony input {data['ceremony_input']!r}"
+            )
         click.echo(
             f"match: {label}: population of {len(data['population'])} (hash "
-            f"{data['population_hash']}), seed {data['seed']}, sample of {result.sample_size} "
+            f"{data['population_hash']}), {seed}, sample of {result.sample_size} "
             "and the inspector draw reproduced"
         )
         return

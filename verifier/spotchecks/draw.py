@@ -1,12 +1,14 @@
-"""A campaign's whole draw from its manifest alone: sizes, stages, inspectors, and the replay.
+"""A campaign's whole draw from its manifest alone: seed, sizes, stages, inspectors, the replay.
 
 Pure functions over plain data (the manifest's JSON), no database: the campaign service draws with
 them, and `verifier spotcheck replay` recomputes a draw with them from a manifest file. The rules
-are stated for outsiders in docs/spotchecks.md ("Campaigns: stages, derived seeds, inspectors").
+are stated for outsiders in docs/spotchecks.md ("Campaigns: stages, derived seeds, inspectors"
+and "The seed: a commitment, then the ceremony").
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,9 +25,25 @@ from verifier.spotchecks.sampling import (
     statistical_sample_size,
 )
 
-MANIFEST_FORMAT = "verifier-spotcheck-manifest/1"
-# A seed: letters and digits only, so that "{seed},{id}" and "{seed}/org:12" read one way.
-SEED_PATTERN = re.compile(r"[0-9A-Za-z]{20,128}")
+# Format 2: the seed is derived from a committed server secret and the ceremony input.
+MANIFEST_FORMAT = "verifier-spotcheck-manifest/2"
+# Format 1 (campaigns drawn before commitments existed): the seed is used as written.
+MANIFEST_FORMAT_V1 = "verifier-spotcheck-manifest/1"
+# A ceremony input: letters and digits only, so that "{secret}\n{input}" reads one way. (Format 1
+# used it as the seed itself, where "{seed},{id}" and "{seed}/org:12" had to read one way.)
+CEREMONY_INPUT_PATTERN = re.compile(r"[0-9A-Za-z]{20,128}")
+# The ceremony input of a campaign whose seed nobody typed (the server secret alone decides).
+NO_CEREMONY = ""
+
+
+def commitment_of(server_secret: str) -> str:
+    """Return the commitment to a server secret: SHA-256 hex of its UTF-8 text."""
+    return hashlib.sha256(server_secret.encode("utf-8")).hexdigest()
+
+
+def campaign_seed(server_secret: str, ceremony_input: str) -> str:
+    """Return the campaign seed: SHA-256 hex of UTF-8(server_secret + "\n" + ceremony_input)."""
+    return hashlib.sha256(f"{server_secret}\n{ceremony_input}".encode()).hexdigest()
 
 
 def sample_size(rule: Mapping[str, Any], population: int) -> int:
@@ -197,8 +215,42 @@ def _first_difference(name: str, recorded: list[Any], recomputed: list[Any]) -> 
     return ""
 
 
+def _check_seed_derivation(manifest: Mapping[str, Any]) -> str:
+    """Return what is wrong with a format-2 manifest's commitment and seed, or ""."""
+    commitment = manifest["commitment"]
+    secret = manifest.get("server_secret")
+    if not isinstance(secret, str):
+        return "server_secret: the manifest reveals no server secret, so the seed cannot be checked"
+    if commitment_of(secret) != commitment:
+        return (
+            f"commitment: the manifest's server_secret hashes to {commitment_of(secret)}, not to "
+            f"the commitment {commitment} published when the population was frozen"
+        )
+    ceremony_input = manifest.get("ceremony_input")
+    if not isinstance(ceremony_input, str):
+        return 'ceremony_input: the manifest has no ceremony input ("" when none was typed)'
+    derived = campaign_seed(secret, ceremony_input)
+    if manifest["seed"] != derived:
+        return (
+            f"seed: the manifest has {manifest['seed']}, but SHA-256 of server_secret and "
+            f"ceremony_input gives {derived}"
+        )
+    return ""
+
+
 def replay(manifest: Mapping[str, Any]) -> ReplayResult:
-    """Recompute a campaign's draw from its manifest and name the first difference, if any."""
+    """Recompute a campaign's draw from its manifest and name the first difference, if any.
+
+    Format 2 first checks that the revealed server secret matches the commitment and that the
+    seed derives from it and the ceremony input; format 1 takes the seed as written.
+    """
+    kind = manifest.get("format")
+    if kind not in (MANIFEST_FORMAT, MANIFEST_FORMAT_V1):
+        return ReplayResult(
+            False,
+            f"format: {kind!r} is not a manifest format this replay knows "
+            f"({MANIFEST_FORMAT_V1}, {MANIFEST_FORMAT})",
+        )
     population = manifest["population"]
     ids = [row["id"] for row in population]
     if len(set(ids)) != len(ids):
@@ -213,6 +265,10 @@ def replay(manifest: Mapping[str, Any]) -> ReplayResult:
     seed = manifest.get("seed")
     if not seed:
         return ReplayResult(False, "seed: no seed is fixed yet, so there is no draw to replay")
+    if kind == MANIFEST_FORMAT:
+        difference = _check_seed_derivation(manifest)
+        if difference:
+            return ReplayResult(False, difference)
     sample = compute_sample(seed, manifest["parameters"], population)
     recorded = [f"{e['id']} (stage {e['stage']})" for e in manifest["sample"]]
     recomputed = [f"{e['id']} (stage {e['stage']})" for e in sample]

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from verifier.db import Base, utcnow
@@ -52,6 +61,16 @@ class SpotCheckCampaign(Base):
     population_size: Mapped[int] = mapped_column(default=0)
     population_hash: Mapped[str] = mapped_column(String(64))
     frozen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The server secret is drawn at freezing and only its SHA-256 (the commitment) is shown;
+    # until the seed is fixed it is kept encrypted (server_secret_enc), then revealed in clear
+    # (server_secret). All three are None for campaigns frozen before commitments existed
+    # (manifest format 1: their seed was used as written).
+    commitment: Mapped[str | None] = mapped_column(String(64))
+    server_secret_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    server_secret: Mapped[str | None] = mapped_column(String(64))
+    # what the ceremony typed after the commitment ("" when nobody typed one); set with the seed
+    ceremony_input: Mapped[str | None] = mapped_column(String(128))
+    # SHA-256 of server_secret + "\n" + ceremony_input (format 1: the typed or random seed)
     seed: Mapped[str | None] = mapped_column(String(128))
     seed_source: Mapped[str] = mapped_column(String(16), default="")  # "csprng" or "ceremony"
     seeded_at: Mapped[datetime | None]

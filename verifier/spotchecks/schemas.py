@@ -19,7 +19,7 @@ from verifier.api.schemas import (
     local,
 )
 from verifier.orgs.models import ORG_TYPES
-from verifier.spotchecks.draw import SEED_PATTERN
+from verifier.spotchecks.draw import CEREMONY_INPUT_PATTERN
 
 Number = StrictFloat | StrictInt
 
@@ -178,27 +178,54 @@ class PlanList(OutputModel):
     items: list[PlanOut]
 
 
-def _check_seed(value: str | None) -> str | None:
-    if value is not None and not SEED_PATTERN.fullmatch(value.strip()):
+def _check_ceremony_input(value: str | None) -> str | None:
+    if value is not None and not CEREMONY_INPUT_PATTERN.fullmatch(value.strip()):
         raise PydanticCustomError(
-            "seed_format", _("a seed is 20 to 128 letters and digits (e.g. twenty dice rolls)")
+            "seed_format",
+            _("a ceremony input is 20 to 128 letters and digits (e.g. twenty dice rolls)"),
         )
     return value.strip() if value is not None else None
+
+
+def _one_input(ceremony_input: str | None, seed: str | None) -> str | None:
+    """Return the ceremony input, given under its name or under the deprecated `seed`."""
+    if ceremony_input is not None and seed is not None:
+        raise PydanticCustomError(
+            "ceremony_input_or_seed",
+            _("give ceremony_input or its deprecated name seed, not both"),
+        )
+    return _check_ceremony_input(ceremony_input if ceremony_input is not None else seed)
+
+
+CEREMONY_INPUT_DESCRIPTION = (
+    "The ceremony input: 20–128 letters and digits from a public ceremony (e.g. twenty dice "
+    "rolls), given after the commitment is published. The campaign seed is SHA-256 of the server "
+    "secret committed at freezing and this input (docs/spotchecks.md), never the input itself."
+)
+DEPRECATED_SEED_DESCRIPTION = (
+    "Deprecated name of `ceremony_input`, still accepted. Until manifest format 2 this value was "
+    "the campaign seed itself; it is now only the ceremony input, and the answer's `seed` is the "
+    "derived campaign seed."
+)
 
 
 class CampaignCreate(InputModel):
     plan_id: RecordId | None = None
     name: Text | None = Field(None, max_length=200)
     parameters: PlanParameters | None = None
-    seed: Text | None = Field(
+    ceremony_input: Text | None = Field(
         None,
-        description="A seed from a public ceremony (20–128 letters and digits). Without it the "
-        "system's CSPRNG makes one, after the population is frozen.",
+        description=CEREMONY_INPUT_DESCRIPTION + " Without it (and without `await_seed`) the "
+        "seed derives from the server secret alone, with the empty ceremony input.",
+    )
+    seed: Text | None = Field(
+        None, description=DEPRECATED_SEED_DESCRIPTION, json_schema_extra={"deprecated": True}
     )
     await_seed: StrictBool = Field(
         False,
-        description="Freeze the population and stop: publish its hash, then fix the ceremony "
-        "seed with POST /spotcheck/campaigns/{id}/seed.",
+        description="Freeze the population, commit to the server secret and stop: publish the "
+        "population hash and the commitment, then give the ceremony input with "
+        "POST /spotcheck/campaigns/{id}/seed.",
     )
 
     @model_validator(mode="after")
@@ -207,18 +234,27 @@ class CampaignCreate(InputModel):
             raise PydanticCustomError(
                 "plan_or_parameters", _("give either plan_id or parameters, not both or neither")
             )
-        if self.seed is not None and self.await_seed:
-            raise PydanticCustomError("seed_or_wait", _("give a seed or await_seed, not both"))
-        _check_seed(self.seed)
+        self.ceremony_input = _one_input(self.ceremony_input, self.seed)
+        self.seed = None
+        if self.ceremony_input is not None and self.await_seed:
+            raise PydanticCustomError(
+                "seed_or_wait", _("give a ceremony input or await_seed, not both")
+            )
         return self
 
 
 class SeedIn(InputModel):
-    seed: Text = Field(description="20–128 letters and digits, as fixed in public.")
+    ceremony_input: Text | None = Field(None, description=CEREMONY_INPUT_DESCRIPTION)
+    seed: Text | None = Field(
+        None, description=DEPRECATED_SEED_DESCRIPTION, json_schema_extra={"deprecated": True}
+    )
 
     @model_validator(mode="after")
     def _format(self) -> SeedIn:
-        _check_seed(self.seed)
+        if self.ceremony_input is None and self.seed is None:
+            raise PydanticCustomError("ceremony_input_required", _("ceremony_input is required"))
+        self.ceremony_input = _one_input(self.ceremony_input, self.seed)
+        self.seed = None
         return self
 
 
@@ -234,6 +270,13 @@ class SampleItemOut(OutputModel):
     inspector_ids: list[int]
 
 
+COMMITMENT_DESCRIPTION = (
+    "SHA-256 (hex) of the server secret drawn when the population was frozen, published "
+    "before any ceremony input; null for campaigns drawn before commitments existed (manifest "
+    "format 1)."
+)
+
+
 class CampaignOut(OutputModel):
     id: int
     name: str
@@ -241,9 +284,20 @@ class CampaignOut(OutputModel):
     status: Literal["frozen", "drawn"]
     population_size: int
     population_hash: str
+    commitment: str | None = Field(description=COMMITMENT_DESCRIPTION)
     frozen_at: datetime
-    seed: str | None
-    seed_source: str
+    server_secret: str | None = Field(
+        description="The server secret (64 hex), revealed once the seed is fixed; null before."
+    )
+    ceremony_input: str | None = Field(
+        description='What the ceremony gave after the commitment ("" when nobody typed one); '
+        "null before the seed is fixed."
+    )
+    seed: str | None = Field(
+        description='The campaign seed: SHA-256 hex of UTF-8(server_secret + "\\n" + '
+        "ceremony_input). For a format-1 campaign (no commitment), the seed as it was given."
+    )
+    seed_source: str = Field(description='"ceremony" (an input was typed) or "csprng".')
     seeded_at: datetime | None
     published_at: datetime | None
     shortfall: list[dict[str, Any]] = Field(
@@ -259,6 +313,7 @@ class CampaignSummary(OutputModel):
     status: str
     population_size: int
     population_hash: str
+    commitment: str | None = Field(description=COMMITMENT_DESCRIPTION)
     sample_size: int
     created_at: datetime
 
@@ -272,8 +327,20 @@ class Manifest(OutputModel):
 
     model_config = {"extra": "allow"}
 
-    format: str
+    format: str = Field(
+        description="`verifier-spotcheck-manifest/2`: the seed derives from `server_secret` and "
+        "`ceremony_input`, and the secret matches `commitment`. `verifier-spotcheck-manifest/1` "
+        "(campaigns drawn before commitments existed): the seed is used as written, and "
+        "`commitment`, `server_secret` and `ceremony_input` are absent."
+    )
     campaign_id: int
+    commitment: str | None = Field(None, description=COMMITMENT_DESCRIPTION)
+    server_secret: str | None = Field(
+        None, description="Format 2: the server secret, null until the seed is fixed."
+    )
+    ceremony_input: str | None = Field(
+        None, description='Format 2: the ceremony input ("" when none), null until seeded.'
+    )
     seed: str | None
     parameters: dict[str, Any]
     population_hash: str

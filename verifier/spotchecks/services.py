@@ -1,7 +1,9 @@
-"""Spot-check campaigns: freeze the population, then fix the seed, draw, assign.
+"""Spot-check campaigns: freeze the population and commit to a secret, then fix the seed, draw.
 
-The order is the guarantee: a campaign's population and its hash are written (and may be
-published) before any seed exists, so nobody can choose a seed that favours an outcome.
+The order is the guarantee: a campaign's population, its hash and the commitment to a server
+secret are written (and may be published) before any seed exists; the seed is SHA-256 of that
+secret and the ceremony input, so neither the supervisor who types the input nor the server that
+drew the secret can choose it alone (docs/spotchecks.md, "The seed").
 """
 
 from __future__ import annotations
@@ -20,8 +22,12 @@ from verifier.auth.models import REGULATOR_SUPERVISOR, User
 from verifier.db import utcnow
 from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
 from verifier.spotchecks.draw import (
+    CEREMONY_INPUT_PATTERN,
     MANIFEST_FORMAT,
-    SEED_PATTERN,
+    MANIFEST_FORMAT_V1,
+    NO_CEREMONY,
+    campaign_seed,
+    commitment_of,
     compute_sample,
 )
 from verifier.spotchecks.inspectors import assign_inspectors
@@ -38,14 +44,27 @@ from verifier.spotchecks.population import (
     resolve_period,
 )
 from verifier.spotchecks.sampling import population_hash
+from verifier.supervision.models import SpotCheckFinding
+from verifier.volunteers.services import get_cipher
 
 if TYPE_CHECKING:  # the schemas import the API package, which imports this module's users
     from verifier.spotchecks.schemas import PlanParameters
 
 
+# the associated data of the hidden server secret's encryption
+_ENCRYPTION_CONTEXT = "spotcheck_campaigns.server_secret"
+
+
 def require_supervisor(actor: User | None) -> None:
     if actor is not None and actor.role != REGULATOR_SUPERVISOR:
         raise Forbidden(_("only a regulator supervisor may do this"))
+
+
+def commit_to_secret(campaign: SpotCheckCampaign) -> None:
+    """Draw the campaign's server secret (32 bytes, CSPRNG); keep it hidden, set its commitment."""
+    secret = secrets.token_hex(32)
+    campaign.server_secret_enc = get_cipher().encrypt(secret, _ENCRYPTION_CONTEXT)
+    campaign.commitment = commitment_of(secret)
 
 
 def freeze_population(
@@ -58,7 +77,7 @@ def freeze_population(
     trigger: str = "manual",
     now: datetime | None = None,
 ) -> SpotCheckCampaign:
-    """Start a campaign: write its population and the population's hash; no seed yet."""
+    """Start a campaign: write its population, its hash and the commitment; no seed yet."""
     require_supervisor(actor)
     now = now or utcnow()
     params = parameters.dumped() if hasattr(parameters, "dumped") else dict(parameters)
@@ -77,6 +96,7 @@ def freeze_population(
         shortfall=[],
         created_by_id=actor.id if actor else None,
     )
+    commit_to_secret(campaign)
     session.add(campaign)
     session.flush()
     if population:
@@ -104,6 +124,7 @@ def freeze_population(
             "plan_id": campaign.plan_id,
             "population_size": campaign.population_size,
             "population_hash": campaign.population_hash,
+            "commitment": campaign.commitment,
             "frozen_at": campaign.frozen_at.isoformat(),
         },
     )
@@ -111,9 +132,16 @@ def freeze_population(
 
 
 def fix_seed(
-    session: Session, campaign: SpotCheckCampaign, seed: str | None, actor: User | None
+    session: Session,
+    campaign: SpotCheckCampaign,
+    ceremony_input: str | None,
+    actor: User | None,
 ) -> SpotCheckCampaign:
-    """Fix the seed of a frozen campaign (typed from a ceremony, or from the CSPRNG), then draw."""
+    """Fix a frozen campaign's seed from its committed secret and the ceremony input, then draw.
+
+    The seed is SHA-256 of the server secret and the ceremony input ("" when none is given);
+    the secret is revealed with it.
+    """
     require_supervisor(actor)
     # lock the campaign row where the database can, so two seeds cannot race
     locked = session.scalars(
@@ -127,16 +155,23 @@ def fix_seed(
         raise Conflict(
             _("this campaign's seed is already fixed; a seed can be fixed only once"),
         )
-    if seed is not None:
-        seed = seed.strip()
-        if not SEED_PATTERN.fullmatch(seed):
-            raise ValidationError(
-                _("a seed is 20 to 128 letters and digits (e.g. twenty dice rolls)"),
-                field="seed",
-                rule="seed_format",
-            )
-    locked.seed = seed or secrets.token_hex(32)
-    locked.seed_source = "ceremony" if seed else "csprng"
+    typed = (ceremony_input or "").strip()
+    if ceremony_input is not None and not CEREMONY_INPUT_PATTERN.fullmatch(typed):
+        raise ValidationError(
+            _("a ceremony input is 20 to 128 letters and digits (e.g. twenty dice rolls)"),
+            field="ceremony_input",
+            rule="seed_format",
+        )
+    if locked.server_secret_enc is None:
+        # frozen before commitments existed (an upgraded database): commit now, with the seed
+        commit_to_secret(locked)
+    assert locked.server_secret_enc is not None
+    secret = get_cipher().decrypt(locked.server_secret_enc, _ENCRYPTION_CONTEXT)
+    locked.server_secret = secret
+    locked.server_secret_enc = None
+    locked.ceremony_input = typed or NO_CEREMONY
+    locked.seed = campaign_seed(secret, locked.ceremony_input)
+    locked.seed_source = "ceremony" if typed else "csprng"
     locked.seeded_at = utcnow()
     session.flush()
     record_event(
@@ -148,6 +183,9 @@ def fix_seed(
         details={
             "seed": locked.seed,
             "source": locked.seed_source,
+            "ceremony_input": locked.ceremony_input,
+            "server_secret": locked.server_secret,
+            "commitment": locked.commitment,
             "population_hash": locked.population_hash,
         },
     )
@@ -222,12 +260,12 @@ def run_campaign(
     plan: SpotCheckPlan | None = None,
     parameters: PlanParameters | Mapping[str, Any] | None = None,
     name: str = "",
-    seed: str | None = None,
+    ceremony_input: str | None = None,
     await_seed: bool = False,
     trigger: str = "manual",
     now: datetime | None = None,
 ) -> SpotCheckCampaign:
-    """Run a campaign of a plan or of inline parameters: freeze, then seed and draw."""
+    """Run a campaign of a plan or of inline parameters: freeze and commit, then seed and draw."""
     require_supervisor(actor)
     if plan is None and parameters is None:
         raise ValidationError(
@@ -238,7 +276,7 @@ def run_campaign(
         session, params, actor, plan=plan, name=name, trigger=trigger, now=now
     )
     if not await_seed:
-        fix_seed(session, campaign, seed, actor)
+        fix_seed(session, campaign, ceremony_input, actor)
     return campaign
 
 
@@ -298,11 +336,31 @@ def assignments_of(session: Session, campaign: SpotCheckCampaign) -> dict[int, l
     return found
 
 
+def findings_recorded(session: Session, campaign: SpotCheckCampaign) -> int:
+    """Return how many of the campaign's sample items have a finding."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(SpotCheckFinding)
+            .join(SpotCheckItem, SpotCheckItem.id == SpotCheckFinding.item_id)
+            .where(SpotCheckItem.campaign_id == campaign.id)
+        )
+        or 0
+    )
+
+
 def publish_campaign(session: Session, campaign: SpotCheckCampaign, actor: User) -> None:
     """Make a drawn campaign's manifest and results public (一公开)."""
     require_supervisor(actor)
     if campaign.status != "drawn":
         raise Conflict(_("only a drawn campaign can be published"))
+    if campaign.published_at is None and not findings_recorded(session, campaign):
+        raise Conflict(
+            _(
+                "nothing to publish yet: no finding has been recorded on any item of this "
+                "campaign; publish once the inspectors have recorded findings"
+            )
+        )
     if campaign.published_at is None:
         campaign.published_at = utcnow()
         session.flush()
@@ -322,12 +380,33 @@ def manifest(session: Session, campaign: SpotCheckCampaign) -> dict[str, Any]:
         }
         for item in sample_of(session, campaign)
     ]
+    if campaign.commitment is None:
+        # drawn before commitments existed: the format-1 manifest, exactly as it was published
+        return {
+            "format": MANIFEST_FORMAT_V1,
+            "campaign_id": campaign.id,
+            "plan_id": campaign.plan_id,
+            "seed": campaign.seed,
+            "seed_source": campaign.seed_source,
+            **_manifest_draw(session, campaign, sample),
+        }
     return {
         "format": MANIFEST_FORMAT,
         "campaign_id": campaign.id,
         "plan_id": campaign.plan_id,
+        "commitment": campaign.commitment,
+        "server_secret": campaign.server_secret,  # None until the seed is fixed
+        "ceremony_input": campaign.ceremony_input,
         "seed": campaign.seed,
         "seed_source": campaign.seed_source,
+        **_manifest_draw(session, campaign, sample),
+    }
+
+
+def _manifest_draw(
+    session: Session, campaign: SpotCheckCampaign, sample: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
         "parameters": campaign.parameters,
         "population_size": campaign.population_size,
         "population_hash": campaign.population_hash,

@@ -22,6 +22,7 @@ from verifier.spotchecks.plans import create_plan, get_plan, list_plans, runs_of
 from verifier.spotchecks.schemas import PlanCreate
 from verifier.spotchecks.services import (
     assignments_of,
+    findings_recorded,
     fix_seed,
     get_campaign,
     list_campaigns,
@@ -212,7 +213,7 @@ def campaigns() -> Any:
 @bp.get(f"/campaigns/{ID.format('campaign_id')}")
 @roles(*REGULATORS)
 def campaign_detail(campaign_id: int) -> Any:
-    """Show a campaign: population hash first, then seed, sample and inspectors."""
+    """Show a campaign: population hash and commitment first, then seed, sample, inspectors."""
     session = get_session()
     campaign = get_campaign(session, campaign_id)
     return render_template(
@@ -220,6 +221,7 @@ def campaign_detail(campaign_id: int) -> Any:
         campaign=campaign,
         items=sample_of(session, campaign),
         inspectors=assignments_of(session, campaign),
+        findings=findings_recorded(session, campaign),
         unit_labels=UNIT_LABELS,
     )
 
@@ -227,11 +229,12 @@ def campaign_detail(campaign_id: int) -> Any:
 @bp.post(f"/campaigns/{ID.format('campaign_id')}/seed")
 @roles(REGULATOR_SUPERVISOR)
 def seed_campaign(campaign_id: int) -> Any:
-    """Fix the seed typed from a public ceremony, then draw."""
+    """Take the ceremony input typed after the commitment, fix the seed, then draw."""
     session = get_session()
     campaign = get_campaign(session, campaign_id)
+    typed = request.form.get("ceremony_input", request.form.get("seed", ""))
     try:
-        fix_seed(session, campaign, request.form.get("seed", ""), require_actor())
+        fix_seed(session, campaign, typed, require_actor())
     except VerifierError as error:
         session.rollback()
         flash(error.errors[0].message if error.errors else error.message, "error")
