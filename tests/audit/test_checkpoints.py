@@ -387,3 +387,13 @@ def test_making_a_checkpoint_of_an_empty_log_signs_nothing(app):
         session = get_session()
         assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0
         assert make_checkpoint(session, create_key=False) is None
+
+
+def test_a_negative_checkpoint_interval_is_refused_at_start(monkeypatch):
+    from verifier import create_app
+    from verifier.config import ConfigError
+
+    monkeypatch.setenv("VERIFIER_DATABASE_URL", "sqlite:///:memory:")
+    monkeypatch.setenv("VERIFIER_AUDIT_CHECKPOINT_EVERY", "-5")
+    with pytest.raises(ConfigError, match="VERIFIER_AUDIT_CHECKPOINT_EVERY"):
+        create_app()

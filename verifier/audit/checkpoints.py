@@ -43,22 +43,24 @@ def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
     ).first()
 
 
-def entries_since_checkpoint(session: Session, head_id: int, at_least: int) -> int:
-    """Count the entries up to `head_id` after the last checkpoint's head (cheaply when few)."""
+def checkpoint_due(session: Session, head_id: int, every: int) -> bool:
+    """Whether `every` entries up to `head_id` followed the last checkpoint, and a key can sign.
+
+    Cheap on almost every append: ids grow at least as fast as the count, so entries are only
+    counted once the ids alone say enough may have been appended.
+    """
     last_head = session.scalar(
         select(AuditCheckpoint.head_entry_id).order_by(AuditCheckpoint.seq.desc()).limit(1)
     )
     last_head = last_head or 0
-    if head_id - last_head < at_least:  # ids grow at least as fast as the count
-        return head_id - last_head
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(AuditEntry)
-            .where(AuditEntry.id > last_head, AuditEntry.id <= head_id)
-        )
-        or 0
+    if head_id - last_head < every or _signing_key(session, create=False) is None:
+        return False
+    appended = session.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.id > last_head, AuditEntry.id <= head_id)
     )
+    return int(appended or 0) >= every
 
 
 def _signing_key(session: Session, create: bool) -> SigningKey | None:
@@ -96,12 +98,14 @@ def make_checkpoint(session: Session, *, create_key: bool = True) -> AuditCheckp
         last = latest_checkpoint(session)
         if head is None or (last is not None and last.head_entry_id >= head.id):
             return None
-        count = int(
-            session.scalar(
-                select(func.count()).select_from(AuditEntry).where(AuditEntry.id <= head.id)
-            )
-            or 0
+        # counted on from the last checkpoint: a cut below it keeps showing as a wrong count
+        since = last.head_entry_id if last is not None else 0
+        appended = session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.id > since, AuditEntry.id <= head.id)
         )
+        count = (last.entry_count if last is not None else 0) + int(appended or 0)
         now = utcnow().replace(microsecond=0)
         seq = last.seq + 1 if last is not None else 1
         prev = jws_hash(last.jws) if last is not None else GENESIS_HASH

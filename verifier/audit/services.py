@@ -189,9 +189,9 @@ def _maybe_checkpoint(session: Session, head_id: int) -> None:
     every = int(current_app.config.get("AUDIT_CHECKPOINT_EVERY", 0)) if has_app_context() else 0
     if every <= 0:
         return
-    from verifier.audit.checkpoints import entries_since_checkpoint, make_checkpoint
+    from verifier.audit.checkpoints import checkpoint_due, make_checkpoint
 
-    if entries_since_checkpoint(session, head_id, at_least=every) < every:
+    if not checkpoint_due(session, head_id, every):
         return
     try:
         with session.begin_nested():

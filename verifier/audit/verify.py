@@ -167,7 +167,7 @@ def _check_list(checkpoints: list[SignedCheckpoint], source: str, problems: list
 def _read_all(
     session: Session, copies: list[CheckpointCopy], keys: KeyRing, report: IntegrityReport
 ) -> list[tuple[str, SignedCheckpoint]]:
-    """Check every checkpoint's signature and list; return the valid ones with their labels."""
+    """Check every checkpoint's signature and list into the report; return the usable ones."""
     problems: list[str] = []
     valid: list[tuple[str, SignedCheckpoint]] = []
     stored = {row.seq: row for row in all_checkpoints(session)}
@@ -235,9 +235,9 @@ def verify_integrity(
     session: Session, copies: list[CheckpointCopy] | None = None, *, records: bool = True
 ) -> IntegrityReport:
     """Walk the chain; compare it with every valid checkpoint; check the attested records."""
-    keys = key_ring(session)
-    partial = IntegrityReport(chain=ChainReport(ok=True, checked=0))
-    checkpoints = _read_all(session, list(copies or []), keys, partial)
+    report = IntegrityReport(chain=ChainReport(ok=True, checked=0))
+    checkpoints = _read_all(session, list(copies or []), key_ring(session), report)
+    list_problems, report.problems = report.problems, []
     needed = {checkpoint.count for _label, checkpoint in checkpoints}
     heads: dict[int, tuple[int, str]] = {}
     attestations: list[Attestation] = []
@@ -255,8 +255,7 @@ def verify_integrity(
             if attestation is not None:
                 attestations.append(attestation)
 
-    chain = verify_chain(session, observe=observe)
-    report = IntegrityReport(chain=chain, sources=partial.sources, warnings=partial.warnings)
+    chain = report.chain = verify_chain(session, observe=observe)
     compared: dict[str, SignedCheckpoint] = {}
     head_problems: list[tuple[int, str]] = []
     for label, checkpoint in sorted(checkpoints, key=lambda pair: pair[1].seq):
@@ -287,7 +286,7 @@ def verify_integrity(
     report.checkpoints = len(compared)
     report.latest = max(compared.values(), key=lambda c: c.seq, default=None)
     report.problems = [text for _count, text in sorted(head_problems, key=lambda p: p[0])]
-    report.problems += partial.problems + attestation_problems
+    report.problems += list_problems + attestation_problems
     if records and chain.ok:
         report.records = check_records(session, attestations)
         report.problems += report.records.problems
