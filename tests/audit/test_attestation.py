@@ -318,3 +318,51 @@ def test_records_can_be_left_out_of_the_check(app, make):
     assert _verify(app).exit_code == 1
     result = _verify(app, "--no-records")
     assert result.exit_code == 0 and "records:" not in result.output
+
+
+def test_a_legitimate_change_attested_again_later_supersedes_the_old_attestation(app, make):
+    """Merging duplicate volunteers moves records; the merge's entry attests them anew."""
+    from verifier.audit.services import record_event
+    from verifier.records.attestation import attest_revisions
+
+    org = make.org()
+    admin = make.user("org_admin", org)
+    duplicate, kept = make.volunteer(org), make.volunteer(org)
+    record = make.record(org, duplicate, actor=admin)
+    other = make.record(
+        org, kept, actor=admin, started_at=datetime.now(SHANGHAI) - timedelta(days=4)
+    )
+
+    def merge(session):
+        session.execute(
+            update(ServiceRecord)
+            .where(ServiceRecord.volunteer_id == duplicate.id)
+            .values(volunteer_id=kept.id)
+        )
+        record_event(
+            session,
+            None,
+            "volunteer.merge",
+            "volunteer",
+            kept.id,
+            details={
+                "merged": duplicate.id,
+                "attests": attest_revisions(session, RecordRevision.record_id == record.id),
+            },
+        )
+
+    make.run(merge)
+    result = _verify(app)
+    assert result.exit_code == 0, result.output
+    # a later attestation covers only the revisions it names: the other record stays checked
+    with app.app_context():
+        session = get_session()
+        session.execute(
+            update(ServiceRecord)
+            .where(ServiceRecord.id == other.id)
+            .values(volunteer_id=duplicate.id)
+        )
+        session.commit()
+    result = _verify(app)
+    assert result.exit_code == 1
+    assert "(record.create; 1 revisions" in result.output.splitlines()[0]
