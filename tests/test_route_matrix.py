@@ -39,6 +39,7 @@ EXPECTED: dict[str, Any] = {
     "verification.match": PUBLIC,
     "credentials.did_json": PUBLIC,
     "credentials.status_list": PUBLIC,
+    "api.audit_checkpoints_api": PUBLIC,
     # every signed-in user
     "web.dashboard": EVERYONE,
     "auth.logout": EVERYONE,

@@ -71,6 +71,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LATE_ENTRY_WORKING_DAYS", "VERIFIER_LATE_ENTRY_WORKING_DAYS", 10, _int),
     Setting("EVIDENCE_MAX_BYTES", "VERIFIER_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, _int),
     Setting("SUPERVISION_DEADLINE_DAYS", "VERIFIER_SUPERVISION_DEADLINE_DAYS", 30, _int),
+    Setting(
+        "AUDIT_CHECKPOINT_EVERY",
+        "VERIFIER_AUDIT_CHECKPOINT_EVERY",
+        1000,
+        _int,
+        doc="sign a checkpoint of the audit chain after this many new entries (0: hourly only)",
+    ),
     Setting("SQL_ECHO", "VERIFIER_SQL_ECHO", False, _bool),
 )
 
@@ -144,6 +151,8 @@ def _validate(values: dict[str, Any]) -> None:
         raise ConfigError("VERIFIER_BASE_URL must use https in production")
     values["BASE_URL"] = str(values["BASE_URL"]).rstrip("/")
     _check_rate_limit_storage(values)
+    if int(values["AUDIT_CHECKPOINT_EVERY"]) < 0:
+        raise ConfigError("VERIFIER_AUDIT_CHECKPOINT_EVERY must be 0 (hourly only) or more")
     for key in (
         "IMPORT_MAX_BYTES",
         "LOGIN_MAX_FAILURES",

@@ -3,7 +3,7 @@
 import verifier.complaints.models  # noqa: F401  (complaints, correction requests)
 import verifier.spotchecks.models  # noqa: F401  (plans, campaigns, samples, assignments)
 import verifier.supervision.models  # noqa: F401  (findings, evidence, supervision cases)
-from verifier.audit.models import AuditEntry
+from verifier.audit.models import AuditCheckpoint, AuditEntry
 from verifier.auth.models import ApiToken, User
 from verifier.certificates.models import Certificate, CertificateRecord, VerificationEvent
 from verifier.keys.models import SigningKey
@@ -13,6 +13,7 @@ from verifier.volunteers.models import Membership, Volunteer
 
 __all__ = [
     "ApiToken",
+    "AuditCheckpoint",
     "AuditEntry",
     "Certificate",
     "CertificateRecord",

@@ -207,10 +207,10 @@ def test_the_job_store_lives_in_the_database(tmp_path):
     scheduler.start(paused=True)
     try:
         changes = sync_plan_jobs(scheduler, app)
-        assert changes["added"] == ["flag-overdue-cases", f"plan:{plan_id}"]
+        assert changes["added"] == ["flag-overdue-cases", "audit-checkpoint", f"plan:{plan_id}"]
         with engine.connect() as conn:
             ids = set(conn.execute(text(f"SELECT id FROM {JOBS_TABLE}")).scalars())
-        assert ids == {"flag-overdue-cases", f"plan:{plan_id}"}
+        assert ids == {"flag-overdue-cases", "audit-checkpoint", f"plan:{plan_id}"}
         job = scheduler.get_job(f"plan:{plan_id}")
         assert str(job.trigger.timezone) == "Asia/Shanghai"
         assert job.coalesce is True and job.misfire_grace_time == MISFIRE_GRACE_SECONDS
@@ -230,7 +230,7 @@ def test_the_job_store_lives_in_the_database(tmp_path):
         assert sync_plan_jobs(scheduler, app)["removed"] == [f"plan:{plan_id}"]
         with engine.connect() as conn:
             ids = set(conn.execute(text(f"SELECT id FROM {JOBS_TABLE}")).scalars())
-        assert ids == {"flag-overdue-cases"}
+        assert ids == {"flag-overdue-cases", "audit-checkpoint"}
     finally:
         scheduler.shutdown(wait=False)
         engine.dispose()

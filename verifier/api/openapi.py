@@ -150,6 +150,7 @@ TAG_DESCRIPTIONS = {
     "organisations": "Organisations that keep records (registered by the platform admin).",
     "volunteers": "Volunteers; ID numbers and phones are only ever shown masked.",
     "records": "Service records, corrections, voiding, history, import.",
+    "audit": "The audit log's signed checkpoints, for anyone to copy and check.",
     "meta": "This document.",
 }
 PATH_PARAMETER = re.compile(r"<(?:(?P<converter>[^<>:(]+)(?:\([^)]*\))?:)?(?P<name>[^<>:]+)>")

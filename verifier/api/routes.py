@@ -1,6 +1,7 @@
 """API routes; each feature's api module attaches its routes to the blueprint."""
 
 from verifier.api import openapi as _openapi  # noqa: F401
+from verifier.audit import api as _audit_api  # noqa: F401
 from verifier.certificates import api as _certificates_api  # noqa: F401
 from verifier.credentials import api as _credentials_api  # noqa: F401
 from verifier.imports import api as _imports_api  # noqa: F401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from verifier.db import Base, utcnow
@@ -29,3 +29,24 @@ class AuditEntry(Base):
     # unique: two writers can never both extend the same entry, so the chain cannot fork
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditCheckpoint(Base):
+    """A signed statement of the chain's head (entry count and hash); appended, never changed.
+
+    The checkpoints form a chain of their own: each names the SHA-256 of the one before it, and
+    `seq` and `prev_hash` are unique, so two processes can never both append the next one.
+    """
+
+    __tablename__ = "audit_checkpoints"
+    __table_args__ = (CheckConstraint("entry_count > 0", name="count_positive"),)
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime]
+    entry_count: Mapped[int] = mapped_column(unique=True)
+    # the id of entry number entry_count, so that "new entries since" is an index range
+    head_entry_id: Mapped[int]
+    head_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kid: Mapped[str] = mapped_column(String(64))
+    jws: Mapped[str] = mapped_column(Text)

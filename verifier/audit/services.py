@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -14,8 +17,22 @@ from verifier.audit.models import GENESIS_HASH, AuditEntry
 from verifier.auth.models import User
 from verifier.db import utcnow
 
+log = logging.getLogger(__name__)
+
 # Arbitrary constant key for the PostgreSQL advisory lock that serialises appends.
 _AUDIT_LOCK_KEY = 7_310_001
+# Set in session.info while a checkpoint is being made, so its own key creation cannot recurse.
+CHECKPOINTING = "verifier.audit.checkpointing"
+
+
+def lock_chain(session: Session) -> None:
+    """Serialise writers of the chain (and of its checkpoints) until the transaction ends.
+
+    On PostgreSQL an advisory lock; SQLite has a single writer anyway, and the unique hashes
+    refuse a fork on both.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK_KEY})
 
 
 def canonical_json(data: Any) -> str:
@@ -70,8 +87,16 @@ class ChainReport:
     problem: str = ""
 
 
-def verify_chain(session: Session, batch_size: int = 5000) -> ChainReport:
-    """Walk the whole chain in order; name the first entry whose link or hash is wrong."""
+def verify_chain(
+    session: Session,
+    batch_size: int = 5000,
+    observe: Callable[[int, AuditEntry], None] | None = None,
+) -> ChainReport:
+    """Walk the whole chain in order; name the first entry whose link or hash is wrong.
+
+    `observe(number, entry)` is called for every intact entry; entries are numbered from 1 in
+    chain order (the number a checkpoint's count refers to).
+    """
     expected_prev = GENESIS_HASH
     checked = 0
     last_id = 0
@@ -94,6 +119,8 @@ def verify_chain(session: Session, batch_size: int = 5000) -> ChainReport:
             expected_prev = entry.entry_hash
             checked += 1
             last_id = entry.id
+            if observe is not None:
+                observe(checked, entry)
         session.expunge_all()
 
 
@@ -122,8 +149,7 @@ def record_events(
     """
     if not events:
         return []
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK_KEY})
+    lock_chain(session)
     session.flush()  # an entry still pending would otherwise be missed as the chain's end
     prev = (
         session.scalars(
@@ -148,4 +174,27 @@ def record_events(
         entries.append(entry)
     session.add_all(entries)
     session.flush()
+    _maybe_checkpoint(session, entries[-1].id)
     return entries
+
+
+def _maybe_checkpoint(session: Session, head_id: int) -> None:
+    """Sign a checkpoint once VERIFIER_AUDIT_CHECKPOINT_EVERY entries followed the last one.
+
+    It is made in the appending transaction (which holds the chain lock), inside a savepoint:
+    a checkpoint that cannot be made is logged and left to the hourly job, never a failed write.
+    """
+    if session.info.get(CHECKPOINTING):
+        return
+    every = int(current_app.config.get("AUDIT_CHECKPOINT_EVERY", 0)) if has_app_context() else 0
+    if every <= 0:
+        return
+    from verifier.audit.checkpoints import checkpoint_due, make_checkpoint
+
+    if not checkpoint_due(session, head_id, every):
+        return
+    try:
+        with session.begin_nested():
+            make_checkpoint(session, create_key=False)
+    except Exception:
+        log.exception("could not make an audit checkpoint; the hourly job will try again")

@@ -32,6 +32,8 @@ ALGORITHM = "EdDSA"
 # kind of JWT signed by the same key. "vsc" stands for volunteer service certificate; the value
 # is short because every header byte ends up in the QR code.
 TOKEN_TYPE = "vsc+jwt"  # noqa: S105 (a media type, not a secret)
+# The audit log's signed checkpoints (docs/audit.md): same key ring, another explicit type.
+CHECKPOINT_TYPE = "audit-checkpoint+jwt"
 MAX_TOKEN_LENGTH = 4096
 MAX_KID_LENGTH = 128
 KEY_LENGTH = 32
@@ -293,20 +295,20 @@ def _parse_json_object(data: bytes, what: str) -> dict[str, Any]:
     return value
 
 
-def _check_header(header: dict[str, Any]) -> None:
+def _check_header(header: dict[str, Any], typ: str) -> None:
     alg = header.get("alg")
     if alg != ALGORITHM:
         raise MalformedToken(f"the alg must be {ALGORITHM}; {str(alg)[:20]!r} is not accepted")
     _check_kid(header.get("kid"))
-    if header.get("typ") != TOKEN_TYPE:
-        raise MalformedToken(f"the typ must be {TOKEN_TYPE}")
+    if header.get("typ") != typ:
+        raise MalformedToken(f"the typ must be {typ}")
     # crit, jwk, jku, x5u, x5c and b64 would each change how a token is checked; none is used.
     unexpected = sorted(set(header) - _HEADER_MEMBERS)
     if unexpected:
         raise MalformedToken(f"the header member {unexpected[0][:20]!r} is not accepted")
 
 
-def decode_compact_jws(token: str) -> DecodedJWS:
+def decode_compact_jws(token: str, typ: str = TOKEN_TYPE) -> DecodedJWS:
     """Split and parse a compact JWS without checking its signature; raise MalformedToken."""
     if not isinstance(token, str):
         raise MalformedToken("a token is text")
@@ -317,7 +319,7 @@ def decode_compact_jws(token: str) -> DecodedJWS:
         raise MalformedToken(f"a compact JWS has 3 parts separated by '.', not {len(parts)}")
     header_b64, payload_b64, signature_b64 = parts
     header = _parse_json_object(_b64url_decode(header_b64, "header", MalformedToken), "header")
-    _check_header(header)
+    _check_header(header, typ)
     payload = _parse_json_object(_b64url_decode(payload_b64, "payload", MalformedToken), "payload")
     signature = _b64url_decode(signature_b64, "signature", MalformedToken)
     if len(signature) != SIGNATURE_LENGTH:
@@ -326,12 +328,14 @@ def decode_compact_jws(token: str) -> DecodedJWS:
     return DecodedJWS(header, payload, signing_input, signature)
 
 
-def sign_compact_jws(payload: Mapping[str, Any], private_key: Ed25519PrivateKey, kid: str) -> str:
-    """Sign a JSON object as a compact JWS (alg EdDSA, typ vsc+jwt, kid in the header)."""
+def sign_compact_jws(
+    payload: Mapping[str, Any], private_key: Ed25519PrivateKey, kid: str, typ: str = TOKEN_TYPE
+) -> str:
+    """Sign a JSON object as a compact JWS (alg EdDSA, typ vsc+jwt unless given, kid)."""
     if not isinstance(payload, Mapping):
         raise TypeError("a JWS payload is a JSON object")
     _check_kid(kid)
-    header = {"alg": ALGORITHM, "kid": kid, "typ": TOKEN_TYPE}
+    header = {"alg": ALGORITHM, "kid": kid, "typ": typ}
     signing_input = (
         b64url_encode(canonical_json(header)) + "." + b64url_encode(canonical_json(dict(payload)))
     )
@@ -342,9 +346,11 @@ def sign_compact_jws(payload: Mapping[str, Any], private_key: Ed25519PrivateKey,
     return token
 
 
-def verify_compact_jws(token: str, public_key_lookup: PublicKeyLookup) -> DecodedJWS:
-    """Check a compact JWS against the key its kid names; return its parsed parts."""
-    decoded = decode_compact_jws(token)
+def verify_compact_jws(
+    token: str, public_key_lookup: PublicKeyLookup, typ: str = TOKEN_TYPE
+) -> DecodedJWS:
+    """Check a compact JWS of a type against the key its kid names; return its parsed parts."""
+    decoded = decode_compact_jws(token, typ)
     public_key = _resolve(public_key_lookup, decoded.header["kid"])
     _verify(public_key, decoded.signature, decoded.signing_input, "token")
     return decoded

@@ -17,6 +17,7 @@ from verifier.auth.services import create_user
 from verifier.identifiers import resident_id_check_char, uscc_check_char
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import OrganisationInput, create_organisation
+from verifier.records.attestation import attest_revisions
 from verifier.records.models import RecordRevision, ServiceRecord
 from verifier.records.services import RecordInput, create_record, working_days_between
 from verifier.timeutil import local_today, local_zone
@@ -196,6 +197,7 @@ def load_demo(
     zone = local_zone()
     per_person = max(1, records // max(1, len(people)))
     made = 0
+    record_ids: list[int] = []
     for volunteer, member_orgs in people:
         days = sorted(rng.sample(range(1, 365), per_person))
         for day_offset in days:
@@ -238,15 +240,27 @@ def load_demo(
                 .where(RecordRevision.record_id == record.id)
                 .values(created_at=entered)
             )
+            record_ids.append(record.id)
             made += 1
     session.flush()
+    # made in one transaction, the demo's records form one run of ids
+    loaded = set(record_ids)
     record_event(
         session,
         None,
         "demo.load",
         "instance",
         "demo",
-        details={"records": made, "volunteers": len(people)},
+        details={
+            "records": made,
+            "volunteers": len(people),
+            # the one entry attests every record revision the demo wrote, as they are now
+            "attests": attest_revisions(
+                session, RecordRevision.record_id.between(min(loaded), max(loaded))
+            )
+            if loaded
+            else None,
+        },
     )
     summary.certificates = _demo_certificates(session, orgs[0], today)
     summary.campaigns = _demo_spot_check(session)

@@ -33,6 +33,7 @@ from verifier.imports.schemas import (
 )
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
+from verifier.records.attestation import attest_revisions
 from verifier.records.models import ImportBatch, ServiceRecord
 from verifier.records.services import create_record, dedupe_key_for, validate_record
 from verifier.volunteers.models import Volunteer
@@ -351,6 +352,10 @@ class _ImportRun:
                 "rejected": report.rejected_rows,
                 "new_volunteers": report.new_volunteers,
                 "declaration": self.declaration,
+                # every revision the batch wrote, by content: one query, digests in Python
+                "attests": attest_revisions(
+                    self.session, ServiceRecord.import_batch_id == batch.id
+                ),
             },
             actor_label=self.actor_label,
         )

@@ -17,6 +17,7 @@ from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
 from verifier.labels import RECORD_FIELD, label
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
+from verifier.records.attestation import attest_revision
 from verifier.records.models import RecordRevision, ServiceRecord
 from verifier.text import clean_text, require_reason
 from verifier.timeutil import format_hours, local_zone, to_local
@@ -267,7 +268,7 @@ def create_record(
     )
     session.add(record)
     session.flush()
-    _add_revision(session, record, "created", "", actor, now)
+    revision = _add_revision(session, record, "created", "", actor, now)
     if audit:
         record_event(
             session,
@@ -276,7 +277,12 @@ def create_record(
             "service_record",
             record.id,
             organisation_id=org.id,
-            details={"volunteer_id": volunteer.id, "minutes": record.minutes, "source": source},
+            details={
+                "volunteer_id": volunteer.id,
+                "minutes": record.minutes,
+                "source": source,
+                "attests": attest_revision(record, revision),
+            },
         )
     return record
 
@@ -351,7 +357,7 @@ def correct_record(
     record.revision += 1
     record.updated_at = now
     session.flush()
-    _add_revision(session, record, "corrected", reason, actor, now)
+    revision = _add_revision(session, record, "corrected", reason, actor, now)
     _supersede_certificates(session, record, actor)
     changed = sorted(f for f in CONTENT_FIELDS if before[f] != after[f])
     record_event(
@@ -361,7 +367,12 @@ def correct_record(
         "service_record",
         record.id,
         organisation_id=record.organisation_id,
-        details={"revision": record.revision, "reason": reason, "changed": changed},
+        details={
+            "revision": record.revision,
+            "reason": reason,
+            "changed": changed,
+            "attests": attest_revision(record, revision),
+        },
     )
     return record
 
@@ -379,7 +390,7 @@ def void_record(session: Session, record: ServiceRecord, reason: str, actor: Use
     record.revision += 1
     record.updated_at = now
     session.flush()
-    _add_revision(session, record, "voided", reason, actor, now)
+    revision = _add_revision(session, record, "voided", reason, actor, now)
     _supersede_certificates(session, record, actor)
     record_event(
         session,
@@ -388,7 +399,7 @@ def void_record(session: Session, record: ServiceRecord, reason: str, actor: Use
         "service_record",
         record.id,
         organisation_id=record.organisation_id,
-        details={"reason": reason},
+        details={"reason": reason, "attests": attest_revision(record, revision)},
     )
     return record
 

@@ -1,7 +1,8 @@
 """The scheduler process (`verifier scheduler`): APScheduler 3 with its job store in the database.
 
 One cron job per active plan ("plan:<id>"), a job that re-reads the plans every minute, a daily
-job that flags overdue supervision cases, and a catch-up at start. Every job runs in its own app
+job that flags overdue supervision cases, an hourly job that signs an audit checkpoint when the
+chain grew, and a catch-up at start. Every job runs in its own app
 context and transaction(s) and calls the same code as `verifier spotcheck run-due`. Never started
 inside web workers.
 """
@@ -34,6 +35,7 @@ JOBS_TABLE = "apscheduler_jobs"
 PLAN_JOB_PREFIX = "plan:"
 SYNC_JOB_ID = "sync-plans"
 OVERDUE_JOB_ID = "flag-overdue-cases"
+CHECKPOINT_JOB_ID = "audit-checkpoint"
 CATCH_UP_JOB_ID = "catch-up"
 # A run missed while the scheduler was down still runs (once: coalesce) within this time.
 MISFIRE_GRACE_SECONDS = 31 * 24 * 3600
@@ -140,9 +142,27 @@ def overdue_job() -> None:
             log.exception("flagging overdue cases failed")
 
 
+def checkpoint_job() -> None:
+    """Sign an audit checkpoint when entries were appended since the last one (hourly)."""
+    from verifier.audit.checkpoints import make_checkpoint
+
+    app = _job_app()
+    with app.app_context():
+        session = get_session()
+        try:
+            checkpoint = make_checkpoint(session)
+            session.commit()
+        except Exception:
+            session.rollback()
+            log.exception("signing an audit checkpoint failed")
+            return
+    if checkpoint is not None:
+        log.info("audit checkpoint #%s: %s entries", checkpoint.seq, checkpoint.entry_count)
+
+
 def sync_plan_jobs(scheduler: BaseScheduler, app: Flask) -> dict[str, list[str]]:
     """Add, change and remove plan jobs to match the active scheduled plans (and add the daily
-    overdue-cases job if it is missing).
+    overdue-cases job and the hourly audit-checkpoint job if they are missing).
 
     A job whose schedule is unchanged is left alone: replacing it would recompute its next run
     time and so forget a run missed while the scheduler was down.
@@ -167,6 +187,14 @@ def sync_plan_jobs(scheduler: BaseScheduler, app: Flask) -> dict[str, list[str]]
             name="flag overdue supervision cases",
         )
         changes["added"].append(OVERDUE_JOB_ID)
+    if scheduler.get_job(CHECKPOINT_JOB_ID) is None:
+        scheduler.add_job(
+            checkpoint_job,
+            CronTrigger(minute=0, timezone=ZoneInfo(SCHEDULE_ZONE)),
+            id=CHECKPOINT_JOB_ID,
+            name="sign an audit checkpoint",
+        )
+        changes["added"].append(CHECKPOINT_JOB_ID)
     for job in scheduler.get_jobs():
         if job.id.startswith(PLAN_JOB_PREFIX) and job.id not in wanted:
             scheduler.remove_job(job.id)
