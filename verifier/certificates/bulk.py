@@ -34,6 +34,7 @@ from verifier.errors import Conflict, Forbidden, ValidationError
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
 from verifier.records.models import ServiceRecord
+from verifier.text import check_characters
 from verifier.volunteers.models import Membership, Volunteer
 
 BULK_LIMIT = 5_000  # certificates per API call: a large school's term, about 3 MB of answer
@@ -285,6 +286,7 @@ def issue_bulk(
     handler = (request.handler or (actor.label if actor is not None else org.contact_name)).strip()[
         :50
     ]
+    check_characters(handler, field="handler", label=_("handler"))
     signer = Signer.current(session)
     numbers = _fresh_numbers(session, len(todo))
     indexes = _fresh_status_indexes(session, len(todo))

@@ -38,6 +38,7 @@ from verifier.spotchecks.population import (
     resolve_period,
 )
 from verifier.spotchecks.sampling import population_hash
+from verifier.text import check_characters
 
 if TYPE_CHECKING:  # the schemas import the API package, which imports this module's users
     from verifier.spotchecks.schemas import PlanParameters
@@ -66,7 +67,11 @@ def freeze_population(
     population = build_population(session, params)
     campaign = SpotCheckCampaign(
         plan_id=plan.id if plan else None,
-        name=(name or (plan.name if plan else "") or _("Spot check")).strip()[:200],
+        name=check_characters(
+            (name or (plan.name if plan else "") or _("Spot check")).strip()[:200],
+            field="name",
+            label=_("name"),
+        ),
         status="frozen",
         origin=trigger,
         parameters=params,

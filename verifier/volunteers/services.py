@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,6 +20,7 @@ from verifier.db import utcnow
 from verifier.errors import Conflict, NotFound, ValidationError
 from verifier.identifiers import (
     ID_TYPES,
+    compact_identifier,
     mask_id_number,
     normalize_id_number,
     normalize_id_type,
@@ -120,8 +122,8 @@ def validate_volunteer(data: VolunteerInput) -> VolunteerInput:
         raise ValidationError(
             _("birth date is out of range"), field="birth_date", rule="birth_date"
         )
-    phone = re.sub(r"[\s-]", "", data.phone or "")
-    if phone and not re.fullmatch(r"\+?\d{5,20}", phone):
+    phone = re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", data.phone or ""))
+    if phone and not re.fullmatch(r"\+?[0-9]{5,20}", phone):
         raise ValidationError(_("phone number may hold only digits"), field="phone", rule="phone")
     guardian = clean_text(
         data.guardian_name, field="guardian_name", label=_("guardian name"), max_length=50
@@ -141,8 +143,12 @@ def validate_volunteer(data: VolunteerInput) -> VolunteerInput:
 
 
 def lookup_key(id_type: str, number: str) -> str:
-    """Return the keyed hash that identifies a person by ID type and number."""
-    return get_cipher().lookup_hash(f"{id_type}:{number}")
+    """Return the keyed hash that identifies a person by ID type and number.
+
+    The number is normalised here too (NFKC, ASCII only, upper case), so no path can hash
+    another spelling of the same number; a number that cannot be normalised is refused.
+    """
+    return get_cipher().lookup_hash(f"{id_type}:{normalize_id_number(id_type, number)}")
 
 
 def register_volunteer(
@@ -278,11 +284,11 @@ def search_volunteers(
         )
     query = search_text(query)
     if query:
+        compact = compact_identifier(query).upper()
         conditions = [
             Volunteer.name.like(f"%{query}%"),
-            Volunteer.volunteer_number == query.upper(),
+            Volunteer.volunteer_number == compact,
         ]
-        compact = re.sub(r"\s+", "", query).upper()
         for id_type in ID_TYPES:
             try:
                 number = normalize_id_number(id_type, compact)
@@ -299,8 +305,8 @@ def search_volunteers(
 
 def is_id_number_query(query: str) -> bool:
     """Tell whether a search text reads as an ID number, which a page must never echo back."""
-    compact = re.sub(r"\s+", "", query or "").upper()
-    if not compact or re.fullmatch(r"V\d{11}", compact):
+    compact = compact_identifier(query).upper()
+    if not compact or re.fullmatch(r"V[0-9]{11}", compact):
         return False
     if re.search(r"\d{8}", compact):  # a mistyped ID number is still mostly someone's ID number
         return True
