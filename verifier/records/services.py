@@ -19,7 +19,13 @@ from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
 from verifier.records.models import RecordRevision, ServiceRecord
 from verifier.text import clean_text, require_reason
-from verifier.timeutil import format_hours, local_zone, to_local
+from verifier.timeutil import (
+    format_hours,
+    local_zone,
+    offsets_of,
+    to_local,
+    wall_time_problem,
+)
 from verifier.volunteers.models import Volunteer
 from verifier.volunteers.services import is_member
 
@@ -83,6 +89,20 @@ def validate_record(data: RecordInput, *, now: datetime | None = None) -> Record
                 field=field,
                 rule="datetime",
             )
+    for field in ("started_at", "ended_at"):
+        _check_wall_time(getattr(clean, field), field)
+    try:
+        # Spans and comparisons in UTC: Python subtracts and compares two datetimes sharing a
+        # tzinfo by their wall clocks, which is wrong across a daylight-saving change.
+        clean = replace(
+            clean,
+            started_at=clean.started_at.astimezone(UTC),
+            ended_at=clean.ended_at.astimezone(UTC),
+        )
+    except OverflowError:
+        raise ValidationError(
+            _("start time is before 1990"), field="started_at", rule="too_early"
+        ) from None
     if isinstance(clean.minutes, bool) or not isinstance(clean.minutes, int):
         raise ValidationError(_("minutes must be a whole number"), field="minutes", rule="integer")
     if clean.minutes <= 0:
@@ -129,6 +149,47 @@ def validate_record(data: RecordInput, *, now: datetime | None = None) -> Record
             rule="not_job_duty_required",
         )
     return clean
+
+
+def _check_wall_time(moment: datetime, field: str) -> None:
+    """Refuse a local time, typed without an offset, that the clocks skipped or showed twice."""
+    problem = wall_time_problem(moment)
+    if problem is None:
+        return
+    shown = moment.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M")
+    name = label(RECORD_FIELD, field)
+    if problem == "nonexistent_local_time":
+        message = _(
+            "%(field)s %(time)s does not exist in %(zone)s: the clocks went forward an hour then",
+            field=name,
+            time=shown,
+            zone=str(moment.tzinfo),
+        )
+    else:
+        first, second = offsets_of(moment)
+        message = _(
+            "%(field)s %(time)s happens twice in %(zone)s (the clocks went back an hour); "
+            "give it with its UTC offset: %(first)s the first time, %(second)s the second",
+            field=name,
+            time=shown,
+            zone=str(moment.tzinfo),
+            first=first,
+            second=second,
+        )
+    raise ValidationError(message, field=field, rule=problem)
+
+
+def check_after_birth(volunteer: Volunteer, clean: RecordInput) -> None:
+    """Refuse service on a local day before the volunteer's birth date."""
+    if (
+        volunteer.birth_date is not None
+        and service_date_of(clean.started_at) < volunteer.birth_date
+    ):
+        raise ValidationError(
+            _("the service is dated before the volunteer was born; check the date"),
+            field="started_at",
+            rule="before_birth",
+        )
 
 
 def service_date_of(started_at: datetime) -> date:
@@ -244,6 +305,7 @@ def create_record(
             rule="member",
         )
     clean = validate_record(data)
+    check_after_birth(volunteer, clean)
     key = dedupe_key_for(volunteer.id, clean)
     if session.scalar(
         select(ServiceRecord.id).where(
@@ -337,6 +399,7 @@ def correct_record(
     _require_changeable(record, actor)
     reason = _require_reason(reason)
     clean = validate_record(data)
+    check_after_birth(record.volunteer, clean)
     before = {field: getattr(record, field) for field in CONTENT_FIELDS}
     after = {field: getattr(clean, field) for field in CONTENT_FIELDS}
     if before == after:
