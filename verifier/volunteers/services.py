@@ -11,6 +11,7 @@ from datetime import date
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event
@@ -166,69 +167,97 @@ def register_volunteer(
     require_active(org)
     clean = validate_volunteer(data)
     key = lookup_key(clean.id_type, clean.id_number)
-    volunteer = session.scalars(select(Volunteer).where(Volunteer.id_lookup == key)).first()
-    created = volunteer is None
-    if volunteer is not None:
-        if volunteer.name != clean.name:
-            raise Conflict(
-                _(
-                    "this ID number is already registered under a different name; check the name or the number"  # noqa: E501
+    volunteer = _find_by_key(session, key)
+    created = False
+    if volunteer is None:
+        volunteer, created = _insert_volunteer(session, clean, key, actor)
+    if not created and volunteer.name != clean.name:
+        raise Conflict(
+            _(
+                "this ID number is already registered under a different name; check the name or the number"  # noqa: E501
+            )
+        )
+    if created and audit:
+        record_event(
+            session,
+            actor,
+            "volunteer.create",
+            "volunteer",
+            volunteer.id,
+            organisation_id=org.id,
+            details={"volunteer_number": volunteer.volunteer_number, "id_type": volunteer.id_type},
+        )
+    if _link(session, org, volunteer, actor) and audit and not created:
+        record_event(
+            session,
+            actor,
+            "volunteer.link",
+            "volunteer",
+            volunteer.id,
+            organisation_id=org.id,
+            details={"volunteer_number": volunteer.volunteer_number},
+        )
+    return volunteer, created
+
+
+def _find_by_key(session: Session, key: str) -> Volunteer | None:
+    return session.scalars(select(Volunteer).where(Volunteer.id_lookup == key)).first()
+
+
+def _insert_volunteer(
+    session: Session, clean: VolunteerInput, key: str, actor: User | None
+) -> tuple[Volunteer, bool]:
+    """Insert a new person; if another request inserted them since we looked, return theirs.
+
+    The insert runs in a SAVEPOINT: when the unique look-up key is taken by a transaction that
+    committed meanwhile (two organisations registering the same person at once), only the
+    savepoint is rolled back and the person, now visible, is linked like any known person.
+    """
+    cipher = get_cipher()
+    volunteer = Volunteer(
+        volunteer_number=_unused_volunteer_number(session),
+        name=clean.name,
+        gender=clean.gender,
+        birth_date=clean.birth_date,
+        id_type=clean.id_type,
+        id_number_enc=cipher.encrypt(clean.id_number, "volunteers.id_number"),
+        id_lookup=key,
+        id_masked=mask_id_number(clean.id_number),
+        phone_enc=cipher.encrypt(clean.phone, "volunteers.phone") if clean.phone else None,
+        phone_masked=_mask_phone(clean.phone),
+        guardian_name=clean.guardian_name,
+        guardian_consent_at=utcnow() if clean.guardian_consent and clean.guardian_name else None,
+        guardian_consent_by_id=actor.id if actor and clean.guardian_consent else None,
+    )
+    try:
+        with session.begin_nested():
+            session.add(volunteer)
+            session.flush()
+    except IntegrityError:
+        existing = _find_by_key(session, key)
+        if existing is None:  # the random volunteer number was taken at the same moment
+            raise Conflict(_("could not allocate a volunteer number; try again")) from None
+        return existing, False
+    return volunteer, True
+
+
+def _link(session: Session, org: Organisation, volunteer: Volunteer, actor: User | None) -> bool:
+    """Make the volunteer a member of the organisation; tell whether this call linked them."""
+    if session.get(Membership, (org.id, volunteer.id)) is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(
+                Membership(
+                    organisation_id=org.id,
+                    volunteer_id=volunteer.id,
+                    added_by_id=actor.id if actor else None,
                 )
             )
-    else:
-        cipher = get_cipher()
-        volunteer = Volunteer(
-            volunteer_number=_unused_volunteer_number(session),
-            name=clean.name,
-            gender=clean.gender,
-            birth_date=clean.birth_date,
-            id_type=clean.id_type,
-            id_number_enc=cipher.encrypt(clean.id_number, "volunteers.id_number"),
-            id_lookup=key,
-            id_masked=mask_id_number(clean.id_number),
-            phone_enc=cipher.encrypt(clean.phone, "volunteers.phone") if clean.phone else None,
-            phone_masked=_mask_phone(clean.phone),
-            guardian_name=clean.guardian_name,
-            guardian_consent_at=utcnow()
-            if clean.guardian_consent and clean.guardian_name
-            else None,
-            guardian_consent_by_id=actor.id if actor and clean.guardian_consent else None,
-        )
-        session.add(volunteer)
-        session.flush()
-        if audit:
-            record_event(
-                session,
-                actor,
-                "volunteer.create",
-                "volunteer",
-                volunteer.id,
-                organisation_id=org.id,
-                details={
-                    "volunteer_number": volunteer.volunteer_number,
-                    "id_type": volunteer.id_type,
-                },
-            )
-    if session.get(Membership, (org.id, volunteer.id)) is None:
-        session.add(
-            Membership(
-                organisation_id=org.id,
-                volunteer_id=volunteer.id,
-                added_by_id=actor.id if actor else None,
-            )
-        )
-        session.flush()
-        if audit and not created:
-            record_event(
-                session,
-                actor,
-                "volunteer.link",
-                "volunteer",
-                volunteer.id,
-                organisation_id=org.id,
-                details={"volunteer_number": volunteer.volunteer_number},
-            )
-    return volunteer, created
+            session.flush()
+    except IntegrityError:  # the same organisation linked them at the same moment
+        return False
+    return True
 
 
 def _unused_volunteer_number(session: Session) -> str:

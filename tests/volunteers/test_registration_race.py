@@ -1,0 +1,102 @@
+"""Two organisations register the same new person at the same moment: one volunteer, no 500."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from conftest import Factory, bearer, make_resident_id
+from sqlalchemy import func, select
+
+from verifier.db import get_session
+from verifier.volunteers import services
+from verifier.volunteers.models import Membership, Volunteer
+
+pytestmark = pytest.mark.postgres
+
+NUMBER = make_resident_id(71)
+
+
+def _race(app, tokens, monkeypatch, bodies):
+    """POST /api/v1/volunteers from two threads at once; each pauses between look-up and insert."""
+    real = services._unused_volunteer_number
+
+    def slow(session):
+        number = real(session)
+        time.sleep(0.4)  # both have looked the person up and found nobody
+        return number
+
+    monkeypatch.setattr(services, "_unused_volunteer_number", slow)
+    barrier = threading.Barrier(len(tokens))
+    answers: dict[int, tuple[int, dict]] = {}
+
+    def worker(i, token, body):
+        client = app.test_client()
+        barrier.wait(timeout=10)
+        response = client.post(
+            "/api/v1/volunteers", json=body, headers={**bearer(token), "Accept-Language": "en"}
+        )
+        answers[i] = (response.status_code, response.get_json())
+
+    threads = [
+        threading.Thread(target=worker, args=(i, token, body))
+        for i, (token, body) in enumerate(zip(tokens, bodies, strict=True))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads), "a request hung"
+    return [answers[i] for i in sorted(answers)]
+
+
+def _tokens(make, orgs):
+    return [make.token(make.user("org_recorder", org)) for org in orgs]
+
+
+def test_two_organisations_registering_one_new_person_get_one_volunteer(
+    committing_app, monkeypatch
+):
+    make = Factory(committing_app)
+    orgs = [make.org(), make.org()]
+    body = {"name": "赵六", "id_type": "resident_id", "id_number": NUMBER}
+    # the second spells the number in full-width digits: still the same person
+    full_width = "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in NUMBER)
+    answers = _race(
+        committing_app,
+        _tokens(make, orgs),
+        monkeypatch,
+        [body, {**body, "id_number": full_width}],
+    )
+    statuses = sorted(status for status, _body in answers)
+    assert statuses == [200, 201], answers
+    assert answers[0][1]["id"] == answers[1][1]["id"]
+    assert answers[0][1]["volunteer_number"] == answers[1][1]["volunteer_number"]
+    with committing_app.app_context():
+        session = get_session()
+        assert session.scalar(select(func.count()).select_from(Volunteer)) == 1
+        members = session.scalars(select(Membership.organisation_id)).all()
+        assert sorted(members) == sorted(org.id for org in orgs)
+
+
+def test_one_organisation_sending_the_same_person_twice_at_once(committing_app, monkeypatch):
+    make = Factory(committing_app)
+    org = make.org()
+    body = {"name": "赵六", "id_type": "resident_id", "id_number": NUMBER}
+    answers = _race(committing_app, _tokens(make, [org, org]), monkeypatch, [body, body])
+    assert sorted(status for status, _body in answers) == [200, 201], answers
+    with committing_app.app_context():
+        session = get_session()
+        assert session.scalar(select(func.count()).select_from(Volunteer)) == 1
+        assert session.scalar(select(func.count()).select_from(Membership)) == 1
+
+
+def test_the_same_number_under_another_name_racing_is_a_409(committing_app, monkeypatch):
+    make = Factory(committing_app)
+    orgs = [make.org(), make.org()]
+    body = {"name": "赵六", "id_type": "resident_id", "id_number": NUMBER}
+    answers = _race(
+        committing_app, _tokens(make, orgs), monkeypatch, [body, {**body, "name": "赵七"}]
+    )
+    assert sorted(status for status, _body in answers) == [201, 409], answers
