@@ -17,7 +17,7 @@ from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
 from verifier.labels import RECORD_FIELD, label
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
-from verifier.records.models import RecordRevision, ServiceRecord
+from verifier.records.models import RecordReassignment, RecordRevision, ServiceRecord
 from verifier.text import clean_text, require_reason
 from verifier.timeutil import (
     format_hours,
@@ -233,6 +233,23 @@ def lock_volunteer(session: Session, volunteer_id: int) -> None:
     )
 
 
+def _refuse_merged(session: Session, volunteer: Volunteer) -> None:
+    # read after the lock: a merge holds it while it moves the records away
+    merged_into = session.scalar(
+        select(Volunteer.merged_into_id).where(Volunteer.id == volunteer.id)
+    )
+    if merged_into is not None:
+        raise ValidationError(
+            _(
+                "volunteer %(number)s was merged into another volunteer (the same person); "
+                "record the service for that volunteer",
+                number=volunteer.volunteer_number,
+            ),
+            field="volunteer_id",
+            rule="volunteer_merged",
+        )
+
+
 def check_against_other_records(
     session: Session,
     volunteer_id: int,
@@ -314,6 +331,7 @@ def create_record(
     ):
         raise Conflict(_("this record has already been entered"))
     lock_volunteer(session, volunteer.id)
+    _refuse_merged(session, volunteer)
     check_against_other_records(session, volunteer.id, org.id, clean)
     now = utcnow()
     entry_day = to_local(now).date()
@@ -510,6 +528,17 @@ def revisions_of(session: Session, record: ServiceRecord) -> list[RecordRevision
             select(RecordRevision)
             .where(RecordRevision.record_id == record.id)
             .order_by(RecordRevision.revision)
+        )
+    )
+
+
+def reassignments_of(session: Session, record: ServiceRecord) -> list[RecordReassignment]:
+    """Return the moves of a record between volunteer rows (merges of one person), oldest first."""
+    return list(
+        session.scalars(
+            select(RecordReassignment)
+            .where(RecordReassignment.record_id == record.id)
+            .order_by(RecordReassignment.id)
         )
     )
 

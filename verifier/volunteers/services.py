@@ -12,7 +12,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from verifier.audit.services import record_event
 from verifier.auth.models import User
@@ -312,11 +312,20 @@ def search_volunteers(
             & (Membership.organisation_id == actor.organisation_id),
         )
     query = search_text(query)
+    compact = compact_identifier(query).upper()
+    # merged-away rows are listed only when their own volunteer number is asked for
+    stmt = stmt.where(
+        or_(Volunteer.merged_into_id.is_(None), Volunteer.volunteer_number == compact)
+    )
     if query:
-        compact = compact_identifier(query).upper()
+        merged = aliased(Volunteer)
         conditions = [
             Volunteer.name.like(f"%{query}%"),
             Volunteer.volunteer_number == compact,
+            # a merged-away number finds the volunteer it was merged into
+            Volunteer.id.in_(
+                select(merged.merged_into_id).where(merged.volunteer_number == compact)
+            ),
         ]
         for id_type in ID_TYPES:
             try:
