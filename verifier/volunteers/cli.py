@@ -27,14 +27,13 @@ from verifier.db import get_session
 from verifier.errors import VerifierError
 from verifier.identifiers import mask_name
 from verifier.timeutil import to_local
-from verifier.volunteers.merges import (
-    MergeResult,
+from verifier.volunteers.duplicates import (
     StoredIdentity,
     find_duplicates,
-    merge_volunteers,
     rekey_volunteers,
     suggested_keep,
 )
+from verifier.volunteers.merges import MergeResult, merge_volunteers
 
 EXIT_FOUND = 1
 EXIT_REFUSED = 2
