@@ -182,3 +182,18 @@ def test_a_full_width_credit_code_is_the_registered_organisation(make, world):
         make.org(uscc=arabic_indic(uscc))
     assert excinfo.value.first.rule == "uscc_charset"
     assert "U+06" in excinfo.value.first.message
+
+
+def test_region_codes_and_phones_take_ascii_digits_only(make):
+    from verifier.errors import ValidationError
+
+    org = make.org(region_code=full_width("500119"))
+    assert org.region_code == "500119"
+    with pytest.raises(ValidationError) as excinfo:
+        make.org(region_code=arabic_indic("500119"))
+    assert excinfo.value.first.rule == "region_code"
+    volunteer = make.volunteer(org, phone=full_width("13812345678"))
+    assert volunteer.phone_masked == "138****5678"
+    with pytest.raises(ValidationError) as excinfo:
+        make.volunteer(org, phone=arabic_indic("13812345678"))
+    assert excinfo.value.first.rule == "phone"
