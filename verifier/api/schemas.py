@@ -97,7 +97,10 @@ LocalDateTime = Annotated[
     BeforeValidator(_parse_datetime),
     Field(
         description="ISO 8601 date and time; with an offset (+08:00, Z), or without one for "
-        "Asia/Shanghai local time. Answers always carry the +08:00 offset.",
+        "local time (VERIFIER_TIMEZONE, Asia/Shanghai by default). Answers always carry the "
+        "offset. A local time the clocks skipped (daylight saving) is refused "
+        "(`nonexistent_local_time`); one they showed twice needs its offset "
+        "(`ambiguous_local_time`). Spans are real elapsed time.",
         examples=["2026-03-05T09:00:00+08:00"],
     ),
 ]
