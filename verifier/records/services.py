@@ -410,6 +410,23 @@ def _require_changeable(record: ServiceRecord, actor: User) -> None:
     require_active(record.organisation)
 
 
+def _lock_record_volunteer(session: Session, record: ServiceRecord) -> int:
+    """Lock the record's volunteer; return that volunteer's id, read again under the lock.
+
+    A merge of two volunteer rows moves records while it holds both rows' locks; a writer that
+    waited for the old row's lock must then check against the volunteer the record is with now.
+    """
+    volunteer_id = record.volunteer_id
+    while True:
+        lock_volunteer(session, volunteer_id)
+        now_with = session.scalar(
+            select(ServiceRecord.volunteer_id).where(ServiceRecord.id == record.id)
+        )
+        if now_with is None or now_with == volunteer_id:
+            return volunteer_id
+        volunteer_id = now_with
+
+
 def correct_record(
     session: Session, record: ServiceRecord, data: RecordInput, reason: str, actor: User
 ) -> ServiceRecord:
@@ -422,9 +439,9 @@ def correct_record(
     after = {field: getattr(clean, field) for field in CONTENT_FIELDS}
     if before == after:
         raise ValidationError(_("the correction changes nothing"), field="reason", rule="no_change")
-    lock_volunteer(session, record.volunteer_id)
+    volunteer_id = _lock_record_volunteer(session, record)
     check_against_other_records(
-        session, record.volunteer_id, record.organisation_id, clean, exclude_id=record.id
+        session, volunteer_id, record.organisation_id, clean, exclude_id=record.id
     )
     now = utcnow()
     for field, value in after.items():

@@ -1,4 +1,4 @@
-"""Two organisations register the same new person at the same moment: one volunteer, no 500."""
+"""Identity races on PostgreSQL: one new person registered twice at once; merge vs correction."""
 
 from __future__ import annotations
 
@@ -100,3 +100,98 @@ def test_the_same_number_under_another_name_racing_is_a_409(committing_app, monk
         committing_app, _tokens(make, orgs), monkeypatch, [body, {**body, "name": "赵七"}]
     )
     assert sorted(status for status, _body in answers) == [201, 409], answers
+
+
+def test_a_correction_racing_a_merge_sees_the_moved_records(committing_app, monkeypatch):
+    """The merge holds both record locks while it moves records; a correction waiting for the
+    merged row's lock must then check against the kept volunteer, where the records now are."""
+    from datetime import timedelta
+
+    from conftest import days_ago
+
+    from verifier.auth.models import User
+    from verifier.errors import ValidationError
+    from verifier.records.models import ServiceRecord
+    from verifier.records.services import RecordInput, correct_record
+    from verifier.volunteers import merges
+    from verifier.volunteers.services import get_cipher, new_volunteer_number
+
+    make = Factory(committing_app)
+    org_a, org_b = make.org(), make.org()
+    admin_b = make.user("org_admin", org_b)
+    kept = make.volunteer(org_a, name="赵六", id_number=NUMBER)
+    typed = "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in NUMBER)
+
+    def legacy(session):  # stored and hashed as typed, as before identifiers had a normal form
+        cipher = get_cipher()
+        row = Volunteer(
+            volunteer_number=new_volunteer_number(),
+            name="赵六",
+            id_type="resident_id",
+            id_number_enc=cipher.encrypt(typed, "volunteers.id_number"),
+            id_lookup=cipher.lookup_hash(f"resident_id:{typed}"),
+            id_masked="x",
+            phone_masked="",
+            guardian_name="",
+        )
+        session.add(row)
+        session.flush()
+        session.add(Membership(organisation_id=org_b.id, volunteer_id=row.id))
+        return row
+
+    twin = make.run(legacy)
+    start = days_ago(5, hour=9)
+    make.record(org_a, kept, started_at=start)  # 09:00-12:00
+    moving = make.record(org_b, twin, started_at=start + timedelta(hours=5))  # 14:00-17:00
+    moved = threading.Event()
+    real = merges.service_conflicts
+
+    def slow_conflicts(session, volunteer_id):
+        moved.set()  # the records have moved; the merge still holds the locks
+        time.sleep(0.5)
+        return real(session, volunteer_id)
+
+    monkeypatch.setattr(merges, "service_conflicts", slow_conflicts)
+    outcome: dict[str, str] = {}
+
+    def merge():
+        with committing_app.app_context():
+            session = get_session()
+            merges.merge_volunteers(
+                session,
+                kept.volunteer_number,
+                [twin.volunteer_number],
+                reason="同一人",
+                operator="t",
+            )
+            session.commit()
+            outcome["merge"] = "ok"
+
+    def correct():
+        assert moved.wait(timeout=10)
+        with committing_app.app_context():
+            session = get_session()
+            record = session.get(ServiceRecord, moving.id)
+            data = RecordInput(
+                activity=record.activity,
+                place=record.place,
+                content=record.content,
+                started_at=start + timedelta(hours=2),  # 11:00-14:00: overlaps 09:00-12:00
+                ended_at=start + timedelta(hours=5),
+                minutes=180,
+            )
+            try:
+                correct_record(session, record, data, "时间录错", session.get(User, admin_b.id))
+                session.commit()
+                outcome["correct"] = "ok"
+            except ValidationError as exc:
+                session.rollback()
+                outcome["correct"] = exc.first.rule
+
+    threads = [threading.Thread(target=merge), threading.Thread(target=correct)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
+    assert outcome == {"merge": "ok", "correct": "no_overlap"}
