@@ -369,3 +369,15 @@ def test_a_refused_merge_changes_nothing_and_exits_2(app, cli, make, case, messa
             "--allow-different-names",
         )
         assert allowed.exit_code == 0, allowed.output
+
+
+def test_an_id_number_the_data_key_cannot_decrypt_stops_with_exit_2(app, cli, make):
+    volunteer = make.volunteer(make.org())
+    with app.app_context():
+        session = get_session()
+        session.get(Volunteer, volunteer.id).id_number_enc = b"\x01" + b"\x00" * 40
+        session.commit()
+    for command in ("duplicates", "rekey"):
+        result = cli(command)
+        assert result.exit_code == 2, result.output
+        assert "cannot be decrypted" in result.output and "Traceback" not in result.output

@@ -23,6 +23,7 @@ import click
 from flask.cli import AppGroup
 
 from verifier.cli import transaction
+from verifier.crypto.encryption import DecryptionError
 from verifier.db import get_session
 from verifier.errors import VerifierError
 from verifier.identifiers import mask_name
@@ -37,6 +38,10 @@ from verifier.volunteers.merges import MergeResult, merge_volunteers
 
 EXIT_FOUND = 1
 EXIT_REFUSED = 2
+UNDECRYPTABLE = (
+    "a stored ID number cannot be decrypted: is VERIFIER_DATA_KEY the key it was encrypted with? "
+    "nothing was changed"
+)
 
 
 @click.group("volunteers", cls=AppGroup)
@@ -76,6 +81,8 @@ def duplicates_command() -> None:
         report = find_duplicates(get_session())
     except VerifierError as exc:
         _fail(exc.message)
+    except DecryptionError:
+        _fail(UNDECRYPTABLE)
     for group in report.groups:
         first = group[0]
         names = "" if len({r.name for r in group}) == 1 else "; the names differ: check them"
@@ -156,6 +163,8 @@ def merge_command(
         click.echo(f"error: {exc.message}", err=True)
         click.echo("nothing was merged", err=True)
         sys.exit(EXIT_REFUSED)
+    except DecryptionError:
+        _fail(UNDECRYPTABLE)
     click.echo(
         f"merged {', '.join(merged)} into {kept}: {len(result.moved_records)} records and "
         f"{len(result.moved_certificates)} certificates moved, "
@@ -183,6 +192,8 @@ def rekey_command() -> None:
             result = rekey_volunteers(session, operator=_operator())
     except VerifierError as exc:
         _fail(exc.message)
+    except DecryptionError:
+        _fail(UNDECRYPTABLE)
     click.echo(f"re-keyed {len(result.rekeyed)} volunteers")
     for row in result.colliding:
         click.echo(
