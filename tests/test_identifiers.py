@@ -43,7 +43,7 @@ def test_uscc_check_character_by_hand():
         ("11010119900230002X", "id_birth_date"),  # 30 February
         ("1101011990030700", "id_format"),  # too short
         ("11010129990307002X", "id_birth_date"),  # born in 2999
-        ("11O10119900307002X", "id_format"),  # letter O
+        ("11O10119900307002X", "id_charset"),  # letter O: not a character a resident ID holds
     ],
 )
 def test_bad_resident_ids_name_their_rule(number, rule):
@@ -95,3 +95,54 @@ def test_masking_hides_the_middle():
     assert "19900307" not in masked
     assert mask_name("张三") == "张*"
     assert mask_name("欧阳娜娜") == "欧*"  # the length is not revealed
+
+
+FULL_WIDTH_ID = "１１０１０１１９９００３０７００２X"  # full-width digits, an ASCII check character
+
+
+@pytest.mark.parametrize(
+    "id_type, typed, normal",
+    [
+        ("resident_id", FULL_WIDTH_ID, "11010119900307002X"),
+        ("resident_id", "１１０１０１１９９００３０７００２ｘ", "11010119900307002X"),
+        ("resident_id", "110101\u300019900307\u00a0002X", "11010119900307002X"),  # wide spaces
+        ("passport", "ｅ１２３４５６７８", "E12345678"),
+        ("hk_macao_permit", "Ｈ１２３４５６７８", "H12345678"),
+        ("taiwan_permit", "１２３４５６７８", "12345678"),
+    ],
+)
+def test_nfkc_makes_full_width_identifiers_the_same_number(id_type, typed, normal):
+    assert normalize_id_number(id_type, typed) == normal
+
+
+@pytest.mark.parametrize(
+    "id_type, typed, named",
+    [
+        ("resident_id", "١١٠١٠١١٩٩٠٠٣٠٧٠٠٢X", "U+0661 ARABIC-INDIC DIGIT ONE"),
+        ("resident_id", "११०१०११९९००३०७००२X", "U+0967 DEVANAGARI DIGIT ONE"),
+        ("resident_id", "1101011990030\u200b7002X", "U+200B ZERO WIDTH SPACE"),
+        ("resident_id", "11010119900307002X\u202e", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ("passport", "E1234\u00df678", "U+00DF LATIN SMALL LETTER SHARP S"),  # not "SS"
+        ("passport", "E1234-5678", "U+002D HYPHEN-MINUS"),
+        ("hk_macao_permit", "Ｘ12345678", "U+0058 LATIN CAPITAL LETTER X"),
+        ("taiwan_permit", "1234567\n8", "U+000A"),
+    ],
+)
+def test_characters_outside_the_type_are_refused_by_code_point(id_type, typed, named):
+    with pytest.raises(ValidationError) as excinfo:
+        normalize_id_number(id_type, typed)
+    assert rule_of(excinfo) == "id_charset"
+    assert excinfo.value.first.field == "id_number"
+    assert named in excinfo.value.first.message
+
+
+def test_credit_codes_are_normalised_the_same_way():
+    assert normalize_uscc("９１３５０１００Ｍ０００１００Ｙ４３") == "91350100M000100Y43"
+    for typed, named in [
+        ("٩١350100M000100Y43", "U+0669 ARABIC-INDIC DIGIT NINE"),
+        ("91350100M000100Y4\u200b3", "U+200B ZERO WIDTH SPACE"),  # not "19 characters"
+    ]:
+        with pytest.raises(ValidationError) as excinfo:
+            normalize_uscc(typed)
+        assert rule_of(excinfo) == "uscc_charset"
+        assert named in excinfo.value.first.message

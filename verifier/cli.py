@@ -99,11 +99,13 @@ def register_commands(app: Flask) -> None:
     from verifier.keys.cli import keys_group
     from verifier.orgs.cli import orgs_group
     from verifier.verification.cli import verify_qr_command
+    from verifier.volunteers.cli import volunteers_group
 
     app.cli.add_command(db_group)
     for group in (users_group, tokens_group, audit_group, import_group, orgs_group, keys_group):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
+    app.cli.add_command(volunteers_group)
     from verifier.certificates.cli import certificates_group
 
     app.cli.add_command(certificates_group)

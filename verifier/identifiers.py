@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 from flask_babel import gettext as _
 
 from verifier.errors import ValidationError
+from verifier.text import code_points
 
 ID_TYPES = ("resident_id", "passport", "hk_macao_permit", "taiwan_permit")
 
@@ -30,7 +32,58 @@ ID_TYPE_ALIASES = {
 _RESIDENT_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _RESIDENT_CHECK = "10X98765432"
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_ASCII = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+# What each ID type may hold once normalised: ASCII digits and the letters of its format.
+_DIGITS = frozenset("0123456789")
+ID_CHARSETS = {
+    "resident_id": _DIGITS | {"X"},
+    "passport": _DIGITS | frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+    "hk_macao_permit": _DIGITS | {"H", "M"},
+    "taiwan_permit": _DIGITS,
+}
+
+
+def compact_identifier(value: str | None) -> str:
+    """Return an identifier as typed, NFKC-normalised and without spaces, ready to be checked.
+
+    NFKC turns full-width digits and letters (１１０１…, Ｘ) and wide spaces into ASCII ones, so
+    they name the same person. It changes no other digits: Arabic-Indic and other scripts' digits
+    stay and are refused by the character check, because Python's `\\d`, `str.isdigit()` and
+    `int()` would read them. Only spaces and tabs are dropped; any other character is checked.
+    """
+    return re.sub(r"[ \t]+", "", unicodedata.normalize("NFKC", value or ""))
+
+
+def _allowed_text(id_type: str) -> str:
+    if id_type == "resident_id":
+        return _("the digits 0-9 and a final X")
+    if id_type == "passport":
+        return _("the letters A-Z and the digits 0-9")
+    if id_type == "hk_macao_permit":
+        return _("H or M and the digits 0-9")
+    return _("the digits 0-9")
+
+
+def _outside(compact: str, allowed: frozenset[str]) -> str:
+    # upper() only after isascii(): "ß".upper() is "SS"
+    return "".join(ch for ch in compact if not (ch.isascii() and ch.upper() in allowed))
+
+
+def _check_id_characters(id_type: str, compact: str, field: str) -> None:
+    bad = _outside(compact, ID_CHARSETS[id_type])
+    if bad:
+        raise ValidationError(
+            _(
+                "this ID number may hold only %(allowed)s; it holds %(chars)s",
+                allowed=_allowed_text(id_type),
+                chars=code_points(bad),
+            ),
+            field=field,
+            rule="id_charset",
+        )
 
 
 def resident_id_check_char(first17: str) -> str:
@@ -51,7 +104,7 @@ def resident_id_gender(number: str) -> str:
 
 def normalize_id_type(value: str, field: str = "id_type") -> str:
     """Map an ID type or its Chinese label to its code."""
-    key = (value or "").strip()
+    key = unicodedata.normalize("NFKC", value or "").strip()
     code = ID_TYPE_ALIASES.get(key) or ID_TYPE_ALIASES.get(key.lower())
     if code is None:
         raise ValidationError(
@@ -67,10 +120,16 @@ def normalize_id_type(value: str, field: str = "id_type") -> str:
 
 
 def normalize_id_number(id_type: str, value: str, field: str = "id_number") -> str:
-    """Validate an ID number for its type and return its canonical form."""
-    number = re.sub(r"\s+", "", value or "").upper()
-    if not number:
+    """Validate an ID number for its type; return its normal form, the only one stored or hashed.
+
+    NFKC first, then only ASCII digits and the letters the type permits (rule `id_charset`,
+    naming each refused character by code point), then the type's format and checksum.
+    """
+    compact = compact_identifier(value)
+    if not compact:
         raise ValidationError(_("ID number is required"), field=field, rule="required")
+    _check_id_characters(id_type, compact, field)
+    number = compact.upper()
     if id_type == "resident_id":
         return _check_resident_id(number, field)
     patterns = {
@@ -82,7 +141,7 @@ def normalize_id_number(id_type: str, value: str, field: str = "id_number") -> s
         "taiwan_permit": (r"\d{8}(\d{2})?", _("a Taiwan permit number is 8 or 10 digits")),
     }
     pattern, rule_text = patterns[id_type]
-    if not re.fullmatch(pattern, number) or not re.search(r"\d", number):
+    if not re.fullmatch(pattern, number, re.ASCII) or not re.search(r"[0-9]", number):
         raise ValidationError(
             _("ID number is not valid: %(rule)s", rule=rule_text), field=field, rule="id_format"
         )
@@ -90,7 +149,7 @@ def normalize_id_number(id_type: str, value: str, field: str = "id_number") -> s
 
 
 def _check_resident_id(number: str, field: str) -> str:
-    if not re.fullmatch(r"\d{17}[\dX]", number):
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", number):
         raise ValidationError(
             _("a resident ID number is 17 digits followed by a digit or X (18 characters)"),
             field=field,
@@ -132,8 +191,20 @@ def uscc_check_char(first17: str) -> str:
 
 
 def normalize_uscc(value: str, field: str = "uscc") -> str:
-    """Validate a unified social credit code and return it in upper case."""
-    code = re.sub(r"\s+", "", value or "").upper()
+    """Validate a unified social credit code and return its normal form (NFKC, upper case)."""
+    compact = compact_identifier(value)
+    bad = _outside(compact, _USCC_ASCII)
+    if bad:
+        raise ValidationError(
+            _(
+                "a unified social credit code may hold only the letters A-Z and the digits 0-9; "
+                "it holds %(chars)s",
+                chars=code_points(bad),
+            ),
+            field=field,
+            rule="uscc_charset",
+        )
+    code = compact.upper()
     if len(code) != 18:
         raise ValidationError(
             _("a unified social credit code has 18 characters, this one has %(n)d", n=len(code)),
@@ -150,7 +221,7 @@ def normalize_uscc(value: str, field: str = "uscc") -> str:
             field=field,
             rule="uscc_charset",
         )
-    if not code[2:8].isdigit():
+    if not all(ch in _DIGITS for ch in code[2:8]):
         raise ValidationError(
             _("characters 3 to 8 of a unified social credit code are the region code (6 digits)"),
             field=field,

@@ -8,7 +8,12 @@ from verifier.auth.models import ApiToken, User
 from verifier.certificates.models import Certificate, CertificateRecord, VerificationEvent
 from verifier.keys.models import SigningKey
 from verifier.orgs.models import Organisation
-from verifier.records.models import ImportBatch, RecordRevision, ServiceRecord
+from verifier.records.models import (
+    ImportBatch,
+    RecordReassignment,
+    RecordRevision,
+    ServiceRecord,
+)
 from verifier.volunteers.models import Membership, Volunteer
 
 __all__ = [
@@ -22,6 +27,7 @@ __all__ = [
     "ImportBatch",
     "Membership",
     "Organisation",
+    "RecordReassignment",
     "RecordRevision",
     "ServiceRecord",
     "User",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -36,6 +36,33 @@ def parse_local_datetime(text: str) -> datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=local_zone())
     return parsed
+
+
+def wall_time_problem(moment: datetime) -> str | None:
+    """Tell whether a time typed without an offset names no real moment, or two of them.
+
+    A datetime carrying a zone (not a fixed offset) is a wall-clock reading in that zone. In the
+    hour skipped when clocks go forward it names no moment ("nonexistent_local_time"); in the
+    hour repeated when they go back it names two ("ambiguous_local_time"). Python would silently
+    pick one (fold=0), so the caller refuses both and asks for an offset. Returns None otherwise.
+    """
+    zone = moment.tzinfo
+    if not isinstance(zone, ZoneInfo):
+        return None
+    first, second = moment.replace(fold=0), moment.replace(fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return None
+    wall = moment.replace(tzinfo=None, fold=0)
+    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None, fold=0) != wall:
+        return "nonexistent_local_time"
+    return "ambiguous_local_time"
+
+
+def offsets_of(moment: datetime) -> tuple[str, str]:
+    """Return the two UTC offsets a repeated wall-clock time may have, earlier first ("+09:00")."""
+    return tuple(  # type: ignore[return-value]
+        moment.replace(fold=fold).isoformat(timespec="minutes")[-6:] for fold in (0, 1)
+    )
 
 
 def format_hours(minutes: int) -> str:

@@ -105,7 +105,7 @@ def test_control_characters_and_broken_unicode_are_refused_before_the_database(c
     org = {"name": "协会\x00", "uscc": "91350100M000100Y43", "responsible_person": "王"}
     response = client.post("/api/v1/organisations", json=org, headers=headers)
     assert field_error(response, "name", "control_character")["message"] == (
-        "name contains a control character"
+        "name contains a control character (U+0000)"
     )
     volunteer = {"name": "张\x07三", "id_type": "passport", "id_number": "E12345678"}
     response = client.post("/api/v1/volunteers", json=volunteer, headers=world.auth("org_admin"))

@@ -21,6 +21,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from verifier.errors import BadRequest, FieldError, UnsupportedMediaType, ValidationError
+from verifier.text import bad_characters
 from verifier.timeutil import parse_local_datetime, to_local
 
 # Ids and minutes are 32-bit integers in the database; a bigger number must be refused
@@ -71,19 +72,23 @@ def _parse_date(value: Any) -> date:
 
 
 def _check_text(value: str) -> str:
-    # Both would otherwise reach the database: PostgreSQL refuses NUL in text, and a lone
-    # surrogate (valid in JSON, "\ud800") cannot be encoded as UTF-8 at all.
-    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in value):
-        raise PydanticCustomError("control_character", "contains a control character")
+    # A lone surrogate (valid in JSON, "\ud800") cannot be encoded as UTF-8 at all; control
+    # characters (PostgreSQL refuses NUL) and invisible ones follow the rules of verifier.text.
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise PydanticCustomError("unicode", "is not valid Unicode text") from None
+    found = bad_characters(value)
+    if found is not None:
+        rule, chars = found
+        raise PydanticCustomError(
+            rule, "contains a character it may not hold ({chars})", {"chars": chars}
+        )
     return value
 
 
 # Every text field of a request: a JSON string, without control characters (tab and line
-# breaks allowed) and valid Unicode; stored as given otherwise.
+# breaks allowed) or invisible formatting characters, and valid Unicode; stored as given otherwise.
 Text = Annotated[StrictStr, AfterValidator(_check_text)]
 QueryText = Annotated[str, AfterValidator(_check_text)]
 
@@ -92,7 +97,10 @@ LocalDateTime = Annotated[
     BeforeValidator(_parse_datetime),
     Field(
         description="ISO 8601 date and time; with an offset (+08:00, Z), or without one for "
-        "Asia/Shanghai local time. Answers always carry the +08:00 offset.",
+        "local time (VERIFIER_TIMEZONE, Asia/Shanghai by default). Answers always carry the "
+        "offset. A local time the clocks skipped (daylight saving) is refused "
+        "(`nonexistent_local_time`); one they showed twice needs its offset "
+        "(`ambiguous_local_time`). Spans are real elapsed time.",
         examples=["2026-03-05T09:00:00+08:00"],
     ),
 ]
@@ -172,7 +180,13 @@ def _predicate(error: ErrorDetails) -> str | None:
     if kind == "date_format":
         return _("must be a date written as YYYY-MM-DD")
     if kind == "control_character":
-        return _("contains a control character")
+        return _("contains a control character (%(chars)s)", chars=ctx.get("chars", ""))
+    if kind == "invisible_character":
+        return _(
+            "contains an invisible formatting character (%(chars)s), such as a bidirectional "
+            "override or a zero-width space; remove it",
+            chars=ctx.get("chars", ""),
+        )
     if kind == "unicode":
         return _("is not valid Unicode text")
     return None

@@ -31,6 +31,7 @@ from verifier.auth.models import (
 from verifier.db import utcnow
 from verifier.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
 from verifier.orgs.models import Organisation
+from verifier.text import check_characters
 
 _STRONG = PasswordHasher()  # Argon2id, RFC 9106 low-memory profile defaults
 # The test suite hashes hundreds of passwords; the strong profile would cost minutes there.
@@ -120,7 +121,9 @@ def create_user(
         password_hash=hash_password(password),
         role=role,
         organisation_id=organisation.id if organisation else None,
-        display_name=display_name.strip()[:100],
+        display_name=check_characters(
+            display_name.strip()[:100], field="display_name", label=_("display name")
+        ),
     )
     session.add(user)
     session.flush()
@@ -318,7 +321,10 @@ def create_token(session: Session, user: User, name: str = "", actor: User | Non
     """Create an API token for a user; return the token itself, which is never stored."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
-        user_id=user.id, name=name.strip()[:100], prefix=token[:10], token_hash=_token_digest(token)
+        user_id=user.id,
+        name=check_characters(name.strip()[:100], field="name", label=_("token name")),
+        prefix=token[:10],
+        token_hash=_token_digest(token),
     )
     session.add(row)
     session.flush()

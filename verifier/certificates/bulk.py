@@ -35,6 +35,7 @@ from verifier.errors import Conflict, Forbidden, ValidationError
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
 from verifier.records.models import ServiceRecord
+from verifier.text import check_characters
 from verifier.volunteers.locks import lock_volunteers
 from verifier.volunteers.models import Membership, Volunteer
 
@@ -317,6 +318,7 @@ def issue_bulk(
     handler = (request.handler or (actor.label if actor is not None else org.contact_name)).strip()[
         :50
     ]
+    check_characters(handler, field="handler", label=_("handler"))
     signer = Signer.current(session)
     numbers = _fresh_numbers(session, len(todo))
     indexes = _fresh_status_indexes(session, len(todo))

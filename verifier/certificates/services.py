@@ -33,6 +33,7 @@ from verifier.keys.services import active_key, private_key_of
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
 from verifier.records.models import ServiceRecord
+from verifier.text import check_characters
 from verifier.timeutil import format_hours
 from verifier.volunteers.locks import lock_volunteer
 from verifier.volunteers.models import Volunteer
@@ -281,6 +282,7 @@ def issue_certificate(
     lock_volunteer(session, volunteer.id)
     records = _select_records(session, org, volunteer, request)
     handler = (request.handler or actor.display_name or actor.email).strip()[:50]
+    check_characters(handler, field="handler", label=_("handler"))
     cert = build_certificate(
         org,
         volunteer,

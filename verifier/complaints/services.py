@@ -13,6 +13,7 @@ from verifier.db import utcnow
 from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
 from verifier.orgs.models import Organisation
 from verifier.records.models import RecordRevision, ServiceRecord
+from verifier.text import check_characters
 
 SUMMARY_LIMIT = 2000
 REQUESTED_BY_LIMIT = 50
@@ -28,13 +29,7 @@ def _text(value: str | None, field: str, limit: int) -> str:
             field=field,
             rule="max_length",
         )
-    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text):
-        raise ValidationError(
-            _("%(field)s contains a control character", field=field),
-            field=field,
-            rule="control_character",
-        )
-    return text
+    return check_characters(text, field=field, label=field)
 
 
 def _require_regulator(actor: User) -> None:

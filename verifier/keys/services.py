@@ -15,6 +15,7 @@ from verifier.crypto import signing
 from verifier.db import utcnow
 from verifier.errors import Conflict, NotFound, ValidationError
 from verifier.keys.models import SigningKey
+from verifier.text import check_characters
 from verifier.volunteers.services import get_cipher
 
 _KEY_LOCK = 7_310_002
@@ -121,7 +122,9 @@ def compromise(
         return key
     key.status = "compromised"
     key.compromised_at = at
-    key.compromise_reason = reason.strip()[:500]
+    key.compromise_reason = check_characters(
+        reason.strip()[:500], field="reason", label=_("reason")
+    )
     key.retired_at = key.retired_at or utcnow()
     session.flush()
     record_event(

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from verifier.audit.services import record_event
 from verifier.auth.models import PLATFORM_ADMIN, REGULATOR_SUPERVISOR, User
 from verifier.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
-from verifier.identifiers import normalize_uscc
+from verifier.identifiers import compact_identifier, normalize_uscc
 from verifier.labels import ORG_STATUS, ORG_TYPE, label
 from verifier.orgs.models import ORG_STATUSES, ORG_TYPES, Organisation
 from verifier.text import clean_text, search_text
@@ -40,8 +40,8 @@ def validate_organisation(data: OrganisationInput) -> OrganisationInput:
     """Check every field of an organisation and return the normalised values."""
     name = _require_text(data.name, "name", _("name"), 200)
     uscc = normalize_uscc(data.uscc)
-    region = (data.region_code or uscc[2:8]).strip()
-    if not re.fullmatch(r"\d{6}", region):
+    region = compact_identifier(data.region_code) or uscc[2:8]
+    if not re.fullmatch(r"[0-9]{6}", region):  # ASCII: \d would take Arabic-Indic digits
         raise ValidationError(
             _("region code is 6 digits (GB/T 2260)"), field="region_code", rule="region_code"
         )

@@ -102,3 +102,24 @@ class ImportBatch(Base):
     rows_rejected: Mapped[int] = mapped_column(default=0)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RecordReassignment(Base):
+    """A record moved to another volunteer row because the two rows were one person (a merge).
+
+    Part of the record's history beside its revisions; the revision itself does not change, so
+    certificates over the record stay intact.
+    """
+
+    __tablename__ = "record_reassignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("service_records.id"), index=True)
+    from_volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"))
+    to_volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"))
+    reason: Mapped[str] = mapped_column(String(500))
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    from_volunteer = relationship("Volunteer", foreign_keys=[from_volunteer_id], lazy="joined")
+    to_volunteer = relationship("Volunteer", foreign_keys=[to_volunteer_id], lazy="joined")

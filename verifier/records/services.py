@@ -18,9 +18,15 @@ from verifier.labels import RECORD_FIELD, label
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
 from verifier.records.attestation import attest_revision
-from verifier.records.models import RecordRevision, ServiceRecord
+from verifier.records.models import RecordReassignment, RecordRevision, ServiceRecord
 from verifier.text import clean_text, require_reason
-from verifier.timeutil import format_hours, local_zone, to_local
+from verifier.timeutil import (
+    format_hours,
+    local_zone,
+    offsets_of,
+    to_local,
+    wall_time_problem,
+)
 from verifier.volunteers.locks import lock_volunteer
 from verifier.volunteers.models import Volunteer
 from verifier.volunteers.services import is_member
@@ -85,6 +91,20 @@ def validate_record(data: RecordInput, *, now: datetime | None = None) -> Record
                 field=field,
                 rule="datetime",
             )
+    for field in ("started_at", "ended_at"):
+        _check_wall_time(getattr(clean, field), field)
+    try:
+        # Spans and comparisons in UTC: Python subtracts and compares two datetimes sharing a
+        # tzinfo by their wall clocks, which is wrong across a daylight-saving change.
+        clean = replace(
+            clean,
+            started_at=clean.started_at.astimezone(UTC),
+            ended_at=clean.ended_at.astimezone(UTC),
+        )
+    except OverflowError:
+        raise ValidationError(
+            _("start time is before 1990"), field="started_at", rule="too_early"
+        ) from None
     if isinstance(clean.minutes, bool) or not isinstance(clean.minutes, int):
         raise ValidationError(_("minutes must be a whole number"), field="minutes", rule="integer")
     if clean.minutes <= 0:
@@ -133,6 +153,47 @@ def validate_record(data: RecordInput, *, now: datetime | None = None) -> Record
     return clean
 
 
+def _check_wall_time(moment: datetime, field: str) -> None:
+    """Refuse a local time, typed without an offset, that the clocks skipped or showed twice."""
+    problem = wall_time_problem(moment)
+    if problem is None:
+        return
+    shown = moment.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M")
+    name = label(RECORD_FIELD, field)
+    if problem == "nonexistent_local_time":
+        message = _(
+            "%(field)s %(time)s does not exist in %(zone)s: the clocks went forward an hour then",
+            field=name,
+            time=shown,
+            zone=str(moment.tzinfo),
+        )
+    else:
+        first, second = offsets_of(moment)
+        message = _(
+            "%(field)s %(time)s happens twice in %(zone)s (the clocks went back an hour); "
+            "give it with its UTC offset: %(first)s the first time, %(second)s the second",
+            field=name,
+            time=shown,
+            zone=str(moment.tzinfo),
+            first=first,
+            second=second,
+        )
+    raise ValidationError(message, field=field, rule=problem)
+
+
+def check_after_birth(volunteer: Volunteer, clean: RecordInput) -> None:
+    """Refuse service on a local day before the volunteer's birth date."""
+    if (
+        volunteer.birth_date is not None
+        and service_date_of(clean.started_at) < volunteer.birth_date
+    ):
+        raise ValidationError(
+            _("the service is dated before the volunteer was born; check the date"),
+            field="started_at",
+            rule="before_birth",
+        )
+
+
 def service_date_of(started_at: datetime) -> date:
     """Return the local calendar day a record's minutes count towards: the day it started."""
     return to_local(started_at).date()
@@ -163,6 +224,23 @@ def dedupe_key_for(volunteer_id: int, data: RecordInput) -> str:
         ]
     )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _refuse_merged(session: Session, volunteer: Volunteer) -> None:
+    # read after the lock: a merge holds it while it moves the records away
+    merged_into = session.scalar(
+        select(Volunteer.merged_into_id).where(Volunteer.id == volunteer.id)
+    )
+    if merged_into is not None:
+        raise ValidationError(
+            _(
+                "volunteer %(number)s was merged into another volunteer (the same person); "
+                "record the service for that volunteer",
+                number=volunteer.volunteer_number,
+            ),
+            field="volunteer_id",
+            rule="volunteer_merged",
+        )
 
 
 def check_against_other_records(
@@ -237,6 +315,7 @@ def create_record(
             rule="member",
         )
     clean = validate_record(data)
+    check_after_birth(volunteer, clean)
     key = dedupe_key_for(volunteer.id, clean)
     if session.scalar(
         select(ServiceRecord.id).where(
@@ -245,6 +324,7 @@ def create_record(
     ):
         raise Conflict(_("this record has already been entered"))
     lock_volunteer(session, volunteer.id)
+    _refuse_merged(session, volunteer)
     check_against_other_records(session, volunteer.id, org.id, clean)
     now = utcnow()
     entry_day = to_local(now).date()
@@ -328,11 +408,32 @@ def _require_changeable(record: ServiceRecord, actor: User) -> None:
     require_active(record.organisation)
 
 
-def _lock_and_reread(session: Session, record: ServiceRecord, actor: User) -> None:
-    """Take the volunteer's lock, then read the record as the last writer left it."""
-    lock_volunteer(session, record.volunteer_id)
+def _lock_record_volunteer(session: Session, record: ServiceRecord) -> int:
+    """Lock the record's volunteer; return that volunteer's id, read again under the lock.
+
+    A merge of two volunteer rows moves records while it holds both rows' locks; a writer that
+    waited for the old row's lock must then check against the volunteer the record is with now.
+    """
+    volunteer_id = record.volunteer_id
+    while True:
+        lock_volunteer(session, volunteer_id)
+        now_with = session.scalar(
+            select(ServiceRecord.volunteer_id).where(ServiceRecord.id == record.id)
+        )
+        if now_with is None or now_with == volunteer_id:
+            return volunteer_id
+        volunteer_id = now_with
+
+
+def _lock_and_reread(session: Session, record: ServiceRecord, actor: User) -> int:
+    """Take the lock of the record's volunteer, then read the record as the last writer left it.
+
+    Returns the id of the volunteer the record is with now.
+    """
+    volunteer_id = _lock_record_volunteer(session, record)
     session.refresh(record)
     _require_changeable(record, actor)
+    return volunteer_id
 
 
 def correct_record(
@@ -342,13 +443,14 @@ def correct_record(
     _require_changeable(record, actor)
     reason = _require_reason(reason)
     clean = validate_record(data)
-    _lock_and_reread(session, record, actor)
+    volunteer_id = _lock_and_reread(session, record, actor)
+    check_after_birth(record.volunteer, clean)
     before = {field: getattr(record, field) for field in CONTENT_FIELDS}
     after = {field: getattr(clean, field) for field in CONTENT_FIELDS}
     if before == after:
         raise ValidationError(_("the correction changes nothing"), field="reason", rule="no_change")
     check_against_other_records(
-        session, record.volunteer_id, record.organisation_id, clean, exclude_id=record.id
+        session, volunteer_id, record.organisation_id, clean, exclude_id=record.id
     )
     now = utcnow()
     for field, value in after.items():
@@ -458,6 +560,17 @@ def revisions_of(session: Session, record: ServiceRecord) -> list[RecordRevision
             select(RecordRevision)
             .where(RecordRevision.record_id == record.id)
             .order_by(RecordRevision.revision)
+        )
+    )
+
+
+def reassignments_of(session: Session, record: ServiceRecord) -> list[RecordReassignment]:
+    """Return the moves of a record between volunteer rows (merges of one person), oldest first."""
+    return list(
+        session.scalars(
+            select(RecordReassignment)
+            .where(RecordReassignment.record_id == record.id)
+            .order_by(RecordReassignment.id)
         )
     )
 

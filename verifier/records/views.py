@@ -23,6 +23,7 @@ from verifier.records.services import (
     correct_record,
     create_record,
     list_records,
+    reassignments_of,
     revisions_of,
     visible_record,
     void_record,
@@ -182,6 +183,7 @@ def history(record_id: int) -> Any:
         record=record,
         revisions=[(rev, _changed_fields(prev, rev)) for prev, rev in _pairs(revisions)],
         entries=entries,
+        moves=reassignments_of(session, record),
         kind_labels=KIND_LABELS,
         field_labels=FIELD_LABELS,
     )

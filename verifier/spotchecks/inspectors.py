@@ -21,6 +21,7 @@ from verifier.spotchecks.models import (
     SpotCheckItem,
 )
 from verifier.spotchecks.population import item_number, org_item
+from verifier.text import check_characters
 
 
 def open_loads(session: Session, inspector_ids: list[int]) -> dict[int, int]:
@@ -148,7 +149,9 @@ def declare_conflict(
     if existing is not None:
         return existing
     conflict = InspectorConflict(
-        inspector_id=actor.id, organisation_id=org.id, note=(note or "").strip()[:500]
+        inspector_id=actor.id,
+        organisation_id=org.id,
+        note=check_characters((note or "").strip()[:500], field="note", label=_("note")),
     )
     session.add(conflict)
     session.flush()

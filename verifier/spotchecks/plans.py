@@ -17,6 +17,7 @@ from verifier.auth.models import User
 from verifier.errors import NotFound, ValidationError
 from verifier.spotchecks.models import SpotCheckPlan, SpotCheckPlanRun
 from verifier.spotchecks.services import require_supervisor
+from verifier.text import check_characters
 
 if TYPE_CHECKING:  # the schemas import the API package, which imports this module's users
     from verifier.spotchecks.schemas import PlanCreate
@@ -85,6 +86,7 @@ def create_plan(session: Session, data: PlanCreate, actor: User | None) -> SpotC
     name = data.name.strip()
     if not name:
         raise ValidationError(_("name is required"), field="name", rule="required")
+    check_characters(name, field="name", label=_("name"))
     plan = SpotCheckPlan(
         name=name,
         parameters=data.parameters.dumped(),

@@ -45,6 +45,7 @@ from verifier.spotchecks.population import (
 )
 from verifier.spotchecks.sampling import population_hash
 from verifier.supervision.models import SpotCheckFinding
+from verifier.text import check_characters
 from verifier.volunteers.services import get_cipher
 
 if TYPE_CHECKING:  # the schemas import the API package, which imports this module's users
@@ -85,7 +86,11 @@ def freeze_population(
     population = build_population(session, params)
     campaign = SpotCheckCampaign(
         plan_id=plan.id if plan else None,
-        name=(name or (plan.name if plan else "") or _("Spot check")).strip()[:200],
+        name=check_characters(
+            (name or (plan.name if plan else "") or _("Spot check")).strip()[:200],
+            field="name",
+            label=_("name"),
+        ),
         status="frozen",
         origin=trigger,
         parameters=params,

@@ -30,6 +30,7 @@ from verifier.supervision.models import (
     SupervisionCase,
 )
 from verifier.supervision.services import DEFAULT_DEADLINE_DAYS, TEXT_LIMIT, open_case
+from verifier.text import check_characters
 
 
 @dataclass
@@ -54,6 +55,7 @@ def _check_finding(data: FindingInput) -> FindingInput:
             field="notes",
             rule="max_length",
         )
+    check_characters(notes, field="notes", label=_("notes"))
     kind = data.discrepancy_type or None
     if data.result == "discrepancy":
         if kind not in DISCREPANCY_TYPES:

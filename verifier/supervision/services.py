@@ -31,6 +31,7 @@ from verifier.supervision.models import (
     SpotCheckFinding,
     SupervisionCase,
 )
+from verifier.text import check_characters
 
 DEFAULT_DEADLINE_DAYS = 30
 TEXT_LIMIT = 5000
@@ -47,7 +48,7 @@ def checked_text(value: str | None, field_name: str, *, required: bool) -> str:
             field=field_name,
             rule="max_length",
         )
-    return text
+    return check_characters(text, field=field_name, label=_("this text"))
 
 
 def record_case_event(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from verifier.db import Base, utcnow
 
@@ -40,6 +40,12 @@ class Volunteer(Base):
     # Bumped under a row lock whenever a record is written: serialises a volunteer's records.
     record_lock: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when this row was found to be the same person as another and merged into it
+    # (`verifier volunteers merge`): its records moved there, its number still resolves.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("volunteers.id"))
+    merged_at: Mapped[datetime | None]
+
+    merged_into: Mapped[Volunteer | None] = relationship(remote_side=[id], lazy="select")
 
 
 class Membership(Base):

@@ -82,6 +82,11 @@ class VolunteerOut(OutputModel):
     guardian_name: str
     guardian_consent: bool
     created_at: datetime
+    merged_into: str | None = Field(
+        None,
+        description="When this volunteer row was found to be the same person as another and "
+        "merged into it: that volunteer's number (its records are kept there).",
+    )
 
     @classmethod
     def of(cls, volunteer: Volunteer) -> VolunteerOut:
@@ -97,6 +102,7 @@ class VolunteerOut(OutputModel):
             guardian_name=volunteer.guardian_name,
             guardian_consent=volunteer.guardian_consent_at is not None,
             created_at=local(volunteer.created_at),  # type: ignore[arg-type]
+            merged_into=volunteer.merged_into.volunteer_number if volunteer.merged_into else None,
         )
 
 

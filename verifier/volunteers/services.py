@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
 
 from verifier.audit.services import record_event
 from verifier.auth.models import User
@@ -19,6 +21,7 @@ from verifier.db import utcnow
 from verifier.errors import Conflict, NotFound, ValidationError
 from verifier.identifiers import (
     ID_TYPES,
+    compact_identifier,
     mask_id_number,
     normalize_id_number,
     normalize_id_type,
@@ -120,8 +123,8 @@ def validate_volunteer(data: VolunteerInput) -> VolunteerInput:
         raise ValidationError(
             _("birth date is out of range"), field="birth_date", rule="birth_date"
         )
-    phone = re.sub(r"[\s-]", "", data.phone or "")
-    if phone and not re.fullmatch(r"\+?\d{5,20}", phone):
+    phone = re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", data.phone or ""))
+    if phone and not re.fullmatch(r"\+?[0-9]{5,20}", phone):
         raise ValidationError(_("phone number may hold only digits"), field="phone", rule="phone")
     guardian = clean_text(
         data.guardian_name, field="guardian_name", label=_("guardian name"), max_length=50
@@ -141,8 +144,12 @@ def validate_volunteer(data: VolunteerInput) -> VolunteerInput:
 
 
 def lookup_key(id_type: str, number: str) -> str:
-    """Return the keyed hash that identifies a person by ID type and number."""
-    return get_cipher().lookup_hash(f"{id_type}:{number}")
+    """Return the keyed hash that identifies a person by ID type and number.
+
+    The number is normalised here too (NFKC, ASCII only, upper case), so no path can hash
+    another spelling of the same number; a number that cannot be normalised is refused.
+    """
+    return get_cipher().lookup_hash(f"{id_type}:{normalize_id_number(id_type, number)}")
 
 
 def register_volunteer(
@@ -160,69 +167,97 @@ def register_volunteer(
     require_active(org)
     clean = validate_volunteer(data)
     key = lookup_key(clean.id_type, clean.id_number)
-    volunteer = session.scalars(select(Volunteer).where(Volunteer.id_lookup == key)).first()
-    created = volunteer is None
-    if volunteer is not None:
-        if volunteer.name != clean.name:
-            raise Conflict(
-                _(
-                    "this ID number is already registered under a different name; check the name or the number"  # noqa: E501
+    volunteer = _find_by_key(session, key)
+    created = False
+    if volunteer is None:
+        volunteer, created = _insert_volunteer(session, clean, key, actor)
+    if not created and volunteer.name != clean.name:
+        raise Conflict(
+            _(
+                "this ID number is already registered under a different name; check the name or the number"  # noqa: E501
+            )
+        )
+    if created and audit:
+        record_event(
+            session,
+            actor,
+            "volunteer.create",
+            "volunteer",
+            volunteer.id,
+            organisation_id=org.id,
+            details={"volunteer_number": volunteer.volunteer_number, "id_type": volunteer.id_type},
+        )
+    if _link(session, org, volunteer, actor) and audit and not created:
+        record_event(
+            session,
+            actor,
+            "volunteer.link",
+            "volunteer",
+            volunteer.id,
+            organisation_id=org.id,
+            details={"volunteer_number": volunteer.volunteer_number},
+        )
+    return volunteer, created
+
+
+def _find_by_key(session: Session, key: str) -> Volunteer | None:
+    return session.scalars(select(Volunteer).where(Volunteer.id_lookup == key)).first()
+
+
+def _insert_volunteer(
+    session: Session, clean: VolunteerInput, key: str, actor: User | None
+) -> tuple[Volunteer, bool]:
+    """Insert a new person; if another request inserted them since we looked, return theirs.
+
+    The insert runs in a SAVEPOINT: when the unique look-up key is taken by a transaction that
+    committed meanwhile (two organisations registering the same person at once), only the
+    savepoint is rolled back and the person, now visible, is linked like any known person.
+    """
+    cipher = get_cipher()
+    volunteer = Volunteer(
+        volunteer_number=_unused_volunteer_number(session),
+        name=clean.name,
+        gender=clean.gender,
+        birth_date=clean.birth_date,
+        id_type=clean.id_type,
+        id_number_enc=cipher.encrypt(clean.id_number, "volunteers.id_number"),
+        id_lookup=key,
+        id_masked=mask_id_number(clean.id_number),
+        phone_enc=cipher.encrypt(clean.phone, "volunteers.phone") if clean.phone else None,
+        phone_masked=_mask_phone(clean.phone),
+        guardian_name=clean.guardian_name,
+        guardian_consent_at=utcnow() if clean.guardian_consent and clean.guardian_name else None,
+        guardian_consent_by_id=actor.id if actor and clean.guardian_consent else None,
+    )
+    try:
+        with session.begin_nested():
+            session.add(volunteer)
+            session.flush()
+    except IntegrityError:
+        existing = _find_by_key(session, key)
+        if existing is None:  # the random volunteer number was taken at the same moment
+            raise Conflict(_("could not allocate a volunteer number; try again")) from None
+        return existing, False
+    return volunteer, True
+
+
+def _link(session: Session, org: Organisation, volunteer: Volunteer, actor: User | None) -> bool:
+    """Make the volunteer a member of the organisation; tell whether this call linked them."""
+    if session.get(Membership, (org.id, volunteer.id)) is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(
+                Membership(
+                    organisation_id=org.id,
+                    volunteer_id=volunteer.id,
+                    added_by_id=actor.id if actor else None,
                 )
             )
-    else:
-        cipher = get_cipher()
-        volunteer = Volunteer(
-            volunteer_number=_unused_volunteer_number(session),
-            name=clean.name,
-            gender=clean.gender,
-            birth_date=clean.birth_date,
-            id_type=clean.id_type,
-            id_number_enc=cipher.encrypt(clean.id_number, "volunteers.id_number"),
-            id_lookup=key,
-            id_masked=mask_id_number(clean.id_number),
-            phone_enc=cipher.encrypt(clean.phone, "volunteers.phone") if clean.phone else None,
-            phone_masked=_mask_phone(clean.phone),
-            guardian_name=clean.guardian_name,
-            guardian_consent_at=utcnow()
-            if clean.guardian_consent and clean.guardian_name
-            else None,
-            guardian_consent_by_id=actor.id if actor and clean.guardian_consent else None,
-        )
-        session.add(volunteer)
-        session.flush()
-        if audit:
-            record_event(
-                session,
-                actor,
-                "volunteer.create",
-                "volunteer",
-                volunteer.id,
-                organisation_id=org.id,
-                details={
-                    "volunteer_number": volunteer.volunteer_number,
-                    "id_type": volunteer.id_type,
-                },
-            )
-    if session.get(Membership, (org.id, volunteer.id)) is None:
-        session.add(
-            Membership(
-                organisation_id=org.id,
-                volunteer_id=volunteer.id,
-                added_by_id=actor.id if actor else None,
-            )
-        )
-        session.flush()
-        if audit and not created:
-            record_event(
-                session,
-                actor,
-                "volunteer.link",
-                "volunteer",
-                volunteer.id,
-                organisation_id=org.id,
-                details={"volunteer_number": volunteer.volunteer_number},
-            )
-    return volunteer, created
+            session.flush()
+    except IntegrityError:  # the same organisation linked them at the same moment
+        return False
+    return True
 
 
 def _unused_volunteer_number(session: Session) -> str:
@@ -277,12 +312,21 @@ def search_volunteers(
             & (Membership.organisation_id == actor.organisation_id),
         )
     query = search_text(query)
+    compact = compact_identifier(query).upper()
+    # merged-away rows are listed only when their own volunteer number is asked for
+    stmt = stmt.where(
+        or_(Volunteer.merged_into_id.is_(None), Volunteer.volunteer_number == compact)
+    )
     if query:
+        merged = aliased(Volunteer)
         conditions = [
             Volunteer.name.like(f"%{query}%"),
-            Volunteer.volunteer_number == query.upper(),
+            Volunteer.volunteer_number == compact,
+            # a merged-away number finds the volunteer it was merged into
+            Volunteer.id.in_(
+                select(merged.merged_into_id).where(merged.volunteer_number == compact)
+            ),
         ]
-        compact = re.sub(r"\s+", "", query).upper()
         for id_type in ID_TYPES:
             try:
                 number = normalize_id_number(id_type, compact)
@@ -299,8 +343,8 @@ def search_volunteers(
 
 def is_id_number_query(query: str) -> bool:
     """Tell whether a search text reads as an ID number, which a page must never echo back."""
-    compact = re.sub(r"\s+", "", query or "").upper()
-    if not compact or re.fullmatch(r"V\d{11}", compact):
+    compact = compact_identifier(query).upper()
+    if not compact or re.fullmatch(r"V[0-9]{11}", compact):
         return False
     if re.search(r"\d{8}", compact):  # a mistyped ID number is still mostly someone's ID number
         return True

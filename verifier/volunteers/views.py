@@ -117,5 +117,7 @@ def detail(volunteer_id: int) -> Any:
         minutes=total_minutes(session, actor, volunteer.id),
         id_type_labels=ID_TYPE_LABELS,
         gender_labels=GENDER_LABELS,
-        may_record=actor.is_org_user and actor.organisation.status == "active",
+        may_record=actor.is_org_user
+        and actor.organisation.status == "active"
+        and volunteer.merged_into_id is None,
     )
