@@ -218,3 +218,24 @@ def test_period_limit(client, school):
     assert (
         response.status_code == 422 and response.get_json()["errors"][0]["rule"] == "period_length"
     )
+
+
+def test_a_merged_volunteer_number_maps_to_the_person_it_was_merged_into(app, make):
+    """A class list may still hold a number merged away; it certifies the kept volunteer."""
+    from verifier.certificates.bulk import volunteer_ids_for_numbers
+    from verifier.volunteers.models import Volunteer
+
+    org = make.org()
+    first, second, third = (make.volunteer(org) for _ in range(3))
+
+    def merge(session):  # first into second, later second into third
+        session.get(Volunteer, first.id).merged_into_id = second.id
+        session.get(Volunteer, second.id).merged_into_id = third.id
+
+    make.run(merge)
+    with app.app_context():
+        found, missing = volunteer_ids_for_numbers(
+            get_session(), [first.volunteer_number, second.volunteer_number, "V00000000000"]
+        )
+    assert found == {first.volunteer_number: third.id, second.volunteer_number: third.id}
+    assert missing == ["V00000000000"]

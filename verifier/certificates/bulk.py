@@ -378,14 +378,40 @@ def issue_bulk(
 def volunteer_ids_for_numbers(
     session: Session, numbers: Iterable[str]
 ) -> tuple[dict[str, int], list[str]]:
-    """Map volunteer numbers to ids; return the map and the numbers not found."""
+    """Map volunteer numbers to ids; return the map and the numbers not found.
+
+    A number of a row merged into another (the same person) maps to the row it was merged into.
+    """
     wanted = list(dict.fromkeys(n.strip().upper() for n in numbers if n.strip()))
     found: dict[str, int] = {}
+    merged: dict[int, int] = {}
     for chunk in _chunks(wanted):
         rows = session.execute(
-            select(Volunteer.volunteer_number, Volunteer.id).where(
+            select(Volunteer.volunteer_number, Volunteer.id, Volunteer.merged_into_id).where(
                 Volunteer.volunteer_number.in_(chunk)
             )
         )
-        found.update((number, volunteer_id) for number, volunteer_id in rows)
+        for number, volunteer_id, merged_into in rows:
+            found[number] = volunteer_id
+            if merged_into is not None:
+                merged[volunteer_id] = merged_into
+    pending = set(merged.values()) - set(merged)
+    for _hop in range(10):  # a row merged into one that was itself merged later
+        if not pending:
+            break
+        newly: dict[int, int] = {}
+        for chunk in _chunks(sorted(pending)):
+            rows = session.execute(
+                select(Volunteer.id, Volunteer.merged_into_id).where(
+                    Volunteer.id.in_(chunk), Volunteer.merged_into_id.is_not(None)
+                )
+            )
+            newly.update((volunteer_id, merged_into) for volunteer_id, merged_into in rows)
+        merged.update(newly)
+        pending = set(newly.values()) - set(merged)
+    for number, volunteer_id in list(found.items()):
+        hops = 0
+        while volunteer_id in merged and hops < 10:
+            volunteer_id, hops = merged[volunteer_id], hops + 1
+        found[number] = volunteer_id
     return found, [n for n in wanted if n not in found]
