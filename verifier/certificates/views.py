@@ -42,7 +42,7 @@ from verifier.certificates.services import (
     number_display,
     visible_certificate,
 )
-from verifier.db import get_session
+from verifier.db import get_session, writes_data
 from verifier.errors import NotFound, VerifierError
 from verifier.verification.services import verification_counts
 from verifier.volunteers.forms import ID_TYPE_LABELS
@@ -241,6 +241,7 @@ def detail(number: str) -> Any:
 
 @bp.get(f"/certificates/{NUMBER}/qr.png")
 @roles(*READERS)
+@writes_data  # the QR code is rendered and stored on first use
 def qr(number: str) -> Any:
     response = Response(qr_png_of(get_session(), _certificate(number)), mimetype="image/png")
     response.headers["Cache-Control"] = "private, max-age=86400"
@@ -249,6 +250,7 @@ def qr(number: str) -> Any:
 
 @bp.get(f"/certificates/{NUMBER}/certificate.pdf")
 @roles(*READERS)
+@writes_data  # the QR code is rendered and stored on first use
 def pdf(number: str) -> Any:
     cert = _certificate(number)
     response = Response(certificate_pdf(get_session(), cert), mimetype="application/pdf")
