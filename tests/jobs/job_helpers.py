@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from verifier.db import get_session
 from verifier.jobs.models import Job
-from verifier.jobs.services import work
+from verifier.jobs.worker import work
 from verifier.records.models import ServiceRecord
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -53,15 +53,33 @@ def csv_bytes(body: list[list[str]]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+BOUNDARY = "job-test-boundary"
+
+
+def multipart(data: bytes, filename: str = "records.csv", **form: Any) -> bytes:
+    """A multipart body built by hand (werkzeug's builder spools big ones to a temporary file
+    that the test client leaves open)."""
+    parts = [
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in form.items()
+    ]
+    parts.append(
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        "Content-Type: text/csv\r\n\r\n".encode()
+        + data
+        + b"\r\n"
+    )
+    return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
+
+
 def post_import(
     client: Any, token: str, data: bytes, headers: dict[str, str] | None = None, **form: Any
 ) -> Any:
-    body: dict[str, Any] = {"file": (io.BytesIO(data), "records.csv"), **form}
     return client.post(
         "/api/v1/records/import",
-        data=body,
+        data=multipart(data, **form),
         headers={**EN, **bearer(token), **(headers or {})},
-        content_type="multipart/form-data",
+        content_type=f"multipart/form-data; boundary={BOUNDARY}",
     )
 
 

@@ -79,7 +79,12 @@ def test_a_big_file_answers_202_with_the_job_and_its_result_is_the_report(
     result = done["result"]
     assert result["written"] is True and isinstance(result["batch_id"], int)
     # exactly the synchronous answer: the dry run's prediction, written
-    assert result == {**predicted, "dry_run": False, "written": True, "batch_id": result["batch_id"]}
+    assert result == {
+        **predicted,
+        "dry_run": False,
+        "written": True,
+        "batch_id": result["batch_id"],
+    }
     assert (result["imported"], result["skipped"], result["rejected_rows"]) == (20, 0, 1)
     assert record_count(app, org.id) == 20
     with app.app_context():
@@ -152,6 +157,7 @@ def test_all_or_nothing_stops_at_a_row_refused_only_after_the_check(
 ):
     """A concurrent change between the check and the write: the import stops there."""
     from verifier.imports import jobs as import_jobs
+
     body = rows(17)
     real = import_jobs.import_records
     calls: list[bool] = []
@@ -195,7 +201,7 @@ def test_the_job_is_seen_only_by_its_organisation(client, app, make, org, token)
 
 
 def test_batches_commit_with_checkpoints(client, app, token, org, small_limit, monkeypatch):
-    from verifier.jobs.services import JobContext
+    from verifier.jobs.worker import JobContext
 
     saved: list[dict[str, Any]] = []
     real = JobContext.save

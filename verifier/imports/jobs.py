@@ -19,7 +19,8 @@ from verifier.auth.models import User
 from verifier.imports.readers import inspect_file, read_table, too_large
 from verifier.imports.services import ImportBatches, import_records, require_importer
 from verifier.jobs.models import Job
-from verifier.jobs.services import IMPORT, JobContext, JobOutcome, enqueue
+from verifier.jobs.services import IMPORT, JobOutcome, enqueue
+from verifier.jobs.worker import JobContext
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
 

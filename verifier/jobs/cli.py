@@ -12,7 +12,8 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from verifier.db import get_session
-from verifier.jobs.services import list_jobs, work, worker_name
+from verifier.jobs.services import list_jobs
+from verifier.jobs.worker import work, worker_name
 
 
 @click.group("jobs", cls=AppGroup)
