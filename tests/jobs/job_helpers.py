@@ -102,3 +102,14 @@ def record_count(app: Flask, org_id: int | None = None) -> int:
         if org_id is not None:
             stmt = stmt.where(ServiceRecord.organisation_id == org_id)
         return int(get_session().scalar(stmt) or 0)
+
+
+def committing_sqlite_app(path: Any, **settings: Any) -> Flask:
+    """An app on a fresh SQLite file whose sessions really commit (own connections, WAL)."""
+    from conftest import migrate, test_config
+
+    from verifier import create_app
+
+    url = f"sqlite:///{path}"
+    migrate(url)
+    return create_app(test_config(url, **settings))

@@ -181,6 +181,8 @@ class Heartbeat(threading.Thread):
                     log.warning("job %s: heartbeat not written", self.claim.job_id)
                     continue
                 if beat.rowcount != 1:
+                    if self.stopping.is_set():
+                        return  # the job has just ended
                     log.warning("job %s was taken over by another worker", self.claim.job_id)
                     self.lost.set()
                     return
@@ -218,36 +220,47 @@ def work_claimed(
             with force_locale(locale):
                 try:
                     outcome = load_handler(job.kind)(context)
-                    if lost.is_set():
-                        raise JobLost(claim.job_id)
-                    return _finish(session, claim, context, outcome=outcome)
-                except JobLost:
+                except BaseException:
+                    if beat is not None:
+                        beat.stopping.set()  # the job ends here: no heartbeat after it
+                    raise
+                if beat is not None:
+                    beat.stopping.set()
+                if lost.is_set():
                     session.rollback()
                     log.warning("job %s: taken over by another worker; stopped", claim.job_id)
                     return "lost"
-                except JobStopped:
-                    session.rollback()
-                    _release(session, claim)
-                    return "queued"
-                except VerifierError as exc:
-                    session.rollback()
-                    return _finish(session, claim, context, problem=exc.to_problem())
-                except OperationalError:
-                    # the database went away or stayed locked: let a later attempt resume
-                    session.rollback()
-                    log.exception("job %s: database error; it will be tried again", claim.job_id)
-                    _release(session, claim, count_attempt=True)
-                    return "queued"
-                except Exception:
-                    session.rollback()
-                    log.exception("job %s failed", claim.job_id)
-                    problem = {
-                        "type": "urn:verifier:problem:internal_error",
-                        "title": "internal error",
-                        "status": 500,
-                        "detail": _("Internal error; the problem was logged"),
-                    }
-                    return _finish(session, claim, context, problem=problem)
+                return _finish(session, claim, context, outcome=outcome)
+        except JobLost:
+            session.rollback()
+            log.warning("job %s: taken over by another worker; stopped", claim.job_id)
+            return "lost"
+        except JobStopped:
+            session.rollback()
+            _release(session, claim)
+            return "queued"
+        except VerifierError as exc:
+            session.rollback()
+            with force_locale(locale):
+                return _finish(session, claim, context, problem=exc.to_problem())
+        except OperationalError:
+            # the database went away or stayed locked: let a later attempt resume
+            session.rollback()
+            log.exception("job %s: database error; it will be tried again", claim.job_id)
+            with force_locale(locale):
+                _release(session, claim, count_attempt=True)
+            return "queued"
+        except Exception:
+            session.rollback()
+            log.exception("job %s failed", claim.job_id)
+            with force_locale(locale):
+                problem = {
+                    "type": "urn:verifier:problem:internal_error",
+                    "title": "internal error",
+                    "status": 500,
+                    "detail": _("Internal error; the problem was logged"),
+                }
+                return _finish(session, claim, context, problem=problem)
         finally:
             if beat is not None:
                 beat.stop()
@@ -360,3 +373,26 @@ def work(
         work_claimed(app, claim, stop=stop, heartbeat=heartbeat)
         worked += 1
     return worked
+
+
+class WorkerThread(threading.Thread):
+    """Work the queue in a thread of a long-running process (`verifier scheduler`)."""
+
+    def __init__(self, app: Flask, worker: str | None = None) -> None:
+        super().__init__(name="job-worker", daemon=True)
+        self.app = app
+        self.worker = worker or f"{worker_name()}:scheduler"
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                work(self.app, stop=self.stopping, worker=self.worker)
+            except Exception:  # the database was unreachable: wait, then work on
+                log.exception("job worker: the queue could not be read; trying again")
+                self.stopping.wait(float(self.app.config["JOB_POLL_SECONDS"]))
+
+    def stop(self, timeout: float = 30) -> None:
+        """Ask the worker to stop: the job at hand is saved at its next batch and requeued."""
+        self.stopping.set()
+        self.join(timeout)
