@@ -220,3 +220,17 @@ def test_batches_commit_with_checkpoints(client, app, token, org, small_limit, m
         batch = get_session().get(ImportBatch, saved[0]["batch_id"])
         assert (batch.rows_total, batch.rows_imported) == (23, 23)
     assert job_row(app, job["id"]).status == "succeeded"
+
+
+def test_an_organisation_cannot_flood_the_queue(client, app, token, make, org):
+    async_ = {"Prefer": "respond-async"}
+    for _ in range(5):
+        assert post_import(client, token, csv_bytes(rows(1)), headers=async_).status_code == 202
+    refused = post_import(client, token, csv_bytes(rows(1)), headers=async_)
+    assert refused.status_code == 429 and refused.mimetype == "application/problem+json"
+    assert "5 jobs are already waiting or running" in refused.get_json()["detail"]
+    # another organisation is not held up
+    other = make.token(make.user("org_admin", make.org()))
+    assert post_import(client, other, csv_bytes(rows(1)), headers=async_).status_code == 202
+    work_queue(app)
+    assert post_import(client, token, csv_bytes(rows(1)), headers=async_).status_code == 202

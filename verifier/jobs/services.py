@@ -23,13 +23,13 @@ from typing import Any
 from flask import Flask, current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event
 from verifier.auth.models import User
 from verifier.db import sqlite_begin, utcnow
-from verifier.errors import NotFound
+from verifier.errors import NotFound, TooManyRequests
 from verifier.jobs.models import Job, JobFile
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,8 @@ HANDLERS: dict[str, str] = {
 }
 # kinds whose jobs belong to the regulator, not to an organisation
 REGULATOR_KINDS = frozenset({CAMPAIGN})
+# jobs an organisation (or a regulator's user) may have waiting or running at once
+MAX_PENDING_JOBS = 5
 
 
 @dataclass(frozen=True)
@@ -76,9 +78,28 @@ def enqueue(
     locale: str = "zh",
     max_attempts: int | None = None,
 ) -> Job:
-    """Queue a job of a kind; a file (name, bytes) is stored encrypted until the job ends."""
+    """Queue a job of a kind; a file (name, bytes) is stored encrypted until the job ends.
+
+    An organisation (or, for the regulator's jobs, a user) may have at most
+    MAX_PENDING_JOBS jobs waiting or running: more answers 429, so the queue cannot be flooded.
+    """
     if kind not in HANDLERS:
         raise ValueError(f"unknown job kind {kind!r}")
+    owner = (
+        Job.organisation_id == organisation_id
+        if organisation_id is not None
+        else Job.created_by_id == (actor.id if actor is not None else None)
+    )
+    pending = session.scalar(
+        select(func.count()).select_from(Job).where(owner, Job.status.in_(("queued", "running")))
+    )
+    if actor is not None and (pending or 0) >= MAX_PENDING_JOBS:
+        raise TooManyRequests(
+            _(
+                "%(n)d jobs are already waiting or running; wait until one has finished",
+                n=pending,
+            )
+        )
     job = Job(
         kind=kind,
         status="queued",

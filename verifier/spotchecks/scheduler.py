@@ -1,10 +1,10 @@
 """The scheduler process (`verifier scheduler`): APScheduler 3 with its job store in the database.
 
 One cron job per active plan ("plan:<id>"), a job that re-reads the plans every minute, a daily
-job that flags overdue supervision cases, and a catch-up at start; beside them, a thread works
-the queue of jobs (verifier/jobs: big imports, bulk issuance, large draws). Every job runs in its own app
-context and transaction(s) and calls the same code as `verifier spotcheck run-due`. Never started
-inside web workers.
+job that flags overdue supervision cases, and a catch-up at start. Every job runs in its own app
+context and transaction(s) and calls the same code as `verifier spotcheck run-due`. Beside them
+a thread works the queue of jobs (verifier/jobs: big imports, bulk issuance, large draws).
+Never started inside web workers.
 """
 
 from __future__ import annotations
