@@ -26,7 +26,7 @@ def upgrade() -> None:
     sa.Column('params', sa.JSON(), nullable=False),
     sa.Column('progress_done', sa.Integer(), nullable=False),
     sa.Column('progress_total', sa.Integer(), nullable=True),
-    sa.Column('progress_unit', sa.String(length=8), nullable=False),
+    sa.Column('progress_unit', sa.String(length=16), nullable=False),
     sa.Column('checkpoint', sa.JSON(), nullable=True),
     sa.Column('result', sa.JSON(), nullable=True),
     sa.Column('result_status', sa.Integer(), nullable=True),

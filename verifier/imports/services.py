@@ -238,6 +238,8 @@ class _ImportRun:
         """Write the rows in short committed batches, from the checkpoint of an earlier run."""
         session = self.session
         report = self.report
+        if report.dry_run:
+            raise ValueError("a dry run writes nothing: it is never run in batches")
         resume = batches.resume
         if resume:
             batch = session.get(ImportBatch, resume["batch_id"])

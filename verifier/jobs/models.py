@@ -38,7 +38,7 @@ class Job(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     progress_done: Mapped[int] = mapped_column(default=0)
     progress_total: Mapped[int | None]
-    progress_unit: Mapped[str] = mapped_column(String(8), default="")
+    progress_unit: Mapped[str] = mapped_column(String(16), default="")
     # where an interrupted job resumes (written in the same transaction as the work it covers)
     checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # what the synchronous call would have answered: its body and status
