@@ -205,3 +205,65 @@ def test_racing_workers_never_claim_the_same_job(committing_app):
         attempts = get_session().scalars(select(Job.attempts).order_by(Job.id)).all()
         assert attempts == [1, 1, 1]
         assert get_session().scalar(select(func.count()).select_from(Job)) == 3
+
+
+def test_sign_in_and_verification_work_while_an_import_job_writes(tmp_path, monkeypatch):
+    """SQLite: requests that write wait for a batch of the running import, never 409."""
+    from verifier.jobs.worker import JobContext
+
+    real_save = JobContext.save
+
+    def slow_save(self: JobContext, checkpoint: dict[str, Any]) -> None:
+        time.sleep(0.3)  # hold the batch's write lock longer (the window the requests meet)
+        real_save(self, checkpoint)
+
+    monkeypatch.setattr(JobContext, "save", slow_save)
+    from conftest import PASSWORD
+
+    from verifier.auth.models import User
+    from verifier.certificates.services import IssueRequest, issue_certificate
+    from verifier.orgs.models import Organisation
+    from verifier.spotchecks.scheduler import start_job_worker
+
+    # batches of 100 rows hold the write lock for a good part of a second each
+    app = committing_sqlite_app(tmp_path / "busy.db", **{**SETTINGS, "IMPORT_BATCH_ROWS": 100})
+    try:
+        make = Factory(app)
+        org = make.org()
+        admin = make.user("org_admin", org)
+        volunteer = make.volunteer(org)
+        record = make.record(org, volunteer, actor=admin)
+        cert = make.run(
+            lambda s: issue_certificate(
+                s,
+                s.get(Organisation, org.id),
+                IssueRequest(volunteer_id=volunteer.id, record_ids=[record.id]),
+                s.get(User, admin.id),
+            )
+        )
+        token = make.token(make.user("org_recorder", org))
+        client = app.test_client()
+        job_id = post_import(client, token, csv_bytes(rows(1000))).get_json()["id"]
+        worker = start_job_worker(app)
+        try:
+            _wait_for(lambda: (_job(app, job_id).checkpoint or {}).get("line"), "a first batch")
+            assert _job(app, job_id).status == "running"  # the requests meet its batches
+            statuses = []
+            for _ in range(3):
+                page = app.test_client()
+                statuses.append(
+                    page.post(
+                        "/login", data={"email": admin.email, "password": PASSWORD}
+                    ).status_code
+                )
+                statuses.append(page.get(f"/v/{cert.token}").status_code)
+                statuses.append(
+                    page.post("/api/v1/verifications", json={"token": cert.token}).status_code
+                )
+            assert statuses == [302, 200, 200] * 3
+            _wait_for(lambda: _job(app, job_id).status == "succeeded", "the import")
+        finally:
+            worker.stop()
+        assert _job(app, job_id).result["imported"] == 1000
+    finally:
+        app.extensions["verifier.db"].engine.dispose()
