@@ -30,7 +30,8 @@ extract-messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o $(TRANSLATIONS)/messages.pot .
 	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching
 
-# The scheduler (spot-check plans, overdue cases) runs in its own process beside the web server.
+# The scheduler (spot-check plans, overdue cases, the jobs queue) runs in its own process beside
+# the web server.
 run: install
 	$(BIN)/verifier db upgrade
 	$(BIN)/verifier demo

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from verifier import create_app
-from verifier.db import get_session, upgrade_database
+from verifier.db import get_session, sqlite_begin, upgrade_database
 
 PG_URL_ENV = "VERIFIER_TEST_DATABASE_URL"
 TEST_DATA_KEY = base64.b64encode(b"k" * 32).decode()
@@ -135,7 +135,10 @@ def app(database_url: str) -> Iterator[Flask]:
     application = create_app(test_config(database_url))
     database = application.extensions["verifier.db"]
     connection = database.engine.connect()
-    outer = connection.begin()
+    # SQLite: begin DEFERRED, so the write lock is taken at the test's first write, not at once
+    # (a test may still read from a second connection); every session below is a SAVEPOINT
+    with sqlite_begin("DEFERRED"):
+        outer = connection.begin()
     database.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
     yield application
     outer.rollback()

@@ -157,6 +157,9 @@ EXPECTED: dict[str, Any] = {
     "api.respond_case_api": ORG,
     "api.close_case_api": {"regulator_supervisor"},
     "api.escalate_case_api": {"regulator_supervisor"},
+    # jobs: long work off the request (an organisation's, or the regulators')
+    "jobs.detail": ORG_AND_REG,
+    "api.get_job_api": ORG_AND_REG,
 }
 
 # A user of another organisation may reach these routes, but not organisation A's objects on them.
@@ -232,6 +235,7 @@ class World:
             "item_id": 1,  # no spot-check item, case or evidence exists: 404 for those allowed
             "case_id": 1,
             "evidence_id": 1,
+            "job_id": 1,  # no job exists: 404 for those allowed
         }
 
 

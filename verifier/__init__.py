@@ -140,6 +140,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(supervision_views.bp)
     app.register_blueprint(supervision_public.bp)
+    from verifier.jobs.views import bp as jobs_bp
+
+    app.register_blueprint(jobs_bp)
     csrf.exempt(api_bp)  # the API authenticates by Bearer token only, never by cookie
     app.register_blueprint(api_bp)
 

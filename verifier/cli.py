@@ -117,6 +117,9 @@ def register_commands(app: Flask) -> None:
     from verifier.supervision.cli import flag_overdue_command
 
     spotcheck_group.add_command(flag_overdue_command)
+    from verifier.jobs.cli import jobs_group
+
+    app.cli.add_command(jobs_group)
 
 
 @click.group("db", cls=AppGroup)

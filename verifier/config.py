@@ -79,6 +79,15 @@ SETTINGS: tuple[Setting, ...] = (
         doc="sign a checkpoint of the audit chain after this many new entries (0: hourly only)",
     ),
     Setting("SQL_ECHO", "VERIFIER_SQL_ECHO", False, _bool),
+    # Long work runs as a job above these sizes (README: "Long work: jobs").
+    Setting("IMPORT_SYNC_MAX_BYTES", "VERIFIER_IMPORT_SYNC_MAX_BYTES", 64 * 1024, _int),
+    Setting("BULK_SYNC_MAX_VOLUNTEERS", "VERIFIER_BULK_SYNC_MAX_VOLUNTEERS", 1000, _int),
+    Setting("CAMPAIGN_SYNC_MAX_POPULATION", "VERIFIER_CAMPAIGN_SYNC_MAX_POPULATION", 10_000, _int),
+    Setting("IMPORT_BATCH_ROWS", "VERIFIER_IMPORT_BATCH_ROWS", 500, _int),
+    Setting("JOB_POLL_SECONDS", "VERIFIER_JOB_POLL_SECONDS", 2, _int),
+    Setting("JOB_HEARTBEAT_SECONDS", "VERIFIER_JOB_HEARTBEAT_SECONDS", 5, _int),
+    Setting("JOB_STALE_SECONDS", "VERIFIER_JOB_STALE_SECONDS", 60, _int),
+    Setting("JOB_MAX_ATTEMPTS", "VERIFIER_JOB_MAX_ATTEMPTS", 3, _int),
 )
 
 ENVIRONMENTS = {"development", "production", "testing"}
@@ -161,9 +170,23 @@ def _validate(values: dict[str, Any]) -> None:
         "LOGIN_ACCOUNT_LOCK_MAX_MINUTES",
         "EVIDENCE_MAX_BYTES",
         "SUPERVISION_DEADLINE_DAYS",
+        "IMPORT_BATCH_ROWS",
+        "JOB_POLL_SECONDS",
+        "JOB_HEARTBEAT_SECONDS",
+        "JOB_STALE_SECONDS",
+        "JOB_MAX_ATTEMPTS",
     ):
         if int(values[key]) <= 0:
             raise ConfigError(f"{key} must be positive")
+    for key in (
+        "IMPORT_SYNC_MAX_BYTES",
+        "BULK_SYNC_MAX_VOLUNTEERS",
+        "CAMPAIGN_SYNC_MAX_POPULATION",
+    ):
+        if int(values[key]) < 0:
+            raise ConfigError(f"{key} must be 0 or more (0: always a job)")
+    if int(values["JOB_STALE_SECONDS"]) <= int(values["JOB_HEARTBEAT_SECONDS"]):
+        raise ConfigError("JOB_STALE_SECONDS must be longer than JOB_HEARTBEAT_SECONDS")
 
 
 def _check_rate_limit_storage(values: dict[str, Any]) -> None:

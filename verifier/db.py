@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -90,9 +93,59 @@ def make_engine(url: str, echo: bool = False) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql(f"BEGIN {sqlite_begin_mode()}")
 
     return engine
+
+
+# SQLite transactions that will write begin IMMEDIATE: they take the write lock at BEGIN, waiting
+# for it (busy_timeout) when another connection holds it. A DEFERRED transaction that has read
+# and then writes must upgrade its lock, and SQLite refuses the upgrade at once (SQLITE_BUSY,
+# no waiting) while another connection writes, which would reach users as a 409.
+_BEGIN_MODE: ContextVar[str | None] = ContextVar("verifier_sqlite_begin_mode", default=None)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def writes_data(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a GET view that writes (a verification it counts, a QR code it caches)."""
+    view.writes_data = True  # type: ignore[attr-defined]
+    return view
+
+
+def request_writes() -> bool:
+    """Tell whether the current request may write: unsafe methods, Bearer calls, marked views."""
+    if request.method not in SAFE_METHODS:
+        return True
+    if request.headers.get("Authorization", "")[:7].lower() == "bearer ":
+        return True  # the token's last-use time may be written
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "writes_data", False))
+
+
+def sqlite_begin_mode() -> str:
+    """Return how a SQLite transaction begins here: IMMEDIATE for writers, DEFERRED for readers.
+
+    Requests decide by `request_writes()`; commands, the scheduler and job workers write, so
+    they begin IMMEDIATE unless they say otherwise with `sqlite_begin(...)`.
+    """
+    mode = _BEGIN_MODE.get()
+    if mode is not None:
+        return mode
+    if has_request_context():
+        return "IMMEDIATE" if request_writes() else "DEFERRED"
+    return "IMMEDIATE"
+
+
+@contextmanager
+def sqlite_begin(mode: str) -> Iterator[None]:
+    """Begin the SQLite transactions opened inside the block DEFERRED or IMMEDIATE."""
+    if mode not in ("DEFERRED", "IMMEDIATE"):
+        raise ValueError(mode)
+    token = _BEGIN_MODE.set(mode)
+    try:
+        yield
+    finally:
+        _BEGIN_MODE.reset(token)
 
 
 def init_app(app: Flask) -> Database:

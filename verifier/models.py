@@ -1,6 +1,7 @@
 """Import every model so that Base.metadata is complete."""
 
 import verifier.complaints.models  # noqa: F401  (complaints, correction requests)
+import verifier.jobs.models  # noqa: F401  (jobs and their files)
 import verifier.spotchecks.models  # noqa: F401  (plans, campaigns, samples, assignments)
 import verifier.supervision.models  # noqa: F401  (findings, evidence, supervision cases)
 from verifier.audit.models import AuditCheckpoint, AuditEntry

@@ -112,9 +112,14 @@ IMPORT_OPERATION = Operation(
         "without BOM) or GB18030/GBK; times like `2026-03-05 09:00` in local time. A volunteer "
         "not yet known is registered. With `dry_run` nothing is written and every row is "
         "checked; with `all_or_nothing` nothing is written if any row fails; otherwise every "
-        "valid row is written and the others are reported."
+        "valid row is written and the others are reported. A file larger than "
+        "`VERIFIER_IMPORT_SYNC_MAX_BYTES` (default 64 KB) is imported by a job: answers 202 "
+        "with the job (`Location` is the job; poll it until `status` is `succeeded` or "
+        "`failed`; its `result` is then exactly this report), as does any file sent with "
+        "`Prefer: respond-async` (RFC 7240)."
     ),
     response=ImportReport,
+    responses={202: ("Queued as a job; poll `Location` (GET /api/v1/jobs/{id}).", None)},
     request_body={
         "required": True,
         "content": {
@@ -152,6 +157,7 @@ TAG_DESCRIPTIONS = {
     "records": "Service records, corrections, voiding, history, import.",
     "audit": "The audit log's signed checkpoints, for anyone to copy and check.",
     "meta": "This document.",
+    "jobs": "Long work done off the request: big imports, bulk issuance, large campaign draws.",
 }
 PATH_PARAMETER = re.compile(r"<(?:(?P<converter>[^<>:(]+)(?:\([^)]*\))?:)?(?P<name>[^<>:]+)>")
 

@@ -13,6 +13,7 @@ from verifier.auth.access import ANY_ROLE, require_actor, roles
 from verifier.auth.models import ORG_ADMIN, ORG_RECORDER
 from verifier.certificates.bulk import BULK_LIMIT, BulkRequest, issue_bulk
 from verifier.certificates.documents import certificate_pdf, certificate_pdf_filename, qr_png_of
+from verifier.certificates.jobs import queue_bulk, runs_as_job
 from verifier.certificates.lifecycle import reissue, set_status
 from verifier.certificates.models import Certificate
 from verifier.certificates.schemas import (
@@ -33,6 +34,8 @@ from verifier.certificates.services import (
     visible_certificate,
 )
 from verifier.db import get_session
+from verifier.jobs.api import ACCEPTED_TEXT, accepted, prefers_async, request_locale
+from verifier.jobs.schemas import JobOut
 from verifier.verification.services import verification_counts
 from verifier.volunteers.services import visible_volunteer
 
@@ -103,16 +106,23 @@ def issue_certificate_api() -> Any:
         "(no valid record in the period), `already_certified` (already holds a valid or "
         "suspended certificate over exactly the same records and period; so a run repeated "
         "issues nothing twice), `under_supervision` (a record in the period is covered by a "
-        "certificate a supervision case holds). Answers 201, or 200 when nothing was issued."
+        "certificate a supervision case holds). Answers 201, or 200 when nothing was issued. "
+        "More than `VERIFIER_BULK_SYNC_MAX_VOLUNTEERS` volunteers (default 1000) run as a job: "
+        + ACCEPTED_TEXT
     ),
     body=BulkCreate,
     response=BulkOut,
     status=201,
-    responses={200: ("Nothing was issued; every volunteer was skipped.", BulkOut)},
+    responses={
+        200: ("Nothing was issued; every volunteer was skipped.", BulkOut),
+        202: ("Queued as a job; poll `Location`.", JobOut),
+    },
 )
 def issue_bulk_api() -> Any:
     body = read_json(BulkCreate)
     session, actor = get_session(), require_actor()
+    if runs_as_job(session, actor.organisation, body, prefers_async()):
+        return accepted(queue_bulk(session, actor.organisation, actor, body, request_locale()))
     result = issue_bulk(
         session,
         actor.organisation,

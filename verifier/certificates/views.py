@@ -31,6 +31,7 @@ from verifier.certificates.documents import (
     certificate_pdf_filename,
     qr_png_of,
 )
+from verifier.certificates.jobs import queue_bulk, runs_as_job
 from verifier.certificates.lifecycle import lineage, reissue, set_status
 from verifier.certificates.models import CERTIFICATE_STATUSES, CHANNELS, Certificate
 from verifier.certificates.schemas import BulkCreate, CertificateCreate
@@ -42,8 +43,9 @@ from verifier.certificates.services import (
     number_display,
     visible_certificate,
 )
-from verifier.db import get_session
+from verifier.db import get_session, writes_data
 from verifier.errors import NotFound, VerifierError
+from verifier.jobs.api import request_locale
 from verifier.verification.services import verification_counts
 from verifier.volunteers.forms import ID_TYPE_LABELS
 from verifier.volunteers.services import search_volunteers, visible_volunteer
@@ -179,6 +181,9 @@ def bulk() -> Any:
         values = _form_dict("period_from", "period_to", "handler")
         try:
             body = validate(BulkCreate, values)
+            if runs_as_job(get_session(), actor.organisation, body):
+                job = queue_bulk(get_session(), actor.organisation, actor, body, request_locale())
+                return redirect(url_for("jobs.detail", job_id=job.id), 303)
             result = issue_bulk(
                 get_session(),
                 actor.organisation,
@@ -241,6 +246,7 @@ def detail(number: str) -> Any:
 
 @bp.get(f"/certificates/{NUMBER}/qr.png")
 @roles(*READERS)
+@writes_data  # the QR code is rendered and stored on first use
 def qr(number: str) -> Any:
     response = Response(qr_png_of(get_session(), _certificate(number)), mimetype="image/png")
     response.headers["Cache-Control"] = "private, max-age=86400"
@@ -249,6 +255,7 @@ def qr(number: str) -> Any:
 
 @bp.get(f"/certificates/{NUMBER}/certificate.pdf")
 @roles(*READERS)
+@writes_data  # the QR code is rendered and stored on first use
 def pdf(number: str) -> Any:
     cert = _certificate(number)
     response = Response(certificate_pdf(get_session(), cert), mimetype="application/pdf")

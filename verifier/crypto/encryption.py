@@ -50,6 +50,21 @@ class FieldCipher:
         except InvalidTag as exc:
             raise DecryptionError("ciphertext does not match the key or was altered") from exc
 
+    def encrypt_bytes(self, data: bytes, context: str) -> bytes:
+        """Encrypt bytes (a stored upload); the context is bound as associated data."""
+        nonce = os.urandom(_NONCE_BYTES)
+        return _VERSION + nonce + self._aead.encrypt(nonce, data, context.encode("utf-8"))
+
+    def decrypt_bytes(self, blob: bytes, context: str) -> bytes:
+        """Decrypt what encrypt_bytes() produced for the same context."""
+        if not blob or blob[:1] != _VERSION:
+            raise DecryptionError("unknown ciphertext version")
+        nonce, sealed = blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :]
+        try:
+            return self._aead.decrypt(nonce, sealed, context.encode("utf-8"))
+        except InvalidTag as exc:
+            raise DecryptionError("ciphertext does not match the key or was altered") from exc
+
     def lookup_hash(self, value: str) -> str:
         """Return a keyed hash (HMAC-SHA256, hex) that finds equal values without decrypting."""
         return hmac.new(self._lookup_key, value.encode("utf-8"), hashlib.sha256).hexdigest()

@@ -14,9 +14,11 @@ from verifier.auth.access import require_actor, roles
 from verifier.auth.models import ORG_ADMIN, ORG_RECORDER
 from verifier.db import get_session
 from verifier.errors import BadRequest, FieldError, PayloadTooLarge
+from verifier.imports.jobs import queue_import, runs_as_job
 from verifier.imports.readers import human_size
 from verifier.imports.schemas import parse_flag
 from verifier.imports.services import import_records
+from verifier.jobs.api import accepted, prefers_async, request_locale
 from verifier.orgs.models import Organisation
 
 
@@ -40,7 +42,11 @@ def uploaded_file(field_name: str = "file") -> FileStorage | None:
 @bp.post("/records/import")
 @roles(ORG_ADMIN, ORG_RECORDER)
 def import_records_api() -> Any:
-    """Import a CSV or XLSX file of service records for the caller's organisation."""
+    """Import a CSV or XLSX file of service records for the caller's organisation.
+
+    A file over `IMPORT_SYNC_MAX_BYTES` (or any file, with `Prefer: respond-async`) is imported
+    by a job: 202 with the job, whose result is this report.
+    """
     actor = require_actor()
     upload = uploaded_file()
     if upload is None:
@@ -50,6 +56,19 @@ def import_records_api() -> Any:
     all_or_nothing = parse_flag(request.form.get("all_or_nothing"), "all_or_nothing")
     session = get_session()
     org = session.get(Organisation, actor.organisation_id)
+    if runs_as_job(upload.stream, prefers_async()):
+        job = queue_import(
+            session,
+            org,  # type: ignore[arg-type]
+            actor,
+            upload.stream,
+            upload.filename or "upload",
+            dry_run=dry_run,
+            all_or_nothing=all_or_nothing,
+            declaration="implied",
+            locale=request_locale(),
+        )
+        return accepted(job)
     report = import_records(
         session,
         org,  # type: ignore[arg-type]  (an organisation role always has one)

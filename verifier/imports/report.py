@@ -50,11 +50,14 @@ class ImportReport:
     new_volunteers: int = 0
     written: bool = False
     batch_id: int | None = None
+    # an all-or-nothing import written by a job stopped at this line, refused only then because
+    # of a concurrent change (its rows were all checked first); the rows before it stay written
+    stopped_at_line: int | None = None
 
     @property
     def imported(self) -> int:
         """Rows imported; for a dry run, the rows a real run would import."""
-        if self.all_or_nothing and self.rejected_rows:
+        if self.all_or_nothing and self.rejected_rows and self.stopped_at_line is None:
             return 0
         return self.valid
 
@@ -90,4 +93,34 @@ class ImportReport:
                 "encoding": self.encoding,
             },
             "columns": self.columns,
-        }
+        } | ({"stopped_at_line": self.stopped_at_line} if self.stopped_at_line else {})
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        """Take back the counts and problems of `as_dict()` (an interrupted import resumes)."""
+        self.columns = dict(saved.get("columns") or {})
+        self.total_rows = int(saved["total_rows"])
+        self.valid = int(saved["valid"])
+        self.skipped = int(saved["skipped"])
+        self.rejected_rows = int(saved["rejected_rows"])
+        self.problems_total = int(saved["rejected_total"])
+        self.new_volunteers = int(saved["new_volunteers"])
+        self.problems = [RowProblem(**problem) for problem in saved["rejected"]]
+
+    @classmethod
+    def from_dict(cls, saved: dict[str, Any]) -> ImportReport:
+        """Rebuild a report from `as_dict()` (a job's result, shown on its page)."""
+        file = saved.get("file") or {}
+        report = cls(
+            filename=file.get("name", ""),
+            dry_run=bool(saved["dry_run"]),
+            all_or_nothing=bool(saved["all_or_nothing"]),
+            file_sha256=file.get("sha256", ""),
+            file_size=int(file.get("size", 0)),
+            file_format=file.get("format", ""),
+            encoding=file.get("encoding", ""),
+            written=bool(saved.get("written")),
+            batch_id=saved.get("batch_id"),
+            stopped_at_line=saved.get("stopped_at_line"),
+        )
+        report.restore(saved)
+        return report

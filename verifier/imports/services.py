@@ -5,11 +5,18 @@ breaks a rule is rolled back alone and reported; a dry run, or an all-or-nothing
 rejected row, rolls back the whole import. So a dry run reports exactly what a real run would do,
 including rows of the same file checked against each other (overlap, 24 hours a day, duplicates),
 and writes nothing, not even the batch or its audit entry.
+
+A job (verifier/imports/jobs.py) writes a big import in batches instead (`ImportBatches`): it
+commits every few hundred rows, with a checkpoint (the last line written and the report so far)
+in the same transaction, so other writers wait for one short batch at most and an interrupted
+import resumes after its last committed row, never importing a row twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import IO, Any
 
 from flask_babel import gettext as _
@@ -48,6 +55,25 @@ from verifier.volunteers.services import (
 _FIELD_COLUMN = {"birth_date": "id_number", "guardian_consent": "id_number"}
 
 
+@dataclass
+class ImportBatches:
+    """Write an import in short transactions, resumable (the mode of an import job).
+
+    `commit(checkpoint)` commits the rows written so far together with the checkpoint (a JSON
+    dict: the import batch, the last line written, the report so far); `resume` is the last
+    checkpoint of an interrupted run. A batch ends after `rows` rows or `seconds` seconds.
+    With `stop_on_reject` (the writing pass of an all-or-nothing import, whose rows were all
+    checked first) the import stops at the first row refused now, because of a concurrent
+    change, keeping the rows before it.
+    """
+
+    commit: Callable[[dict[str, Any]], None]
+    resume: dict[str, Any] | None = None
+    rows: int = 500
+    seconds: float = 1.0
+    stop_on_reject: bool = False
+
+
 def require_importer(actor: User | None, org: Organisation) -> None:
     """Allow an organisation's own users (or the command line, actor None) to import."""
     if actor is not None and (not actor.is_org_user or actor.organisation_id != org.id):
@@ -68,6 +94,7 @@ def import_records(
     progress: Callable[[int, int | None, str], None] | None = None,
     actor_label: str | None = None,
     declaration: str = "implied",
+    batches: ImportBatches | None = None,
 ) -> ImportReport:
     """Import a file of service records for an organisation; report every row that was refused.
 
@@ -102,6 +129,7 @@ def import_records(
                 late_after_working_days=late_after_working_days,
                 actor_label=actor_label,
                 declaration=declaration,
+                batches=batches,
             )
 
             def tick(position: int) -> None:
@@ -130,6 +158,7 @@ class _ImportRun:
         late_after_working_days: int,
         actor_label: str | None,
         declaration: str,
+        batches: ImportBatches | None = None,
     ) -> None:
         self.session = session
         self.org = org
@@ -145,45 +174,108 @@ class _ImportRun:
         # registrations and links to append to the audit log when the import is written:
         # (action, volunteer id, volunteer number, id type); plain values, not ORM objects
         self.volunteer_events: list[tuple[str, int, str, str]] = []
+        self.batches = batches
 
     def execute(self, rows: Any, position: Callable[[], int], tick: Callable[[int], None]) -> None:
+        if self.batches is not None:
+            self._execute_in_batches(rows, position, tick, self.batches)
+            return
         session = self.session
         outer = session.begin_nested()
         try:
-            batch = ImportBatch(
-                organisation_id=self.org.id,
-                filename=self.info.filename,
-                file_sha256=self.info.sha256,
-                encoding=self.info.encoding,
-                created_by_id=self.actor.id if self.actor else None,
-            )
-            session.add(batch)
-            session.flush()
-            first_nonblank: tuple[int, list[Any]] | None = None
-            for row in rows:
-                tick(position())
-                if self.columns is None:
-                    if row.error or is_blank(row.cells):
-                        continue
-                    if first_nonblank is None:
-                        first_nonblank = (row.line, row.cells)
-                    if looks_like_header(row.cells):
-                        self._set_columns(row.cells, row.line)
-                    elif row.line >= HEADER_SEARCH_ROWS:
-                        self._set_columns(first_nonblank[1], first_nonblank[0])
-                    continue
+            batch = self._new_batch()
+            for row in self._records(rows, position, tick):
                 self._row(row.line, row.cells, row.error, batch.id)
-            if self.columns is None:
-                if first_nonblank is None:
-                    raise ValidationError(
-                        _("The file has no header row and no records"), field="file", rule="empty"
-                    )
-                self._set_columns(first_nonblank[1], first_nonblank[0])
             self._finish(outer, batch)
         except BaseException:
             if outer.is_active:
                 outer.rollback()
             raise
+
+    def _new_batch(self) -> ImportBatch:
+        batch = ImportBatch(
+            organisation_id=self.org.id,
+            filename=self.info.filename,
+            file_sha256=self.info.sha256,
+            encoding=self.info.encoding,
+            created_by_id=self.actor.id if self.actor else None,
+        )
+        self.session.add(batch)
+        self.session.flush()
+        return batch
+
+    def _records(
+        self, rows: Any, position: Callable[[], int], tick: Callable[[int], None]
+    ) -> Iterator[Any]:
+        """Find the header row, then yield the rows below it."""
+        first_nonblank: tuple[int, list[Any]] | None = None
+        for row in rows:
+            tick(position())
+            if self.columns is None:
+                if row.error or is_blank(row.cells):
+                    continue
+                if first_nonblank is None:
+                    first_nonblank = (row.line, row.cells)
+                if looks_like_header(row.cells):
+                    self._set_columns(row.cells, row.line)
+                elif row.line >= HEADER_SEARCH_ROWS:
+                    self._set_columns(first_nonblank[1], first_nonblank[0])
+                continue
+            yield row
+        if self.columns is None:
+            if first_nonblank is None:
+                raise ValidationError(
+                    _("The file has no header row and no records"), field="file", rule="empty"
+                )
+            self._set_columns(first_nonblank[1], first_nonblank[0])
+
+    def _execute_in_batches(
+        self,
+        rows: Any,
+        position: Callable[[], int],
+        tick: Callable[[int], None],
+        batches: ImportBatches,
+    ) -> None:
+        """Write the rows in short committed batches, from the checkpoint of an earlier run."""
+        session = self.session
+        report = self.report
+        if report.dry_run:
+            raise ValueError("a dry run writes nothing: it is never run in batches")
+        resume = batches.resume
+        if resume:
+            batch = session.get(ImportBatch, resume["batch_id"])
+            if batch is None:  # pragma: no cover - the checkpoint commits with its batch
+                raise RuntimeError("the checkpoint's import batch is missing")
+            report.restore(resume["report"])
+            done_line = int(resume["line"])
+        else:
+            batch = self._new_batch()
+            done_line = 0
+        pending, started = 0, time.monotonic()
+        for row in self._records(rows, position, tick):
+            if row.line <= done_line:
+                continue  # written by an earlier run (with the checkpoint that says so)
+            refused = report.rejected_rows
+            self._row(row.line, row.cells, row.error, batch.id)
+            if batches.stop_on_reject and report.rejected_rows > refused:
+                report.stopped_at_line = row.line
+                break
+            pending += 1
+            if pending >= batches.rows or time.monotonic() - started >= batches.seconds:
+                self._commit_batch(batch, row.line, batches)
+                pending, started = 0, time.monotonic()
+        self._finish(None, batch)
+
+    def _commit_batch(self, batch: ImportBatch, line: int, batches: ImportBatches) -> None:
+        """Commit the rows so far, their audit entries and counts, and where to resume."""
+        report = self.report
+        batch.rows_total = report.total_rows
+        batch.rows_imported = report.valid
+        batch.rows_skipped = report.skipped
+        batch.rows_rejected = report.rejected_rows
+        self.session.flush()
+        self._audit_volunteers(batch)
+        batches.commit({"batch_id": batch.id, "line": line, "report": report.as_dict()})
 
     def _set_columns(self, cells: list[Any], line: int) -> None:
         self.columns = map_columns(cells, line)
@@ -308,16 +400,8 @@ class _ImportRun:
         )
         return "created", volunteer, event
 
-    def _finish(self, outer: Any, batch: ImportBatch) -> None:
-        report = self.report
-        if report.dry_run or (report.all_or_nothing and report.rejected_rows):
-            outer.rollback()
-            return
-        batch.rows_total = report.total_rows
-        batch.rows_imported = report.imported
-        batch.rows_skipped = report.skipped
-        batch.rows_rejected = report.rejected_rows
-        self.session.flush()
+    def _audit_volunteers(self, batch: ImportBatch) -> None:
+        """Append the registrations and links of volunteers not yet in the audit log."""
         for action, volunteer_id, number, id_type in self.volunteer_events:
             details: dict[str, Any] = {"volunteer_number": number, "import_batch_id": batch.id}
             if action == "volunteer.create":
@@ -332,6 +416,20 @@ class _ImportRun:
                 details=details,
                 actor_label=self.actor_label,
             )
+        self.volunteer_events = []
+
+    def _finish(self, outer: Any, batch: ImportBatch) -> None:
+        """Close the import (`outer` is its SAVEPOINT, or None when written in batches)."""
+        report = self.report
+        if report.dry_run or (report.all_or_nothing and report.rejected_rows and outer):
+            outer.rollback()
+            return
+        batch.rows_total = report.total_rows
+        batch.rows_imported = report.imported
+        batch.rows_skipped = report.skipped
+        batch.rows_rejected = report.rejected_rows
+        self.session.flush()
+        self._audit_volunteers(batch)
         record_event(
             self.session,
             self.actor,
@@ -359,7 +457,8 @@ class _ImportRun:
             },
             actor_label=self.actor_label,
         )
-        outer.commit()
+        if outer is not None:
+            outer.commit()
         report.written = True
         report.batch_id = batch.id
 

@@ -6,7 +6,7 @@ import csv
 import io
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template
+from flask import Blueprint, Response, current_app, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -18,9 +18,11 @@ from verifier.auth.models import ORG_ADMIN, ORG_RECORDER
 from verifier.db import get_session
 from verifier.errors import VerifierError
 from verifier.imports.api import uploaded_file
+from verifier.imports.jobs import queue_import, runs_as_job
 from verifier.imports.readers import human_size
 from verifier.imports.schemas import CHINESE_HEADERS, OPTIONAL, REQUIRED
 from verifier.imports.services import import_records
+from verifier.jobs.api import request_locale
 from verifier.orgs.models import Organisation
 
 bp = Blueprint("imports", __name__)
@@ -66,6 +68,19 @@ def upload() -> Any:
         org = session.get(Organisation, actor.organisation_id)
         upload = form.file.data
         try:
+            if runs_as_job(upload.stream):
+                job = queue_import(
+                    session,
+                    org,  # type: ignore[arg-type]
+                    actor,
+                    upload.stream,
+                    upload.filename or "upload",
+                    dry_run=bool(form.dry_run.data),
+                    all_or_nothing=bool(form.all_or_nothing.data),
+                    declaration="form",
+                    locale=request_locale(),
+                )
+                return redirect(url_for("jobs.detail", job_id=job.id), 303)
             report = import_records(
                 session,
                 org,  # type: ignore[arg-type]  (an organisation role always has one)

@@ -12,7 +12,10 @@ from verifier.api.schemas import answer, local, read_json
 from verifier.auth.access import current_actor, public, require_actor, roles
 from verifier.auth.models import REGULATOR_INSPECTOR, REGULATOR_ROLES, REGULATOR_SUPERVISOR
 from verifier.db import get_session
+from verifier.jobs.api import ACCEPTED_TEXT, accepted, prefers_async, request_locale
+from verifier.jobs.schemas import JobOut
 from verifier.spotchecks.inspectors import declare_conflict, list_conflicts
+from verifier.spotchecks.jobs import queue_campaign, runs_as_job
 from verifier.spotchecks.models import InspectorConflict, SpotCheckCampaign
 from verifier.spotchecks.plans import create_plan, get_plan, list_plans
 from verifier.spotchecks.schemas import (
@@ -136,17 +139,29 @@ def get_plan_api(plan_id: int) -> Any:
         "POST /spotcheck/campaigns/{id}/seed. Answers 201 with the campaign: id, "
         "population_hash, commitment, server_secret, ceremony_input, seed and sample (with each "
         "item's inspectors). Deprecated: the body's `seed` is now the ceremony input (the old "
-        "name of `ceremony_input`), no longer the seed itself."
+        "name of `ceremony_input`), no longer the seed itself. A population larger than "
+        "`VERIFIER_CAMPAIGN_SYNC_MAX_POPULATION` (default 10000 organisations and records) is "
+        "drawn by a job: " + ACCEPTED_TEXT
     ),
     body=CampaignCreate,
     response=CampaignOut,
     status=201,
+    responses={202: ("Queued as a job; poll `Location`.", JobOut)},
 )
 def create_campaign_api() -> Any:
     body = read_json(CampaignCreate)
     session, actor = get_session(), require_actor()
+    if runs_as_job(session, body, prefers_async()):
+        return accepted(queue_campaign(session, actor, body, request_locale()))
+    campaign = campaign_from_body(session, actor, body)
+    location = url_for("api.get_campaign_api", campaign_id=campaign.id)
+    return answer(campaign_out(campaign), 201, location)
+
+
+def campaign_from_body(session: Any, actor: Any, body: CampaignCreate) -> SpotCheckCampaign:
+    """Run the campaign a request asks for (the API call, or its job)."""
     plan = get_plan(session, body.plan_id) if body.plan_id is not None else None
-    campaign = run_campaign(
+    return run_campaign(
         session,
         actor,
         plan=plan,
@@ -155,8 +170,6 @@ def create_campaign_api() -> Any:
         ceremony_input=body.ceremony_input,
         await_seed=body.await_seed,
     )
-    location = url_for("api.get_campaign_api", campaign_id=campaign.id)
-    return answer(campaign_out(campaign), 201, location)
 
 
 @bp.get("/spotcheck/campaigns")

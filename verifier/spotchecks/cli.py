@@ -109,9 +109,15 @@ def replay_command(source: str) -> None:
 @click.command("scheduler")
 @with_appcontext
 def scheduler_command() -> None:
-    """Run the spot-check scheduler in this process (beside the web server, never inside it)."""
+    """Run the scheduler in this process (beside the web server, never inside it).
+
+    It runs the spot-check plans and the daily overdue-cases job, and works the jobs queue.
+    """
     from verifier.spotchecks.scheduler import run_scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    click.echo("scheduler started; jobs are kept in the database (table apscheduler_jobs)")
+    click.echo(
+        "scheduler started; its jobs are kept in the database (table apscheduler_jobs); "
+        "working the jobs queue (table jobs)"
+    )
     run_scheduler()

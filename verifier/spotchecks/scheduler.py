@@ -2,9 +2,9 @@
 
 One cron job per active plan ("plan:<id>"), a job that re-reads the plans every minute, a daily
 job that flags overdue supervision cases, an hourly job that signs an audit checkpoint when the
-chain grew, and a catch-up at start. Every job runs in its own app
-context and transaction(s) and calls the same code as `verifier spotcheck run-due`. Never started
-inside web workers.
+chain grew, and a catch-up at start. Every job runs in its own app context and transaction(s) and
+calls the same code as `verifier spotcheck run-due`. Beside them a thread works the queue of jobs
+(verifier/jobs: big imports, bulk issuance, large draws). Never started inside web workers.
 """
 
 from __future__ import annotations
@@ -236,15 +236,32 @@ def install_jobs(scheduler: BaseScheduler, app: Flask) -> None:
     )
 
 
+def start_job_worker(app: Flask) -> Any:
+    """Start the thread that works the jobs queue (big imports, bulk issuance, draws)."""
+    from verifier.jobs.worker import WorkerThread
+
+    worker = WorkerThread(app)
+    worker.start()
+    return worker
+
+
 def run_scheduler() -> None:
-    """Run the blocking scheduler in this process until interrupted (Ctrl-C or SIGTERM)."""
+    """Run the blocking scheduler in this process until interrupted (Ctrl-C or SIGTERM).
+
+    A thread beside it works the jobs queue (verifier/jobs), one job at a time.
+    """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     scheduler = build_scheduler(app, BlockingScheduler)
     install_jobs(scheduler, app)
+    worker = start_job_worker(app)
 
     def stop(_signum: int, _frame: Any) -> None:
+        worker.stopping.set()
         scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)
-    with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        scheduler.start()
+    try:
+        with contextlib.suppress(KeyboardInterrupt, SystemExit):
+            scheduler.start()
+    finally:
+        worker.stop()

@@ -15,11 +15,13 @@ from verifier.auth.access import require_actor, roles
 from verifier.auth.models import REGULATOR_INSPECTOR, REGULATOR_ROLES, REGULATOR_SUPERVISOR
 from verifier.db import get_session
 from verifier.errors import VerifierError
+from verifier.jobs.api import request_locale
 from verifier.orgs.models import ORG_TYPES
 from verifier.orgs.services import ORG_TYPE_LABELS, list_organisations
 from verifier.spotchecks.inspectors import declare_conflict, list_conflicts
+from verifier.spotchecks.jobs import queue_campaign, runs_as_job
 from verifier.spotchecks.plans import create_plan, get_plan, list_plans, runs_of, set_plan_active
-from verifier.spotchecks.schemas import PlanCreate
+from verifier.spotchecks.schemas import CampaignCreate, PlanCreate
 from verifier.spotchecks.services import (
     assignments_of,
     findings_recorded,
@@ -179,9 +181,12 @@ def run_plan(plan_id: int) -> Any:
     """Run a campaign of a plan now; with a ceremony, stop after freezing the population."""
     session = get_session()
     plan = get_plan(session, plan_id)
-    campaign = run_campaign(
-        session, require_actor(), plan=plan, await_seed=request.form.get("ceremony") == "on"
-    )
+    ceremony = request.form.get("ceremony") == "on"
+    body = CampaignCreate(plan_id=plan.id, await_seed=ceremony)
+    if runs_as_job(session, body):
+        job = queue_campaign(session, require_actor(), body, request_locale())
+        return redirect(url_for("jobs.detail", job_id=job.id), 303)
+    campaign = run_campaign(session, require_actor(), plan=plan, await_seed=ceremony)
     flash(_("Campaign %(id)s started", id=campaign.id), "success")
     return redirect(url_for("spotchecks.campaign_detail", campaign_id=campaign.id))
 

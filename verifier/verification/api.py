@@ -15,7 +15,7 @@ from verifier.api import bp
 from verifier.api.openapi import operation
 from verifier.api.schemas import InputModel, OutputModel, read_json
 from verifier.auth.access import public
-from verifier.db import get_session
+from verifier.db import get_session, writes_data
 from verifier.errors import PayloadTooLarge
 from verifier.verification.services import (
     STATUSES,
@@ -182,6 +182,7 @@ def verify_api() -> Any:
     response=VerdictOut,
     errors=(429,),
 )
+@writes_data
 def certificate_status_api(number: str) -> Any:
     session = get_session()
     verdict = verify_number(session, number[:64])

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from verifier import limiter
 from verifier.auth.access import public
 from verifier.certificates.numbers import InvalidCertificateNumber, normalize_certificate_number
-from verifier.db import get_session
+from verifier.db import get_session, writes_data
 from verifier.verification.services import (
     identity_matches,
     record_verification,
@@ -37,6 +37,7 @@ def _number_key() -> str:
 @bp.get("/v/<path:token>")
 @public
 @limiter.limit("120 per minute")
+@writes_data
 def scanned(token: str) -> Any:
     session = get_session()
     verdict = verify_token(session, token)
@@ -47,6 +48,7 @@ def scanned(token: str) -> Any:
 @bp.get("/verify")
 @public
 @limiter.limit("30 per minute", exempt_when=lambda: not request.args.get("number"))
+@writes_data
 def typed() -> Any:
     number = (request.args.get("number") or "").strip()
     if not number:

@@ -1,0 +1,52 @@
+"""The job page: progress while a job runs (it reloads itself), then its outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template
+from flask_babel import lazy_gettext as _l
+
+from verifier.auth.access import require_actor, roles
+from verifier.auth.models import ORG_ROLES, REGULATOR_ROLES
+from verifier.db import get_session
+from verifier.imports.report import ImportReport
+from verifier.jobs.services import BULK_ISSUE, CAMPAIGN, IMPORT, visible_job
+
+bp = Blueprint("jobs", __name__, url_prefix="/jobs")
+
+ID = "<int(max=2147483647):job_id>"
+REFRESH_SECONDS = 3
+KIND_LABELS = {
+    IMPORT: _l("Import of service records"),
+    BULK_ISSUE: _l("Issuing certificates in bulk"),
+    CAMPAIGN: _l("Spot-check campaign"),
+}
+STATUS_LABELS = {
+    "queued": _l("Waiting for a worker"),
+    "running": _l("Running"),
+    "succeeded": _l("Finished"),
+    "failed": _l("Failed"),
+}
+
+
+@bp.get(f"/{ID}")
+@roles(*sorted(ORG_ROLES | REGULATOR_ROLES))
+def detail(job_id: int) -> Any:
+    """Show a job's progress (the page reloads itself until the job ends), then its outcome."""
+    job = visible_job(get_session(), require_actor(), job_id)
+    report = None
+    if job.kind == IMPORT and job.status == "succeeded" and job.result:
+        report = ImportReport.from_dict(job.result)
+    percent = None
+    if job.progress_total:
+        percent = min(100, round(100 * job.progress_done / job.progress_total))
+    return render_template(
+        "jobs/detail.html",
+        job=job,
+        kind_label=KIND_LABELS.get(job.kind, job.kind),
+        status_label=STATUS_LABELS.get(job.status, job.status),
+        percent=percent,
+        report=report,
+        refresh=None if job.finished else REFRESH_SECONDS,
+    )
