@@ -84,9 +84,7 @@ def test_a_held_certificate_is_reinstated_by_the_decision_and_then_the_organisat
     assert _change(client, world, "org_admin", "first", "reinstate").status_code == 200
 
 
-def test_a_held_certificate_that_was_superseded_is_not_re_issued_before_the_decision(
-    client, world
-):
+def test_a_held_certificate_that_was_superseded_is_not_re_issued_before_the_decision(client, world):
     case_id = _open_case(client, world)
     corrected = client.post(
         f"/api/v1/records/{world.records[0].id}/corrections",
@@ -96,9 +94,7 @@ def test_a_held_certificate_that_was_superseded_is_not_re_issued_before_the_deci
     assert corrected.status_code == 200, corrected.get_json()
     assert certificate_status(client, world, "first") == "superseded"
     number = number_display(world.certs["first"].number)
-    refused = client.post(
-        f"/api/v1/certificates/{number}/reissue", headers=world.auth("org_admin")
-    )
+    refused = client.post(f"/api/v1/certificates/{number}/reissue", headers=world.auth("org_admin"))
     assert refused.status_code == 409
     assert "once the case is decided" in refused.get_json()["detail"]
     client.post(
@@ -193,12 +189,18 @@ def test_inspectors_neither_record_nor_close_complaints(client, world):
         from verifier.complaints.models import Complaint
 
         complaint = get_session().scalars(select(Complaint)).one()
-    assert inspector.post(
-        f"/complaints/{complaint.id}/close", data={"resolution": "已核实"}
-    ).status_code == 403
-    assert supervisor.post(
-        f"/complaints/{complaint.id}/close", data={"resolution": "已核实"}
-    ).status_code == 302
+    assert (
+        inspector.post(
+            f"/complaints/{complaint.id}/close", data={"resolution": "已核实"}
+        ).status_code
+        == 403
+    )
+    assert (
+        supervisor.post(
+            f"/complaints/{complaint.id}/close", data={"resolution": "已核实"}
+        ).status_code
+        == 302
+    )
 
 
 def test_the_complaint_services_refuse_inspectors(app, world):

@@ -206,9 +206,7 @@ def address_key(address: str) -> str:
     return hmac.new(secret, b"sign-in-address:" + address.encode("utf-8"), "sha256").hexdigest()
 
 
-def _failure_row(
-    session: Session, user: User, key: str, *, create: bool
-) -> SignInFailure | None:
+def _failure_row(session: Session, user: User, key: str, *, create: bool) -> SignInFailure | None:
     stmt = select(SignInFailure).where(
         SignInFailure.user_id == user.id, SignInFailure.address_key == key
     )
