@@ -57,7 +57,9 @@ def verify_url(key, claims) -> str:
 
 def read_all(png: bytes):
     with Image.open(io.BytesIO(png)) as image:
-        found = zxingcpp.read_barcodes(image.convert("L"))
+        # QR codes only: a column of modules inside a QR code occasionally also reads as an
+        # EAN-13 (about 1 certificate in 80), which is not what a phone's QR scanner looks for
+        found = zxingcpp.read_barcodes(image.convert("L"), formats=zxingcpp.BarcodeFormat.QRCode)
     # the same symbol can be reported twice (found at two scales): keep one per text
     return list({barcode.text: barcode for barcode in found}.values())
 
