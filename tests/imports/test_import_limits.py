@@ -98,15 +98,27 @@ def workbook(
     *,
     strings: Iterable[bytes] | None = None,
     parts: dict[str, bytes] | None = None,
+    second_sheet: bytes | None = None,
     compression: int = zipfile.ZIP_DEFLATED,
 ) -> bytes:
     """A minimal .xlsx written part by part (streamed, so a part may be large)."""
     out = io.BytesIO()
+    workbook_xml, rels = WORKBOOK, WORKBOOK_RELS
+    if second_sheet is not None:
+        workbook_xml = workbook_xml.replace(
+            b"</sheets>", b'<sheet name="Sheet2" sheetId="2" r:id="rId3"/></sheets>'
+        )
+        rels = rels.replace(
+            b"</Relationships>",
+            b'<Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/'
+            b'2006/relationships/worksheet" Target="worksheets/sheet2.xml"/></Relationships>',
+        )
+        parts = {**(parts or {}), "xl/worksheets/sheet2.xml": second_sheet}
     with zipfile.ZipFile(out, "w", compression) as archive:
         archive.writestr("[Content_Types].xml", CONTENT_TYPES)
         archive.writestr("_rels/.rels", ROOT_RELS)
-        archive.writestr("xl/workbook.xml", WORKBOOK)
-        archive.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
+        archive.writestr("xl/workbook.xml", workbook_xml)
+        archive.writestr("xl/_rels/workbook.xml.rels", rels)
         for name, data in (parts or {}).items():
             archive.writestr(name, data)
         for name, chunks in (
@@ -287,6 +299,18 @@ def test_a_hundred_thousand_merged_ranges(app, org):
     tail = b"<mergeCells>" + merges + b"</mergeCells>"
     data = workbook(sheet(records(1), tail=tail), compression=zipfile.ZIP_STORED)
     named(refused(app, org, data), "max_part_bytes", "more than 100000 elements")
+
+
+def test_another_sheet_is_checked_as_openpyxl_reads_it(app, org):
+    ordinary = b"".join(sheet(records(2)))
+    assert run(app, org, workbook(second_sheet=ordinary), filename="r.xlsx").imported == 1
+    # opening the workbook, openpyxl reads every sheet up to its <dimension> (or to the end of
+    # its rows when it has none): here 100,001 column widths come first
+    columns = b'<col min="1" max="1" width="9"/>' * 100_001
+    hostile = b"".join(sheet(records(1), head=b"<cols>" + columns + b"</cols>"))
+    hostile = hostile.replace(b'<dimension ref="A1"/>', b"")
+    data = workbook(second_sheet=hostile, compression=zipfile.ZIP_STORED)
+    named(refused(app, org, data), "max_part_bytes", "xl/worksheets/sheet2.xml")
 
 
 def test_a_dtd_is_refused(app, org):
