@@ -66,7 +66,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # behind a reverse proxy, the client's address (for rate limits) comes from X-Forwarded-For
         hops = int(app.config["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    from verifier import jsonlimits
+    from verifier.web.ids import DatabaseIntegerConverter
+
+    # before any rule is added: every <int:...> in a URL is an id that fits the database
+    app.url_map.converters["int"] = DatabaseIntegerConverter
     db.init_app(app)
+    # first of the hooks: no other (rate limits, CSRF, views) may parse a JSON body unchecked
+    jsonlimits.register(app)
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)

@@ -63,6 +63,23 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("PROXY_HOPS", "VERIFIER_PROXY_HOPS", 0, _int, doc="trusted reverse proxies in front"),
     Setting("IMPORT_MAX_BYTES", "VERIFIER_IMPORT_MAX_BYTES", 20 * 1024 * 1024, _int),
+    # caps on what an import file may hold, checked before its rows are read (README: Importing)
+    Setting("IMPORT_MAX_ROWS", "VERIFIER_IMPORT_MAX_ROWS", 100_000, _int),
+    Setting("IMPORT_MAX_COLUMNS", "VERIFIER_IMPORT_MAX_COLUMNS", 256, _int),
+    Setting(
+        "IMPORT_MAX_UNPACKED_BYTES", "VERIFIER_IMPORT_MAX_UNPACKED_BYTES", 200 * 1024 * 1024, _int
+    ),
+    Setting("IMPORT_MAX_ZIP_RATIO", "VERIFIER_IMPORT_MAX_ZIP_RATIO", 100, _int),
+    Setting("IMPORT_MAX_SHARED_STRINGS", "VERIFIER_IMPORT_MAX_SHARED_STRINGS", 1_000_000, _int),
+    Setting(
+        "IMPORT_MAX_SHARED_STRING_CHARS",
+        "VERIFIER_IMPORT_MAX_SHARED_STRING_CHARS",
+        20_000_000,
+        _int,
+    ),
+    # every JSON request body, checked before it is parsed (README: JSON API)
+    Setting("JSON_MAX_BYTES", "VERIFIER_JSON_MAX_BYTES", 4 * 1024 * 1024, _int),
+    Setting("JSON_MAX_DEPTH", "VERIFIER_JSON_MAX_DEPTH", 32, _int),
     Setting("RISK_DAILY_CAP_MINUTES", "VERIFIER_RISK_DAILY_CAP_MINUTES", 12 * 60, _int),
     Setting("LOGIN_MAX_FAILURES", "VERIFIER_LOGIN_MAX_FAILURES", 5, _int),
     Setting("LOGIN_LOCK_MINUTES", "VERIFIER_LOGIN_LOCK_MINUTES", 15, _int),
@@ -91,6 +108,18 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 ENVIRONMENTS = {"development", "production", "testing"}
+# Resource limits on input: positive integers.
+LIMITS = (
+    "IMPORT_MAX_ROWS",
+    "IMPORT_MAX_COLUMNS",
+    "IMPORT_MAX_UNPACKED_BYTES",
+    "IMPORT_MAX_ZIP_RATIO",
+    "IMPORT_MAX_SHARED_STRINGS",
+    "IMPORT_MAX_SHARED_STRING_CHARS",
+    "JSON_MAX_BYTES",
+    "JSON_MAX_DEPTH",
+)
+HIGHEST_JSON_DEPTH = 256
 
 
 def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -188,6 +217,13 @@ def _validate(values: dict[str, Any]) -> None:
     if int(values["JOB_STALE_SECONDS"]) <= int(values["JOB_HEARTBEAT_SECONDS"]):
         raise ConfigError("JOB_STALE_SECONDS must be longer than JOB_HEARTBEAT_SECONDS")
 
+    for key in LIMITS:
+        if int(values[key]) <= 0:
+            raise ConfigError(f"{_env(key)} must be a positive whole number")
+    if int(values["JSON_MAX_DEPTH"]) > HIGHEST_JSON_DEPTH:
+        # deeper, parsing and validating would come near Python's recursion limit again
+        raise ConfigError(f"VERIFIER_JSON_MAX_DEPTH must be at most {HIGHEST_JSON_DEPTH}")
+
 
 def _check_rate_limit_storage(values: dict[str, Any]) -> None:
     """Refuse per-process rate limits in production when several processes serve requests.
@@ -205,3 +241,7 @@ def _check_rate_limit_storage(values: dict[str, Any]) -> None:
             f"{workers} web workers every limit would be {workers} times as high: set it to a "
             "shared store such as redis://127.0.0.1:6379, or run one worker"
         )
+
+
+def _env(key: str) -> str:
+    return next((s.env for s in SETTINGS if s.key == key), key)

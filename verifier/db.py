@@ -15,6 +15,10 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+# The largest id (and other `integer` column value) PostgreSQL stores: a bigger number must be
+# refused before it reaches the driver (PostgreSQL raises "out of range", SQLite overflows).
+MAX_ID = 2**31 - 1
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

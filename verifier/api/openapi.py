@@ -46,11 +46,14 @@ local time. Answers give every time with the +08:00 offset. Service time is whol
 `hours` is the same time shown with two decimals, as a string ("2.50").
 
 **Errors.** `application/problem+json` (RFC 9457): `status`, `title`, `detail`, and for 422
-an `errors` list of `{field, rule, message}`. 400: the body is not JSON or not an object;
-415: not sent as JSON; 401: no valid token (missing, unknown or revoked); 403: the role may
-not do this, or the organisation is not active; 404: no such object, or one of another
-organisation; 409: a conflict with the stored state (a duplicate, a voided record); 422: a
-field breaks a rule.
+an `errors` list of `{field, rule, message}`. 400: the body is not JSON or not an object, or
+it nests arrays and objects more than 32 levels deep (rule `max_depth`); 413: a JSON body over
+4 MB (rule `max_bytes`), both limits checked before the body is parsed (settings
+VERIFIER_JSON_MAX_DEPTH and VERIFIER_JSON_MAX_BYTES); 415: not sent as JSON; 401: no valid
+token (missing, unknown or revoked); 403: the role may not do this, or the organisation is not
+active; 404: no such object, or one of another organisation (an id above 2147483647 in a path
+cannot exist: 404 too); 409: a conflict with the stored state (a duplicate, a voided record);
+422: a field breaks a rule (an id or page number out of range included).
 """
 
 
@@ -112,7 +115,12 @@ IMPORT_OPERATION = Operation(
         "without BOM) or GB18030/GBK; times like `2026-03-05 09:00` in local time. A volunteer "
         "not yet known is registered. With `dry_run` nothing is written and every row is "
         "checked; with `all_or_nothing` nothing is written if any row fails; otherwise every "
-        "valid row is written and the others are reported. A file larger than "
+        "valid row is written and the others are reported. A file beyond a cap is refused "
+        "whole before any row is written, `errors[0].rule` naming the cap: 413 for `max_rows` "
+        "(100,000 rows), `max_unpacked_bytes` (200 MB unpacked), `max_zip_ratio` (a part "
+        "compressed over 100 times), `max_shared_strings` (1,000,000), "
+        "`max_shared_string_chars` (20,000,000), `max_part_bytes`, `max_unit_bytes`, "
+        "`max_zip_members`; 422 for `max_columns` (256) and `line_too_long`. A file larger than "
         "`VERIFIER_IMPORT_SYNC_MAX_BYTES` (default 64 KB) is imported by a job: answers 202 "
         "with the job (`Location` is the job; poll it until `status` is `succeeded` or "
         "`failed`; its `result` is then exactly this report), as does any file sent with "
@@ -141,12 +149,13 @@ IMPORT_OPERATION = Operation(
 EXTERNAL_OPERATIONS = {("POST", "/api/v1/records/import"): IMPORT_OPERATION}
 
 _ERROR_TEXT = {
-    400: "The body is not a JSON object (or the request is malformed).",
+    400: "The body is not a JSON object, nests deeper than the limit (`max_depth`), or the "
+    "request is malformed.",
     401: "No valid Bearer token (missing, unknown or revoked).",
     403: "The caller's role may not do this, or the organisation is not active.",
     404: "No such object, or one the caller may not see.",
     409: "Conflicts with the stored state.",
-    413: "The upload is too large.",
+    413: "The body (`max_bytes`) or the upload is too large, or the file is beyond a cap.",
     415: "The body is not sent as JSON (or, for uploads, not as multipart/form-data).",
     422: "A field breaks a rule; `errors` names each field and rule.",
     429: "Too many requests; try again later (see Retry-After).",
@@ -267,7 +276,7 @@ def _operation_object(
     if path_params:
         errors.add(404)
     if doc.body is not None:
-        errors |= {400, 415, 422}
+        errors |= {400, 413, 415, 422}
     if doc.query is not None:
         errors.add(422)
     for status in sorted(errors):

@@ -20,13 +20,14 @@ from pydantic import (
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from verifier.db import MAX_ID
 from verifier.errors import BadRequest, FieldError, UnsupportedMediaType, ValidationError
 from verifier.text import bad_characters
 from verifier.timeutil import parse_local_datetime, to_local
 
 # Ids and minutes are 32-bit integers in the database; a bigger number must be refused
 # here, not reach the driver (SQLite overflows, PostgreSQL raises "out of range").
-INT32_MAX = 2**31 - 1
+INT32_MAX = MAX_ID
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -222,6 +223,7 @@ def read_json(model: type[M]) -> M:
     if not raw.strip():
         raise BadRequest(_("the request body is empty; send a JSON object"))
     try:
+        # limit_json_body checked size and depth before this request reached the view
         data = json.loads(raw)
     except UnicodeDecodeError:
         raise BadRequest(_("the request body is not UTF-8 text")) from None

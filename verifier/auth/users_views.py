@@ -24,6 +24,7 @@ from verifier.errors import VerifierError
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import get_by_uscc
 from verifier.web.forms import show_errors
+from verifier.web.ids import requested_id
 from verifier.web.paging import Page, requested_page
 
 PER_PAGE = 50
@@ -35,7 +36,7 @@ def users() -> Any:
     actor = require_actor()
     session = get_session()
     query = request.args.get("q", "").strip()[:100]
-    org_id = request.args.get("org", type=int) if actor.role == PLATFORM_ADMIN else None
+    org_id = requested_id("org") if actor.role == PLATFORM_ADMIN else None
     org = session.get(Organisation, org_id) if org_id else actor.organisation
     number = requested_page()
     rows, total = list_users(
@@ -56,8 +57,8 @@ def new_user() -> Any:
     if actor.role == ORG_ADMIN:
         # an org admin creates recorders of their own organisation: nothing to choose
         form.role.choices = [SelectChoice(ORG_RECORDER, ROLE_LABELS[ORG_RECORDER])]
-    elif request.method == "GET" and request.args.get("org", type=int):
-        prefill = session.get(Organisation, request.args.get("org", type=int))
+    elif request.method == "GET" and requested_id("org"):
+        prefill = session.get(Organisation, requested_id("org"))
         if prefill is not None:
             form.organisation.data = prefill.uscc
     form_errors: list[str] = []

@@ -38,6 +38,8 @@ __all__ = [
 
 ERROR_CORRECTION = "M"
 MAX_QR_VERSION = 22
+# A photo from a 50-megapixel phone camera; a small file that claims more is a decompression bomb.
+MAX_DECODE_PIXELS = 64_000_000
 PRINTED_SIZE_MM = 50
 QUIET_ZONE_MODULES = 4
 _LARGEST_VERSION = 40
@@ -126,9 +128,16 @@ def decode_qr(image: bytes | str | os.PathLike[str] | Image.Image) -> list[str]:
     source = io.BytesIO(image) if isinstance(image, bytes | bytearray) else image
     try:
         with Image.open(source) as opened:
+            # the header gives the size: refuse a decompression bomb before decoding it
+            width, height = opened.size
+            if width * height > MAX_DECODE_PIXELS:
+                raise UnreadableImage(
+                    f"the image is {width} x {height} pixels, more than the "
+                    f"{MAX_DECODE_PIXELS // 1_000_000} million read for a QR code"
+                )
             opened.load()
             return _read(opened)
-    except (UnidentifiedImageError, OSError) as exc:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise UnreadableImage(f"not a readable image: {exc}") from exc
 
 

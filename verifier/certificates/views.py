@@ -49,6 +49,7 @@ from verifier.jobs.api import request_locale
 from verifier.verification.services import verification_counts
 from verifier.volunteers.forms import ID_TYPE_LABELS
 from verifier.volunteers.services import search_volunteers, visible_volunteer
+from verifier.web.ids import requested_id
 from verifier.web.paging import Page, requested_page
 
 bp = Blueprint("certificates", __name__)
@@ -125,7 +126,7 @@ def new() -> Any:
     """Issue one certificate: choose a volunteer, then records or a period."""
     actor = require_actor()
     session = get_session()
-    volunteer_id = request.values.get("volunteer_id", type=int)
+    volunteer_id = requested_id("volunteer_id", request.values)
     if volunteer_id is None:
         query = request.args.get("q", "").strip()[:60]
         found, total = search_volunteers(session, actor, query, 1, 25) if query else ([], 0)

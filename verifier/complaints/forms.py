@@ -6,9 +6,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Optional
+from wtforms.validators import NumberRange, Optional
 
 from verifier.complaints.models import COMPLAINT_SOURCES
+from verifier.db import MAX_ID
 
 SOURCE_LABELS = {
     "public": _l("Member of the public"),
@@ -31,7 +32,10 @@ class ComplaintForm(FlaskForm):
     )
     record_id = IntegerField(
         _l("Record number (if it is about one record)"),
-        validators=[Optional()],
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=MAX_ID, message=_l("This is not a record number")),
+        ],
         render_kw={"inputmode": "numeric"},
     )
 

@@ -34,6 +34,7 @@ from verifier.errors import VerifierError
 from verifier.orgs.services import visible_organisation
 from verifier.records.services import visible_record
 from verifier.web.forms import show_errors
+from verifier.web.ids import requested_id
 
 bp = Blueprint("complaints", __name__)
 
@@ -84,8 +85,8 @@ def new(org_id: int) -> Any:
     session = get_session()
     org = visible_organisation(session, actor, org_id)
     form = ComplaintForm()
-    if request.method == "GET" and request.args.get("record", type=int):
-        form.record_id.data = request.args.get("record", type=int)
+    if request.method == "GET" and requested_id("record"):
+        form.record_id.data = requested_id("record")
     form_errors: list[str] = []
     status = 200
     if form.validate_on_submit():

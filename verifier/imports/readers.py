@@ -3,6 +3,8 @@
 Reading is in two passes over a seekable binary file, so memory does not grow with its size:
 `inspect_file` checks the size limit, hashes the bytes, recognises the format and, for CSV, finds
 the encoding by running incremental decoders over every byte; `read_table` then streams the rows.
+Both refuse a file beyond the caps of `verifier.imports.limits` (rows, columns; for a workbook
+its unpacked size, compression, shared strings and parts) before any row is imported.
 """
 
 from __future__ import annotations
@@ -21,13 +23,23 @@ from typing import IO, Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from verifier.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
+from verifier.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError, VerifierError
+from verifier.imports.limits import (
+    GuardedArchive,
+    ImportLimits,
+    check_zip_directory,
+    check_zip_members,
+    human_size,
+    too_many_fields,
+    too_many_rows,
+)
+
+__all__ = ["ImportLimits", "human_size"]  # used by the pages, the API and the command line
 
 CHUNK_BYTES = 64 * 1024
 # A CSV line longer than this is not a line of service records; refusing it bounds memory.
+# (A field within a line may be 131,072 characters, the csv module's field_size_limit.)
 MAX_LINE_CHARS = 1_000_000
-# An XLSX is a zip; refuse one that would expand to more than this many times the upload limit.
-MAX_XLSX_EXPANSION = 10
 
 UTF8 = "utf-8"
 UTF8_BOM = "utf-8-sig"
@@ -81,15 +93,6 @@ def too_large(max_bytes: int) -> PayloadTooLarge:
             limit=human_size(max_bytes),
         )
     )
-
-
-def human_size(size: int) -> str:
-    """Show a byte count as B, KB or MB."""
-    if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.1f} MB"
-    if size >= 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size} B"
 
 
 def _file_error(message: str, rule: str) -> ValidationError:
@@ -153,8 +156,11 @@ class _EncodingProbe:
             self.error_byte = exc.object[position : position + 1]
 
 
-def inspect_file(stream: IO[bytes], filename: str, max_bytes: int) -> FileInfo:
-    """Check size, format and encoding of a seekable binary file in one streaming pass."""
+def inspect_file(
+    stream: IO[bytes], filename: str, max_bytes: int, limits: ImportLimits | None = None
+) -> FileInfo:
+    """Check size, format, encoding and (CSV) line count of a seekable file in one pass."""
+    limits = limits or ImportLimits.from_config()
     stream.seek(0)
     head = stream.read(CHUNK_BYTES)
     if not head:
@@ -164,6 +170,7 @@ def inspect_file(stream: IO[bytes], filename: str, max_bytes: int) -> FileInfo:
     utf8, gb = _EncodingProbe(UTF8), _EncodingProbe(GB18030)
     size = 0
     lines = 0
+    last = b""
     chunk = head
     while chunk:
         size += len(chunk)
@@ -176,10 +183,14 @@ def inspect_file(stream: IO[bytes], filename: str, max_bytes: int) -> FileInfo:
             utf8.feed(chunk, lines)
             gb.feed(chunk, lines)
             lines += chunk.count(b"\n")
+            last = chunk[-1:]
         chunk = stream.read(CHUNK_BYTES)
     stream.seek(0)
     if kind == "xlsx":
         return FileInfo(filename, size, digest.hexdigest(), kind, "")
+    # every row is at least one line: more lines than the cap, more rows than the cap
+    if lines + (last != b"\n") > limits.rows:
+        raise too_many_rows(limits)
     utf8.feed(b"", lines, final=True)
     gb.feed(b"", lines, final=True)
     bom = head.startswith(codecs.BOM_UTF8)
@@ -229,8 +240,9 @@ class TableReader:
 class CsvReader(TableReader):
     """Stream CSV rows through an incremental decoder; a malformed row becomes a row error."""
 
-    def __init__(self, stream: IO[bytes], info: FileInfo) -> None:
+    def __init__(self, stream: IO[bytes], info: FileInfo, limits: ImportLimits) -> None:
         self.stream = stream
+        self.limits = limits
         self.total = info.size
         self.unit = "B"
         stream.seek(0)
@@ -258,6 +270,7 @@ class CsvReader(TableReader):
     def rows(self) -> Iterator[TableRow]:
         reader = csv.reader(self._lines(), strict=True)
         previous_end = 0
+        count = 0
         while True:
             start = previous_end + 1
             try:
@@ -265,10 +278,18 @@ class CsvReader(TableReader):
             except StopIteration:
                 return
             except csv.Error as exc:
+                cells = None
+                error = str(exc)
+            count += 1
+            if count > self.limits.rows:  # lines ended by CR alone escape inspect_file's count
+                raise too_many_rows(self.limits)
+            if cells is None:
                 previous_end = reader.line_num
-                yield TableRow(start, [], _csv_error_message(str(exc)))
+                yield TableRow(start, [], _csv_error_message(error))
                 continue
             previous_end = reader.line_num
+            if len(cells) > self.limits.columns:
+                raise too_many_fields(start, len(cells), self.limits)
             yield TableRow(start, list(cells))
 
     def position(self) -> int:
@@ -299,30 +320,35 @@ def _csv_error_message(detail: str) -> str:
 
 
 class XlsxReader(TableReader):
-    """Stream the first worksheet of a workbook with openpyxl in read-only mode."""
+    """Stream the first worksheet of a workbook with openpyxl in read-only mode, within the caps.
 
-    def __init__(self, stream: IO[bytes], info: FileInfo, max_bytes: int) -> None:
-        from openpyxl import load_workbook
+    The zip directory is checked before openpyxl opens anything, every part as openpyxl reads
+    it, and the first worksheet is scanned to its end (rows, columns) before its first row is
+    read: see `verifier.imports.limits`.
+    """
 
+    def __init__(self, stream: IO[bytes], info: FileInfo, limits: ImportLimits) -> None:
         stream.seek(0)
-        _check_zip(stream, max_bytes)
-        stream.seek(0)
+        check_zip_directory(stream)
+        try:
+            archive = GuardedArchive(stream, limits)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise _not_a_table(_("a damaged zip archive")) from exc
+        try:
+            _check_workbook_parts(archive)
+            check_zip_members(archive, limits)
+            archive.scan_shared_strings()
+            self.workbook = _open_workbook(stream, archive)
+            if not self.workbook.worksheets:
+                raise _file_error(_("The workbook has no worksheet"), "empty")
+            self.sheet = self.workbook.worksheets[0]
+            # rows and columns are counted before any row is imported
+            scanned = archive.scan_to_end(self.sheet._worksheet_path)
+        except BaseException:
+            archive.close()
+            raise
         self.unit = "row"
-        try:
-            with warnings.catch_warnings():
-                # workbooks from other tools often lack styles; openpyxl warns and copes
-                warnings.simplefilter("ignore")
-                self.workbook = load_workbook(stream, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many kinds for a broken workbook
-            raise _not_a_table(_("a damaged or unsupported Excel workbook")) from exc
-        if not self.workbook.worksheets:
-            self.workbook.close()
-            raise _file_error(_("The workbook has no worksheet"), "empty")
-        self.sheet = self.workbook.worksheets[0]
-        try:
-            self.total = self.sheet.max_row if (self.sheet.max_row or 0) > 1 else None
-        except Exception:  # pragma: no cover - a broken dimension record
-            self.total = None
+        self.total = scanned.rows if scanned.rows > 1 else None
         # some tools write a wrong <dimension>; without this, columns past it would be lost
         self.sheet.reset_dimensions()
         self._row = 0
@@ -350,34 +376,49 @@ class XlsxReader(TableReader):
         self.workbook.close()
 
 
-def _check_zip(stream: IO[bytes], max_bytes: int) -> None:
-    try:
-        with zipfile.ZipFile(stream) as archive:
-            names = set(archive.namelist())
-            expanded = sum(item.file_size for item in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise _not_a_table(_("a damaged zip archive")) from exc
+def _check_workbook_parts(archive: zipfile.ZipFile) -> None:
+    names = set(archive.namelist())
     if "xl/workbook.xml" not in names:
         if "mimetype" in names and any(n.startswith("content.xml") for n in names):
             raise _not_a_table(_("an OpenDocument file (save it as .xlsx or CSV)"))
         if any(n.startswith("word/") for n in names):
             raise _not_a_table(_("a Word document"))
         raise _not_a_table(_("a zip archive that is not an Excel workbook"))
-    if expanded > max_bytes * MAX_XLSX_EXPANSION:
-        raise PayloadTooLarge(
-            _(
-                "The workbook expands to %(size)s when opened, more than the import allows; "
-                "split it into smaller files",
-                size=human_size(expanded),
-            )
-        )
 
 
-def read_table(stream: IO[bytes], info: FileInfo, max_bytes: int) -> TableReader:
-    """Open the reader for a file that `inspect_file` accepted."""
+def _open_workbook(stream: IO[bytes], archive: GuardedArchive) -> Any:
+    """Load a workbook in read-only mode from the guarded archive (what load_workbook does)."""
+    from openpyxl.reader.excel import ExcelReader
+
+    try:
+        with warnings.catch_warnings():
+            # workbooks from other tools often lack styles; openpyxl warns and copes
+            warnings.simplefilter("ignore")
+            # external links hold cached copies of other workbooks: never read them
+            reader = ExcelReader(stream, read_only=True, data_only=True, keep_links=False)
+            reader.archive.close()  # its own view of the zip; the stream stays open
+            reader.archive = archive
+            reader.valid_files = archive.namelist()
+            reader.read()
+    except VerifierError:
+        raise  # a cap, named
+    except Exception as exc:  # openpyxl raises many kinds for a broken workbook
+        raise _not_a_table(_("a damaged or unsupported Excel workbook")) from exc
+    return reader.wb
+
+
+def read_table(
+    stream: IO[bytes], info: FileInfo, max_bytes: int, limits: ImportLimits | None = None
+) -> TableReader:
+    """Open the reader for a file that `inspect_file` accepted; refuse one beyond the caps.
+
+    (`max_bytes`, the upload limit, was checked by `inspect_file`; a workbook's unpacked size
+    has its own cap in `limits`.)
+    """
+    limits = limits or ImportLimits.from_config()
     if info.kind == "xlsx":
-        return XlsxReader(stream, info, max_bytes)
-    return CsvReader(stream, info)
+        return XlsxReader(stream, info, limits)
+    return CsvReader(stream, info, limits)
 
 
 def seekable(stream: IO[bytes], max_bytes: int) -> tuple[IO[bytes], Callable[[], None]]:

@@ -30,6 +30,7 @@ from verifier.records.services import (
 )
 from verifier.volunteers.services import visible_volunteer
 from verifier.web.forms import show_errors
+from verifier.web.ids import requested_id
 from verifier.web.paging import Page, requested_page
 
 bp = Blueprint("records", __name__)
@@ -53,7 +54,7 @@ SOURCE_LABELS = {
 def index() -> Any:
     actor = require_actor()
     session = get_session()
-    org_id = None if actor.is_org_user else request.args.get("org", type=int)
+    org_id = None if actor.is_org_user else requested_id("org")
     org = session.get(Organisation, org_id) if org_id else None
     number = requested_page()
     rows, total = list_records(

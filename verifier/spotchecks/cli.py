@@ -12,9 +12,13 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from verifier import jsonlimits
 from verifier.cli import handle_errors
-from verifier.db import get_session
+from verifier.db import MAX_ID, get_session
 from verifier.errors import NotFound
+
+# A manifest lists its population's ids: about 40 bytes each, so this is millions of them.
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 
 
 @click.group("spotcheck", cls=AppGroup)
@@ -46,14 +50,21 @@ def _load_manifest(source: str) -> tuple[dict[str, Any], str]:
     path = Path(source)
     if path.is_file():
         try:
-            data = json.loads(path.read_text(encoding="utf-8-sig"))
+            # a manifest comes from outside: its size and nesting are checked before parsing
+            with path.open("rb") as handle:
+                raw = handle.read(MAX_MANIFEST_BYTES + 1)
+            data = jsonlimits.loads(raw.decode("utf-8-sig"), max_bytes=MAX_MANIFEST_BYTES)
+        except OSError as exc:
+            raise click.ClickException(f"cannot read {path}: {exc.strerror or exc}") from None
         except (UnicodeDecodeError, ValueError) as exc:
             raise click.ClickException(f"{path} is not a JSON manifest: {exc}") from None
         if not isinstance(data, dict):
             raise click.ClickException(f"{path} is not a JSON manifest (not an object)")
         return data, str(path)
-    if not source.isdigit():
+    if not (source.isascii() and source.isdigit()):
         raise click.ClickException(f"{source} is neither a file nor a campaign id")
+    if int(source) > MAX_ID:
+        raise NotFound(f"no campaign {source}")  # beyond the id column: it cannot exist
     from verifier.spotchecks.services import get_campaign, manifest
 
     session = get_session()

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
+from contextlib import suppress
 from typing import Any
 
-from flask import g, jsonify, request
+from flask import current_app, g, jsonify, request
 from flask_babel import gettext as _
 from pydantic import Field, StrictStr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from verifier import limiter
+from verifier import jsonlimits, limiter
 from verifier.api import bp
 from verifier.api.openapi import operation
 from verifier.api.schemas import InputModel, OutputModel, read_json
@@ -107,12 +107,20 @@ class BatchOut(OutputModel):
 
 
 def _body() -> Any:
-    """Return the request's JSON, parsed once (the rate limits need to know if it is a batch)."""
+    """Return the request's JSON, parsed once (the rate limits need to know if it is a batch).
+
+    Only a body sent as JSON is parsed (the view refuses any other with 415), within the JSON
+    limits, which `jsonlimits.limit_json_body` checked already.
+    """
     if "verification_body" not in g:
-        try:
-            g.verification_body = json.loads(request.get_data(cache=True) or b"null")
-        except ValueError:
-            g.verification_body = None
+        g.verification_body = None
+        if request.is_json:
+            with suppress(ValueError):  # not JSON, or beyond the limits: the view answers
+                g.verification_body = jsonlimits.loads(
+                    request.get_data(cache=True) or b"null",
+                    max_bytes=int(current_app.config["JSON_MAX_BYTES"]),
+                    max_depth=int(current_app.config["JSON_MAX_DEPTH"]),
+                )
     return g.verification_body
 
 

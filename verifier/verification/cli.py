@@ -9,7 +9,6 @@ unreadable JWKS).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import urllib.error
@@ -24,6 +23,7 @@ import click
 from flask import current_app, has_app_context
 from flask.cli import with_appcontext
 
+from verifier import jsonlimits
 from verifier.certificates.numbers import InvalidCertificateNumber, normalize_certificate_number
 from verifier.certificates.qr import UnreadableImage, decode_qr
 from verifier.certificates.services import number_display
@@ -151,7 +151,8 @@ def load_keys(source: str | None, timeout: float) -> Keys:
     if len(data) > MAX_JWKS_BYTES:
         raise Unreadable(f"the JWKS at {source} is larger than 1 MB")
     try:
-        jwks = json.loads(data.decode("utf-8"))
+        # from outside: nesting is checked before parsing (the size was, just above)
+        jwks = jsonlimits.loads(data.decode("utf-8"), max_bytes=MAX_JWKS_BYTES)
         signing.key_lookup_from_jwks(jwks)
     except (UnicodeDecodeError, ValueError, MalformedKey) as exc:
         raise Unreadable(f"{source} is not a JWKS of Ed25519 keys: {exc}") from None

@@ -6,11 +6,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import request
+from flask_babel import gettext as _
+
+from verifier.errors import BadRequest, FieldError
+
+# The highest page number a list answers, on pages as in the API (PageQuery): 100,000 pages of
+# 50 are five million rows. A bigger number made an OFFSET that overflowed (a 500).
+MAX_PAGE = 100_000
 
 
 def requested_page() -> int:
-    """Return the page asked for in ?page=, at least 1."""
+    """Return the page asked for in ?page=, at least 1; 400 above MAX_PAGE."""
     page = request.args.get("page", 1, type=int) or 1
+    if page > MAX_PAGE:
+        message = _("The page number must be at most %(n)d", n=MAX_PAGE)
+        raise BadRequest(message, errors=[FieldError("page", "less_than_equal", message)])
     return max(page, 1)
 
 
