@@ -1,4 +1,4 @@
-"""A database upgraded while a supervision case holds certificates: the hold holds after the upgrade.
+"""A database upgraded while a supervision case holds certificates: the hold holds afterwards.
 
 The data is written at the newest revision, the schema taken back to the revision before holds
 (0002, which drops the column), and upgraded again: revision 0003 must find the certificates an
