@@ -287,6 +287,15 @@ def test_legacy_revisions_warn_until_attested_once(app, make):
 
     make.run(lambda s: legacy(s, 30))
     make.run(lambda s: legacy(s, 31))
+
+    def upgraded(session):  # what the migration that introduced attestation records
+        from verifier.audit.models import AttestationEpoch
+
+        epoch = session.get(AttestationEpoch, 1)
+        epoch.legacy_upto = session.scalar(select(func.max(RecordRevision.id)))
+        epoch.legacy_count = 2
+
+    make.run(upgraded)
     make.record(org, volunteer, actor=admin)  # today's code: attested
     result = _verify(app)
     assert result.exit_code == 0, result.output
@@ -366,3 +375,34 @@ def test_a_legitimate_change_attested_again_later_supersedes_the_old_attestation
     result = _verify(app)
     assert result.exit_code == 1
     assert "(record.create; 1 revisions" in result.output.splitlines()[0]
+
+
+def test_a_row_slipped_into_the_legacy_range_is_caught_by_its_count(app, make):
+    """Revisions that predate attestation were counted when it began; one added among them later
+    (a gap in the ids, which rolled-back inserts leave) is not legacy."""
+    from verifier.audit.models import AttestationEpoch
+
+    org = make.org()
+    volunteer = make.volunteer(org)
+
+    def upgraded(session):  # no legacy revision yet, but ids up to 100 count as before the epoch
+        epoch = session.get(AttestationEpoch, 1)
+        epoch.legacy_upto, epoch.legacy_count = 100, 0
+
+    make.run(upgraded)
+    with app.app_context():
+        session = get_session()
+        _raw_record(session, org.id, volunteer.id)
+        session.commit()
+    result = _verify(app)
+    assert result.exit_code == 1, result.output
+    assert "revisions were added to or removed from them" in result.output
+
+
+def test_the_epoch_deleted_behind_the_application_is_reported(app, make):
+    from verifier.audit.models import AttestationEpoch
+
+    make.run(lambda s: s.delete(s.get(AttestationEpoch, 1)))
+    result = _verify(app)
+    assert result.exit_code == 1
+    assert "record_attestation_epoch" in result.output

@@ -275,8 +275,8 @@ def test_a_case_hold_racing_the_organisation_s_reinstatement_holds(world, monkey
         assert final.status == "suspended" and final.regulator_hold, outcomes
         # reinstated first and then held again, or refused because the hold came first
         assert outcomes[1] in ("ok", "Conflict")
-        world.make.run(  # the case decides (revokes), so the records may be certified again
-            lambda s, cid=cert.id: lifecycle.set_status(
-                s, s.get(Certificate, cid), "revoked", "决定撤销", None, by_regulator=True
+        world.make.run(  # the case is decided, so the records may be certified again
+            lambda s, cid=cert.id: lifecycle.lift_hold(
+                s, s.get(Certificate, cid), "案件已决定", None, still_held=False
             )
         )

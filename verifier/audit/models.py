@@ -50,3 +50,20 @@ class AuditCheckpoint(Base):
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     kid: Mapped[str] = mapped_column(String(64))
     jws: Mapped[str] = mapped_column(Text)
+
+
+class AttestationEpoch(Base):
+    """Where record attestation began: the record revisions that were there before it.
+
+    Written once, by the migration that introduced attestation. Revisions 1..legacy_upto are
+    legacy (written before anything attested them; `verifier audit attest-legacy` attests them
+    once); there were legacy_count of them, so rows added to that range later are caught. A
+    revision outside the range that no audit entry attests was written behind the application.
+    """
+
+    __tablename__ = "record_attestation_epoch"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    legacy_upto: Mapped[int]
+    legacy_count: Mapped[int]
+    created_at: Mapped[datetime]

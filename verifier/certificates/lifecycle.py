@@ -77,9 +77,6 @@ def _write_status(
     cert.status = status
     cert.status_reason = reason
     cert.status_changed_at = utcnow()
-    if status in states.FINAL:
-        cert.regulator_hold = False  # nothing is left to hold (a superseded one stays held, so
-        # that it is not re-issued before the case is decided)
     session.flush()
     record_event(
         session,
@@ -158,14 +155,17 @@ def place_hold(session: Session, cert: Certificate, reason: str, actor: User | N
 
 
 def lift_hold(
-    session: Session, cert: Certificate, reason: str, actor: User | None, *, reinstate: bool
+    session: Session, cert: Certificate, reason: str, actor: User | None, *, still_held: bool
 ) -> Certificate:
-    """End a supervision case's hold; reinstate the certificate (superseded if its records changed).
+    """End a supervision case's hold; reinstate a suspended certificate (superseded if its
+    records changed).
 
-    With reinstate=False the hold stays (another unclosed case still holds the certificate).
+    The hold stays on whatever the certificate's status (revoked or superseded meanwhile): its
+    records are not certified anew until the decision. With still_held (another unclosed case
+    holds it too) nothing changes.
     """
     lock_certificate(session, cert)
-    if not reinstate:
+    if still_held:
         return cert
     cert.regulator_hold = False
     session.flush()

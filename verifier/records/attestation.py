@@ -182,13 +182,35 @@ class RecordsReport:
 
 
 def _batches(session: Session, query: Select[Any], key: Any, size: int) -> Iterator[Any]:
-    last = 0
+    """Every row, in key order, a batch at a time; from the lowest key, whatever it is (a row
+    written behind the application may carry an id of 0 or below)."""
+    last: int | None = None
     while True:
-        rows = session.execute(query.where(key > last).order_by(key).limit(size)).mappings().all()
+        page = query if last is None else query.where(key > last)
+        rows = session.execute(page.order_by(key).limit(size)).mappings().all()
         if not rows:
             return
         yield from rows
         last = rows[-1][key.key]
+
+
+@dataclass(frozen=True)
+class Epoch:
+    """Revisions 1..legacy_upto predate attestation; there were legacy_count of them."""
+
+    legacy_upto: int
+    legacy_count: int
+    missing: bool = False
+
+
+def attestation_epoch(session: Session) -> Epoch:
+    """Read where attestation began (written once, by the migration that introduced it)."""
+    from verifier.audit.models import AttestationEpoch
+
+    row = session.get(AttestationEpoch, 1)
+    if row is None:
+        return Epoch(0, 0, missing=True)
+    return Epoch(row.legacy_upto, row.legacy_count)
 
 
 def check_records(
@@ -200,12 +222,18 @@ def check_records(
     existed): they are warnings, and `verifier audit attest-legacy` attests them once.
     """
     report = RecordsReport()
+    epoch = attestation_epoch(session)
+    if epoch.missing:
+        report.problems.append(
+            "the record of where attestation began (record_attestation_epoch) is missing: it "
+            "was deleted behind the application's back"
+        )
+    in_legacy_range = 0
     intervals = sorted(
         (start, end, index)
         for index, attestation in enumerate(attestations)
         for start, end in attestation.ranges
     )
-    boundary = intervals[0][0] if intervals else None
     active: list[tuple[int, int]] = []  # (end, attestation index), a heap
     position = 0
     unattested: list[tuple[int, int, int]] = []
@@ -214,6 +242,8 @@ def check_records(
     for row in _batches(session, revision_query(), RecordRevision.id, batch_size):
         report.revisions += 1
         row_id = row["id"]
+        legacy = 1 <= row_id <= epoch.legacy_upto
+        in_legacy_range += legacy
         while position < len(intervals) and intervals[position][0] <= row_id:
             start, end, index = intervals[position]
             heapq.heappush(active, (end, index))
@@ -221,7 +251,7 @@ def check_records(
         while active and active[0][0] < row_id:
             heapq.heappop(active)
         if not active:
-            if boundary is None or row_id < boundary:
+            if legacy:
                 report.legacy_count += 1
                 if len(report.legacy_ids) < MAX_LISTED:
                     report.legacy_ids.append(row_id)
@@ -262,6 +292,12 @@ def check_records(
                 f"{attestation.describe()}: the revisions no longer match their attested "
                 "content: at least one was altered after it was written"
             )
+    if in_legacy_range != epoch.legacy_count:
+        report.problems.append(
+            f"{in_legacy_range} record revisions lie among those that predate attestation "
+            f"(revision rows 1 to {epoch.legacy_upto}), but there were {epoch.legacy_count} "
+            "when attestation began: revisions were added to or removed from them"
+        )
     if report.legacy_count:
         shown = ", ".join(str(i) for i in report.legacy_ids)
         more = " …" if report.legacy_count > len(report.legacy_ids) else ""
@@ -349,30 +385,23 @@ def _projection_problem(row: Mapping[str, Any]) -> str | None:
 
 
 def attest_legacy(session: Session) -> dict[str, Any] | None:
-    """Attest in one audit entry the revisions older than the oldest attested one; None if none.
+    """Attest in one audit entry the revisions that predate attestation; None if none, or done.
 
-    Those are the revisions written before attestation existed (a database upgraded from an
+    Those are revision rows 1..legacy_upto of the attestation epoch (a database upgraded from an
     earlier version); `verifier audit verify` warns about them until this has run once.
     """
     from verifier.audit.models import AuditEntry
     from verifier.audit.services import record_event
 
-    boundary: int | None = None
-    rows = session.execute(
-        select(AuditEntry.id, AuditEntry.action, AuditEntry.details).where(
-            AuditEntry.details.contains('"attests"')
-        )
+    done = session.scalar(
+        select(AuditEntry.id).where(AuditEntry.action == "records.attest_legacy").limit(1)
     )
-    for entry_id, action, details in rows:
-        try:
-            attestation = attestation_from(entry_id, action, details)
-        except ValueError:
-            continue
-        if attestation is not None:
-            start = min(first for first, _last in attestation.ranges)
-            boundary = start if boundary is None else min(boundary, start)
-    where = [RecordRevision.id < boundary] if boundary is not None else []
-    attests = attest_revisions(session, *where)
+    epoch = attestation_epoch(session)
+    if done is not None or epoch.legacy_upto < 1:
+        return None
+    attests = attest_revisions(
+        session, RecordRevision.id >= 1, RecordRevision.id <= epoch.legacy_upto
+    )
     if not attests["count"]:
         return None
     record_event(

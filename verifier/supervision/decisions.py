@@ -99,6 +99,17 @@ def _held_elsewhere(session: Session, case: SupervisionCase, certificate_id: int
     ) > 0
 
 
+def _held_by(session: Session, case: SupervisionCase) -> list[Certificate]:
+    return list(
+        session.scalars(
+            select(Certificate)
+            .join(CaseCertificate, CaseCertificate.certificate_id == Certificate.id)
+            .where(CaseCertificate.case_id == case.id)
+            .order_by(Certificate.id)
+        )
+    )
+
+
 def close_case(
     session: Session, case: SupervisionCase, actor: User, decision: Decision
 ) -> SupervisionCase:
@@ -138,21 +149,19 @@ def close_case(
                 revoked.append(cert.number)
         if revoked:
             record_case_event(session, case, "certificates_revoked", actor, certificates=revoked)
+        for cert in _held_by(session, case):  # decided: the hold ends with the case
+            lift_hold(
+                session, cert, reason, actor, still_held=_held_elsewhere(session, case, cert.id)
+            )
     else:
         outcomes: dict[str, str] = {}
-        held = session.scalars(
-            select(Certificate)
-            .join(CaseCertificate, CaseCertificate.certificate_id == Certificate.id)
-            .where(CaseCertificate.case_id == case.id)
-            .order_by(Certificate.id)
-        ).all()
-        for cert in held:
+        for cert in _held_by(session, case):
             lift_hold(
                 session,
                 cert,
                 _("supervision case %(id)d closed", id=case.id),
                 actor,
-                reinstate=not _held_elsewhere(session, case, cert.id),
+                still_held=_held_elsewhere(session, case, cert.id),
             )
             outcomes[cert.number] = cert.status
         if outcomes:
