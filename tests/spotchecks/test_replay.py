@@ -192,3 +192,11 @@ def test_replaying_a_file_needs_no_database(client, world, tmp_path):
         result = runner.invoke(args=["spotcheck", "replay", str(path)])
         assert result.exit_code == 0, result.output
         assert result.output.startswith("match:")
+
+
+def test_a_changed_population_size_is_a_mismatch(app, client, world, tmp_path):
+    _body, manifest = _manifest(client, world)
+    manifest["population_size"] += 1
+    result = _replay(app, _write(tmp_path, manifest))
+    assert result.exit_code == 1
+    assert "population_size" in result.output

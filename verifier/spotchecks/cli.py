@@ -100,7 +100,8 @@ def replay_command(source: str) -> None:
         if data["format"] == MANIFEST_FORMAT_V1:
             seed = (
                 f"seed {data['seed']} (format 1: the seed as it was given; there is no "
-                "commitment to check)"
+                "commitment to check, so this replay cannot show that the seed was not chosen: "
+                "only campaigns seeded before commitments existed are format 1)"
             )
         else:
             seed = (

@@ -251,6 +251,15 @@ def replay(manifest: Mapping[str, Any]) -> ReplayResult:
             f"format: {kind!r} is not a manifest format this replay knows "
             f"({MANIFEST_FORMAT_V1}, {MANIFEST_FORMAT})",
         )
+    if kind == MANIFEST_FORMAT_V1:
+        carried = [k for k in ("commitment", "server_secret", "ceremony_input") if manifest.get(k)]
+        if carried:
+            return ReplayResult(
+                False,
+                f"format: the manifest says {MANIFEST_FORMAT_V1} but carries "
+                f"{', '.join(carried)} of {MANIFEST_FORMAT}: it was relabelled, and format 1 "
+                "would skip the commitment check",
+            )
     population = manifest["population"]
     ids = [row["id"] for row in population]
     if len(set(ids)) != len(ids):
@@ -261,6 +270,14 @@ def replay(manifest: Mapping[str, Any]) -> ReplayResult:
             False,
             f"population_hash: the manifest has {manifest['population_hash']}, the population's "
             f"ids hash to {digest}",
+        )
+    if manifest.get("population_size") is not None and manifest["population_size"] != len(
+        population
+    ):
+        return ReplayResult(
+            False,
+            f"population_size: the manifest says {manifest['population_size']}, its population "
+            f"lists {len(population)}",
         )
     seed = manifest.get("seed")
     if not seed:
