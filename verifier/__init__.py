@@ -101,7 +101,7 @@ def _load_user(user_id: str) -> Any:
     from verifier.auth.models import User
 
     user_part, _, epoch = user_id.partition(".")
-    if not (user_part.isdigit() and epoch.isdigit()):
+    if not (user_part.isascii() and user_part.isdigit() and epoch.isascii() and epoch.isdigit()):
         return None
     user = db.get_session().get(User, int(user_part))
     if user is None or not user.active or user.session_epoch != int(epoch):

@@ -152,7 +152,9 @@ def _complete(values: dict[str, Any]) -> None:
         values["DATABASE_URL"] = f"sqlite:///{INSTANCE_DIR / 'verifier.db'}"
     if values["WEB_WORKERS"] is None:
         concurrency = os.environ.get("WEB_CONCURRENCY", "").strip()  # gunicorn's own default
-        values["WEB_WORKERS"] = int(concurrency) if concurrency.isdigit() else 1
+        values["WEB_WORKERS"] = (
+            int(concurrency) if concurrency.isascii() and concurrency.isdigit() else 1
+        )
     for key, env in (("SECRET_KEY", "VERIFIER_SECRET_KEY"), ("DATA_KEY", "VERIFIER_DATA_KEY")):
         if values[key]:
             continue

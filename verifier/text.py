@@ -107,3 +107,12 @@ def require_reason(reason: str | None, max_length: int = 500) -> str:
             _("reason is longer than 500 characters"), field="reason", rule="max_length"
         )
     return check_characters(text, field="reason", label=_("reason"))
+
+
+def is_ascii_number(value: str) -> bool:
+    """Tell whether text is a whole number written in ASCII digits.
+
+    `str.isdigit()` alone also takes superscripts (²) and other scripts' digits, some of which
+    `int()` then refuses.
+    """
+    return value.isascii() and value.isdigit()

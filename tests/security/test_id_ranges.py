@@ -192,3 +192,13 @@ def test_on_postgresql_nothing_out_of_range_reaches_the_database(committing_app)
     check_page_numbers(world)
     check_ids_in_query_strings(world, [2**31])
     check_ids_in_the_api(world, [2**31])
+
+
+def test_ids_in_urls_are_ascii_digits_only(world):
+    """`/orgs/１` (a full-width one) is no other spelling of `/orgs/1`."""
+    client = world.clients["platform_admin"]
+    assert client.get(f"/orgs/{world.org.id}").status_code == 200
+    full_width = "".join(chr(ord(d) - ord("0") + ord("０")) for d in str(world.org.id))
+    assert client.get(f"/orgs/{full_width}").status_code == 404
+    superscript = "²" if world.org.id == 2 else "¹"
+    assert client.get(f"/orgs/{superscript}").status_code == 404

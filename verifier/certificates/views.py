@@ -46,6 +46,7 @@ from verifier.certificates.services import (
 from verifier.db import get_session, writes_data
 from verifier.errors import NotFound, VerifierError
 from verifier.jobs.api import request_locale
+from verifier.text import is_ascii_number
 from verifier.verification.services import verification_counts
 from verifier.volunteers.forms import ID_TYPE_LABELS
 from verifier.volunteers.services import search_volunteers, visible_volunteer
@@ -91,7 +92,7 @@ def _form_dict(*names: str) -> dict[str, Any]:
 
 
 def _int_list(name: str) -> list[int]:
-    return [int(v) for v in request.form.getlist(name) if v.isdigit() and len(v) < 10]
+    return [int(v) for v in request.form.getlist(name) if is_ascii_number(v) and len(v) < 10]
 
 
 @bp.get("/certificates")

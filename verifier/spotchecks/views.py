@@ -33,6 +33,7 @@ from verifier.spotchecks.services import (
     sample_counts,
     sample_of,
 )
+from verifier.text import is_ascii_number
 
 bp = Blueprint("spotchecks", __name__, url_prefix="/spotchecks")
 
@@ -282,7 +283,7 @@ def declare() -> Any:
         declare_conflict(
             session,
             require_actor(),
-            int(org_id) if org_id.isdigit() and len(org_id) < 10 else 0,
+            int(org_id) if is_ascii_number(org_id) and len(org_id) < 10 else 0,
             request.form.get("note", ""),
         )
     except VerifierError as error:

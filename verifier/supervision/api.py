@@ -42,6 +42,7 @@ from verifier.supervision.schemas import (
     when,
 )
 from verifier.supervision.services import DEFAULT_DEADLINE_DAYS, affected_record_ids
+from verifier.text import is_ascii_number
 
 ITEM = "<int(max=2147483647):item_id>"
 
@@ -225,7 +226,7 @@ def read_finding() -> tuple[FindingCreate, list[EvidenceFile]]:
     }
     raw_ids = [v for v in form.getlist("record_ids") if v.strip()]
     if raw_ids:
-        if not all(v.strip().isdigit() and len(v.strip()) < 11 for v in raw_ids):
+        if not all(is_ascii_number(v.strip()) and len(v.strip()) < 11 for v in raw_ids):
             raise ValidationError(
                 _("record ids are whole numbers"), field="record_ids", rule="int_parsing"
             )

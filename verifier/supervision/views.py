@@ -44,6 +44,7 @@ from verifier.supervision.services import (
     respond,
     visible_case,
 )
+from verifier.text import is_ascii_number
 from verifier.web.paging import Page, requested_page
 
 bp = Blueprint("supervision", __name__)
@@ -72,7 +73,7 @@ def _errors(error: VerifierError) -> list[str]:
 
 def _ids(text: str, field_name: str) -> list[int]:
     parts = [p for p in re.split(r"[\s,，、;]+", text or "") if p]
-    if not all(p.isdigit() and len(p) < 11 for p in parts):
+    if not all(is_ascii_number(p) and len(p) < 11 for p in parts):
         raise ValidationError(
             _("list record numbers separated by commas"), field=field_name, rule="int_parsing"
         )
@@ -108,7 +109,7 @@ def _finding_from_form() -> tuple[FindingCreate, list[Any]]:
     data: dict[str, Any] = {k: form[k] for k in ("result", "notes") if form.get(k)}
     if form.get("result") == "discrepancy" and form.get("discrepancy_type"):
         data["discrepancy_type"] = form["discrepancy_type"]
-    ids = [int(v) for v in form.getlist("record_ids") if v.isdigit() and len(v) < 11]
+    ids = [int(v) for v in form.getlist("record_ids") if is_ascii_number(v) and len(v) < 11]
     ids += _ids(form.get("other_record_ids", ""), "record_ids")
     if form.get("result") == "discrepancy" and ids:
         data["record_ids"] = sorted(set(ids))

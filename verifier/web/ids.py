@@ -19,7 +19,14 @@ from verifier.errors import NotFound
 
 
 class DatabaseIntegerConverter(IntegerConverter):
-    """`<int:...>` of every route: a whole number up to MAX_ID, unless the rule says otherwise."""
+    """`<int:...>` of every route: a whole number up to MAX_ID, unless the rule says otherwise.
+
+    ASCII digits only: werkzeug's `\\d+` also takes full-width and other scripts' digits, so
+    `/orgs/１` would be another spelling of `/orgs/1`.
+    """
+
+    regex = r"[0-9]+"
+    signed_regex = r"-?[0-9]+"
 
     def __init__(
         self,
