@@ -67,6 +67,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         hops = int(app.config["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     from verifier import jsonlimits
+    from verifier.web import guards
     from verifier.web.ids import DatabaseIntegerConverter
 
     # before any rule is added: every <int:...> in a URL is an id that fits the database
@@ -74,6 +75,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     # first of the hooks: no other (rate limits, CSRF, views) may parse a JSON body unchecked
     jsonlimits.register(app)
+    guards.register(app)
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
