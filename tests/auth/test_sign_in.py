@@ -198,3 +198,21 @@ def test_a_locked_account_answers_like_a_wrong_password(app, client, make):
     message = re.compile(r'<p class="error" role="alert">(.*?)</p>', re.S)
     assert message.search(pages[0]).group(1) == message.search(pages[-1]).group(1)
     assert message.search(unknown).group(1) == message.search(pages[-1]).group(1)
+
+
+def test_many_addresses_cannot_keep_the_owner_out_of_a_known_address(app, make):
+    """The account-wide back-off spares an address the owner signed in from before."""
+    app.config.update(LOGIN_ACCOUNT_MAX_FAILURES=6, LOGIN_MAX_FAILURES=100)
+    user = make.user("org_admin", make.org())
+    office = app.test_client()
+    office.environ_base["REMOTE_ADDR"] = "198.51.100.20"
+    assert login(office, user.email).status_code == 302
+    office.post("/logout")
+    for i in range(12):  # two rounds of back-off from twelve addresses
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"203.0.113.{i + 1}"
+        assert login(client, user.email, "guessing-123").status_code == 401
+    stranger = app.test_client()
+    stranger.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+    assert login(stranger, user.email, PASSWORD).status_code == 401  # backing off there
+    assert login(office, user.email).status_code == 302  # but not at the owner's office

@@ -95,7 +95,7 @@ class ApiToken(Base):
 
 
 class SignInFailure(Base):
-    """Failed sign-ins to one account from one address, and that pair's lock.
+    """Sign-ins to one account from one address: failures, that pair's lock, the last success.
 
     Locking the pair, not the account, means nobody can lock an account they know only the
     e-mail of: its owner, signing in from elsewhere, is not affected. The address is kept only
@@ -111,3 +111,5 @@ class SignInFailure(Base):
     failures: Mapped[int] = mapped_column(default=0)
     last_failed_at: Mapped[datetime] = mapped_column(default=utcnow)
     locked_until: Mapped[datetime | None]
+    # the last successful sign-in from this address: the account's back-off spares it
+    succeeded_at: Mapped[datetime | None]

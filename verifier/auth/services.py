@@ -15,7 +15,7 @@ from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from verifier.audit.services import record_event
 from verifier.auth.models import (
@@ -200,6 +200,10 @@ class LockoutPolicy:
         return timedelta(minutes=min(2 ** min(steps - 1, 30), self.account_lock_max_minutes))
 
 
+# An address the owner signed in from this recently is not subject to the account's back-off.
+TRUSTED_ADDRESS_DAYS = 90
+
+
 def address_key(address: str) -> str:
     """Return the keyed hash under which a client address is kept (never the address itself)."""
     secret = str(current_app.config["SECRET_KEY"]).encode("utf-8")
@@ -234,7 +238,10 @@ def authenticate(
 
     Failures from one address lock only that address out of the account, so knowing someone's
     e-mail is not enough to lock them out. Failures from every address together make the account
-    back off for everyone, briefly (1, 2, 4 ... minutes), which bounds a distributed guesser.
+    back off (1, 2, 4 ... minutes), which bounds a distributed guesser; the back-off does not
+    apply at an address the owner signed in from within TRUSTED_ADDRESS_DAYS, so many addresses
+    together cannot keep the owner out either. The user's row is locked while the counters
+    change, so attempts at the same moment are each counted.
     """
     policy = policy or LockoutPolicy.from_config()
     # one message for every failure, so sign-in reveals neither which accounts exist nor their state
@@ -252,9 +259,22 @@ def authenticate(
         return SignInResult(None, message)
     # hash the password whatever the account's state, so the time taken tells nothing about it
     password_ok = _verify(user.password_hash, password)
+    user = session.scalars(  # the counters below change one attempt at a time
+        select(User)
+        .where(User.id == user.id)
+        .options(lazyload(User.organisation))
+        .with_for_update(of=User)
+        .execution_options(populate_existing=True)
+    ).one()
     key = address_key(address)
     pair = _failure_row(session, user, key, create=False)
-    if (user.locked_until is not None and user.locked_until > now) or (
+    trusted = (
+        pair is not None
+        and pair.succeeded_at is not None
+        and pair.succeeded_at > now - timedelta(days=TRUSTED_ADDRESS_DAYS)
+    )
+    backing_off = user.locked_until is not None and user.locked_until > now and not trusted
+    if backing_off or (
         pair is not None and pair.locked_until is not None and pair.locked_until > now
     ):
         return SignInResult(None, message)
@@ -283,8 +303,11 @@ def authenticate(
         return SignInResult(None, message)
     if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    if pair is not None:
-        session.delete(pair)
+    pair = pair or _failure_row(session, user, key, create=True)
+    assert pair is not None
+    pair.failures = 0
+    pair.locked_until = None
+    pair.succeeded_at = now  # a known address: the account-wide back-off does not apply here
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
