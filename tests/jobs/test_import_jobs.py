@@ -234,3 +234,45 @@ def test_an_organisation_cannot_flood_the_queue(client, app, token, make, org):
     assert post_import(client, other, csv_bytes(rows(1)), headers=async_).status_code == 202
     work_queue(app)
     assert post_import(client, token, csv_bytes(rows(1)), headers=async_).status_code == 202
+
+
+def test_a_dry_run_job_on_sqlite_checks_a_private_copy_and_holds_no_lock(tmp_path, monkeypatch):
+    """While the rolled-back checking pass runs, another connection can still write at once."""
+    import sqlite3
+
+    from conftest import Factory
+    from job_helpers import committing_sqlite_app
+
+    from verifier.imports import jobs as import_jobs
+
+    app = committing_sqlite_app(tmp_path / "service.db", IMPORT_SYNC_MAX_BYTES=0)
+    make = Factory(app)
+    org = make.org()
+    user = make.user("org_recorder", org)
+    client = app.test_client()
+    probes: list[str] = []
+    real = import_jobs.import_records
+
+    def probing(session, *args, **kwargs):
+        report = real(session, *args, **kwargs)
+        if kwargs.get("dry_run"):  # its rows are written, not yet rolled back
+            other = sqlite3.connect(tmp_path / "service.db", timeout=0.5, isolation_level=None)
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+                probes.append("free")
+            except sqlite3.OperationalError as exc:
+                probes.append(str(exc))
+            finally:
+                other.close()
+        return report
+
+    monkeypatch.setattr(import_jobs, "import_records", probing)
+    queued = post_import(client, make.token(user), csv_bytes(rows(12)), dry_run="true")
+    assert queued.status_code == 202, queued.get_json()
+    assert work_queue(app) == 1
+    assert probes == ["free"]
+    job = job_row(app, queued.get_json()["id"])
+    assert job.status == "succeeded" and job.result["imported"] == 12, job.result
+    assert record_count(app) == 0  # a dry run writes nothing, on the copy or elsewhere
+    app.extensions["verifier.db"].engine.dispose()

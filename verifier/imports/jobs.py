@@ -4,15 +4,24 @@ The request stores the file (encrypted) and answers 202; the worker reads the wh
 without writing (a file that turns out unreadable half-way fails before any row is written),
 then imports it in batches that each commit with a checkpoint, so an interrupted job resumes
 after its last committed row. A dry run, and the checking pass of an all-or-nothing import, run
-as one transaction that is rolled back, exactly as the synchronous import does.
+as one transaction that is rolled back, exactly as the synchronous import does; on SQLite they
+run on a private copy of the database, so that the pass (which writes, then rolls back) holds no
+write lock on the service's database while it runs.
 """
 
 from __future__ import annotations
 
 import io
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import IO, Any
 
 from flask import current_app
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from verifier.auth.models import User
@@ -89,6 +98,46 @@ def check_readable(data: bytes, name: str, max_bytes: int) -> None:
         reader.close()
 
 
+@contextmanager
+def checking_session(session: Session) -> Iterator[Session]:
+    """Give the session a rolled-back checking pass runs in.
+
+    On SQLite the pass would hold the database's only write lock for as long as it runs (its
+    rows are written, then rolled back), and sign-in and verification would wait and fail: it
+    runs on a private copy instead, taken with SQLite's online backup (a consistent snapshot of
+    what is committed). Elsewhere (PostgreSQL), or when the session is joined to a connection
+    whose transaction its caller owns, the pass runs in the session itself.
+    """
+    bind = session.get_bind()
+    path = None if isinstance(bind, Connection) else bind.url.database
+    if bind.dialect.name != "sqlite" or not path or path == ":memory:":
+        yield session
+        return
+    from verifier.db import make_engine
+
+    session.rollback()  # hold no lock on the service's database while the copy is checked
+    folder = Path(tempfile.mkdtemp(prefix="verifier-check-"))
+    copy_path = folder / "check.db"
+    try:
+        source = sqlite3.connect(path)
+        try:
+            target = sqlite3.connect(copy_path)
+            try:
+                source.backup(target)
+            finally:
+                target.close()
+        finally:
+            source.close()
+        engine = make_engine(f"sqlite:///{copy_path}")
+        try:
+            with Session(engine) as copy:
+                yield copy
+        finally:
+            engine.dispose()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def run_import_job(ctx: JobContext) -> JobOutcome:
     """Work an import job; its result is the report the synchronous import answers."""
     session, params = ctx.session, ctx.params
@@ -110,17 +159,21 @@ def run_import_job(ctx: JobContext) -> JobOutcome:
         check_readable(data, name, max_bytes)
         if dry_run or all_or_nothing:
             # check every row as the synchronous import does: in one transaction, rolled back
-            report = import_records(
-                session,
-                org,
-                actor,
-                io.BytesIO(data),
-                name,
-                dry_run=True,
-                all_or_nothing=all_or_nothing,
-                **common,
-            )
+            org_id, actor_id = org.id, actor.id
+            with checking_session(session) as checking:
+                report = import_records(
+                    checking,
+                    checking.get(Organisation, org_id),
+                    checking.get(User, actor_id),
+                    io.BytesIO(data),
+                    name,
+                    dry_run=True,
+                    all_or_nothing=all_or_nothing,
+                    **common,
+                )
+                checking.rollback()
             session.rollback()
+            org, actor = session.get(Organisation, org_id), session.get(User, actor_id)
             if dry_run or report.rejected_rows:
                 report.dry_run = dry_run
                 return JobOutcome(report.as_dict())

@@ -44,8 +44,9 @@ from verifier.jobs.services import (
 log = logging.getLogger(__name__)
 
 # On SQLite a worker pauses this long after each committed batch, so that requests waiting for
-# the write lock (their busy handler polls every 100 ms at most) get it between two batches.
-SQLITE_BATCH_PAUSE_SECONDS = 0.05
+# the write lock (their busy handler polls every 100 ms at most) get it between two batches:
+# twice their polling interval, so that one of their polls always falls in the pause.
+SQLITE_BATCH_PAUSE_SECONDS = 0.2
 
 
 class JobLost(Exception):
