@@ -23,7 +23,7 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 from verifier.db import MAX_ID
 from verifier.errors import BadRequest, FieldError, UnsupportedMediaType, ValidationError
 from verifier.text import bad_characters
-from verifier.timeutil import parse_local_datetime, to_local
+from verifier.timeutil import local_zone, parse_local_datetime, to_local
 
 # Ids and minutes are 32-bit integers in the database; a bigger number must be refused
 # here, not reach the driver (SQLite overflows, PostgreSQL raises "out of range").
@@ -56,7 +56,8 @@ def _parse_datetime(value: Any) -> datetime:
         raise PydanticCustomError(
             "datetime_format",
             "must be a date and time in ISO 8601, e.g. 2026-03-05T09:00:00+08:00 "
-            "(without an offset it is taken as Beijing time)",
+            "(without an offset it is taken as local time, {zone})",
+            {"zone": str(local_zone())},
         ) from None
     return parsed
 
@@ -176,7 +177,8 @@ def _predicate(error: ErrorDetails) -> str | None:
     if kind == "datetime_format":
         return _(
             "must be a date and time in ISO 8601, e.g. 2026-03-05T09:00:00+08:00 "
-            "(without an offset it is taken as Beijing time)"
+            "(without an offset it is taken as local time, %(zone)s)",
+            zone=ctx.get("zone") or str(local_zone()),
         )
     if kind == "date_format":
         return _("must be a date written as YYYY-MM-DD")
@@ -197,7 +199,9 @@ def field_errors(exc: PydanticValidationError) -> list[FieldError]:
     """Turn pydantic's errors into the API's field errors: dotted field, rule, message."""
     errors = []
     for error in exc.errors(include_url=False, include_input=False):
-        field = ".".join(str(part) for part in error["loc"]) or "body"
+        # a rule over several fields (a model's own check) may name the field it is about
+        named = (error.get("ctx") or {}).get("field")
+        field = ".".join(str(part) for part in error["loc"]) or named or "body"
         predicate = _predicate(error)
         message = f"{field} {predicate}" if predicate else f"{field}: {error['msg']}"
         errors.append(FieldError(field=field, rule=error["type"], message=message))
@@ -227,10 +231,12 @@ def read_json(model: type[M]) -> M:
         data = json.loads(raw)
     except UnicodeDecodeError:
         raise BadRequest(_("the request body is not UTF-8 text")) from None
-    except ValueError as exc:  # JSONDecodeError, and numbers too long to read
+    except json.JSONDecodeError as exc:
         raise BadRequest(
             _("the request body is not valid JSON: %(reason)s", reason=str(exc))
         ) from None
+    except ValueError:  # a number of more than 4,300 digits, which Python will not read
+        raise BadRequest(_("the request body holds a number too long to read")) from None
     if not isinstance(data, dict):
         raise BadRequest(_("the request body must be a JSON object ({...})"))
     return validate(model, data)

@@ -183,6 +183,7 @@ def _check_ceremony_input(value: str | None) -> str | None:
         raise PydanticCustomError(
             "seed_format",
             _("a ceremony input is 20 to 128 letters and digits (e.g. twenty dice rolls)"),
+            {"field": "ceremony_input"},
         )
     return value.strip() if value is not None else None
 
@@ -193,6 +194,7 @@ def _one_input(ceremony_input: str | None, seed: str | None) -> str | None:
         raise PydanticCustomError(
             "ceremony_input_or_seed",
             _("give ceremony_input or its deprecated name seed, not both"),
+            {"field": "ceremony_input"},
         )
     return _check_ceremony_input(ceremony_input if ceremony_input is not None else seed)
 
@@ -238,7 +240,9 @@ class CampaignCreate(InputModel):
         self.seed = None
         if self.ceremony_input is not None and self.await_seed:
             raise PydanticCustomError(
-                "seed_or_wait", _("give a ceremony input or await_seed, not both")
+                "seed_or_wait",
+                _("give a ceremony input or await_seed, not both"),
+                {"field": "ceremony_input"},
             )
         return self
 
@@ -252,7 +256,11 @@ class SeedIn(InputModel):
     @model_validator(mode="after")
     def _format(self) -> SeedIn:
         if self.ceremony_input is None and self.seed is None:
-            raise PydanticCustomError("ceremony_input_required", _("ceremony_input is required"))
+            raise PydanticCustomError(
+                "ceremony_input_required",
+                _("ceremony_input is required"),
+                {"field": "ceremony_input"},
+            )
         self.ceremony_input = _one_input(self.ceremony_input, self.seed)
         self.seed = None
         return self
