@@ -1,4 +1,6 @@
-"""Repro (review of issue 7): a record written by a database writer with a revision row whose id
+"""Found by the adversarial review of issue 7, reproduced here, then fixed.
+
+A record written by a database writer with a revision row whose id
 is 0 or negative is not seen by `verifier audit verify` at all: the keyset pagination in
 `verifier/records/attestation.py::_batches` starts at `id > 0`.
 """
@@ -46,6 +48,6 @@ def test_a_revision_row_with_id_zero_or_below_is_reported(app, make):
         session.add(RecordRevision(id=0, record_id=record.id, revision=1, kind="created", **fields))
         session.commit()
     result = app.test_cli_runner().invoke(args=["audit", "verify"])
-    # today: exit 0, "records: 2 records, 1 of 1 revisions attested by the log"
+    # before the fix: exit 0, "records: 2 records, 1 of 1 revisions attested by the log"
     assert result.exit_code == 1, result.output
     assert "behind the application's back" in result.output

@@ -1,4 +1,6 @@
-"""Repro (review of issue 7): while a supervision case is open, the organisation revokes the held
+"""Found by the adversarial review of issue 7, reproduced here, then fixed.
+
+While a supervision case is open, the organisation revokes the held
 certificate (which it may) and then issues a fresh, valid certificate over the very records the
 case holds. `lifecycle._write_status` clears `regulator_hold` on revocation, and
 `certificates.services` finds held records only through certificates with `regulator_hold`.
@@ -48,5 +50,5 @@ def test_revoking_a_held_certificate_does_not_free_its_records_while_the_case_is
         json={"volunteer_id": world.volunteer.id, "record_ids": [world.records[0].id]},
         headers=world.auth("org_admin"),
     )
-    # today: 201 and a certificate that verifies as valid while the case is still open
+    # before the fix: 201 and a certificate that verifies as valid while the case is still open
     assert fresh.status_code == 409, fresh.get_json()

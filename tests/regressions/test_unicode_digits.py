@@ -1,4 +1,6 @@
-"""Repro (review of issue 7): `str.isdigit()` accepts '²' (SUPERSCRIPT TWO) but `int()` refuses it,
+"""Found by the adversarial review of issue 7, reproduced here, then fixed.
+
+`str.isdigit()` accepts '²' (SUPERSCRIPT TWO) but `int()` refuses it,
 so these forms answer 500 instead of a 4xx naming the field:
 
 - POST /api/v1/spotcheck/items/{id}/finding as multipart, record_ids=²

@@ -1,4 +1,6 @@
-"""Repro (review of issue 7), PostgreSQL: a NUL character in a query reaches the database, which
+"""Found by the adversarial review of issue 7, reproduced here, then fixed.
+
+On PostgreSQL: A NUL character in a query reaches the database, which
 refuses it (psycopg.DataError), and the request answers 500:
 
 - GET /certificates?q=%00 and GET /api/v1/certificates?q=%00

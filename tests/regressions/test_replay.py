@@ -1,4 +1,6 @@
-"""Repro (review of issue 7): a format-2 manifest relabelled as format 1, with a seed of the
+"""Found by the adversarial review of issue 7, reproduced here, then fixed.
+
+A format-2 manifest relabelled as format 1, with a seed of the
 forger's choosing and the sample and inspector draw recomputed from it, replays as "match"
 (exit 0): `verifier/spotchecks/draw.py::replay` trusts the manifest's own `format` field and skips
 the commitment check, even though the file carries a commitment and a server secret.
@@ -55,5 +57,5 @@ def test_a_v2_manifest_relabelled_as_format_1_with_a_chosen_seed_is_refused(
     path = tmp_path / "forged-manifest.json"
     path.write_text(json.dumps(forged, ensure_ascii=False, default=str), encoding="utf-8")
     result = app.test_cli_runner().invoke(args=["spotcheck", "replay", str(path)])
-    # today: exit 0, "match: ... (format 1: the seed as it was given; there is no commitment)"
+    # before the fix: exit 0, "match: ... (format 1: ... there is no commitment)"
     assert result.exit_code == 1, result.output
