@@ -399,10 +399,34 @@ def test_a_row_slipped_into_the_legacy_range_is_caught_by_its_count(app, make):
     assert "revisions were added to or removed from them" in result.output
 
 
-def test_the_epoch_deleted_behind_the_application_is_reported(app, make):
+def test_deleting_the_epoch_makes_nothing_legacy(app, make):
+    """Without its row, legacy revisions are unattested ones: deleting it hides nothing."""
     from verifier.audit.models import AttestationEpoch
+    from verifier.records.services import RecordInput, create_record
+    from verifier.volunteers.models import Volunteer
 
+    org = make.org()
+    volunteer = make.volunteer(org)
+    start = datetime.now(SHANGHAI).replace(minute=0, second=0, microsecond=0) - timedelta(days=9)
+
+    def legacy(session):
+        from verifier.orgs.models import Organisation
+
+        create_record(
+            session,
+            session.get(Organisation, org.id),
+            session.get(Volunteer, volunteer.id),
+            RecordInput("旧活动", "南川区", start, start + timedelta(hours=2), 120),
+            None,
+            audit=False,
+        )
+        epoch = session.get(AttestationEpoch, 1)
+        epoch.legacy_upto = session.scalar(select(func.max(RecordRevision.id)))
+        epoch.legacy_count = 1
+
+    make.run(legacy)
+    assert _verify(app).exit_code == 0  # legacy: a warning
     make.run(lambda s: s.delete(s.get(AttestationEpoch, 1)))
     result = _verify(app)
     assert result.exit_code == 1
-    assert "record_attestation_epoch" in result.output
+    assert "attested by no audit entry" in result.output

@@ -14,6 +14,7 @@ from verifier.api.schemas import (
     OutputModel,
     PageOut,
     PageQuery,
+    QueryText,
     RecordId,
     local,
 )
@@ -78,7 +79,7 @@ class Reinstatement(InputModel):
 
 
 class CertificateQuery(PageQuery):
-    q: str = Field(
+    q: QueryText = Field(
         "",
         max_length=60,
         description="A certificate number, a volunteer number, or part of a name.",

@@ -33,7 +33,7 @@ from verifier.keys.services import active_key, private_key_of
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
 from verifier.records.models import ServiceRecord
-from verifier.text import check_characters
+from verifier.text import check_characters, search_text
 from verifier.timeutil import format_hours
 from verifier.volunteers.locks import lock_volunteer
 from verifier.volunteers.models import Volunteer
@@ -367,7 +367,7 @@ def list_certificates(
         stmt = stmt.where(Certificate.organisation_id == actor.organisation_id)
     if status:
         stmt = stmt.where(Certificate.status == status)
-    q = (query or "").strip()
+    q = search_text(query)  # characters that can never match (a NUL) never reach the database
     if q:
         compact = q.replace("-", "").replace(" ", "").upper()
         stmt = stmt.where(
