@@ -385,9 +385,10 @@ def test_a_row_slipped_into_the_legacy_range_is_caught_by_its_count(app, make):
     org = make.org()
     volunteer = make.volunteer(org)
 
-    def upgraded(session):  # no legacy revision yet, but ids up to 100 count as before the epoch
+    def upgraded(session):  # no legacy revision, but every id counts as before the epoch (as if
+        # the ids left a gap); PostgreSQL's sequences run on across rolled-back tests
         epoch = session.get(AttestationEpoch, 1)
-        epoch.legacy_upto, epoch.legacy_count = 100, 0
+        epoch.legacy_upto, epoch.legacy_count = 2**31 - 1, 0
 
     make.run(upgraded)
     with app.app_context():
