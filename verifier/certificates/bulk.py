@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event, record_events
@@ -127,22 +127,28 @@ def _members(session: Session, org: Organisation, ids: list[int]) -> set[int]:
     return found
 
 
+def certifiable_in_period(
+    stmt: Select[Any], org_id: int, period_from: date, period_to: date
+) -> Select[Any]:
+    """Limit a query over records to those a bulk run certifies: the organisation's active
+    records of its own volunteers, in the period."""
+    return stmt.join(
+        Membership,
+        (Membership.volunteer_id == ServiceRecord.volunteer_id)
+        & (Membership.organisation_id == ServiceRecord.organisation_id),
+    ).where(
+        ServiceRecord.organisation_id == org_id,
+        ServiceRecord.status == "active",
+        ServiceRecord.service_date >= period_from,
+        ServiceRecord.service_date <= period_to,
+    )
+
+
 def _records_by_volunteer(
     session: Session, org: Organisation, request: BulkRequest, ids: list[int] | None
 ) -> dict[int, list[ServiceRecord]]:
     stmt = (
-        select(ServiceRecord)
-        .join(
-            Membership,
-            (Membership.volunteer_id == ServiceRecord.volunteer_id)
-            & (Membership.organisation_id == ServiceRecord.organisation_id),
-        )
-        .where(
-            ServiceRecord.organisation_id == org.id,
-            ServiceRecord.status == "active",
-            ServiceRecord.service_date >= request.period_from,
-            ServiceRecord.service_date <= request.period_to,
-        )
+        certifiable_in_period(select(ServiceRecord), org.id, request.period_from, request.period_to)
         .order_by(ServiceRecord.volunteer_id, ServiceRecord.started_at, ServiceRecord.id)
         .execution_options(populate_existing=True)
     )

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from verifier.api.schemas import validate
 from verifier.auth.models import User
-from verifier.certificates.bulk import BULK_LIMIT, BulkRequest, issue_bulk
+from verifier.certificates.bulk import BULK_LIMIT, BulkRequest, certifiable_in_period, issue_bulk
 from verifier.certificates.schemas import BulkCreate, BulkOut
 from verifier.errors import Forbidden
 from verifier.jobs.models import Job
@@ -23,29 +23,15 @@ from verifier.jobs.worker import JobContext
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
 from verifier.records.models import ServiceRecord
-from verifier.volunteers.models import Membership
 
 
 def volunteers_in_request(session: Session, org: Organisation, body: BulkCreate) -> int:
     """Count the volunteers a bulk request covers at most: the size that makes it a job."""
     if body.volunteer_ids is not None:
         return len(set(body.volunteer_ids))
+    count = select(func.count(func.distinct(ServiceRecord.volunteer_id)))
     return int(
-        session.scalar(
-            select(func.count(func.distinct(ServiceRecord.volunteer_id)))
-            .join(
-                Membership,
-                (Membership.volunteer_id == ServiceRecord.volunteer_id)
-                & (Membership.organisation_id == ServiceRecord.organisation_id),
-            )
-            .where(
-                ServiceRecord.organisation_id == org.id,
-                ServiceRecord.status == "active",
-                ServiceRecord.service_date >= body.period_from,
-                ServiceRecord.service_date <= body.period_to,
-            )
-        )
-        or 0
+        session.scalar(certifiable_in_period(count, org.id, body.period_from, body.period_to)) or 0
     )
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
 
 from verifier.audit.services import canonical_json
-from verifier.records.models import RecordRevision, ServiceRecord
+from verifier.records.models import CONTENT_FIELDS, RecordRevision, ServiceRecord
 
 DIGEST_VERSION = 1
 # The record's facts that never change after creation, attested with each of its revisions.
@@ -60,16 +60,7 @@ _REVISION_FIELDS = (
     "created_at",
 )
 # Columns a record shares with its latest revision.
-_PROJECTED = (
-    "activity",
-    "place",
-    "content",
-    "leader",
-    "started_at",
-    "ended_at",
-    "minutes",
-    "evaluation",
-)
+_PROJECTED = CONTENT_FIELDS
 MAX_LISTED = 20
 
 

@@ -12,6 +12,19 @@ from verifier.db import Base, utcnow
 RECORD_SOURCES = ("entry", "api", "import", "checkin")
 
 
+# The content a record and each of its revisions both hold: a record shows its latest revision's.
+CONTENT_FIELDS = (
+    "activity",
+    "place",
+    "content",
+    "leader",
+    "started_at",
+    "ended_at",
+    "minutes",
+    "evaluation",
+)
+
+
 class ServiceRecord(Base):
     """A stretch of volunteer service; its columns mirror its latest revision."""
 

@@ -18,7 +18,12 @@ from verifier.labels import RECORD_FIELD, label
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
 from verifier.records.attestation import attest_revision
-from verifier.records.models import RecordReassignment, RecordRevision, ServiceRecord
+from verifier.records.models import (
+    CONTENT_FIELDS,
+    RecordReassignment,
+    RecordRevision,
+    ServiceRecord,
+)
 from verifier.text import clean_text, require_reason
 from verifier.timeutil import (
     format_hours,
@@ -36,16 +41,6 @@ EARLIEST_SERVICE = datetime(1990, 1, 1, tzinfo=UTC)
 # A little clock skew between an organisation's device and the server is not "the future".
 FUTURE_TOLERANCE = timedelta(minutes=5)
 TEXT_LIMITS = {"activity": 200, "place": 200, "content": 2000, "leader": 50, "evaluation": 500}
-CONTENT_FIELDS = (
-    "activity",
-    "place",
-    "content",
-    "leader",
-    "started_at",
-    "ended_at",
-    "minutes",
-    "evaluation",
-)
 
 
 @dataclass
