@@ -264,6 +264,21 @@ class Factory:
 
         return self.run(make)
 
+    def certificate(self, org: Any, actor: Any, volunteer: Any, records: Any) -> Any:
+        """Issue a certificate over records through the service, as the organisation's user."""
+        from verifier.auth.models import User
+        from verifier.certificates.services import IssueRequest, issue_certificate
+        from verifier.orgs.models import Organisation
+
+        return self.run(
+            lambda s: issue_certificate(
+                s,
+                s.get(Organisation, org.id),
+                IssueRequest(volunteer_id=volunteer.id, record_ids=[r.id for r in records]),
+                s.get(User, actor.id),
+            )
+        )
+
 
 @pytest.fixture
 def make(app: Flask) -> Factory:
@@ -307,3 +322,50 @@ def csrf_token_from(html: str) -> str:
         found = re.search(r'value="([^"]+)"[^>]*name="csrf_token"', html)
     assert found, "no CSRF token in page"
     return found.group(1)
+
+
+def raw_record(
+    session: Any,
+    org_id: int,
+    volunteer_id: int,
+    *,
+    with_revision: bool = True,
+    revision_id: int | None = None,
+) -> Any:
+    """A record inserted as a direct database writer would: no service, no audit entry.
+
+    With revision_id, the writer picks the revision row's id itself (0 or below, say).
+    """
+    from zoneinfo import ZoneInfo
+
+    from verifier.db import utcnow
+    from verifier.records.models import RecordRevision, ServiceRecord
+
+    start = datetime.now(ZoneInfo("Asia/Shanghai")).replace(microsecond=0) - timedelta(days=20)
+    fields = {
+        "activity": "凭空出现的服务",
+        "place": "南川区",
+        "started_at": start,
+        "ended_at": start + timedelta(hours=8),
+        "minutes": 480,
+    }
+    record = ServiceRecord(
+        organisation_id=org_id,
+        volunteer_id=volunteer_id,
+        status="active",
+        revision=1,
+        service_date=start.date(),
+        dedupe_key=f"direct-write-{revision_id}",
+        recorded_at=utcnow(),
+        updated_at=utcnow(),
+        **fields,
+    )
+    session.add(record)
+    session.flush()
+    if with_revision:
+        revision = RecordRevision(record_id=record.id, revision=1, kind="created", **fields)
+        if revision_id is not None:
+            revision.id = revision_id
+        session.add(revision)
+        session.flush()
+    return record

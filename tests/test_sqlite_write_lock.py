@@ -35,23 +35,11 @@ def sqlite_app(tmp_path: Path) -> Iterator[tuple[Flask, Path]]:
 
 
 def _world(app: Flask) -> dict[str, Any]:
-    from verifier.auth.models import User
-    from verifier.certificates.services import IssueRequest, issue_certificate
-    from verifier.orgs.models import Organisation
-
     make = Factory(app)
     org = make.org()
     admin = make.user("org_admin", org)
     volunteer = make.volunteer(org)
-    record = make.record(org, volunteer, actor=admin)
-    cert = make.run(
-        lambda s: issue_certificate(
-            s,
-            s.get(Organisation, org.id),
-            IssueRequest(volunteer_id=volunteer.id, record_ids=[record.id]),
-            s.get(User, admin.id),
-        )
-    )
+    cert = make.certificate(org, admin, volunteer, [make.record(org, volunteer, actor=admin)])
     return {"email": admin.email, "token": cert.token, "number": cert.number}
 
 

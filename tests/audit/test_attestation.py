@@ -8,11 +8,11 @@ import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from conftest import make_resident_id
+from conftest import make_resident_id, raw_record
 from sqlalchemy import func, select, text, update
 
 from verifier.audit.models import AuditEntry
-from verifier.db import get_session, utcnow
+from verifier.db import get_session
 from verifier.records.models import RecordRevision, ServiceRecord
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -48,35 +48,6 @@ def _entries(app, action: str) -> list[AuditEntry]:
                 select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
             )
         )
-
-
-def _raw_record(session, org_id, volunteer_id, *, with_revision=True) -> ServiceRecord:
-    """A record inserted as a direct database writer would: no service, no audit entry."""
-    start = datetime.now(SHANGHAI).replace(microsecond=0) - timedelta(days=20)
-    fields = {
-        "activity": "凭空出现的服务",
-        "place": "南川区",
-        "started_at": start,
-        "ended_at": start + timedelta(hours=8),
-        "minutes": 480,
-    }
-    record = ServiceRecord(
-        organisation_id=org_id,
-        volunteer_id=volunteer_id,
-        status="active",
-        revision=1,
-        service_date=start.date(),
-        dedupe_key="direct-write",
-        recorded_at=utcnow(),
-        updated_at=utcnow(),
-        **fields,
-    )
-    session.add(record)
-    session.flush()
-    if with_revision:
-        session.add(RecordRevision(record_id=record.id, revision=1, kind="created", **fields))
-        session.flush()
-    return record
 
 
 def test_single_writes_carry_the_content_hash_of_their_revision(app, make):
@@ -134,7 +105,7 @@ def test_a_directly_inserted_service_record_is_reported(app, make):
     make.record(org, volunteer, actor=admin)
     with app.app_context():
         session = get_session()
-        raw = _raw_record(session, org.id, volunteer.id)
+        raw = raw_record(session, org.id, volunteer.id)
         revision_id = session.scalar(
             select(RecordRevision.id).where(RecordRevision.record_id == raw.id)
         )
@@ -310,7 +281,7 @@ def test_legacy_revisions_warn_until_attested_once(app, make):
     # a row written behind the application's back later is no legacy
     with app.app_context():
         session = get_session()
-        _raw_record(session, org.id, volunteer.id)
+        raw_record(session, org.id, volunteer.id)
         session.commit()
         assert session.scalar(select(func.count()).select_from(RecordRevision)) == 4
     assert _verify(app).exit_code == 1
@@ -322,7 +293,7 @@ def test_records_can_be_left_out_of_the_check(app, make):
     make.record(org, volunteer)
     with app.app_context():
         session = get_session()
-        _raw_record(session, org.id, volunteer.id)
+        raw_record(session, org.id, volunteer.id)
         session.commit()
     assert _verify(app).exit_code == 1
     result = _verify(app, "--no-records")
@@ -393,7 +364,7 @@ def test_a_row_slipped_into_the_legacy_range_is_caught_by_its_count(app, make):
     make.run(upgraded)
     with app.app_context():
         session = get_session()
-        _raw_record(session, org.id, volunteer.id)
+        raw_record(session, org.id, volunteer.id)
         session.commit()
     result = _verify(app)
     assert result.exit_code == 1, result.output

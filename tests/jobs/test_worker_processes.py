@@ -220,9 +220,6 @@ def test_sign_in_and_verification_work_while_an_import_job_writes(tmp_path, monk
     monkeypatch.setattr(JobContext, "save", slow_save)
     from conftest import PASSWORD
 
-    from verifier.auth.models import User
-    from verifier.certificates.services import IssueRequest, issue_certificate
-    from verifier.orgs.models import Organisation
     from verifier.spotchecks.scheduler import start_job_worker
 
     # batches of 100 rows hold the write lock for a good part of a second each
@@ -232,15 +229,7 @@ def test_sign_in_and_verification_work_while_an_import_job_writes(tmp_path, monk
         org = make.org()
         admin = make.user("org_admin", org)
         volunteer = make.volunteer(org)
-        record = make.record(org, volunteer, actor=admin)
-        cert = make.run(
-            lambda s: issue_certificate(
-                s,
-                s.get(Organisation, org.id),
-                IssueRequest(volunteer_id=volunteer.id, record_ids=[record.id]),
-                s.get(User, admin.id),
-            )
-        )
+        cert = make.certificate(org, admin, volunteer, [make.record(org, volunteer, actor=admin)])
         token = make.token(make.user("org_recorder", org))
         client = app.test_client()
         job_id = post_import(client, token, csv_bytes(rows(1000))).get_json()["id"]
