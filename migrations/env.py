@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy.engine import Engine
 
 import verifier.models  # noqa: F401  (fills Base.metadata)
-from verifier.db import Base, make_engine
+from verifier.db import Base, autogenerate_options, make_engine
 
 config = context.config
 target_metadata = Base.metadata
@@ -43,8 +43,9 @@ def run_migrations_online() -> None:
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
-            compare_type=True,
             render_item=render_item,
+            # the same comparison as tests/test_schema.py: the scheduler's table is left out
+            **autogenerate_options(),
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from verifier import db
-from verifier.config import INSTANCE_DIR, PROJECT_ROOT, load_settings
+from verifier.config import INSTANCE_DIR, load_settings, resource_path
 
 LOCALES = ("zh", "en")
 csrf = CSRFProtect()
@@ -38,8 +38,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     settings = load_settings(config)
     app = Flask(
         __name__,
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(resource_path("templates")),
+        static_folder=str(resource_path("static")),
         instance_path=str(INSTANCE_DIR),
     )
     app.config.update(settings)
@@ -53,7 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # request bodies above this are refused before they are read (imports check their own limit)
         MAX_CONTENT_LENGTH=int(app.config["IMPORT_MAX_BYTES"]) + 1024 * 1024,
         BABEL_DEFAULT_LOCALE=app.config["DEFAULT_LOCALE"],
-        BABEL_TRANSLATION_DIRECTORIES=str(PROJECT_ROOT / "verifier" / "translations"),
+        BABEL_TRANSLATION_DIRECTORIES=str(resource_path("translations")),
         RATELIMIT_STORAGE_URI=app.config["RATELIMIT_STORAGE_URI"],
         RATELIMIT_HEADERS_ENABLED=True,
         WTF_CSRF_TIME_LIMIT=None,

@@ -11,12 +11,30 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
+# The directories the service reads its files from (docs/parts/issue8-mig.md: installed layout).
+RESOURCES = ("templates", "static", "migrations", "translations")
 
 
 class ConfigError(RuntimeError):
     """A setting is missing or invalid; the app refuses to start."""
+
+
+def resource_path(name: str) -> Path:
+    """Return one of the RESOURCES directories, from an installed wheel or from a checkout.
+
+    A wheel carries templates/, static/ and migrations/ inside the package (setup.py copies them
+    there at build time); a checkout keeps them at its top level. Translations are always in the
+    package.
+    """
+    if name not in RESOURCES:
+        raise ValueError(f"unknown resource directory {name!r}")
+    for base in (PACKAGE_DIR, PROJECT_ROOT):
+        if (base / name).is_dir():
+            return base / name
+    raise RuntimeError(f"the {name}/ directory is missing from {PACKAGE_DIR} and {PROJECT_ROOT}")
 
 
 def _int(value: str) -> int:

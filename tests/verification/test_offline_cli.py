@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import io
 import json
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -90,6 +91,16 @@ def test_a_verify_url_or_bare_token_verifies(offline, issued, form):
     source = issued["url"] if form == "url" else issued["cert"].token
     result = offline(source, "--jwks", issued["jwks_file"])
     assert result.exit_code == 0, result.output
+
+
+def test_without_zxing_cpp_an_image_says_how_to_install_it_and_links_still_verify(
+    offline, issued, monkeypatch
+):
+    monkeypatch.setitem(sys.modules, "zxingcpp", None)  # as where the qr extra is not installed
+    result = offline(issued["png"], "--jwks", issued["jwks_file"])
+    assert result.exit_code == 2
+    assert "zxing-cpp" in result.output and "pip install 'verifier[qr]'" in result.output
+    assert offline(issued["url"], "--jwks", issued["jwks_file"]).exit_code == 0
 
 
 def _claims(token):

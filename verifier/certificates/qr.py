@@ -15,12 +15,13 @@ SMART Health Cards do, and print the code 50 mm wide: a version-22 code is 105 m
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import qrcode
-import zxingcpp
 from PIL import Image, UnidentifiedImageError
 from qrcode.constants import ERROR_CORRECT_M
 from qrcode.exceptions import DataOverflowError
@@ -29,6 +30,7 @@ __all__ = [
     "ERROR_CORRECTION",
     "MAX_QR_VERSION",
     "QRCodeTooLarge",
+    "QRReaderMissing",
     "QRLayout",
     "UnreadableImage",
     "decode_qr",
@@ -61,6 +63,25 @@ class QRCodeTooLarge(ValueError):
 
 class UnreadableImage(ValueError):
     """The bytes or file are not an image that can be searched for QR codes."""
+
+
+class QRReaderMissing(RuntimeError):
+    """Reading QR codes from images needs zxing-cpp, an optional dependency (the `qr` extra)."""
+
+
+INSTALL_QR_READER = "pip install 'verifier[qr]' (or: pip install 'zxing-cpp>=2.2')"
+
+
+def _zxing() -> Any:
+    """Return the zxing-cpp module, imported only when an image is read."""
+    if importlib.util.find_spec("zxingcpp") is None:
+        raise QRReaderMissing(
+            f"reading QR codes from images needs zxing-cpp, which is not installed: "
+            f"{INSTALL_QR_READER}"
+        )
+    import zxingcpp
+
+    return zxingcpp
 
 
 @dataclass(frozen=True)
@@ -122,7 +143,11 @@ def render_qr_png(url: str, *, box_size: int = 10, max_version: int = MAX_QR_VER
 
 
 def decode_qr(image: bytes | str | os.PathLike[str] | Image.Image) -> list[str]:
-    """Return the text of every QR code found in an image (PNG, JPEG, a photo ...)."""
+    """Return the text of every QR code found in an image (PNG, JPEG, a photo ...).
+
+    Raises QRReaderMissing when zxing-cpp (the `qr` extra) is not installed.
+    """
+    _zxing()
     if isinstance(image, Image.Image):
         return _read(image)
     source = io.BytesIO(image) if isinstance(image, bytes | bytearray) else image
@@ -149,6 +174,7 @@ def _read(image: Image.Image) -> list[str]:
         image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
     if image.mode not in ("L", "RGB"):
         image = image.convert("L")
+    zxingcpp = _zxing()
     results = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
     # zxing-cpp may find one symbol twice (at two scales); report each text once, in order.
     return list(dict.fromkeys(result.text for result in results if result.valid))

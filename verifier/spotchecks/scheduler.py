@@ -24,14 +24,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from verifier.db import get_db, get_session, utcnow
+from verifier.db import SCHEDULER_JOBS_TABLE, get_db, get_session, utcnow
 from verifier.spotchecks.models import SpotCheckPlan
 from verifier.spotchecks.plans import SCHEDULE_ZONE, cron_trigger
 from verifier.spotchecks.runs import DueRun, RunOutcome, due_runs, run_plan_period
 
 log = logging.getLogger(__name__)
 
-JOBS_TABLE = "apscheduler_jobs"
+JOBS_TABLE = SCHEDULER_JOBS_TABLE  # left out of the migrations (verifier/db.py)
 PLAN_JOB_PREFIX = "plan:"
 SYNC_JOB_ID = "sync-plans"
 OVERDUE_JOB_ID = "flag-overdue-cases"

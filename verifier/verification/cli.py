@@ -25,7 +25,7 @@ from flask.cli import with_appcontext
 
 from verifier import jsonlimits
 from verifier.certificates.numbers import InvalidCertificateNumber, normalize_certificate_number
-from verifier.certificates.qr import UnreadableImage, decode_qr
+from verifier.certificates.qr import QRReaderMissing, UnreadableImage, decode_qr
 from verifier.certificates.services import number_display
 from verifier.crypto import signing
 from verifier.crypto.errors import CryptoError, InvalidSignature, MalformedKey, MalformedToken
@@ -101,6 +101,8 @@ def read_source(source: str) -> str:
             texts = decode_qr(path.read_bytes())
         except UnreadableImage as exc:
             raise Unreadable(f"{source} is not a readable image ({exc})") from None
+        except QRReaderMissing as exc:
+            raise Unreadable(str(exc)) from None
         except OSError as exc:
             raise Unreadable(f"cannot read {source}: {exc.strerror}") from None
         if not texts:
