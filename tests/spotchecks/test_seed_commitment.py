@@ -32,8 +32,8 @@ def _sha256(text):
 
 def _hidden_secret(app, campaign_id):
     """The server secret as the database keeps it before the reveal (decrypted here, by hand)."""
+    from verifier.crypto.encryption import get_cipher
     from verifier.spotchecks.services import _ENCRYPTION_CONTEXT
-    from verifier.volunteers.services import get_cipher
 
     with app.app_context():
         campaign = get_session().get(SpotCheckCampaign, campaign_id)

@@ -110,11 +110,12 @@ def test_a_correction_racing_a_merge_sees_the_moved_records(committing_app, monk
     from conftest import days_ago
 
     from verifier.auth.models import User
+    from verifier.crypto.encryption import get_cipher
     from verifier.errors import ValidationError
     from verifier.records.models import ServiceRecord
     from verifier.records.services import RecordInput, correct_record
     from verifier.volunteers import merges
-    from verifier.volunteers.services import get_cipher, new_volunteer_number
+    from verifier.volunteers.services import new_volunteer_number
 
     make = Factory(committing_app)
     org_a, org_b = make.org(), make.org()

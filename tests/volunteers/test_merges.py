@@ -17,12 +17,13 @@ from verifier.audit.services import verify_chain
 from verifier.auth.models import User
 from verifier.certificates.models import Certificate
 from verifier.certificates.services import IssueRequest, issue_certificate, number_display
+from verifier.crypto.encryption import get_cipher
 from verifier.db import get_session
 from verifier.identifiers import mask_id_number
 from verifier.orgs.models import Organisation
 from verifier.records.models import RecordReassignment, RecordRevision, ServiceRecord
 from verifier.volunteers.models import Membership, Volunteer
-from verifier.volunteers.services import get_cipher, new_volunteer_number, reveal_id_number
+from verifier.volunteers.services import new_volunteer_number, reveal_id_number
 
 EN = {"Accept-Language": "en"}
 NUMBER = make_resident_id(81)

@@ -11,6 +11,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app
 
 _VERSION = b"\x01"
 _NONCE_BYTES = 12
@@ -68,6 +69,15 @@ class FieldCipher:
     def lookup_hash(self, value: str) -> str:
         """Return a keyed hash (HMAC-SHA256, hex) that finds equal values without decrypting."""
         return hmac.new(self._lookup_key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def get_cipher() -> FieldCipher:
+    """Return the app's cipher for stored secrets, made once from VERIFIER_DATA_KEY."""
+    cipher = current_app.extensions.get("verifier.cipher")
+    if cipher is None:
+        cipher = FieldCipher(current_app.config["DATA_KEY"])
+        current_app.extensions["verifier.cipher"] = cipher
+    return cipher
 
 
 def sha256_hex(data: bytes) -> str:

@@ -114,8 +114,7 @@ def enqueue(
     session.flush()
     if file is not None:
         name, data = file
-        from verifier.crypto.encryption import sha256_hex
-        from verifier.volunteers.services import get_cipher
+        from verifier.crypto.encryption import get_cipher, sha256_hex
 
         session.add(
             JobFile(

@@ -105,7 +105,7 @@ class JobContext:
 
     def file(self) -> tuple[str, bytes]:
         """Return the job's stored file, decrypted: (name, bytes)."""
-        from verifier.volunteers.services import get_cipher
+        from verifier.crypto.encryption import get_cipher
 
         stored = self.session.get(JobFile, self.job_id)
         if stored is None:

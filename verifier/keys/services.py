@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 from verifier.audit.services import record_event
 from verifier.auth.models import User
 from verifier.crypto import signing
+from verifier.crypto.encryption import get_cipher
 from verifier.db import utcnow
 from verifier.errors import Conflict, NotFound, ValidationError
 from verifier.keys.models import SigningKey
 from verifier.text import check_characters
-from verifier.volunteers.services import get_cipher
 
 _KEY_LOCK = 7_310_002
 _CONTEXT = "signing_keys.private_key"

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from verifier.audit.services import record_event
 from verifier.auth.models import REGULATOR_SUPERVISOR, User
+from verifier.crypto.encryption import get_cipher
 from verifier.db import utcnow
 from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
 from verifier.spotchecks.draw import (
@@ -46,7 +47,6 @@ from verifier.spotchecks.population import (
 from verifier.spotchecks.sampling import population_hash
 from verifier.supervision.models import SpotCheckFinding
 from verifier.text import check_characters
-from verifier.volunteers.services import get_cipher
 
 if TYPE_CHECKING:  # the schemas import the API package, which imports this module's users
     from verifier.spotchecks.schemas import PlanParameters

@@ -20,12 +20,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event
+from verifier.crypto.encryption import get_cipher
 from verifier.errors import ValidationError
 from verifier.identifiers import mask_id_number, normalize_id_number
 from verifier.records.models import ServiceRecord
 from verifier.volunteers.locks import lock_volunteer
 from verifier.volunteers.models import Membership, Volunteer
-from verifier.volunteers.services import get_cipher, lookup_key, reveal_id_number
+from verifier.volunteers.services import lookup_key, reveal_id_number
 
 SCAN_BATCH = 500
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, aliased
 
 from verifier.audit.services import record_event
 from verifier.certificates.models import Certificate
+from verifier.crypto.encryption import get_cipher
 from verifier.db import utcnow
 from verifier.errors import Conflict, NotFound, ValidationError
 from verifier.identifiers import compact_identifier, mask_id_number
@@ -24,7 +25,7 @@ from verifier.text import check_characters
 from verifier.volunteers.duplicates import check_stored_identity, normal_form_of_stored, rekey_one
 from verifier.volunteers.locks import lock_volunteer
 from verifier.volunteers.models import Membership, Volunteer
-from verifier.volunteers.services import get_cipher, reveal_id_number
+from verifier.volunteers.services import reveal_id_number
 
 
 def merged_lookup_key(volunteer_id: int) -> str:

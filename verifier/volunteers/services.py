@@ -8,7 +8,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +15,7 @@ from sqlalchemy.orm import Session, aliased
 
 from verifier.audit.services import record_event
 from verifier.auth.models import User
-from verifier.crypto.encryption import FieldCipher
+from verifier.crypto.encryption import get_cipher
 from verifier.db import utcnow
 from verifier.errors import Conflict, NotFound, ValidationError
 from verifier.identifiers import (
@@ -43,15 +42,6 @@ GENDERS = {
     "m": "male",
     "f": "female",
 }
-
-
-def get_cipher() -> FieldCipher:
-    """Return the app's cipher for personal fields, made once from VERIFIER_DATA_KEY."""
-    cipher = current_app.extensions.get("verifier.cipher")
-    if cipher is None:
-        cipher = FieldCipher(current_app.config["DATA_KEY"])
-        current_app.extensions["verifier.cipher"] = cipher
-    return cipher
 
 
 @dataclass
