@@ -46,7 +46,7 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("ENV", "VERIFIER_ENV", "development", doc="development, production or testing"),
+    Setting("ENV", "VERIFIER_ENV", "development", doc="development or production"),
     Setting("DATABASE_URL", "VERIFIER_DATABASE_URL", None, doc="SQLAlchemy URL"),
     Setting("SECRET_KEY", "VERIFIER_SECRET_KEY", None, doc="signs sessions and CSRF tokens"),
     Setting("DATA_KEY", "VERIFIER_DATA_KEY", None, doc="base64 of 32 bytes; encrypts ID numbers"),
@@ -108,6 +108,9 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 ENVIRONMENTS = {"development", "production", "testing"}
+# What VERIFIER_ENV may say. "testing" (fast, weak password hashing) is never read from the
+# environment or a .env file: only the test suite selects it, in the dict it gives create_app().
+SELECTABLE_ENVIRONMENTS = ("development", "production")
 # Resource limits on input: positive integers.
 LIMITS = (
     "IMPORT_MAX_ROWS",
@@ -130,6 +133,12 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         if raw is None or raw == "":
             values[setting.key] = setting.default
             continue
+        if setting.key == "ENV" and raw not in SELECTABLE_ENVIRONMENTS:
+            hint = " (only the test suite selects testing, in code)" if raw == "testing" else ""
+            raise ConfigError(
+                f"{setting.env} must be one of {', '.join(SELECTABLE_ENVIRONMENTS)}, "
+                f"not {raw!r}{hint}"
+            )
         try:
             values[setting.key] = setting.parse(raw)
         except ValueError as exc:
