@@ -122,3 +122,69 @@ def test_gunicorn_with_several_workers_and_memory_limits_does_not_start(monkeypa
     assert result.returncode == 2
     assert "3 times as high" in result.stderr
     assert "Booting worker" not in result.stderr
+
+
+# --- the testing environment is chosen in code only (issue 8) -----------------------------------
+
+
+def test_verifier_env_testing_from_the_environment_is_refused(monkeypatch):
+    """Weak password hashing must not be one environment variable away."""
+    from conftest import test_config
+
+    monkeypatch.setenv("VERIFIER_ENV", "testing")
+    message = "VERIFIER_ENV must be one of development, production, not 'testing'"
+    with pytest.raises(ConfigError, match=message):
+        create_app()
+    # the test suite's own dict does not make an exported VERIFIER_ENV=testing acceptable either
+    with pytest.raises(ConfigError, match=message):
+        create_app(test_config("sqlite:///:memory:"))
+
+
+def test_the_cli_refuses_verifier_env_testing_from_a_dotenv_file(tmp_path):
+    """`verifier` loads .env from where it runs: VERIFIER_ENV=testing there stops it, status 2."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / ".env").write_text("VERIFIER_ENV=testing\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VERIFIER_")}
+    env["VERIFIER_DATABASE_URL"] = f"sqlite:///{tmp_path}/x.db"
+    result = subprocess.run(  # noqa: S603 (our own command)
+        [str(Path(sys.executable).parent / "verifier"), "keys", "list"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "configuration error: VERIFIER_ENV must be one of development, production" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
+def _hash_parameters(app):
+    from verifier.auth.services import hash_password
+
+    with app.app_context():
+        return hash_password("correct-horse-battery").split("$")[3]
+
+
+def test_testing_from_the_test_suite_s_dict_still_works(database_url):
+    from conftest import test_config
+
+    app = create_app(test_config(database_url))
+    assert app.config["ENV"] == "testing" and app.testing
+    assert _hash_parameters(app) == "m=1024,t=1,p=1"  # the suite's fast hashing
+    app.extensions["verifier.db"].engine.dispose()
+
+
+@pytest.mark.parametrize("environment", ["production", "development"])
+def test_production_and_development_keep_strong_hashing(monkeypatch, environment):
+    _production(monkeypatch, VERIFIER_ENV=environment)
+    app = create_app()
+    assert app.config["ENV"] == environment and not app.testing
+    assert _hash_parameters(app) == "m=65536,t=3,p=4"  # argon2-cffi's RFC 9106 low-memory profile
+    assert app.config["SECRET_KEY"] == "s" * 32  # as given, nothing generated

@@ -120,6 +120,10 @@ def register_commands(app: Flask) -> None:
     from verifier.jobs.cli import jobs_group
 
     app.cli.add_command(jobs_group)
+    # re-encrypts every feature's columns, so it lives above them (verifier/datakey.py)
+    from verifier.datakey import rotate_data_key_command
+
+    keys_group.add_command(rotate_data_key_command)
 
 
 @click.group("db", cls=AppGroup)

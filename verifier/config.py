@@ -64,10 +64,16 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("ENV", "VERIFIER_ENV", "development", doc="development, production or testing"),
+    Setting("ENV", "VERIFIER_ENV", "development", doc="development or production"),
     Setting("DATABASE_URL", "VERIFIER_DATABASE_URL", None, doc="SQLAlchemy URL"),
     Setting("SECRET_KEY", "VERIFIER_SECRET_KEY", None, doc="signs sessions and CSRF tokens"),
     Setting("DATA_KEY", "VERIFIER_DATA_KEY", None, doc="base64 of 32 bytes; encrypts ID numbers"),
+    Setting(
+        "DATA_KEY_PREVIOUS",
+        "VERIFIER_DATA_KEY_PREVIOUS",
+        None,
+        doc="the data key before a rotation, read until `verifier keys rotate-data-key` is done",
+    ),
     Setting("BASE_URL", "VERIFIER_BASE_URL", "http://127.0.0.1:5000", doc="public address"),
     Setting("DEFAULT_LOCALE", "VERIFIER_DEFAULT_LOCALE", "zh"),
     Setting("TIMEZONE", "VERIFIER_TIMEZONE", "Asia/Shanghai", doc="zone for entered times"),
@@ -126,6 +132,9 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 ENVIRONMENTS = {"development", "production", "testing"}
+# What VERIFIER_ENV may say. "testing" (fast, weak password hashing) is never read from the
+# environment or a .env file: only the test suite selects it, in the dict it gives create_app().
+SELECTABLE_ENVIRONMENTS = ("development", "production")
 # Resource limits on input: positive integers.
 LIMITS = (
     "IMPORT_MAX_ROWS",
@@ -148,6 +157,12 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         if raw is None or raw == "":
             values[setting.key] = setting.default
             continue
+        if setting.key == "ENV" and raw not in SELECTABLE_ENVIRONMENTS:
+            hint = " (only the test suite selects testing, in code)" if raw == "testing" else ""
+            raise ConfigError(
+                f"{setting.env} must be one of {', '.join(SELECTABLE_ENVIRONMENTS)}, "
+                f"not {raw!r}{hint}"
+            )
         try:
             values[setting.key] = setting.parse(raw)
         except ValueError as exc:
@@ -194,12 +209,7 @@ def _development_secret(name: str) -> str:
 def _validate(values: dict[str, Any]) -> None:
     if len(str(values["SECRET_KEY"])) < 16:
         raise ConfigError("VERIFIER_SECRET_KEY must be at least 16 characters")
-    try:
-        key = base64.b64decode(str(values["DATA_KEY"]), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ConfigError("VERIFIER_DATA_KEY must be base64") from exc
-    if len(key) != 32:
-        raise ConfigError("VERIFIER_DATA_KEY must decode to 32 bytes (AES-256)")
+    _check_data_keys(values)
     parts = urlsplit(str(values["BASE_URL"]))
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise ConfigError(
@@ -243,6 +253,37 @@ def _validate(values: dict[str, Any]) -> None:
     if int(values["JSON_MAX_DEPTH"]) > HIGHEST_JSON_DEPTH:
         # deeper, parsing and validating would come near Python's recursion limit again
         raise ConfigError(f"VERIFIER_JSON_MAX_DEPTH must be at most {HIGHEST_JSON_DEPTH}")
+
+
+def _decode_data_key(value: Any, env: str) -> bytes:
+    try:
+        key = base64.b64decode(str(value), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ConfigError(f"{env} must be base64") from exc
+    if len(key) != 32:
+        raise ConfigError(f"{env} must decode to 32 bytes (AES-256)")
+    return key
+
+
+def _check_data_keys(values: dict[str, Any]) -> None:
+    """Check the data key and, during a rotation, the previous one (docs: rotating the data key)."""
+    from verifier.crypto.encryption import data_key_id
+
+    current = _decode_data_key(values["DATA_KEY"], "VERIFIER_DATA_KEY")
+    if not values.get("DATA_KEY_PREVIOUS"):
+        values["DATA_KEY_PREVIOUS"] = None
+        return
+    previous = _decode_data_key(values["DATA_KEY_PREVIOUS"], "VERIFIER_DATA_KEY_PREVIOUS")
+    if previous == current:
+        raise ConfigError(
+            "VERIFIER_DATA_KEY_PREVIOUS is the same key as VERIFIER_DATA_KEY: give the new key "
+            "as VERIFIER_DATA_KEY and the old one as VERIFIER_DATA_KEY_PREVIOUS"
+        )
+    if data_key_id(previous) == data_key_id(current):
+        raise ConfigError(
+            "VERIFIER_DATA_KEY and VERIFIER_DATA_KEY_PREVIOUS have the same key id "
+            f"({data_key_id(current)}): make another new key"
+        )
 
 
 def _check_rate_limit_storage(values: dict[str, Any]) -> None:

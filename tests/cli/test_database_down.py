@@ -13,7 +13,7 @@ VERIFIER = Path(sys.executable).parent / "verifier"
 
 
 def run(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "VERIFIER_DATABASE_URL": database_url, "VERIFIER_ENV": "testing"}
+    env = {**os.environ, "VERIFIER_DATABASE_URL": database_url, "VERIFIER_ENV": "development"}
     env.pop("VERIFIER_TEST_DB", None)
     return subprocess.run(  # noqa: S603 (our own command)
         [str(VERIFIER), *args], capture_output=True, text=True, env=env, timeout=60

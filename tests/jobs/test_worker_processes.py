@@ -69,7 +69,7 @@ def _env(app: Flask) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         VERIFIER_DATABASE_URL=app.config["DATABASE_URL"],
-        VERIFIER_ENV="testing",
+        VERIFIER_ENV="development",
         VERIFIER_SECRET_KEY="test-secret-key-0123456789",
         VERIFIER_DATA_KEY=TEST_DATA_KEY,
         VERIFIER_IMPORT_BATCH_ROWS=str(SETTINGS["IMPORT_BATCH_ROWS"]),

@@ -243,7 +243,7 @@ def _verifier_env(url):
     env = dict(os.environ)
     env.update(
         VERIFIER_DATABASE_URL=url,
-        VERIFIER_ENV="testing",
+        VERIFIER_ENV="development",
         VERIFIER_SECRET_KEY="test-secret-key-0123456789",
         VERIFIER_DATA_KEY=TEST_DATA_KEY,
     )

@@ -32,13 +32,13 @@ def _sha256(text):
 
 def _hidden_secret(app, campaign_id):
     """The server secret as the database keeps it before the reveal (decrypted here, by hand)."""
-    from verifier.spotchecks.services import _ENCRYPTION_CONTEXT
-    from verifier.volunteers.services import get_cipher
+    from verifier.crypto.encryption import get_cipher
+    from verifier.spotchecks.services import server_secret_place
 
     with app.app_context():
         campaign = get_session().get(SpotCheckCampaign, campaign_id)
         assert campaign.server_secret is None and campaign.server_secret_enc is not None
-        return get_cipher().decrypt(campaign.server_secret_enc, _ENCRYPTION_CONTEXT)
+        return get_cipher().open_text(campaign.server_secret_enc, server_secret_place(campaign_id))
 
 
 def _audit(app, campaign_id):

@@ -17,12 +17,13 @@ from verifier.audit.services import verify_chain
 from verifier.auth.models import User
 from verifier.certificates.models import Certificate
 from verifier.certificates.services import IssueRequest, issue_certificate, number_display
+from verifier.crypto.encryption import get_cipher
 from verifier.db import get_session
 from verifier.identifiers import mask_id_number
 from verifier.orgs.models import Organisation
 from verifier.records.models import RecordReassignment, RecordRevision, ServiceRecord
 from verifier.volunteers.models import Membership, Volunteer
-from verifier.volunteers.services import get_cipher, new_volunteer_number, reveal_id_number
+from verifier.volunteers.services import new_volunteer_number, reveal_id_number, seal_id_number
 
 EN = {"Accept-Language": "en"}
 NUMBER = make_resident_id(81)
@@ -48,7 +49,7 @@ def legacy_volunteer(app, org, name, typed, id_type="resident_id"):
             gender="male",
             birth_date=date(1990, 3, 7),
             id_type=id_type,
-            id_number_enc=cipher.encrypt(typed, "volunteers.id_number"),
+            id_number_enc=b"",
             id_lookup=cipher.lookup_hash(f"{id_type}:{typed}"),
             id_masked=mask_id_number(typed),
             phone_masked="",
@@ -56,6 +57,7 @@ def legacy_volunteer(app, org, name, typed, id_type="resident_id"):
         )
         session.add(volunteer)
         session.flush()
+        seal_id_number(volunteer, typed)
         session.add(Membership(organisation_id=org.id, volunteer_id=volunteer.id))
         session.commit()
         return volunteer

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event
 from verifier.auth.models import User
+from verifier.crypto.encryption import Place
 from verifier.db import sqlite_begin, utcnow
 from verifier.errors import NotFound, TooManyRequests
 from verifier.jobs.models import Job, JobFile
@@ -114,8 +115,7 @@ def enqueue(
     session.flush()
     if file is not None:
         name, data = file
-        from verifier.crypto.encryption import sha256_hex
-        from verifier.volunteers.services import get_cipher
+        from verifier.crypto.encryption import get_cipher, sha256_hex
 
         session.add(
             JobFile(
@@ -123,15 +123,16 @@ def enqueue(
                 filename=name[:255],
                 size=len(data),
                 sha256=sha256_hex(data),
-                data=get_cipher().encrypt_bytes(data, file_context(job.id)),
+                data=get_cipher().seal(data, file_place(job.id)),
             )
         )
         session.flush()
     return job
 
 
-def file_context(job_id: int) -> str:
-    return f"job_files.data:{job_id}"
+def file_place(job_id: int) -> Place:
+    """Where a job's file is stored: bound to its row, the job's id (docs/security.md)."""
+    return Place("job_files", "data", job_id, f"job_files.data:{job_id}")
 
 
 def visible_job(session: Session, actor: User, job_id: int) -> Job:

@@ -37,7 +37,7 @@ from verifier.jobs.services import (
     anything_ready,
     claim_next,
     claimed_by,
-    file_context,
+    file_place,
     record_end,
 )
 
@@ -105,12 +105,12 @@ class JobContext:
 
     def file(self) -> tuple[str, bytes]:
         """Return the job's stored file, decrypted: (name, bytes)."""
-        from verifier.volunteers.services import get_cipher
+        from verifier.crypto.encryption import get_cipher
 
         stored = self.session.get(JobFile, self.job_id)
         if stored is None:
             raise RuntimeError(f"job {self.job_id} has no file")
-        return stored.filename, get_cipher().decrypt_bytes(stored.data, file_context(self.job_id))
+        return stored.filename, get_cipher().open(stored.data, file_place(self.job_id))
 
     def progress(self, done: int, total: int | None = None, unit: str = "") -> None:
         """Note how far the work is; the heartbeat and the next checkpoint write it."""

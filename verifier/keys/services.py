@@ -12,14 +12,18 @@ from sqlalchemy.orm import Session
 from verifier.audit.services import record_event
 from verifier.auth.models import User
 from verifier.crypto import signing
+from verifier.crypto.encryption import Place, get_cipher
 from verifier.db import utcnow
 from verifier.errors import Conflict, NotFound, ValidationError
 from verifier.keys.models import SigningKey
 from verifier.text import check_characters
-from verifier.volunteers.services import get_cipher
 
 _KEY_LOCK = 7_310_002
-_CONTEXT = "signing_keys.private_key"
+
+
+def private_key_place(key_id: int) -> Place:
+    """Where a key's private half is stored: bound to its row (docs/security.md)."""
+    return Place("signing_keys", "private_key_enc", key_id, "signing_keys.private_key")
 
 
 def _lock(session: Session) -> None:
@@ -34,12 +38,14 @@ def create_key(session: Session, actor: User | None = None) -> SigningKey:
     key = SigningKey(
         kid=signing.jwk_thumbprint(public_key),
         public_key=signing.public_key_to_raw(public_key),
-        private_key_enc=get_cipher().encrypt(
-            signing.private_key_to_multibase(private_key), _CONTEXT
-        ),
+        private_key_enc=b"",  # sealed below, once the row has its id
         status="active",
     )
     session.add(key)
+    session.flush()
+    key.private_key_enc = get_cipher().seal_text(
+        signing.private_key_to_multibase(private_key), private_key_place(key.id)
+    )
     session.flush()
     record_event(session, actor, "key.create", "signing_key", key.kid, details={"kid": key.kid})
     return key
@@ -59,7 +65,8 @@ def active_key(session: Session) -> SigningKey:
 
 def private_key_of(key: SigningKey) -> Any:
     """Decrypt a key's private half (for signing only)."""
-    return signing.private_key_from_multibase(get_cipher().decrypt(key.private_key_enc, _CONTEXT))
+    secret = get_cipher().open_text(key.private_key_enc, private_key_place(key.id))
+    return signing.private_key_from_multibase(secret)
 
 
 def public_key_of(key: SigningKey) -> Any:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from verifier.audit.services import record_event
 from verifier.auth.models import REGULATOR_SUPERVISOR, User
+from verifier.crypto.encryption import Place, get_cipher
 from verifier.db import utcnow
 from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
 from verifier.spotchecks.draw import (
@@ -46,14 +47,16 @@ from verifier.spotchecks.population import (
 from verifier.spotchecks.sampling import population_hash
 from verifier.supervision.models import SpotCheckFinding
 from verifier.text import check_characters
-from verifier.volunteers.services import get_cipher
 
 if TYPE_CHECKING:  # the schemas import the API package, which imports this module's users
     from verifier.spotchecks.schemas import PlanParameters
 
 
-# the associated data of the hidden server secret's encryption
-_ENCRYPTION_CONTEXT = "spotcheck_campaigns.server_secret"
+def server_secret_place(campaign_id: int) -> Place:
+    """Where a campaign's hidden server secret is stored: bound to its row (docs/security.md)."""
+    return Place(
+        "spotcheck_campaigns", "server_secret_enc", campaign_id, "spotcheck_campaigns.server_secret"
+    )
 
 
 def require_supervisor(actor: User | None) -> None:
@@ -62,9 +65,12 @@ def require_supervisor(actor: User | None) -> None:
 
 
 def commit_to_secret(campaign: SpotCheckCampaign) -> None:
-    """Draw the campaign's server secret (32 bytes, CSPRNG); keep it hidden, set its commitment."""
+    """Draw the campaign's server secret (32 bytes, CSPRNG); keep it hidden, set its commitment.
+
+    The campaign must be flushed: the ciphertext is bound to its id.
+    """
     secret = secrets.token_hex(32)
-    campaign.server_secret_enc = get_cipher().encrypt(secret, _ENCRYPTION_CONTEXT)
+    campaign.server_secret_enc = get_cipher().seal_text(secret, server_secret_place(campaign.id))
     campaign.commitment = commitment_of(secret)
 
 
@@ -101,9 +107,9 @@ def freeze_population(
         shortfall=[],
         created_by_id=actor.id if actor else None,
     )
-    commit_to_secret(campaign)
     session.add(campaign)
     session.flush()
+    commit_to_secret(campaign)
     if population:
         session.execute(
             insert(SpotCheckPopulationItem),
@@ -171,7 +177,7 @@ def fix_seed(
         # frozen before commitments existed (an upgraded database): commit now, with the seed
         commit_to_secret(locked)
     assert locked.server_secret_enc is not None
-    secret = get_cipher().decrypt(locked.server_secret_enc, _ENCRYPTION_CONTEXT)
+    secret = get_cipher().open_text(locked.server_secret_enc, server_secret_place(locked.id))
     locked.server_secret = secret
     locked.server_secret_enc = None
     locked.ceremony_input = typed or NO_CEREMONY

@@ -22,7 +22,7 @@ from verifier.labels import KEY_STATUS, ORG_STATUS, label
 from verifier.orgs.models import Organisation
 from verifier.timeutil import format_hours, to_local
 from verifier.volunteers.models import Volunteer
-from verifier.volunteers.services import lookup_key
+from verifier.volunteers.services import lookup_keys
 
 STATUSES = (
     "valid",
@@ -285,7 +285,7 @@ def identity_matches(
             number = normalize_id_number(volunteer.id_type, id_number)
         except ValidationError:
             return False
-        return lookup_key(volunteer.id_type, number) == volunteer.id_lookup
+        return volunteer.id_lookup in lookup_keys(volunteer.id_type, number)
     if name.strip():
         return name.strip() == cert.volunteer_name
     raise ValidationError(

@@ -38,10 +38,7 @@ from verifier.volunteers.merges import MergeResult, merge_volunteers
 
 EXIT_FOUND = 1
 EXIT_REFUSED = 2
-UNDECRYPTABLE = (
-    "a stored ID number cannot be decrypted: is VERIFIER_DATA_KEY the key it was encrypted with? "
-    "nothing was changed"
-)
+UNDECRYPTABLE = "a stored ID number cannot be decrypted ({problem}); nothing was changed"
 
 
 @click.group("volunteers", cls=AppGroup)
@@ -81,8 +78,8 @@ def duplicates_command() -> None:
         report = find_duplicates(get_session())
     except VerifierError as exc:
         _fail(exc.message)
-    except DecryptionError:
-        _fail(UNDECRYPTABLE)
+    except DecryptionError as exc:
+        _fail(UNDECRYPTABLE.format(problem=exc))
     for group in report.groups:
         first = group[0]
         names = "" if len({r.name for r in group}) == 1 else "; the names differ: check them"
@@ -163,8 +160,8 @@ def merge_command(
         click.echo(f"error: {exc.message}", err=True)
         click.echo("nothing was merged", err=True)
         sys.exit(EXIT_REFUSED)
-    except DecryptionError:
-        _fail(UNDECRYPTABLE)
+    except DecryptionError as exc:
+        _fail(UNDECRYPTABLE.format(problem=exc))
     click.echo(
         f"merged {', '.join(merged)} into {kept}: {len(result.moved_records)} records and "
         f"{len(result.moved_certificates)} certificates moved, "
@@ -192,8 +189,8 @@ def rekey_command() -> None:
             result = rekey_volunteers(session, operator=_operator())
     except VerifierError as exc:
         _fail(exc.message)
-    except DecryptionError:
-        _fail(UNDECRYPTABLE)
+    except DecryptionError as exc:
+        _fail(UNDECRYPTABLE.format(problem=exc))
     click.echo(f"re-keyed {len(result.rekeyed)} volunteers")
     for row in result.colliding:
         click.echo(

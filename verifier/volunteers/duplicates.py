@@ -25,7 +25,12 @@ from verifier.identifiers import mask_id_number, normalize_id_number
 from verifier.records.models import ServiceRecord
 from verifier.volunteers.locks import lock_volunteer
 from verifier.volunteers.models import Membership, Volunteer
-from verifier.volunteers.services import get_cipher, lookup_key, reveal_id_number
+from verifier.volunteers.services import (
+    lookup_key,
+    lookup_keys,
+    reveal_id_number,
+    seal_id_number,
+)
 
 SCAN_BATCH = 500
 
@@ -118,7 +123,7 @@ def check_stored_identity(volunteer: Volunteer) -> StoredIdentity:
         volunteer.created_at,
         key,
         stored == normal
-        and volunteer.id_lookup == key
+        and volunteer.id_lookup in lookup_keys(volunteer.id_type, normal)
         and volunteer.id_masked == mask_id_number(normal),
     )
 
@@ -179,11 +184,11 @@ def rekey_one(session: Session, volunteer: Volunteer) -> bool:
     key = lookup_key(volunteer.id_type, normal)
     if (
         reveal_id_number(volunteer) == normal
-        and volunteer.id_lookup == key
+        and volunteer.id_lookup in lookup_keys(volunteer.id_type, normal)
         and volunteer.id_masked == mask_id_number(normal)
     ):
         return False
-    volunteer.id_number_enc = get_cipher().encrypt(normal, "volunteers.id_number")
+    seal_id_number(volunteer, normal)
     volunteer.id_lookup = key
     volunteer.id_masked = mask_id_number(normal)
     session.flush()

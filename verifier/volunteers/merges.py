@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, aliased
 
 from verifier.audit.services import record_event
 from verifier.certificates.models import Certificate
+from verifier.crypto.encryption import get_cipher
 from verifier.db import utcnow
 from verifier.errors import Conflict, NotFound, ValidationError
 from verifier.identifiers import compact_identifier, mask_id_number
@@ -24,7 +25,7 @@ from verifier.text import check_characters
 from verifier.volunteers.duplicates import check_stored_identity, normal_form_of_stored, rekey_one
 from verifier.volunteers.locks import lock_volunteer
 from verifier.volunteers.models import Membership, Volunteer
-from verifier.volunteers.services import get_cipher, reveal_id_number
+from verifier.volunteers.services import merged_lookup_value, reveal_id_number, seal_id_number
 
 
 def merged_lookup_key(volunteer_id: int) -> str:
@@ -33,7 +34,7 @@ def merged_lookup_key(volunteer_id: int) -> str:
     The key of the person belongs to the volunteer kept (the key is unique); the merged row is
     found through its volunteer number, never through an ID number.
     """
-    return get_cipher().lookup_hash(f"merged:{volunteer_id}")
+    return get_cipher().lookup_hash(merged_lookup_value(volunteer_id))
 
 
 @dataclass
@@ -210,7 +211,7 @@ def _merge_one(
     # free the person's look-up key first: it is unique, and the kept row takes it
     normal = normal_form_of_stored(other.id_type, reveal_id_number(other))
     other.id_lookup = merged_lookup_key(other.id)
-    other.id_number_enc = get_cipher().encrypt(normal, "volunteers.id_number")
+    seal_id_number(other, normal)
     other.id_masked = mask_id_number(normal)
     other.merged_into_id = kept.id
     other.merged_at = now

@@ -8,7 +8,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +15,7 @@ from sqlalchemy.orm import Session, aliased
 
 from verifier.audit.services import record_event
 from verifier.auth.models import User
-from verifier.crypto.encryption import FieldCipher
+from verifier.crypto.encryption import Place, get_cipher
 from verifier.db import utcnow
 from verifier.errors import Conflict, NotFound, ValidationError
 from verifier.identifiers import (
@@ -43,15 +42,6 @@ GENDERS = {
     "m": "male",
     "f": "female",
 }
-
-
-def get_cipher() -> FieldCipher:
-    """Return the app's cipher for personal fields, made once from VERIFIER_DATA_KEY."""
-    cipher = current_app.extensions.get("verifier.cipher")
-    if cipher is None:
-        cipher = FieldCipher(current_app.config["DATA_KEY"])
-        current_app.extensions["verifier.cipher"] = cipher
-    return cipher
 
 
 @dataclass
@@ -152,6 +142,33 @@ def lookup_key(id_type: str, number: str) -> str:
     return get_cipher().lookup_hash(f"{id_type}:{normalize_id_number(id_type, number)}")
 
 
+def lookup_keys(id_type: str, number: str) -> list[str]:
+    """Return the look-up keys a stored person may have: under the data key, then the previous.
+
+    While `verifier keys rotate-data-key` runs, rows not yet rotated keep the previous key's hash.
+    """
+    return get_cipher().lookup_hashes(f"{id_type}:{normalize_id_number(id_type, number)}")
+
+
+def merged_lookup_value(volunteer_id: int) -> str:
+    """What a merged-away row's look-up key is the hash of (no ID number hashes to it)."""
+    return f"merged:{volunteer_id}"
+
+
+def id_number_place(volunteer_id: int) -> Place:
+    """Where a volunteer's ID number is stored: bound to its row (docs/security.md)."""
+    return Place("volunteers", "id_number_enc", volunteer_id, "volunteers.id_number")
+
+
+def phone_place(volunteer_id: int) -> Place:
+    return Place("volunteers", "phone_enc", volunteer_id, "volunteers.phone")
+
+
+def seal_id_number(volunteer: Volunteer, number: str) -> None:
+    """Store an ID number encrypted and bound to the volunteer's row (which must be flushed)."""
+    volunteer.id_number_enc = get_cipher().seal_text(number, id_number_place(volunteer.id))
+
+
 def register_volunteer(
     session: Session,
     org: Organisation,
@@ -167,7 +184,7 @@ def register_volunteer(
     require_active(org)
     clean = validate_volunteer(data)
     key = lookup_key(clean.id_type, clean.id_number)
-    volunteer = _find_by_key(session, key)
+    volunteer = _find_by_key(session, lookup_keys(clean.id_type, clean.id_number))
     created = False
     if volunteer is None:
         volunteer, created = _insert_volunteer(session, clean, key, actor)
@@ -200,8 +217,8 @@ def register_volunteer(
     return volunteer, created
 
 
-def _find_by_key(session: Session, key: str) -> Volunteer | None:
-    return session.scalars(select(Volunteer).where(Volunteer.id_lookup == key)).first()
+def _find_by_key(session: Session, keys: list[str]) -> Volunteer | None:
+    return session.scalars(select(Volunteer).where(Volunteer.id_lookup.in_(keys))).first()
 
 
 def _insert_volunteer(
@@ -213,17 +230,15 @@ def _insert_volunteer(
     committed meanwhile (two organisations registering the same person at once), only the
     savepoint is rolled back and the person, now visible, is linked like any known person.
     """
-    cipher = get_cipher()
     volunteer = Volunteer(
         volunteer_number=_unused_volunteer_number(session),
         name=clean.name,
         gender=clean.gender,
         birth_date=clean.birth_date,
         id_type=clean.id_type,
-        id_number_enc=cipher.encrypt(clean.id_number, "volunteers.id_number"),
+        id_number_enc=b"",  # sealed below, once the row has its id
         id_lookup=key,
         id_masked=mask_id_number(clean.id_number),
-        phone_enc=cipher.encrypt(clean.phone, "volunteers.phone") if clean.phone else None,
         phone_masked=_mask_phone(clean.phone),
         guardian_name=clean.guardian_name,
         guardian_consent_at=utcnow() if clean.guardian_consent and clean.guardian_name else None,
@@ -233,8 +248,13 @@ def _insert_volunteer(
         with session.begin_nested():
             session.add(volunteer)
             session.flush()
+            # the ciphertexts carry the row's id as associated data, known only now
+            seal_id_number(volunteer, clean.id_number)
+            if clean.phone:
+                volunteer.phone_enc = get_cipher().seal_text(clean.phone, phone_place(volunteer.id))
+            session.flush()
     except IntegrityError:
-        existing = _find_by_key(session, key)
+        existing = _find_by_key(session, lookup_keys(clean.id_type, clean.id_number))
         if existing is None:  # the random volunteer number was taken at the same moment
             raise Conflict(_("could not allocate a volunteer number; try again")) from None
         return existing, False
@@ -296,8 +316,7 @@ def visible_volunteer(session: Session, actor: User, volunteer_id: int) -> Volun
 
 def find_by_identity(session: Session, id_type: str, id_number: str) -> Volunteer | None:
     """Return the volunteer with this ID, if registered."""
-    key = lookup_key(id_type, id_number)
-    return session.scalars(select(Volunteer).where(Volunteer.id_lookup == key)).first()
+    return _find_by_key(session, lookup_keys(id_type, id_number))
 
 
 def search_volunteers(
@@ -332,7 +351,7 @@ def search_volunteers(
                 number = normalize_id_number(id_type, compact)
             except ValidationError:
                 continue
-            conditions.append(Volunteer.id_lookup == lookup_key(id_type, number))
+            conditions.append(Volunteer.id_lookup.in_(lookup_keys(id_type, number)))
         stmt = stmt.where(or_(*conditions))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(
@@ -359,4 +378,4 @@ def is_id_number_query(query: str) -> bool:
 
 def reveal_id_number(volunteer: Volunteer) -> str:
     """Decrypt a volunteer's ID number (for matching, never for display)."""
-    return get_cipher().decrypt(volunteer.id_number_enc, "volunteers.id_number")
+    return get_cipher().open_text(volunteer.id_number_enc, id_number_place(volunteer.id))
