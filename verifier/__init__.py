@@ -33,10 +33,27 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LOCALES) or current_app.config["DEFAULT_LOCALE"]
 
 
+class VerifierFlask(Flask):
+    """Flask that notes when a request raised, so that its transaction is rolled back.
+
+    Every exception passes through one of these two methods, whether an error handler turns
+    it into a 4xx answer or it becomes a 500, and whether a view or a before_request hook
+    (rate limit, CSRF, access rule) raised it.
+    """
+
+    def handle_user_exception(self, e: Exception) -> Any:
+        g.request_failed = True
+        return super().handle_user_exception(e)
+
+    def handle_exception(self, e: Exception) -> Any:
+        g.request_failed = True
+        return super().handle_exception(e)
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then the environment, then the given dict; validated."""
     settings = load_settings(config)
-    app = Flask(
+    app = VerifierFlask(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
@@ -157,16 +174,21 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_transaction_boundary(app: Flask) -> None:
-    """Commit each request's session when it succeeded; roll back otherwise."""
+    """Commit a request's session when its view returned; roll back when anything raised.
+
+    The answer's status does not matter: a view that returns a 4xx page keeps what it wrote
+    (a failed sign-in is counted), and a view that catches an error runs the failed step in
+    a savepoint (`verifier.db.savepoint`) so that nothing of it is kept.
+    """
 
     @app.after_request
     def _commit(response: Any) -> Any:
         session = g.get("db_session")
         if session is not None:
-            if response.status_code < 400:
-                session.commit()
-            else:
+            if g.get("request_failed"):
                 session.rollback()
+            else:
+                session.commit()
         return response
 
     @app.after_request

@@ -48,8 +48,7 @@ def login() -> Any:
             form.password.data or "",
             address=request.remote_addr or "",
         )
-        # a failed attempt is counted, so commit either way
-        session.commit()
+        # a failed attempt is counted: the 401 page below returns, so the count is committed
         if result.user is not None:
             # a fresh session on sign-in: nothing set before it (by anyone) carries over
             browser_session.clear()
