@@ -25,6 +25,13 @@ from verifier.audit.services import entries_for
 from verifier.auth.access import require_actor, roles
 from verifier.auth.models import ORG_ADMIN, ORG_RECORDER, REGULATOR_ROLES
 from verifier.certificates.bulk import BulkRequest, issue_bulk
+from verifier.certificates.documents import (
+    ID_TYPE_PRINTED,
+    activity_rows,
+    certificate_pdf,
+    certificate_pdf_filename,
+    qr_png_of,
+)
 from verifier.certificates.forms import (
     BulkForm,
     IssueForm,
@@ -32,13 +39,6 @@ from verifier.certificates.forms import (
     ReissueForm,
     RevokeForm,
     SuspendForm,
-)
-from verifier.certificates.documents import (
-    ID_TYPE_PRINTED,
-    activity_rows,
-    certificate_pdf,
-    certificate_pdf_filename,
-    qr_png_of,
 )
 from verifier.certificates.jobs import queue_bulk, runs_as_job
 from verifier.certificates.lifecycle import lineage, reissue, set_status
@@ -58,7 +58,7 @@ from verifier.jobs.api import request_locale
 from verifier.verification.services import verification_counts
 from verifier.volunteers.forms import ID_TYPE_LABELS
 from verifier.volunteers.services import search_volunteers, visible_volunteer
-from verifier.web.forms import filled, show_errors, typed_number
+from verifier.web.forms import distinct_ids, filled, show_errors, typed_number
 from verifier.web.ids import requested_id
 from verifier.web.paging import Page, requested_page
 
@@ -255,9 +255,7 @@ def _detail_page(
     forms = {action: form_class(formdata=None) for action, form_class in ACTION_FORMS.items()}
     if posted is not None:
         forms[posted[0]] = posted[1]
-    for action, form in forms.items():
-        for field in form:
-            field.id = f"{action}-{field.name}"  # several forms on one page: ids stay unique
+    distinct_ids(forms)
     history = []
     for entry in entries_for(session, "certificate", cert.number):
         details = json.loads(entry.details or "{}")

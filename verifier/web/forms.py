@@ -63,6 +63,13 @@ def _field_at(form: BaseForm, path: str) -> Field | None:
     return node  # type: ignore[no-any-return]
 
 
+def distinct_ids(forms: Mapping[str, BaseForm]) -> None:
+    """Give the fields of several forms on one page ids of their own: "<form>-<field>"."""
+    for prefix, form in forms.items():
+        for field in form:
+            field.id = f"{prefix}-{field.name}"
+
+
 def filled(form: FlaskForm, *names: str) -> dict[str, Any]:
     """Return the named text fields that were filled in, stripped; an empty field is not given."""
     values = {}
