@@ -33,23 +33,6 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LOCALES) or current_app.config["DEFAULT_LOCALE"]
 
 
-class VerifierFlask(Flask):
-    """Flask that notes when a request raised, so that its transaction is rolled back.
-
-    Every exception passes through one of these two methods, whether an error handler turns
-    it into a 4xx answer or it becomes a 500, and whether a view or a before_request hook
-    (rate limit, CSRF, access rule) raised it.
-    """
-
-    def handle_user_exception(self, e: Exception) -> Any:
-        g.request_failed = True
-        return super().handle_user_exception(e)
-
-    def handle_exception(self, e: Exception) -> Any:
-        g.request_failed = True
-        return super().handle_exception(e)
-
-
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then the environment, then the given dict; validated."""
     settings = load_settings(config)
@@ -173,6 +156,27 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
 
 
+# set in a request's WSGI environment when anything raised while it was handled
+REQUEST_FAILED = "verifier.request_failed"
+
+
+class VerifierFlask(Flask):
+    """Flask that notes when a request raised, so that its transaction is rolled back.
+
+    Every exception passes through one of these two methods, whether an error handler turns
+    it into a 4xx answer or it becomes a 500, and whether a view or a before_request hook
+    (rate limit, CSRF, access rule) raised it.
+    """
+
+    def handle_user_exception(self, e: Exception) -> Any:
+        request.environ[REQUEST_FAILED] = True
+        return super().handle_user_exception(e)
+
+    def handle_exception(self, e: Exception) -> Any:
+        request.environ[REQUEST_FAILED] = True
+        return super().handle_exception(e)
+
+
 def _register_transaction_boundary(app: Flask) -> None:
     """Commit a request's session when its view returned; roll back when anything raised.
 
@@ -185,7 +189,7 @@ def _register_transaction_boundary(app: Flask) -> None:
     def _commit(response: Any) -> Any:
         session = g.get("db_session")
         if session is not None:
-            if g.get("request_failed"):
+            if request.environ.get(REQUEST_FAILED):
                 session.rollback()
             else:
                 session.commit()
