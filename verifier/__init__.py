@@ -36,7 +36,7 @@ def select_locale() -> str:
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then the environment, then the given dict; validated."""
     settings = load_settings(config)
-    app = Flask(
+    app = VerifierFlask(
         __name__,
         template_folder=str(resource_path("templates")),
         static_folder=str(resource_path("static")),
@@ -156,17 +156,43 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
 
 
+# set in a request's WSGI environment when anything raised while it was handled
+REQUEST_FAILED = "verifier.request_failed"
+
+
+class VerifierFlask(Flask):
+    """Flask that notes when a request raised, so that its transaction is rolled back.
+
+    Every exception passes through one of these two methods, whether an error handler turns
+    it into a 4xx answer or it becomes a 500, and whether a view or a before_request hook
+    (rate limit, CSRF, access rule) raised it.
+    """
+
+    def handle_user_exception(self, e: Exception) -> Any:
+        request.environ[REQUEST_FAILED] = True
+        return super().handle_user_exception(e)
+
+    def handle_exception(self, e: Exception) -> Any:
+        request.environ[REQUEST_FAILED] = True
+        return super().handle_exception(e)
+
+
 def _register_transaction_boundary(app: Flask) -> None:
-    """Commit each request's session when it succeeded; roll back otherwise."""
+    """Commit a request's session when its view returned; roll back when anything raised.
+
+    The answer's status does not matter: a view that returns a 4xx page keeps what it wrote
+    (a failed sign-in is counted), and a view that catches an error runs the failed step in
+    a savepoint (`verifier.db.savepoint`) so that nothing of it is kept.
+    """
 
     @app.after_request
     def _commit(response: Any) -> Any:
         session = g.get("db_session")
         if session is not None:
-            if response.status_code < 400:
-                session.commit()
-            else:
+            if request.environ.get(REQUEST_FAILED):
                 session.rollback()
+            else:
+                session.commit()
         return response
 
     @app.after_request

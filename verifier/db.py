@@ -180,6 +180,18 @@ def get_session() -> Session:
     return g.db_session
 
 
+@contextmanager
+def savepoint() -> Iterator[None]:
+    """Run one step in a SAVEPOINT of the current session: if it raises, its writes are undone.
+
+    The error goes on to the caller, and what the session wrote before stays: a view that
+    catches a service's error and still answers (a page with the errors, a redirect) commits
+    nothing of the failed step.
+    """
+    with get_session().begin_nested():
+        yield
+
+
 def upgrade_database(app: Flask, revision: str = "head") -> None:
     """Run the Alembic migrations up to a revision against the app's database."""
     from alembic import command

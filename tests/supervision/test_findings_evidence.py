@@ -2,7 +2,9 @@
 exactly the certificates covering the affected records."""
 
 import hashlib
+import html
 import io
+import re
 
 import pytest
 from supervision_world import JPEG, PDF, PNG, build_world, certificate_status, finding
@@ -227,3 +229,39 @@ def test_the_finding_form_on_the_item_page(client, world):
     )
     assert other.status_code == 422
     assert "Record the finding" in other.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "page_field"),
+    [
+        ({"result": "confirmed", "discrepancy_type": "duplicate"}, "discrepancy_type", None),
+        ({"result": "confirmed", "record_ids": "ID"}, "record_ids", "other_record_ids"),
+        (
+            {"result": "discrepancy", "discrepancy_type": "duplicate", "notes": "x",
+             "record_ids": "12a"},
+            "record_ids",
+            "other_record_ids",
+        ),
+    ],
+)  # fmt: skip
+def test_the_finding_form_and_the_api_read_a_finding_by_one_rule(
+    client, world, body, field, page_field
+):
+    item = world.items["record0"].id
+    if body.get("record_ids") == "ID":
+        body = {**body, "record_ids": str(world.records[0].id)}
+    api = client.post(
+        f"/api/v1/spotcheck/items/{item}/finding",
+        data=body,
+        content_type="multipart/form-data",
+        headers=world.auth("inspector"),
+    )
+    assert api.status_code == 422, api.get_json()
+    (error,) = api.get_json()["errors"]
+    assert error["field"] == field
+    page = world.client("inspector").post(
+        f"/inspections/{item}", data=body, content_type="multipart/form-data"
+    )
+    assert page.status_code == 422
+    shown = re.search(rf'id="{page_field or field}-error" role="alert">([^<]*)</p>', page.text)
+    assert shown and html.unescape(shown.group(1)) == error["message"]

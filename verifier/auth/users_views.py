@@ -19,7 +19,7 @@ from verifier.auth.services import (
     set_role,
 )
 from verifier.auth.views import bp
-from verifier.db import get_session
+from verifier.db import get_session, savepoint
 from verifier.errors import VerifierError
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import get_by_uscc
@@ -71,15 +71,16 @@ def new_user() -> Any:
                 code = (form.organisation.data or "").strip()
                 organisation = get_by_uscc(session, code) if code else None
                 role = form.role.data or ""
-            user = create_user_by(
-                session,
-                actor,
-                email=form.email.data or "",
-                password=form.password.data or "",
-                role=role,
-                organisation=organisation,
-                display_name=form.display_name.data or "",
-            )
+            with savepoint():
+                user = create_user_by(
+                    session,
+                    actor,
+                    email=form.email.data or "",
+                    password=form.password.data or "",
+                    role=role,
+                    organisation=organisation,
+                    display_name=form.display_name.data or "",
+                )
         except VerifierError as error:
             form_errors = show_errors(form, error, {"org": "organisation"})
             return render_template(
@@ -125,7 +126,8 @@ def change_role(user_id: int) -> Any:
     form = RoleForm()
     if form.validate_on_submit():
         try:
-            set_role(session, user, form.role.data or "", actor)
+            with savepoint():
+                set_role(session, user, form.role.data or "", actor)
         except VerifierError as error:
             return _user_page(user, form, error.status, show_errors(form, error))
         flash(_("Role changed to %(role)s", role=ROLE_LABELS[user.role]), "success")
@@ -143,7 +145,8 @@ def change_active(user_id: int) -> Any:
     if not form.validate_on_submit() or form.active.data not in ("0", "1"):
         abort(400)
     try:
-        set_active(session, user, form.active.data == "1", actor)
+        with savepoint():
+            set_active(session, user, form.active.data == "1", actor)
     except VerifierError as error:
         return _user_page(user, None, error.status, [error.message])
     flash(_("User activated") if user.active else _("User deactivated"), "success")

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask import session as browser_session
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
@@ -15,7 +16,9 @@ from wtforms.validators import DataRequired, Length
 from verifier import limiter
 from verifier.auth.access import ANY_ROLE, public, require_actor, roles
 from verifier.auth.services import authenticate, create_token, end_sessions, revoke_token, tokens_of
-from verifier.db import get_session
+from verifier.db import get_session, savepoint
+from verifier.errors import VerifierError
+from verifier.web.forms import show_errors
 from verifier.web.redirects import safe_local_target
 
 bp = Blueprint("auth", __name__)
@@ -27,7 +30,7 @@ class LoginForm(FlaskForm):
 
 
 class TokenForm(FlaskForm):
-    name = StringField("name", validators=[Length(max=100)])
+    name = StringField(_l("Name"), validators=[Length(max=100)], render_kw={"maxlength": 100})
 
 
 def _safe_next(target: str | None) -> str:
@@ -48,8 +51,7 @@ def login() -> Any:
             form.password.data or "",
             address=request.remote_addr or "",
         )
-        # a failed attempt is counted, so commit either way
-        session.commit()
+        # a failed attempt is counted: the 401 page below returns, so the count is committed
         if result.user is not None:
             # a fresh session on sign-in: nothing set before it (by anyone) carries over
             browser_session.clear()
@@ -78,11 +80,19 @@ def tokens() -> Any:
     session = get_session()
     form = TokenForm()
     new_token = None
+    status = 200
     if form.validate_on_submit():
-        new_token = create_token(session, actor, form.name.data or "")
+        try:
+            with savepoint():
+                new_token = create_token(session, actor, form.name.data or "")
+        except VerifierError as error:
+            show_errors(form, error)
+            status = error.status
+    elif request.method == "POST":
+        status = 422
     return render_template(
         "auth/tokens.html", form=form, tokens=tokens_of(session, actor), new_token=new_token
-    )
+    ), status
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")

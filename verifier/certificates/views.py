@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 
 from verifier.api.schemas import validate
 from verifier.audit.services import entries_for
@@ -31,6 +32,14 @@ from verifier.certificates.documents import (
     certificate_pdf_filename,
     qr_png_of,
 )
+from verifier.certificates.forms import (
+    BulkForm,
+    IssueForm,
+    ReinstateForm,
+    ReissueForm,
+    RevokeForm,
+    SuspendForm,
+)
 from verifier.certificates.jobs import queue_bulk, runs_as_job
 from verifier.certificates.lifecycle import lineage, reissue, set_status
 from verifier.certificates.models import CERTIFICATE_STATUSES, CHANNELS, Certificate
@@ -43,13 +52,13 @@ from verifier.certificates.services import (
     number_display,
     visible_certificate,
 )
-from verifier.db import get_session, writes_data
+from verifier.db import get_session, savepoint, writes_data
 from verifier.errors import NotFound, VerifierError
 from verifier.jobs.api import request_locale
-from verifier.text import is_ascii_number
 from verifier.verification.services import verification_counts
 from verifier.volunteers.forms import ID_TYPE_LABELS
 from verifier.volunteers.services import search_volunteers, visible_volunteer
+from verifier.web.forms import distinct_ids, filled, show_errors, typed_number
 from verifier.web.ids import requested_id
 from verifier.web.paging import Page, requested_page
 
@@ -84,15 +93,6 @@ ACTION_LABELS = {
 @bp.app_context_processor
 def _labels() -> dict[str, Any]:
     return {"certificate_status_labels": STATUS_LABELS}
-
-
-def _form_dict(*names: str) -> dict[str, Any]:
-    """Read text fields of a posted form; an empty field counts as not given."""
-    return {name: value for name in names if (value := request.form.get(name, "").strip())}
-
-
-def _int_list(name: str) -> list[int]:
-    return [int(v) for v in request.form.getlist(name) if is_ascii_number(v) and len(v) < 10]
 
 
 @bp.get("/certificates")
@@ -134,41 +134,54 @@ def new() -> Any:
         return render_template("certificates/choose.html", query=query, found=found, total=total)
     volunteer = visible_volunteer(session, actor, volunteer_id)
     records = certifiable_records(session, actor.organisation, volunteer.id)
+    form = IssueForm()
+    if request.method == "GET":
+        form.handler.data = actor.label
     form_errors: list[str] = []
     status = 200
-    values: dict[str, Any] = {"handler": actor.label}
-    chosen: set[int] = set()
-    if request.method == "POST":
-        values = _form_dict("period_from", "period_to", "handler")
-        chosen = set(_int_list("record_ids"))
-        data = {"volunteer_id": volunteer.id, **values}
-        if chosen:
-            data["record_ids"] = sorted(chosen)
+    ticked = [typed_number(v) for v in form.record_ids.data or []]
+    if form.validate_on_submit():
+        data = {"volunteer_id": volunteer.id, **filled(form, "period_from", "period_to", "handler")}
+        if ticked:
+            data["record_ids"] = _unique(ticked)
         try:
             body = validate(CertificateCreate, data)
-            cert = issue_certificate(
-                session,
-                actor.organisation,
-                IssueRequest(
-                    volunteer.id, body.record_ids, body.period_from, body.period_to, body.handler
-                ),
-                actor,
-            )
+            with savepoint():
+                cert = issue_certificate(
+                    session,
+                    actor.organisation,
+                    IssueRequest(
+                        volunteer.id,
+                        body.record_ids,
+                        body.period_from,
+                        body.period_to,
+                        body.handler,
+                    ),
+                    actor,
+                )
         except VerifierError as error:
-            form_errors = [e.message for e in error.errors] or [error.message]
-            status = error.status
+            form_errors, status = show_errors(form, error), error.status
         else:
             flash(_("Certificate %(number)s issued", number=number_display(cert.number)), "success")
             return redirect(url_for("certificates.detail", number=number_display(cert.number)))
+    elif request.method == "POST":
+        status = 422
     return render_template(
         "certificates/new.html",
+        form=form,
         volunteer=volunteer,
         records=records,
-        values=values,
-        chosen=chosen,
+        chosen={n for n in ticked if isinstance(n, int)},
         form_errors=form_errors,
         id_type_labels=ID_TYPE_LABELS,
     ), status
+
+
+def _unique(ticked: list[Any]) -> list[Any]:
+    """The ticked record ids in order, each once (anything else is left for the schema)."""
+    if all(isinstance(n, int) for n in ticked):
+        return sorted(set(ticked))
+    return ticked
 
 
 @bp.route("/certificates/bulk", methods=["GET", "POST"])
@@ -176,25 +189,28 @@ def new() -> Any:
 def bulk() -> Any:
     """Issue certificates for a period to every volunteer with valid records in it."""
     actor = require_actor()
-    values: dict[str, Any] = {"handler": actor.label}
+    form = BulkForm()
+    if request.method == "GET":
+        form.handler.data = actor.label
     form_errors: list[str] = []
     status = 200
-    if request.method == "POST":
-        values = _form_dict("period_from", "period_to", "handler")
+    if form.validate_on_submit():
         try:
-            body = validate(BulkCreate, values)
-            if runs_as_job(get_session(), actor.organisation, body):
-                job = queue_bulk(get_session(), actor.organisation, actor, body, request_locale())
-                return redirect(url_for("jobs.detail", job_id=job.id), 303)
-            result = issue_bulk(
-                get_session(),
-                actor.organisation,
-                BulkRequest(body.period_from, body.period_to, None, body.handler),
-                actor,
-            )
+            body = validate(BulkCreate, filled(form, "period_from", "period_to", "handler"))
+            with savepoint():
+                if runs_as_job(get_session(), actor.organisation, body):
+                    job = queue_bulk(
+                        get_session(), actor.organisation, actor, body, request_locale()
+                    )
+                    return redirect(url_for("jobs.detail", job_id=job.id), 303)
+                result = issue_bulk(
+                    get_session(),
+                    actor.organisation,
+                    BulkRequest(body.period_from, body.period_to, None, body.handler),
+                    actor,
+                )
         except VerifierError as error:
-            form_errors = [e.message for e in error.errors] or [error.message]
-            status = error.status
+            form_errors, status = show_errors(form, error), error.status
         else:
             return render_template(
                 "certificates/bulk_result.html",
@@ -202,7 +218,9 @@ def bulk() -> Any:
                 body=body,
                 number_display=number_display,
             )
-    return render_template("certificates/bulk.html", values=values, form_errors=form_errors), status
+    elif request.method == "POST":
+        status = 422
+    return render_template("certificates/bulk.html", form=form, form_errors=form_errors), status
 
 
 def _certificate(number: str) -> Certificate:
@@ -213,9 +231,31 @@ def _certificate(number: str) -> Certificate:
 @roles(*READERS)
 def detail(number: str) -> Any:
     """The certificate as printed, its QR code, verification counts, history and actions."""
+    return _detail_page(_certificate(number))
+
+
+# the status changes offered on the certificate's page, each with its form
+ACTION_FORMS: dict[str, type[FlaskForm]] = {
+    "suspend": SuspendForm,
+    "reinstate": ReinstateForm,
+    "reissue": ReissueForm,
+    "revoke": RevokeForm,
+}
+
+
+def _detail_page(
+    cert: Certificate,
+    posted: tuple[str, FlaskForm] | None = None,
+    form_errors: list[str] | None = None,
+    status: int = 200,
+) -> Any:
+    """The certificate's page; with `posted`, the action form that was sent, showing its errors."""
     actor = require_actor()
     session = get_session()
-    cert = _certificate(number)
+    forms = {action: form_class(formdata=None) for action, form_class in ACTION_FORMS.items()}
+    if posted is not None:
+        forms[posted[0]] = posted[1]
+    distinct_ids(forms)
     history = []
     for entry in entries_for(session, "certificate", cert.number):
         details = json.loads(entry.details or "{}")
@@ -243,7 +283,9 @@ def detail(number: str) -> Any:
         id_type_printed=ID_TYPE_PRINTED,
         may_change=manager,
         has_credential="api.certificate_credential_api" in current_app.view_functions,
-    )
+        forms=forms,
+        form_errors=form_errors or [],
+    ), status
 
 
 @bp.get(f"/certificates/{NUMBER}/qr.png")
@@ -287,10 +329,9 @@ def credential(number: str) -> Any:
     return response
 
 
-def _refused(cert: Certificate, error: VerifierError) -> Any:
-    get_session().rollback()  # the redirect below would otherwise commit the request's session
-    flash(error.message, "error")
-    return redirect(url_for("certificates.detail", number=number_display(cert.number)), 303)
+def _refused(cert: Certificate, action: str, form: FlaskForm, error: VerifierError) -> Any:
+    """Show the certificate's page again, with the refusal at the form that was sent."""
+    return _detail_page(cert, (action, form), show_errors(form, error), error.status)
 
 
 def _after_change(cert: Certificate, message: str) -> Any:
@@ -298,13 +339,15 @@ def _after_change(cert: Certificate, message: str) -> Any:
     return redirect(url_for("certificates.detail", number=number_display(cert.number)))
 
 
-def _change(number: str, status: str, done: str) -> Any:
+def _change(number: str, action: str, status: str, done: str) -> Any:
     actor = require_actor()
     cert = _certificate(number)
+    form = ACTION_FORMS[action]()
     try:
-        set_status(get_session(), cert, status, request.form.get("reason", ""), actor)
+        with savepoint():
+            set_status(get_session(), cert, status, form.reason.data or "", actor)
     except VerifierError as error:
-        return _refused(cert, error)
+        return _refused(cert, action, form, error)
     if status == "valid" and cert.status == "superseded":
         return _after_change(
             cert, _("The records changed while it was suspended: it is now superseded")
@@ -315,19 +358,19 @@ def _change(number: str, status: str, done: str) -> Any:
 @bp.post(f"/certificates/{NUMBER}/revoke")
 @roles(*ORG_USERS)
 def revoke(number: str) -> Any:
-    return _change(number, "revoked", _("Certificate revoked"))
+    return _change(number, "revoke", "revoked", _("Certificate revoked"))
 
 
 @bp.post(f"/certificates/{NUMBER}/suspend")
 @roles(*ORG_USERS)
 def suspend(number: str) -> Any:
-    return _change(number, "suspended", _("Certificate suspended"))
+    return _change(number, "suspend", "suspended", _("Certificate suspended"))
 
 
 @bp.post(f"/certificates/{NUMBER}/reinstate")
 @roles(*ORG_USERS)
 def reinstate(number: str) -> Any:
-    return _change(number, "valid", _("Certificate reinstated"))
+    return _change(number, "reinstate", "valid", _("Certificate reinstated"))
 
 
 @bp.post(f"/certificates/{NUMBER}/reissue", endpoint="reissue")
@@ -335,10 +378,12 @@ def reinstate(number: str) -> Any:
 def reissue_view(number: str) -> Any:
     actor = require_actor()
     cert = _certificate(number)
+    form = ReissueForm()
     try:
-        new_cert = reissue(get_session(), cert, actor)
+        with savepoint():
+            new_cert = reissue(get_session(), cert, actor)
     except VerifierError as error:
-        return _refused(cert, error)
+        return _refused(cert, "reissue", form, error)
     return _after_change(
         new_cert, _("Re-issued as %(number)s", number=number_display(new_cert.number))
     )

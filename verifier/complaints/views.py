@@ -29,7 +29,7 @@ from verifier.complaints.services import (
     visible_complaint,
     visible_correction_request,
 )
-from verifier.db import get_session
+from verifier.db import get_session, savepoint
 from verifier.errors import VerifierError
 from verifier.orgs.services import visible_organisation
 from verifier.records.services import visible_record
@@ -91,14 +91,15 @@ def new(org_id: int) -> Any:
     status = 200
     if form.validate_on_submit():
         try:
-            record_complaint(
-                session,
-                actor,
-                org,
-                source=form.source.data or "",
-                summary=form.summary.data or "",
-                record_id=form.record_id.data,
-            )
+            with savepoint():
+                record_complaint(
+                    session,
+                    actor,
+                    org,
+                    source=form.source.data or "",
+                    summary=form.summary.data or "",
+                    record_id=form.record_id.data,
+                )
         except VerifierError as error:
             form_errors, status = show_errors(form, error), error.status
         else:
@@ -122,7 +123,8 @@ def close(complaint_id: int) -> Any:
     status = 200
     if form.validate_on_submit():
         try:
-            close_complaint(session, actor, complaint, form.resolution.data or "")
+            with savepoint():
+                close_complaint(session, actor, complaint, form.resolution.data or "")
         except VerifierError as error:
             form_errors, status = show_errors(form, error), error.status
         else:
@@ -150,13 +152,14 @@ def new_request(record_id: int) -> Any:
     status = 200
     if form.validate_on_submit():
         try:
-            record_correction_request(
-                session,
-                actor,
-                record,
-                requested_by=form.requested_by.data or "",
-                reason=form.reason.data or "",
-            )
+            with savepoint():
+                record_correction_request(
+                    session,
+                    actor,
+                    record,
+                    requested_by=form.requested_by.data or "",
+                    reason=form.reason.data or "",
+                )
         except VerifierError as error:
             form_errors, status = show_errors(form, error), error.status
         else:
@@ -183,13 +186,14 @@ def answer_request(request_id: int) -> Any:
     status = 200
     if form.validate_on_submit():
         try:
-            answer_correction_request(
-                session,
-                actor,
-                correction,
-                status=form.status.data or "",
-                resolution=form.resolution.data or "",
-            )
+            with savepoint():
+                answer_correction_request(
+                    session,
+                    actor,
+                    correction,
+                    status=form.status.data or "",
+                    resolution=form.resolution.data or "",
+                )
         except VerifierError as error:
             form_errors, status = show_errors(form, error), error.status
         else:

@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired
 
 from verifier.auth.access import require_actor, roles
 from verifier.auth.models import ORG_ADMIN, ORG_RECORDER
-from verifier.db import get_session
+from verifier.db import get_session, savepoint
 from verifier.errors import VerifierError
 from verifier.imports.api import uploaded_file
 from verifier.imports.jobs import queue_import, runs_as_job
@@ -24,6 +24,7 @@ from verifier.imports.schemas import CHINESE_HEADERS, OPTIONAL, REQUIRED
 from verifier.imports.services import import_records
 from verifier.jobs.api import request_locale
 from verifier.orgs.models import Organisation
+from verifier.web.forms import show_errors
 
 bp = Blueprint("imports", __name__)
 
@@ -61,40 +62,41 @@ def upload() -> Any:
     uploaded_file()
     form = ImportForm()
     report = None
-    error: VerifierError | None = None
+    form_errors: list[str] = []
     status = 200
     if form.validate_on_submit():
         session = get_session()
         org = session.get(Organisation, actor.organisation_id)
         upload = form.file.data
         try:
-            if runs_as_job(upload.stream):
-                job = queue_import(
+            with savepoint():
+                if runs_as_job(upload.stream):
+                    job = queue_import(
+                        session,
+                        org,  # type: ignore[arg-type]
+                        actor,
+                        upload.stream,
+                        upload.filename or "upload",
+                        dry_run=bool(form.dry_run.data),
+                        all_or_nothing=bool(form.all_or_nothing.data),
+                        declaration="form",
+                        locale=request_locale(),
+                    )
+                    return redirect(url_for("jobs.detail", job_id=job.id), 303)
+                report = import_records(
                     session,
-                    org,  # type: ignore[arg-type]
+                    org,  # type: ignore[arg-type]  (an organisation role always has one)
                     actor,
                     upload.stream,
                     upload.filename or "upload",
                     dry_run=bool(form.dry_run.data),
                     all_or_nothing=bool(form.all_or_nothing.data),
+                    max_bytes=int(current_app.config["IMPORT_MAX_BYTES"]),
+                    late_after_working_days=int(current_app.config["LATE_ENTRY_WORKING_DAYS"]),
                     declaration="form",
-                    locale=request_locale(),
                 )
-                return redirect(url_for("jobs.detail", job_id=job.id), 303)
-            report = import_records(
-                session,
-                org,  # type: ignore[arg-type]  (an organisation role always has one)
-                actor,
-                upload.stream,
-                upload.filename or "upload",
-                dry_run=bool(form.dry_run.data),
-                all_or_nothing=bool(form.all_or_nothing.data),
-                max_bytes=int(current_app.config["IMPORT_MAX_BYTES"]),
-                late_after_working_days=int(current_app.config["LATE_ENTRY_WORKING_DAYS"]),
-                declaration="form",
-            )
-        except VerifierError as exc:
-            error, status = exc, exc.status
+        except VerifierError as error:
+            form_errors, status = show_errors(form, error), error.status
     elif form.is_submitted():
         status = 422
     return (
@@ -102,7 +104,7 @@ def upload() -> Any:
             "imports/upload.html",
             form=form,
             report=report,
-            error=error,
+            form_errors=form_errors,
             columns=_column_table(),
             max_size=human_size(int(current_app.config["IMPORT_MAX_BYTES"])),
         ),

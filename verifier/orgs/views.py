@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from verifier.auth.access import ANY_ROLE, require_actor, roles
 from verifier.auth.models import ORG_ADMIN, PLATFORM_ADMIN, REGULATOR_ROLES
-from verifier.db import get_session
+from verifier.db import get_session, savepoint
 from verifier.errors import VerifierError
 from verifier.orgs.forms import STATUS_LABELS, OrganisationForm, StatusForm
 from verifier.orgs.services import (
@@ -75,7 +75,8 @@ def new() -> Any:
             address=form.address.data or "",
         )
         try:
-            org = create_organisation(get_session(), data, actor)
+            with savepoint():
+                org = create_organisation(get_session(), data, actor)
         except VerifierError as error:
             form_errors = show_errors(form, error)
             return render_template(
@@ -133,7 +134,8 @@ def change_status(org_id: int) -> Any:
     if not form.validate_on_submit():
         return _detail_page(org_id, form, 422)
     try:
-        set_status(session, org, form.status.data or "", form.reason.data or "", actor)
+        with savepoint():
+            set_status(session, org, form.status.data or "", form.reason.data or "", actor)
     except VerifierError as error:
         return _detail_page(org_id, form, error.status, show_errors(form, error))
     flash(_("Status changed to %(status)s", status=STATUS_LABELS[org.status]), "success")

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from verifier.audit.services import entries_for
 from verifier.auth.access import require_actor, roles
 from verifier.auth.models import ORG_ADMIN, ORG_RECORDER, REGULATOR_ROLES
-from verifier.db import get_session
+from verifier.db import get_session, savepoint
 from verifier.errors import VerifierError
 from verifier.labels import RECORD_FIELD
 from verifier.orgs.models import Organisation
@@ -78,14 +78,15 @@ def new(volunteer_id: int) -> Any:
     status = 200
     if form.validate_on_submit():
         try:
-            record = create_record(
-                session,
-                actor.organisation,
-                volunteer,
-                form.to_input(),
-                actor,
-                late_after_working_days=current_app.config["LATE_ENTRY_WORKING_DAYS"],
-            )
+            with savepoint():
+                record = create_record(
+                    session,
+                    actor.organisation,
+                    volunteer,
+                    form.to_input(),
+                    actor,
+                    late_after_working_days=current_app.config["LATE_ENTRY_WORKING_DAYS"],
+                )
         except VerifierError as error:
             form_errors, status = show_errors(form, error), error.status
         else:
@@ -133,7 +134,8 @@ def correct(record_id: int) -> Any:
     status = 200
     if form.validate_on_submit():
         try:
-            correct_record(session, record, form.to_input(), form.reason.data or "", actor)
+            with savepoint():
+                correct_record(session, record, form.to_input(), form.reason.data or "", actor)
         except VerifierError as error:
             form_errors, status = show_errors(form, error), error.status
         else:
@@ -157,7 +159,8 @@ def void(record_id: int) -> Any:
     status = 200
     if form.validate_on_submit():
         try:
-            void_record(session, record, form.reason.data or "", actor)
+            with savepoint():
+                void_record(session, record, form.reason.data or "", actor)
         except VerifierError as error:
             form_errors, status = show_errors(form, error), error.status
         else:

@@ -3,21 +3,30 @@ and inspectors' declared conflicts of interest."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
 
 from verifier.api.schemas import validate
 from verifier.auth.access import require_actor, roles
 from verifier.auth.models import REGULATOR_INSPECTOR, REGULATOR_ROLES, REGULATOR_SUPERVISOR
-from verifier.db import get_session
+from verifier.db import get_session, savepoint
 from verifier.errors import VerifierError
 from verifier.jobs.api import request_locale
 from verifier.orgs.models import ORG_TYPES
 from verifier.orgs.services import ORG_TYPE_LABELS, list_organisations
+from verifier.spotchecks.forms import (
+    PLAN_ERROR_FIELDS,
+    SIZE_FIELDS,
+    ConflictForm,
+    PlanActiveForm,
+    PlanForm,
+    RunPlanForm,
+    SeedForm,
+)
 from verifier.spotchecks.inspectors import declare_conflict, list_conflicts
 from verifier.spotchecks.jobs import queue_campaign, runs_as_job
 from verifier.spotchecks.plans import create_plan, get_plan, list_plans, runs_of, set_plan_active
@@ -33,7 +42,7 @@ from verifier.spotchecks.services import (
     sample_counts,
     sample_of,
 )
-from verifier.text import is_ascii_number
+from verifier.web.forms import distinct_ids, show_errors, typed_number
 
 bp = Blueprint("spotchecks", __name__, url_prefix="/spotchecks")
 
@@ -72,57 +81,61 @@ def _labels() -> dict[str, Any]:
     }
 
 
-def _number(value: str) -> Any:
-    """Read a form number: an int or a float when it is one, else the text (for the message)."""
-    value = value.strip()
-    if re.fullmatch(r"-?\d{1,9}", value):
-        return int(value)
-    if re.fullmatch(r"-?\d{0,9}\.\d{1,12}", value):
-        return float(value)
-    return value
+def _plan_form() -> PlanForm:
+    """The plan form, its choices filled in."""
+    form = PlanForm()
+    form.org_types.choices = [SelectChoice(code, ORG_TYPE_LABELS[code]) for code in ORG_TYPES]
+    form.period_mode.choices = _choices(PERIOD_LABELS)
+    form.unit.choices = _choices(UNIT_LABELS)
+    form.weighting.choices = _choices(WEIGHTING_LABELS)
+    form.size.mode.choices = _choices(SIZE_LABELS)
+    form.per_org.mode.choices = [SelectChoice("", _("Default")), *_choices(SIZE_LABELS)]
+    return form
 
 
-def _size(prefix: str) -> dict[str, Any]:
-    form = request.form
-    size: dict[str, Any] = {"mode": form.get(f"{prefix}_mode", "fixed")}
-    for name in ("count", "rate", "minimum", "maximum", "confidence", "tolerable_rate"):
-        value = form.get(f"{prefix}_{name}", "").strip()
+def _choices(labels: dict[str, Any]) -> list[SelectChoice]:
+    return [SelectChoice(code, label) for code, label in labels.items()]
+
+
+def _size(sub: Any) -> dict[str, Any]:
+    size: dict[str, Any] = {"mode": sub.mode.data}
+    for name in SIZE_FIELDS:
+        value = (sub[name].data or "").strip()
         if value:
-            size[name] = _number(value)
+            size[name] = typed_number(value)
     return size
 
 
-def _plan_data() -> dict[str, Any]:
+def _plan_data(form: PlanForm) -> dict[str, Any]:
     """Turn the plan form into the API's PlanCreate body."""
-    form = request.form
-    period: dict[str, Any] = {"mode": form.get("period_mode", "all")}
-    for field, key in (("period_from", "from"), ("period_to", "to")):
-        if form.get(field, "").strip():
-            period[key] = form[field].strip()
-    if form.get("period_days", "").strip():
-        period["days"] = _number(form["period_days"])
+    period: dict[str, Any] = {"mode": form.period_mode.data}
+    for field, key in ((form.period_from, "from"), (form.period_to, "to")):
+        if (field.data or "").strip():
+            period[key] = field.data.strip()
+    if (form.period_days.data or "").strip():
+        period["days"] = typed_number(form.period_days.data)
     parameters: dict[str, Any] = {
         "scope": {
-            "region_prefix": form.get("region_prefix", "").strip(),
-            "org_types": form.getlist("org_types"),
+            "region_prefix": (form.region_prefix.data or "").strip(),
+            "org_types": form.org_types.data or [],
         },
         "period": period,
-        "unit": form.get("unit", "two_stage"),
-        "sample_size": _size("size"),
-        "stratify_by_organisation": form.get("stratify") == "on",
-        "weighting": form.get("weighting", "uniform"),
-        "include_complaints": form.get("include_complaints") == "on",
-        "inspectors_per_organisation": _number(form.get("inspectors_per_organisation", "2")),
+        "unit": form.unit.data,
+        "sample_size": _size(form.size),
+        "stratify_by_organisation": bool(form.stratify.data),
+        "weighting": form.weighting.data,
+        "include_complaints": bool(form.include_complaints.data),
+        "inspectors_per_organisation": typed_number(form.inspectors_per_organisation.data or ""),
     }
-    if form.get("per_org_mode"):
-        parameters["records_per_organisation"] = _size("per_org")
+    if form.per_org.mode.data:
+        parameters["records_per_organisation"] = _size(form.per_org)
     data: dict[str, Any] = {
-        "name": form.get("name", ""),
-        "schedule": form.get("schedule", ""),
+        "name": form.name.data or "",
+        "schedule": form.schedule.data or "",
         "parameters": parameters,
     }
-    if form.get("run_at", "").strip():
-        data["run_at"] = form["run_at"].strip()
+    if (form.run_at.data or "").strip():
+        data["run_at"] = form.run_at.data.strip()
     return data
 
 
@@ -137,25 +150,23 @@ def plans() -> Any:
 @roles(REGULATOR_SUPERVISOR)
 def new_plan() -> Any:
     """Make a plan: scope, period, unit, sizes, weighting, inspectors, schedule."""
-    errors: list[str] = []
+    form = _plan_form()
+    form_errors: list[str] = []
     status = 200
-    form: Any = request.form if request.method == "POST" else {}
-    if request.method == "POST":
+    if form.validate_on_submit():
         try:
-            plan = create_plan(get_session(), validate(PlanCreate, _plan_data()), require_actor())
+            body = validate(PlanCreate, _plan_data(form))
+            with savepoint():
+                plan = create_plan(get_session(), body, require_actor())
         except VerifierError as error:
-            errors = [e.message for e in error.errors] or [error.message]
+            form_errors = show_errors(form, error, PLAN_ERROR_FIELDS)
             status = error.status
         else:
             flash(_("Plan %(name)s created", name=plan.name), "success")
             return redirect(url_for("spotchecks.plan_detail", plan_id=plan.id))
-    return render_template(
-        "spotchecks/plans_new.html",
-        form=form,
-        form_errors=errors,
-        org_types=ORG_TYPES,
-        org_type_labels=ORG_TYPE_LABELS,
-    ), status
+    elif request.method == "POST":
+        status = 422
+    return render_template("spotchecks/plans_new.html", form=form, form_errors=form_errors), status
 
 
 @bp.get(f"/plans/{ID.format('plan_id')}")
@@ -166,8 +177,15 @@ def plan_detail(plan_id: int) -> Any:
     plan = get_plan(session, plan_id)
     runs = runs_of(session, plan)
     campaigns = list_campaigns(session, plan.id)
+    forms = {
+        "run": RunPlanForm(formdata=None),
+        "active": PlanActiveForm(formdata=None, active="0" if plan.active else "1"),
+    }
+    distinct_ids(forms)
     return render_template(
         "spotchecks/plans_detail.html",
+        run_form=forms["run"],
+        active_form=forms["active"],
         plan=plan,
         runs=runs,
         campaigns=campaigns,
@@ -182,7 +200,7 @@ def run_plan(plan_id: int) -> Any:
     """Run a campaign of a plan now; with a ceremony, stop after freezing the population."""
     session = get_session()
     plan = get_plan(session, plan_id)
-    ceremony = request.form.get("ceremony") == "on"
+    ceremony = bool(RunPlanForm().ceremony.data)
     body = CampaignCreate(plan_id=plan.id, await_seed=ceremony)
     if runs_as_job(session, body):
         job = queue_campaign(session, require_actor(), body, request_locale())
@@ -198,7 +216,7 @@ def set_active(plan_id: int) -> Any:
     """Pause or resume a plan's schedule."""
     session = get_session()
     plan = get_plan(session, plan_id)
-    set_plan_active(session, plan, request.form.get("active") == "1", require_actor())
+    set_plan_active(session, plan, PlanActiveForm().active.data == "1", require_actor())
     flash(_("Plan resumed") if plan.active else _("Plan paused"), "success")
     return redirect(url_for("spotchecks.plan_detail", plan_id=plan.id))
 
@@ -220,8 +238,16 @@ def campaigns() -> Any:
 @roles(*REGULATORS)
 def campaign_detail(campaign_id: int) -> Any:
     """Show a campaign: population hash and commitment first, then seed, sample, inspectors."""
+    return _campaign_page(get_campaign(get_session(), campaign_id))
+
+
+def _campaign_page(
+    campaign: Any,
+    seed_form: SeedForm | None = None,
+    form_errors: list[str] | None = None,
+    status: int = 200,
+) -> Any:
     session = get_session()
-    campaign = get_campaign(session, campaign_id)
     return render_template(
         "spotchecks/campaigns_detail.html",
         campaign=campaign,
@@ -229,7 +255,9 @@ def campaign_detail(campaign_id: int) -> Any:
         inspectors=assignments_of(session, campaign),
         findings=findings_recorded(session, campaign),
         unit_labels=UNIT_LABELS,
-    )
+        seed_form=seed_form or SeedForm(formdata=None),
+        form_errors=form_errors or [],
+    ), status
 
 
 @bp.post(f"/campaigns/{ID.format('campaign_id')}/seed")
@@ -238,13 +266,14 @@ def seed_campaign(campaign_id: int) -> Any:
     """Take the ceremony input typed after the commitment, fix the seed, then draw."""
     session = get_session()
     campaign = get_campaign(session, campaign_id)
-    typed = request.form.get("ceremony_input", request.form.get("seed", ""))
+    form = SeedForm()
+    given = form.ceremony_input.raw_data  # absent: the input under its deprecated name, seed
+    typed = form.ceremony_input.data if given else form.seed.data
     try:
-        fix_seed(session, campaign, typed, require_actor())
+        with savepoint():
+            fix_seed(session, campaign, typed or "", require_actor())
     except VerifierError as error:
-        session.rollback()
-        flash(error.errors[0].message if error.errors else error.message, "error")
-        return redirect(url_for("spotchecks.campaign_detail", campaign_id=campaign_id))
+        return _campaign_page(campaign, form, show_errors(form, error), error.status)
     flash(_("Seed fixed; the sample is drawn"), "success")
     return redirect(url_for("spotchecks.campaign_detail", campaign_id=campaign_id))
 
@@ -263,14 +292,25 @@ def publish(campaign_id: int) -> Any:
 @roles(*REGULATORS)
 def conflicts() -> Any:
     """Declared conflicts: an inspector's own, with a form; every one for a supervisor."""
+    return _conflicts_page(ConflictForm(formdata=None))
+
+
+def _conflicts_page(
+    form: ConflictForm, form_errors: list[str] | None = None, status: int = 200
+) -> Any:
     session = get_session()
     actor = require_actor()
-    orgs: list[Any] = []
     if actor.role == REGULATOR_INSPECTOR:
         orgs, _total = list_organisations(session, actor, "", 1, 1000)
+        form.organisation_id.choices = [
+            SelectChoice(str(org.id), f"{org.name} ({org.uscc})") for org in orgs
+        ]
     return render_template(
-        "spotchecks/conflicts.html", conflicts=list_conflicts(session, actor), orgs=orgs
-    )
+        "spotchecks/conflicts.html",
+        conflicts=list_conflicts(session, actor),
+        form=form,
+        form_errors=form_errors or [],
+    ), status
 
 
 @bp.post("/conflicts")
@@ -278,17 +318,17 @@ def conflicts() -> Any:
 def declare() -> Any:
     """Declare an affiliation with an organisation (回避)."""
     session = get_session()
-    org_id = request.form.get("organisation_id", "")
+    form = ConflictForm()
+    org_id = typed_number(form.organisation_id.data or "")
     try:
-        declare_conflict(
-            session,
-            require_actor(),
-            int(org_id) if is_ascii_number(org_id) and len(org_id) < 10 else 0,
-            request.form.get("note", ""),
-        )
+        with savepoint():
+            declare_conflict(
+                session,
+                require_actor(),
+                org_id if isinstance(org_id, int) and org_id > 0 else 0,
+                form.note.data or "",
+            )
     except VerifierError as error:
-        session.rollback()
-        flash(error.errors[0].message if error.errors else error.message, "error")
-    else:
-        flash(_("Conflict declared; you will not be drawn for this organisation"), "success")
+        return _conflicts_page(form, show_errors(form, error), error.status)
+    flash(_("Conflict declared; you will not be drawn for this organisation"), "success")
     return redirect(url_for("spotchecks.conflicts"))

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Response, current_app, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from verifier.api import bp
 from verifier.api.openapi import operation
-from verifier.api.schemas import answer, read_json, read_query, validate
+from verifier.api.schemas import answer, read_json, read_query
 from verifier.auth.access import require_actor, roles
 from verifier.db import get_session
-from verifier.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
+from verifier.errors import PayloadTooLarge, UnsupportedMediaType
 from verifier.spotchecks.models import SpotCheckItem
 from verifier.supervision import findings, inspections
 from verifier.supervision.case_api import CASE_READERS, REGULATORS, case_out, org_ref
@@ -25,6 +27,7 @@ from verifier.supervision.evidence import (
     human_size,
     read_evidence,
 )
+from verifier.supervision.forms import finding_from_fields
 from verifier.supervision.models import FindingEvidence, SpotCheckFinding, SupervisionCase
 from verifier.supervision.schemas import (
     EvidenceOut,
@@ -42,7 +45,6 @@ from verifier.supervision.schemas import (
     when,
 )
 from verifier.supervision.services import DEFAULT_DEADLINE_DAYS, affected_record_ids
-from verifier.text import is_ascii_number
 
 ITEM = "<int(max=2147483647):item_id>"
 
@@ -211,33 +213,31 @@ def read_finding() -> tuple[FindingCreate, list[EvidenceFile]]:
                 _("send the finding as JSON, or as multipart/form-data with evidence files")
             )
         return read_json(FindingCreate), []
-    limit = evidence_max_bytes()
     try:
         form, uploads = request.form, request.files.getlist("evidence")
     except RequestEntityTooLarge:
-        raise PayloadTooLarge(
-            _(
-                "the upload is too large; each evidence file may be at most %(s)s",
-                s=human_size(limit),
-            )
-        ) from None
-    data: dict[str, Any] = {
-        k: form[k] for k in ("result", "discrepancy_type", "notes") if form.get(k)
-    }
-    raw_ids = [v for v in form.getlist("record_ids") if v.strip()]
-    if raw_ids:
-        if not all(is_ascii_number(v.strip()) and len(v.strip()) < 11 for v in raw_ids):
-            raise ValidationError(
-                _("record ids are whole numbers"), field="record_ids", rule="int_parsing"
-            )
-        data["record_ids"] = [int(v) for v in raw_ids]
-    body = validate(FindingCreate, data)
-    files = [
+        raise evidence_too_large() from None
+    return finding_from_fields(form, form.getlist("record_ids")), evidence_files(uploads)
+
+
+def evidence_too_large() -> PayloadTooLarge:
+    """The answer to a finding whose upload is larger than the service reads at all."""
+    return PayloadTooLarge(
+        _(
+            "the upload is too large; each evidence file may be at most %(s)s",
+            s=human_size(evidence_max_bytes()),
+        )
+    )
+
+
+def evidence_files(uploads: Iterable[FileStorage]) -> list[EvidenceFile]:
+    """Read and check the evidence files of a finding; a file input left empty is skipped."""
+    limit = evidence_max_bytes()
+    return [
         read_evidence(upload.stream, upload.filename or "evidence", limit)
         for upload in uploads
         if upload.filename
     ]
-    return body, files
 
 
 @bp.post(f"/spotcheck/items/{ITEM}/finding")

@@ -8,17 +8,30 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_wtf import FlaskForm
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from verifier.api.schemas import validate
 from verifier.auth.access import require_actor, roles
 from verifier.auth.models import ORG_ADMIN, ORG_RECORDER, REGULATOR_INSPECTOR, REGULATOR_SUPERVISOR
-from verifier.db import get_session
-from verifier.errors import PayloadTooLarge, ValidationError, VerifierError
+from verifier.db import get_session, savepoint
+from verifier.errors import ValidationError, VerifierError
 from verifier.supervision import charts, findings, inspections, results
-from verifier.supervision.api import deadline_days, evidence_max_bytes, evidence_response
+from verifier.supervision.api import (
+    deadline_days,
+    evidence_files,
+    evidence_max_bytes,
+    evidence_response,
+    evidence_too_large,
+)
 from verifier.supervision.decisions import Decision, close_case, escalate_case
-from verifier.supervision.evidence import human_size, read_evidence
+from verifier.supervision.evidence import human_size
+from verifier.supervision.forms import (
+    CloseCaseForm,
+    EscalateForm,
+    FindingForm,
+    RespondForm,
+    finding_from_fields,
+)
 from verifier.supervision.labels import (
     CASE_EVENT,
     CASE_OUTCOME,
@@ -29,12 +42,9 @@ from verifier.supervision.labels import (
 )
 from verifier.supervision.models import (
     CASE_STATUSES,
-    DISCREPANCY_TYPES,
     FALSIFICATION_TYPES,
     FINDING_RESULTS,
-    SANCTIONS,
 )
-from verifier.supervision.schemas import FindingCreate
 from verifier.supervision.services import (
     affected_record_ids,
     case_certificates,
@@ -45,6 +55,7 @@ from verifier.supervision.services import (
     visible_case,
 )
 from verifier.text import is_ascii_number
+from verifier.web.forms import distinct_ids, show_errors
 from verifier.web.paging import Page, requested_page
 
 bp = Blueprint("supervision", __name__)
@@ -65,10 +76,6 @@ def _labels() -> dict[str, Any]:
         "sanction_labels": SANCTION,
         "case_event_labels": CASE_EVENT,
     }
-
-
-def _errors(error: VerifierError) -> list[str]:
-    return [e.message for e in error.errors] or [error.message]
 
 
 def _ids(text: str, field_name: str) -> list[int]:
@@ -95,31 +102,6 @@ def queue() -> Any:
     return render_template("supervision/queue.html", page=page, mine=mine, pending=pending)
 
 
-def _finding_from_form() -> tuple[FindingCreate, list[Any]]:
-    limit = evidence_max_bytes()
-    try:
-        form, uploads = request.form, request.files.getlist("evidence")
-    except RequestEntityTooLarge:
-        raise PayloadTooLarge(
-            _(
-                "the upload is too large; each evidence file may be at most %(s)s",
-                s=human_size(limit),
-            )
-        ) from None
-    data: dict[str, Any] = {k: form[k] for k in ("result", "notes") if form.get(k)}
-    if form.get("result") == "discrepancy" and form.get("discrepancy_type"):
-        data["discrepancy_type"] = form["discrepancy_type"]
-    ids = [int(v) for v in form.getlist("record_ids") if is_ascii_number(v) and len(v) < 11]
-    ids += _ids(form.get("other_record_ids", ""), "record_ids")
-    if form.get("result") == "discrepancy" and ids:
-        data["record_ids"] = sorted(set(ids))
-    body = validate(FindingCreate, data)
-    files = [
-        read_evidence(u.stream, u.filename or "evidence", limit) for u in uploads if u.filename
-    ]
-    return body, files
-
-
 @bp.route("/inspections/<int(max=2147483647):item_id>", methods=["GET", "POST"])
 @roles(*REGULATORS)
 def item(item_id: int) -> Any:
@@ -127,40 +109,50 @@ def item(item_id: int) -> Any:
     actor = require_actor()
     session = get_session()
     sampled = inspections.visible_item(session, actor, item_id)
+    try:
+        form = FindingForm()
+    except RequestEntityTooLarge:
+        raise evidence_too_large() from None
     form_errors: list[str] = []
     status = 200
-    if request.method == "POST":
+    if form.validate_on_submit():
+        typed = re.split(r"[\s,，、;]+", form.other_record_ids.data or "")
         try:
-            body, files = _finding_from_form()
-            _finding, case = findings.record_finding(
-                session,
-                actor,
-                sampled,
-                findings.FindingInput(
-                    body.result, body.discrepancy_type, body.notes, body.record_ids
-                ),
-                files,
-                deadline_days=deadline_days(),
+            body = finding_from_fields(
+                {name: form[name].data for name in ("result", "discrepancy_type", "notes")},
+                [*(form.record_ids.data or []), *typed],
             )
+            files = evidence_files(form.evidence.data or [])
+            with savepoint():
+                _finding, case = findings.record_finding(
+                    session,
+                    actor,
+                    sampled,
+                    findings.FindingInput(
+                        body.result, body.discrepancy_type, body.notes, body.record_ids
+                    ),
+                    files,
+                    deadline_days=deadline_days(),
+                )
         except VerifierError as error:
-            session.rollback()
-            form_errors, status = _errors(error), error.status
+            # ticked or typed, record ids' errors show below the typed ones (always on the page)
+            form_errors = show_errors(form, error, {"record_ids": "other_record_ids"})
+            status = error.status
         else:
             if case is not None:
                 flash(_("Finding recorded; supervision case %(id)d opened", id=case.id), "success")
             else:
                 flash(_("Finding recorded"), "success")
             return redirect(url_for("supervision.item", item_id=sampled.id))
+    elif request.method == "POST":
+        status = 422
     detail = inspections.item_detail(session, sampled)
     return render_template(
         "supervision/item.html",
         detail=detail,
         may_record=detail.finding is None and inspections.is_assigned(session, actor, sampled),
+        form=form,
         form_errors=form_errors,
-        values=request.form if request.method == "POST" else {},
-        chosen=request.form.getlist("record_ids") if request.method == "POST" else [],
-        results_order=FINDING_RESULTS,
-        types_order=DISCREPANCY_TYPES,
         max_size=human_size(evidence_max_bytes()),
     ), status
 
@@ -180,11 +172,29 @@ def cases() -> Any:
     )
 
 
-def _case_page(case_id: int, form_errors: list[str] | None = None, status: int = 200) -> Any:
+# the forms on a case's page, by the view each is sent to
+CASE_FORMS: dict[str, type[FlaskForm]] = {
+    "respond": RespondForm,
+    "close": CloseCaseForm,
+    "escalate": EscalateForm,
+}
+
+
+def _case_page(
+    case_id: int,
+    posted: tuple[str, FlaskForm] | None = None,
+    form_errors: list[str] | None = None,
+    status: int = 200,
+) -> Any:
+    """A case's page; with `posted`, the form that was sent, showing its errors at its fields."""
     actor = require_actor()
     session = get_session()
     case = visible_case(session, actor, case_id)
     finding = case.finding
+    forms = {name: form_class(formdata=None) for name, form_class in CASE_FORMS.items()}
+    if posted is not None:
+        forms[posted[0]] = posted[1]
+    distinct_ids(forms)
     return render_template(
         "supervision/case.html",
         case=case,
@@ -195,9 +205,8 @@ def _case_page(case_id: int, form_errors: list[str] | None = None, status: int =
         certificates=case_certificates(session, case),
         events=[(e, json.loads(e.details)) for e in case_events(session, case)],
         falsification_possible=finding.discrepancy_type in FALSIFICATION_TYPES,
-        sanctions=SANCTIONS,
+        forms=forms,
         form_errors=form_errors or [],
-        values=request.form if request.method == "POST" else {},
     ), status
 
 
@@ -215,12 +224,13 @@ def respond_case(case_id: int) -> Any:
     actor = require_actor()
     session = get_session()
     found = visible_case(session, actor, case_id)
+    form = RespondForm()
     try:
-        ids = _ids(request.form.get("corrected_record_ids", ""), "corrected_record_ids")
-        respond(session, found, actor, request.form.get("explanation", ""), ids)
+        ids = _ids(form.corrected_record_ids.data or "", "corrected_record_ids")
+        with savepoint():
+            respond(session, found, actor, form.explanation.data or "", ids)
     except VerifierError as error:
-        session.rollback()
-        return _case_page(case_id, _errors(error), error.status)
+        return _case_page(case_id, ("respond", form), show_errors(form, error), error.status)
     flash(_("Your response was recorded"), "success")
     return redirect(url_for("supervision.case", case_id=case_id))
 
@@ -232,22 +242,22 @@ def close(case_id: int) -> Any:
     actor = require_actor()
     session = get_session()
     found = visible_case(session, actor, case_id)
-    form = request.form
+    form = CloseCaseForm()
     try:
-        close_case(
-            session,
-            found,
-            actor,
-            Decision(
-                outcome=form.get("outcome", ""),
-                decision=form.get("decision", ""),
-                sanction=form.get("sanction") or None,
-                falsification_confirmed=form.get("falsification_confirmed") == "1",
-            ),
-        )
+        with savepoint():
+            close_case(
+                session,
+                found,
+                actor,
+                Decision(
+                    outcome=form.outcome.data or "",
+                    decision=form.decision.data or "",
+                    sanction=form.sanction.data or None,
+                    falsification_confirmed=bool(form.falsification_confirmed.data),
+                ),
+            )
     except VerifierError as error:
-        session.rollback()
-        return _case_page(case_id, _errors(error), error.status)
+        return _case_page(case_id, ("close", form), show_errors(form, error), error.status)
     flash(_("The case is closed"), "success")
     return redirect(url_for("supervision.case", case_id=case_id))
 
@@ -258,11 +268,12 @@ def escalate(case_id: int) -> Any:
     actor = require_actor()
     session = get_session()
     found = visible_case(session, actor, case_id)
+    form = EscalateForm()
     try:
-        escalate_case(session, found, actor, request.form.get("note", ""))
+        with savepoint():
+            escalate_case(session, found, actor, form.note.data or "")
     except VerifierError as error:
-        session.rollback()
-        return _case_page(case_id, _errors(error), error.status)
+        return _case_page(case_id, ("escalate", form), show_errors(form, error), error.status)
     flash(_("The case was escalated"), "success")
     return redirect(url_for("supervision.case", case_id=case_id))
 

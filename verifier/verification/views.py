@@ -11,6 +11,7 @@ from verifier import limiter
 from verifier.auth.access import public
 from verifier.certificates.numbers import InvalidCertificateNumber, normalize_certificate_number
 from verifier.db import get_session, writes_data
+from verifier.verification.forms import MatchForm
 from verifier.verification.services import (
     identity_matches,
     record_verification,
@@ -42,7 +43,12 @@ def scanned(token: str) -> Any:
     session = get_session()
     verdict = verify_token(session, token)
     record_verification(session, verdict, "scan")
-    return render_template("verification/result.html", verdict=verdict, channel="scan")
+    return render_template(
+        "verification/result.html",
+        verdict=verdict,
+        channel="scan",
+        match_form=MatchForm(formdata=None),
+    )
 
 
 @bp.get("/verify")
@@ -56,7 +62,12 @@ def typed() -> Any:
     session = get_session()
     verdict = verify_number(session, number[:64])
     record_verification(session, verdict, "typed")
-    return render_template("verification/result.html", verdict=verdict, channel="typed")
+    return render_template(
+        "verification/result.html",
+        verdict=verdict,
+        channel="typed",
+        match_form=MatchForm(formdata=None),
+    )
 
 
 @bp.post("/verify/<number>/match")
@@ -69,18 +80,19 @@ def match(number: str) -> Any:
     verdict = verify_number(session, number[:64])
     if verdict.certificate is None:
         abort(404)
-    id_number = (request.form.get("id_number") or "")[:40]
-    name = (request.form.get("name") or "")[:50]
+    posted = MatchForm()
+    id_number = (posted.id_number.data or "")[:40]
+    name = (posted.name.data or "")[:50]
+    form = MatchForm(formdata=None)  # what was typed is never shown back
     if not id_number.strip() and not name.strip():
         result = None
-        message = _("Type the ID number or the full name the holder showed you")
+        form.id_number.errors = [_("Type the ID number or the full name the holder showed you")]
     else:
         result = identity_matches(session, verdict.certificate, id_number=id_number, name=name)
-        message = ""
     return render_template(
         "verification/result.html",
         verdict=verdict,
         channel="typed",
         match_result=result,
-        match_message=message,
+        match_form=form,
     )

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from verifier.auth.access import require_actor, roles
 from verifier.auth.models import ORG_ADMIN, ORG_RECORDER, REGULATOR_ROLES
-from verifier.db import get_session
+from verifier.db import get_session, savepoint
 from verifier.errors import VerifierError
 from verifier.records.services import list_records, total_minutes
 from verifier.volunteers.forms import GENDER_LABELS, ID_TYPE_LABELS, SearchForm, VolunteerForm
@@ -75,7 +75,10 @@ def new() -> Any:
             guardian_consent=bool(form.guardian_consent.data),
         )
         try:
-            volunteer, created = register_volunteer(get_session(), actor.organisation, data, actor)
+            with savepoint():
+                volunteer, created = register_volunteer(
+                    get_session(), actor.organisation, data, actor
+                )
         except VerifierError as error:
             form_errors = show_errors(form, error)
             return render_template(
