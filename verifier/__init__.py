@@ -7,19 +7,17 @@ from typing import Any
 from flask import Flask, current_app, g, has_request_context, request
 from flask import session as browser_session
 from flask_babel import Babel
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from verifier import db
 from verifier.config import INSTANCE_DIR, PROJECT_ROOT, load_settings
+from verifier.ratelimit import limiter
 
 LOCALES = ("zh", "en")
 csrf = CSRFProtect()
 login_manager = LoginManager()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
 babel = Babel()
 
 

@@ -14,7 +14,7 @@ from flask.cli import AppGroup
 
 from verifier.audit.checkpoints import latest_checkpoint, make_checkpoint
 from verifier.audit.verify import UnusableInput, load_copy, verify_integrity
-from verifier.cli import handle_errors, transaction
+from verifier.commands import handle_errors, transaction
 from verifier.db import get_session
 from verifier.records.attestation import attest_legacy
 

@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from verifier.auth.services import create_token, create_user, get_user_by_email
-from verifier.cli import handle_errors, transaction
+from verifier.commands import handle_errors, transaction
 from verifier.orgs.services import get_by_uscc
 
 

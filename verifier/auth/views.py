@@ -12,10 +12,10 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from verifier import limiter
 from verifier.auth.access import ANY_ROLE, public, require_actor, roles
 from verifier.auth.services import authenticate, create_token, end_sessions, revoke_token, tokens_of
 from verifier.db import get_session
+from verifier.ratelimit import limiter
 from verifier.web.redirects import safe_local_target
 
 bp = Blueprint("auth", __name__)

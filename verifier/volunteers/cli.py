@@ -22,7 +22,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from verifier.cli import transaction
+from verifier.commands import transaction
 from verifier.crypto.encryption import DecryptionError
 from verifier.db import get_session
 from verifier.errors import VerifierError
