@@ -110,7 +110,7 @@ def _load_user(user_id: str) -> Any:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from verifier.api import bp as api_bp
+    from verifier.api.routes import bp as api_bp
     from verifier.auth.views import bp as auth_bp
     from verifier.credentials.views import bp as credentials_bp
     from verifier.imports.views import bp as imports_bp
