@@ -117,6 +117,7 @@ def _register_blueprints(app: Flask) -> None:
     from verifier.keys.views import bp as keys_bp
     from verifier.orgs.views import bp as orgs_bp
     from verifier.records.views import bp as records_bp
+    from verifier.users.views import bp as users_bp
     from verifier.verification.views import bp as verification_bp
     from verifier.volunteers.views import bp as volunteers_bp
     from verifier.web.views import bp as web_bp
@@ -125,6 +126,7 @@ def _register_blueprints(app: Flask) -> None:
         web_bp,
         auth_bp,
         orgs_bp,
+        users_bp,
         volunteers_bp,
         records_bp,
         imports_bp,

@@ -94,6 +94,3 @@ def revoke(token_id: int) -> Any:
         revoke_token(get_session(), token_id, actor)
         flash(_("Token revoked"), "success")
     return redirect(url_for("auth.tokens"))
-
-
-from verifier.auth import users_views  # noqa: E402,F401  (registers the user pages on bp)
