@@ -87,6 +87,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     app.before_request(refuse_undeclared_routes)
     _register_blueprints(app)
+    _connect_signals()
     _register_transaction_boundary(app)
     _register_template_helpers(app)
 
@@ -154,6 +155,18 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs_bp)
     csrf.exempt(api_bp)  # the API authenticates by Bearer token only, never by cookie
     app.register_blueprint(api_bp)
+
+
+def _connect_signals() -> None:
+    """Connect each feature's reactions to the signals of the features below it.
+
+    A lower feature never imports a higher one: it sends a signal (its `signals.py`), and the
+    higher feature's receiver does the work in the same session. Connecting twice is harmless.
+    """
+    from verifier.integrity import signals as integrity
+
+    for feature in (integrity,):
+        feature.connect()
 
 
 def _register_transaction_boundary(app: Flask) -> None:

@@ -59,10 +59,10 @@ def main() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach every feature's commands to the app's CLI."""
-    from verifier.audit.cli import audit_group
     from verifier.auth.cli import tokens_group
     from verifier.demo.cli import demo_command
     from verifier.imports.cli import import_group
+    from verifier.integrity.cli import audit_group
     from verifier.keys.cli import keys_group
     from verifier.orgs.cli import orgs_group
     from verifier.users.cli import users_group

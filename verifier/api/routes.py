@@ -5,10 +5,10 @@
 
 from verifier.api import bp
 from verifier.api import openapi as _openapi  # noqa: F401
-from verifier.audit import api as _audit_api  # noqa: F401
 from verifier.certificates import api as _certificates_api  # noqa: F401
 from verifier.credentials import api as _credentials_api  # noqa: F401
 from verifier.imports import api as _imports_api  # noqa: F401
+from verifier.integrity import api as _integrity_api  # noqa: F401
 from verifier.jobs import api as _jobs_api  # noqa: F401
 from verifier.orgs import api as _orgs_api  # noqa: F401
 from verifier.records import api as _records_api  # noqa: F401

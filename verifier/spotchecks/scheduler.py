@@ -144,7 +144,7 @@ def overdue_job() -> None:
 
 def checkpoint_job() -> None:
     """Sign an audit checkpoint when entries were appended since the last one (hourly)."""
-    from verifier.audit.checkpoints import make_checkpoint
+    from verifier.integrity.checkpoints import make_checkpoint
 
     app = _job_app()
     with app.app_context():
