@@ -61,13 +61,13 @@ def register_commands(app: Flask) -> None:
     """Attach every feature's commands to the app's CLI."""
     from verifier.auth.cli import tokens_group
     from verifier.demo.cli import demo_command
+    from verifier.identities.cli import volunteers_group
     from verifier.imports.cli import import_group
     from verifier.integrity.cli import audit_group
     from verifier.keys.cli import keys_group
     from verifier.orgs.cli import orgs_group
     from verifier.users.cli import users_group
     from verifier.verification.cli import verify_qr_command
-    from verifier.volunteers.cli import volunteers_group
 
     app.cli.add_command(db_group)
     for group in (users_group, tokens_group, audit_group, import_group, orgs_group, keys_group):
