@@ -163,9 +163,10 @@ def _connect_signals() -> None:
     A lower feature never imports a higher one: it sends a signal (its `signals.py`), and the
     higher feature's receiver does the work in the same session. Connecting twice is harmless.
     """
+    from verifier.certificates import signals as certificates
     from verifier.integrity import signals as integrity
 
-    for feature in (integrity,):
+    for feature in (certificates, integrity):
         feature.connect()
 
 
