@@ -88,7 +88,7 @@ EXPECTED: dict[str, Any] = {
     "certificates.detail": ORG_AND_REG,
     "certificates.qr": ORG_AND_REG,
     "certificates.pdf": ORG_AND_REG,
-    "certificates.credential": ORG_AND_REG,
+    "credentials.credential": ORG_AND_REG,
     "certificates.new": ORG,
     "certificates.bulk": ORG,
     "certificates.revoke": ORG,
