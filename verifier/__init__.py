@@ -160,13 +160,17 @@ def _register_blueprints(app: Flask) -> None:
 def _connect_signals() -> None:
     """Connect each feature's reactions to the signals of the features below it.
 
-    A lower feature never imports a higher one: it sends a signal (its `signals.py`), and the
-    higher feature's receiver does the work in the same session. Connecting twice is harmless.
+    A lower feature never imports a higher one: it sends a signal (its `signals.py`) and the
+    higher feature's receiver (its `receivers.py`) does the work in the same session.
+    Connecting twice is harmless.
     """
-    from verifier.certificates import signals as certificates
-    from verifier.integrity import signals as integrity
+    from verifier.certificates import receivers as certificates
+    from verifier.imports import receivers as imports
+    from verifier.integrity import receivers as integrity
+    from verifier.records import receivers as records
+    from verifier.web import dashboard
 
-    for feature in (certificates, integrity):
+    for feature in (records, dashboard, certificates, imports, integrity):
         feature.connect()
 
 
