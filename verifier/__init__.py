@@ -168,9 +168,10 @@ def _connect_signals() -> None:
     from verifier.imports import receivers as imports
     from verifier.integrity import receivers as integrity
     from verifier.records import receivers as records
+    from verifier.supervision import receivers as supervision
     from verifier.web import dashboard
 
-    for feature in (records, dashboard, certificates, imports, integrity):
+    for feature in (records, dashboard, certificates, imports, integrity, supervision):
         feature.connect()
 
 

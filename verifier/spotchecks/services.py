@@ -44,7 +44,6 @@ from verifier.spotchecks.population import (
     resolve_period,
 )
 from verifier.spotchecks.sampling import population_hash
-from verifier.supervision.models import SpotCheckFinding
 from verifier.text import check_characters
 from verifier.volunteers.services import get_cipher
 
@@ -346,9 +345,8 @@ def findings_recorded(session: Session, campaign: SpotCheckCampaign) -> int:
     return (
         session.scalar(
             select(func.count())
-            .select_from(SpotCheckFinding)
-            .join(SpotCheckItem, SpotCheckItem.id == SpotCheckFinding.item_id)
-            .where(SpotCheckItem.campaign_id == campaign.id)
+            .select_from(SpotCheckItem)
+            .where(SpotCheckItem.campaign_id == campaign.id, SpotCheckItem.finding.has())
         )
         or 0
     )
