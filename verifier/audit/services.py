@@ -6,15 +6,17 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from verifier.audit.models import GENESIS_HASH, AuditEntry
 from verifier.audit.signals import entries_appended
-from verifier.auth.models import User
 from verifier.db import utcnow
+
+if TYPE_CHECKING:  # annotations only: every feature, auth too, appends to the chain
+    from verifier.auth.models import User
 
 # Arbitrary constant key for the PostgreSQL advisory lock that serialises appends.
 _AUDIT_LOCK_KEY = 7_310_001
