@@ -111,13 +111,20 @@ def _load_user(user_id: str) -> Any:
 
 
 def _register_blueprints(app: Flask) -> None:
+    """Register every blueprint, in one place; each module defines its blueprint and routes."""
     from verifier.api.routes import bp as api_bp
     from verifier.auth.views import bp as auth_bp
+    from verifier.certificates.views import bp as certificates_bp
+    from verifier.complaints.views import bp as complaints_bp
     from verifier.credentials.views import bp as credentials_bp
     from verifier.imports.views import bp as imports_bp
+    from verifier.jobs.views import bp as jobs_bp
     from verifier.keys.views import bp as keys_bp
     from verifier.orgs.views import bp as orgs_bp
     from verifier.records.views import bp as records_bp
+    from verifier.spotchecks.views import bp as spotchecks_bp
+    from verifier.supervision.public import bp as supervision_public_bp
+    from verifier.supervision.views import bp as supervision_bp
     from verifier.users.views import bp as users_bp
     from verifier.verification.views import bp as verification_bp
     from verifier.volunteers.views import bp as volunteers_bp
@@ -133,28 +140,17 @@ def _register_blueprints(app: Flask) -> None:
         imports_bp,
         keys_bp,
         verification_bp,
+        credentials_bp,
+        certificates_bp,
+        spotchecks_bp,
+        complaints_bp,
+        supervision_bp,
+        supervision_public_bp,
+        jobs_bp,
     ):
         app.register_blueprint(blueprint)
-    app.register_blueprint(credentials_bp)
-    from verifier.certificates.views import bp as certificates_bp
-
-    app.register_blueprint(certificates_bp)
-    from verifier.spotchecks.views import bp as spotchecks_bp
-
-    app.register_blueprint(spotchecks_bp)
-    from verifier.complaints.views import bp as complaints_bp
-
-    app.register_blueprint(complaints_bp)
-    from verifier.supervision import public as supervision_public
-    from verifier.supervision import views as supervision_views
-
-    app.register_blueprint(supervision_views.bp)
-    app.register_blueprint(supervision_public.bp)
-    from verifier.jobs.views import bp as jobs_bp
-
-    app.register_blueprint(jobs_bp)
     csrf.exempt(api_bp)  # the API authenticates by Bearer token only, never by cookie
-    app.register_blueprint(api_bp)
+    app.register_blueprint(api_bp)  # every API route is on it: see verifier/api/routes.py
 
 
 def _connect_signals() -> None:
