@@ -7,19 +7,17 @@ from typing import Any
 from flask import Flask, current_app, g, has_request_context, request
 from flask import session as browser_session
 from flask_babel import Babel
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from verifier import db
 from verifier.config import INSTANCE_DIR, load_settings, resource_path
+from verifier.ratelimit import limiter
 
 LOCALES = ("zh", "en")
 csrf = CSRFProtect()
 login_manager = LoginManager()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
 babel = Babel()
 
 
@@ -89,6 +87,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     app.before_request(refuse_undeclared_routes)
     _register_blueprints(app)
+    _connect_signals()
     _register_transaction_boundary(app)
     _register_template_helpers(app)
 
@@ -112,13 +111,21 @@ def _load_user(user_id: str) -> Any:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from verifier.api import bp as api_bp
+    """Register every blueprint, in one place; each module defines its blueprint and routes."""
+    from verifier.api.routes import bp as api_bp
     from verifier.auth.views import bp as auth_bp
+    from verifier.certificates.views import bp as certificates_bp
+    from verifier.complaints.views import bp as complaints_bp
     from verifier.credentials.views import bp as credentials_bp
     from verifier.imports.views import bp as imports_bp
+    from verifier.jobs.views import bp as jobs_bp
     from verifier.keys.views import bp as keys_bp
     from verifier.orgs.views import bp as orgs_bp
     from verifier.records.views import bp as records_bp
+    from verifier.spotchecks.views import bp as spotchecks_bp
+    from verifier.supervision.public import bp as supervision_public_bp
+    from verifier.supervision.views import bp as supervision_bp
+    from verifier.users.views import bp as users_bp
     from verifier.verification.views import bp as verification_bp
     from verifier.volunteers.views import bp as volunteers_bp
     from verifier.web.views import bp as web_bp
@@ -127,33 +134,41 @@ def _register_blueprints(app: Flask) -> None:
         web_bp,
         auth_bp,
         orgs_bp,
+        users_bp,
         volunteers_bp,
         records_bp,
         imports_bp,
         keys_bp,
         verification_bp,
+        credentials_bp,
+        certificates_bp,
+        spotchecks_bp,
+        complaints_bp,
+        supervision_bp,
+        supervision_public_bp,
+        jobs_bp,
     ):
         app.register_blueprint(blueprint)
-    app.register_blueprint(credentials_bp)
-    from verifier.certificates.views import bp as certificates_bp
-
-    app.register_blueprint(certificates_bp)
-    from verifier.spotchecks.views import bp as spotchecks_bp
-
-    app.register_blueprint(spotchecks_bp)
-    from verifier.complaints.views import bp as complaints_bp
-
-    app.register_blueprint(complaints_bp)
-    from verifier.supervision import public as supervision_public
-    from verifier.supervision import views as supervision_views
-
-    app.register_blueprint(supervision_views.bp)
-    app.register_blueprint(supervision_public.bp)
-    from verifier.jobs.views import bp as jobs_bp
-
-    app.register_blueprint(jobs_bp)
     csrf.exempt(api_bp)  # the API authenticates by Bearer token only, never by cookie
-    app.register_blueprint(api_bp)
+    app.register_blueprint(api_bp)  # every API route is on it: see verifier/api/routes.py
+
+
+def _connect_signals() -> None:
+    """Connect each feature's reactions to the signals of the features below it.
+
+    A lower feature never imports a higher one: it sends a signal (its `signals.py`) and the
+    higher feature's receiver (its `receivers.py`) does the work in the same session.
+    Connecting twice is harmless.
+    """
+    from verifier.certificates import receivers as certificates
+    from verifier.imports import receivers as imports
+    from verifier.integrity import receivers as integrity
+    from verifier.records import receivers as records
+    from verifier.supervision import receivers as supervision
+    from verifier.web import dashboard
+
+    for feature in (records, dashboard, certificates, imports, integrity, supervision):
+        feature.connect()
 
 
 # set in a request's WSGI environment when anything raised while it was handled

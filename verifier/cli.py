@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from functools import wraps
 from typing import Any
 
 import click
 from flask import Flask
 from flask.cli import AppGroup, FlaskGroup
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 
+from verifier.commands import handle_errors, transaction  # noqa: F401  (their old home)
 from verifier.config import ConfigError
-from verifier.db import get_session
-from verifier.errors import VerifierError
 
 
 def _create_app() -> Flask:
@@ -62,44 +57,17 @@ def main() -> None:
     """Volunteer service records, certificates and spot checks."""
 
 
-@contextmanager
-def transaction() -> Iterator[Session]:
-    """Give a command one transaction: commit at the end, roll back on any exception."""
-    session = get_session()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-
-
-def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the project's errors into a clear message and exit status 1, without a traceback."""
-
-    @wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except VerifierError as exc:
-            click.echo(f"error: {exc.message}", err=True)
-            for error in exc.errors[1:]:
-                click.echo(f"  {error.field}: {error.message}", err=True)
-            sys.exit(1)
-
-    return wrapper
-
-
 def register_commands(app: Flask) -> None:
     """Attach every feature's commands to the app's CLI."""
-    from verifier.audit.cli import audit_group
-    from verifier.auth.cli import tokens_group, users_group
+    from verifier.auth.cli import tokens_group
     from verifier.demo.cli import demo_command
+    from verifier.identities.cli import volunteers_group
     from verifier.imports.cli import import_group
+    from verifier.integrity.cli import audit_group
     from verifier.keys.cli import keys_group
     from verifier.orgs.cli import orgs_group
+    from verifier.users.cli import users_group
     from verifier.verification.cli import verify_qr_command
-    from verifier.volunteers.cli import volunteers_group
 
     app.cli.add_command(db_group)
     for group in (users_group, tokens_group, audit_group, import_group, orgs_group, keys_group):

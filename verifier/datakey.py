@@ -28,6 +28,7 @@ from verifier.audit.services import record_event
 from verifier.cli import transaction
 from verifier.crypto.encryption import DecryptionError, FieldCipher, Place, get_cipher
 from verifier.db import sqlite_begin
+from verifier.identities.rotation import StaleLookupKey, rotate_volunteer
 from verifier.jobs.models import JobFile
 from verifier.jobs.services import file_place
 from verifier.keys.models import SigningKey
@@ -35,7 +36,6 @@ from verifier.keys.services import private_key_place
 from verifier.spotchecks.models import SpotCheckCampaign
 from verifier.spotchecks.services import server_secret_place
 from verifier.volunteers.models import Volunteer
-from verifier.volunteers.rotation import StaleLookupKey, rotate_volunteer
 from verifier.volunteers.services import id_number_place, phone_place
 
 LEGACY = "format 1"  # written before ciphertexts named their key

@@ -7,9 +7,9 @@ import pytest
 from conftest import Factory
 from sqlalchemy import select
 
-from verifier.audit import checkpoints
 from verifier.audit.models import AuditCheckpoint
 from verifier.db import get_session
+from verifier.integrity import checkpoints
 from verifier.keys.services import active_key
 
 pytestmark = pytest.mark.postgres

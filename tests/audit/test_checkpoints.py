@@ -13,11 +13,11 @@ from joserfc.errors import SecurityWarning
 from joserfc.jwk import KeySet
 from sqlalchemy import delete, func, select, text
 
-from verifier.audit.checkpoints import make_checkpoint
 from verifier.audit.models import AuditCheckpoint, AuditEntry
 from verifier.audit.services import entry_digest
 from verifier.crypto import signing
 from verifier.db import get_session
+from verifier.integrity.checkpoints import make_checkpoint
 from verifier.keys.services import active_key
 
 

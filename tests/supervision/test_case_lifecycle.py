@@ -245,6 +245,21 @@ def test_flag_overdue_command(app, client, world):
     assert _case(client, world, case_id).get_json()["status"] == "overdue"
 
 
+def test_the_schedulers_daily_job_flags_overdue_cases(app, client, world, monkeypatch):
+    from verifier.spotchecks import scheduler
+    from verifier.supervision.models import SupervisionCase
+
+    app.config["SUPERVISION_DEADLINE_DAYS"] = 1
+    case_id = _open_case(client, world)
+    with app.app_context():
+        session = get_session()
+        session.get(SupervisionCase, case_id).deadline = utcnow() - timedelta(hours=1)
+        session.commit()
+    monkeypatch.setattr(scheduler, "_app", app)
+    scheduler.overdue_job()
+    assert _case(client, world, case_id).get_json()["status"] == "overdue"
+
+
 def test_escalation(client, world):
     case_id = _open_case(client, world)
     escalated = client.post(

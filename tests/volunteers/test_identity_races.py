@@ -112,9 +112,9 @@ def test_a_correction_racing_a_merge_sees_the_moved_records(committing_app, monk
     from verifier.auth.models import User
     from verifier.crypto.encryption import get_cipher
     from verifier.errors import ValidationError
+    from verifier.identities import merges
     from verifier.records.models import ServiceRecord
     from verifier.records.services import RecordInput, correct_record
-    from verifier.volunteers import merges
     from verifier.volunteers.services import new_volunteer_number, seal_id_number
 
     make = Factory(committing_app)

@@ -18,6 +18,3 @@ def _authenticate() -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         g.api_user = user_for_token(get_session(), token.strip())
-
-
-from verifier.api import routes  # noqa: E402,F401  (registers the routes on bp)

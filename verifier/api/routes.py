@@ -1,10 +1,14 @@
-"""API routes; each feature's api module attaches its routes to the blueprint."""
+"""The API blueprint with every route on it: each module imported here attaches its routes.
 
+`create_app` takes the blueprint from here, the one place that imports the modules with routes.
+"""
+
+from verifier.api import bp
 from verifier.api import openapi as _openapi  # noqa: F401
-from verifier.audit import api as _audit_api  # noqa: F401
 from verifier.certificates import api as _certificates_api  # noqa: F401
 from verifier.credentials import api as _credentials_api  # noqa: F401
 from verifier.imports import api as _imports_api  # noqa: F401
+from verifier.integrity import api as _integrity_api  # noqa: F401
 from verifier.jobs import api as _jobs_api  # noqa: F401
 from verifier.orgs import api as _orgs_api  # noqa: F401
 from verifier.records import api as _records_api  # noqa: F401
@@ -13,3 +17,5 @@ from verifier.supervision import api as _supervision_api  # noqa: F401
 from verifier.supervision import case_api as _supervision_case_api  # noqa: F401
 from verifier.verification import api as _verification_api  # noqa: F401
 from verifier.volunteers import api as _volunteers_api  # noqa: F401
+
+__all__ = ["bp"]

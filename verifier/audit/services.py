@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import current_app, has_app_context
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from verifier.audit.models import GENESIS_HASH, AuditEntry
-from verifier.auth.models import User
+from verifier.audit.signals import entries_appended
 from verifier.db import utcnow
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:  # annotations only: every feature, auth too, appends to the chain
+    from verifier.auth.models import User
 
 # Arbitrary constant key for the PostgreSQL advisory lock that serialises appends.
 _AUDIT_LOCK_KEY = 7_310_001
@@ -174,27 +173,5 @@ def record_events(
         entries.append(entry)
     session.add_all(entries)
     session.flush()
-    _maybe_checkpoint(session, entries[-1].id)
+    entries_appended.send(entries[-1], session=session)
     return entries
-
-
-def _maybe_checkpoint(session: Session, head_id: int) -> None:
-    """Sign a checkpoint once VERIFIER_AUDIT_CHECKPOINT_EVERY entries followed the last one.
-
-    It is made in the appending transaction (which holds the chain lock), inside a savepoint:
-    a checkpoint that cannot be made is logged and left to the hourly job, never a failed write.
-    """
-    if session.info.get(CHECKPOINTING):
-        return
-    every = int(current_app.config.get("AUDIT_CHECKPOINT_EVERY", 0)) if has_app_context() else 0
-    if every <= 0:
-        return
-    from verifier.audit.checkpoints import checkpoint_due, make_checkpoint
-
-    if not checkpoint_due(session, head_id, every):
-        return
-    try:
-        with session.begin_nested():
-            make_checkpoint(session, create_key=False)
-    except Exception:
-        log.exception("could not make an audit checkpoint; the hourly job will try again")

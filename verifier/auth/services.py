@@ -8,6 +8,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -30,8 +31,10 @@ from verifier.auth.models import (
 )
 from verifier.db import utcnow
 from verifier.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
-from verifier.orgs.models import Organisation
 from verifier.text import check_characters
+
+if TYPE_CHECKING:  # annotations only: organisations need auth's roles and access rules
+    from verifier.orgs.models import Organisation
 
 _STRONG = PasswordHasher()  # Argon2id, RFC 9106 low-memory profile defaults
 # The test suite hashes hundreds of passwords; the strong profile would cost minutes there.

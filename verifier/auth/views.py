@@ -13,11 +13,11 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from verifier import limiter
 from verifier.auth.access import ANY_ROLE, public, require_actor, roles
 from verifier.auth.services import authenticate, create_token, end_sessions, revoke_token, tokens_of
 from verifier.db import get_session, savepoint
 from verifier.errors import VerifierError
+from verifier.ratelimit import limiter
 from verifier.web.forms import show_errors
 from verifier.web.redirects import safe_local_target
 
@@ -104,6 +104,3 @@ def revoke(token_id: int) -> Any:
         revoke_token(get_session(), token_id, actor)
         flash(_("Token revoked"), "success")
     return redirect(url_for("auth.tokens"))
-
-
-from verifier.auth import users_views  # noqa: E402,F401  (registers the user pages on bp)

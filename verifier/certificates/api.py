@@ -31,12 +31,12 @@ from verifier.certificates.services import (
     issue_certificate,
     list_certificates,
     number_display,
+    verification_counts,
     visible_certificate,
 )
 from verifier.db import get_session
 from verifier.jobs.api import ACCEPTED_TEXT, accepted, prefers_async, request_locale
 from verifier.jobs.schemas import JobOut
-from verifier.verification.services import verification_counts
 from verifier.volunteers.services import visible_volunteer
 
 NUMBER = "<string(maxlength=64):number>"

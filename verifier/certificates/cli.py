@@ -18,7 +18,7 @@ from verifier.certificates.bulk import (
     issue_bulk,
     volunteer_ids_for_numbers,
 )
-from verifier.cli import handle_errors, transaction
+from verifier.commands import handle_errors, transaction
 from verifier.errors import NotFound, ValidationError
 from verifier.identifiers import normalize_uscc
 from verifier.orgs.models import Organisation

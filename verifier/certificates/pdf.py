@@ -79,13 +79,8 @@ class CertificatePrint:
 
 @cache
 def font_path() -> Path:
-    """Return the path of the CJK font file shipped by the font package."""
-    try:
-        font = resources.files(FONT_PACKAGE).joinpath(FONT_FILE)
-    except ModuleNotFoundError as exc:
-        raise RuntimeError(
-            "the Chinese font is missing: pip install paperang-p2-fonts-cjk"
-        ) from exc
+    """Return the path of the CJK font file shipped by the font package (a dependency)."""
+    font = resources.files(FONT_PACKAGE).joinpath(FONT_FILE)
     with resources.as_file(font) as path:
         if not path.is_file():
             raise RuntimeError(f"the Chinese font file {FONT_FILE} is missing from {FONT_PACKAGE}")

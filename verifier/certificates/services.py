@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from verifier.audit.models import AuditEntry
 from verifier.audit.services import record_event
 from verifier.auth.models import User
-from verifier.certificates.models import Certificate, CertificateRecord
+from verifier.certificates.models import Certificate, CertificateRecord, VerificationEvent
 from verifier.certificates.numbers import (
     InvalidCertificateNumber,
     new_certificate_number,
@@ -397,3 +397,18 @@ def certifiable_records(
             .order_by(ServiceRecord.started_at)
         )
     )
+
+
+def verification_counts(session: Session, certificate_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Return, per certificate, how often it was verified by each channel."""
+    counts: dict[int, dict[str, int]] = {cid: {} for cid in certificate_ids}
+    if not certificate_ids:
+        return counts
+    rows = session.execute(
+        select(VerificationEvent.certificate_id, VerificationEvent.channel, func.count())
+        .where(VerificationEvent.certificate_id.in_(certificate_ids))
+        .group_by(VerificationEvent.certificate_id, VerificationEvent.channel)
+    )
+    for cid, channel, n in rows:
+        counts[cid][channel] = n
+    return counts

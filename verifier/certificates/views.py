@@ -50,12 +50,12 @@ from verifier.certificates.services import (
     issue_certificate,
     list_certificates,
     number_display,
+    verification_counts,
     visible_certificate,
 )
 from verifier.db import get_session, savepoint, writes_data
-from verifier.errors import NotFound, VerifierError
+from verifier.errors import VerifierError
 from verifier.jobs.api import request_locale
-from verifier.verification.services import verification_counts
 from verifier.volunteers.forms import ID_TYPE_LABELS
 from verifier.volunteers.services import search_volunteers, visible_volunteer
 from verifier.web.forms import distinct_ids, filled, show_errors, typed_number
@@ -307,25 +307,6 @@ def pdf(number: str) -> Any:
         f'attachment; filename="{certificate_pdf_filename(cert)}"'
     )
     response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
-@bp.get(f"/certificates/{NUMBER}/credential.json")
-@roles(*READERS)
-def credential(number: str) -> Any:
-    """The W3C Verifiable Credential, when that feature is installed."""
-    try:
-        from verifier.credentials.services import certificate_credential
-        from verifier.credentials.views import vc_response
-    except ImportError:  # pragma: no cover - the credentials feature is optional here
-        raise NotFound(_("credentials are not available")) from None
-    cert = _certificate(number)
-    response = vc_response(
-        certificate_credential(get_session(), cert, current_app.config["BASE_URL"])
-    )
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="certificate-{number_display(cert.number)}.credential.json"'
-    )
     return response
 
 

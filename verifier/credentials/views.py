@@ -7,10 +7,13 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 
-from verifier.auth.access import public
+from verifier.auth.access import public, require_actor, roles
+from verifier.auth.models import ORG_ROLES, REGULATOR_ROLES
+from verifier.certificates.services import number_display, visible_certificate
 from verifier.credentials.services import (
     MAX_STATUS_LIST,
     STATUS_LIST_MAX_AGE,
+    certificate_credential,
     did_document,
     status_list_credential,
 )
@@ -54,3 +57,16 @@ def status_list(list_number: int, purpose: str) -> Any:
         get_session(), list_number, purpose, current_app.config["BASE_URL"]
     )
     return vc_response(document, max_age=STATUS_LIST_MAX_AGE)
+
+
+@bp.get("/certificates/<string(maxlength=64):number>/credential.json")
+@roles(*sorted(ORG_ROLES), *sorted(REGULATOR_ROLES))
+def credential(number: str) -> Any:
+    """Download a certificate's W3C Verifiable Credential (the link on the certificate's page)."""
+    session = get_session()
+    cert = visible_certificate(session, require_actor(), number)
+    response = vc_response(certificate_credential(session, cert, current_app.config["BASE_URL"]))
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="certificate-{number_display(cert.number)}.credential.json"'
+    )
+    return response

@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from verifier.cli import handle_errors, transaction
+from verifier.commands import handle_errors, transaction
 from verifier.demo.services import load_demo
 
 

@@ -17,7 +17,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from tqdm import tqdm
 
-from verifier.cli import transaction
+from verifier.commands import transaction
 from verifier.errors import VerifierError
 from verifier.imports.readers import human_size
 from verifier.imports.services import ImportReport, import_records

@@ -10,8 +10,8 @@ from flask_babel import lazy_gettext as _l
 from verifier.auth.access import require_actor, roles
 from verifier.auth.models import ORG_ROLES, REGULATOR_ROLES
 from verifier.db import get_session
-from verifier.imports.report import ImportReport
 from verifier.jobs.services import BULK_ISSUE, CAMPAIGN, IMPORT, visible_job
+from verifier.jobs.signals import job_page
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
@@ -34,10 +34,11 @@ STATUS_LABELS = {
 @roles(*sorted(ORG_ROLES | REGULATOR_ROLES))
 def detail(job_id: int) -> Any:
     """Show a job's progress (the page reloads itself until the job ends), then its outcome."""
-    job = visible_job(get_session(), require_actor(), job_id)
-    report = None
-    if job.kind == IMPORT and job.status == "succeeded" and job.result:
-        report = ImportReport.from_dict(job.result)
+    session, actor = get_session(), require_actor()
+    job = visible_job(session, actor, job_id)
+    extra: dict[str, Any] = {}  # e.g. an import's report, from the feature that ran the job
+    for _receiver, values in job_page.send(job, session=session, actor=actor):
+        extra.update(values)
     percent = None
     if job.progress_total:
         percent = min(100, round(100 * job.progress_done / job.progress_total))
@@ -47,6 +48,6 @@ def detail(job_id: int) -> Any:
         kind_label=KIND_LABELS.get(job.kind, job.kind),
         status_label=STATUS_LABELS.get(job.status, job.status),
         percent=percent,
-        report=report,
         refresh=None if job.finished else REFRESH_SECONDS,
+        **extra,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from verifier.cli import handle_errors, transaction
+from verifier.commands import handle_errors, transaction
 from verifier.errors import ValidationError
 from verifier.keys import services
 from verifier.timeutil import parse_local_datetime

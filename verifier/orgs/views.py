@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 
 from verifier.auth.access import ANY_ROLE, require_actor, roles
-from verifier.auth.models import ORG_ADMIN, PLATFORM_ADMIN, REGULATOR_ROLES
+from verifier.auth.models import ORG_ADMIN, PLATFORM_ADMIN
 from verifier.db import get_session, savepoint
 from verifier.errors import VerifierError
 from verifier.orgs.forms import STATUS_LABELS, OrganisationForm, StatusForm
@@ -20,8 +20,7 @@ from verifier.orgs.services import (
     set_status,
     visible_organisation,
 )
-from verifier.records.services import list_records
-from verifier.web.dashboard import organisation_figures
+from verifier.orgs.signals import organisation_page
 from verifier.web.forms import show_errors
 from verifier.web.paging import Page, requested_page
 
@@ -35,7 +34,6 @@ def _page_helpers() -> dict[str, Any]:
 
 
 PER_PAGE = 25
-RECORDS_PER_PAGE = 25
 
 
 @bp.get("/orgs")
@@ -96,25 +94,20 @@ def _detail_page(
     actor = require_actor()
     session = get_session()
     org = visible_organisation(session, actor, org_id)
-    records_page = None
-    if actor.is_org_user or actor.role in REGULATOR_ROLES:
-        number = requested_page()
-        rows, total = list_records(
-            session, actor, organisation_id=org.id, page=number, per_page=RECORDS_PER_PAGE
-        )
-        records_page = Page(rows, number, RECORDS_PER_PAGE, total, {"org_id": org.id})
+    extra: dict[str, Any] = {}  # the figures and records the features above show on the page
+    for _receiver, values in organisation_page.send(org, session=session, actor=actor):
+        extra.update(values)
     if status_form is None and actor.role == PLATFORM_ADMIN:
         status_form = StatusForm(formdata=None, status=org.status)
     return render_template(
         "orgs/detail.html",
         org=org,
-        figures=organisation_figures(session, org.id),
-        records_page=records_page,
         status_form=status_form,
         type_labels=ORG_TYPE_LABELS,
         status_labels=STATUS_LABELS,
         form_errors=form_errors or [],
         may_manage_users=actor.role in (PLATFORM_ADMIN, ORG_ADMIN),
+        **extra,
     ), status
 
 

@@ -24,6 +24,7 @@ from verifier.records.models import (
     RecordRevision,
     ServiceRecord,
 )
+from verifier.records.signals import record_changed
 from verifier.text import clean_text, require_reason
 from verifier.timeutil import (
     format_hours,
@@ -384,13 +385,6 @@ def _add_revision(
     return revision
 
 
-def _supersede_certificates(session: Session, record: ServiceRecord, actor: User | None) -> None:
-    """A certificate over a changed record no longer tells the truth: mark it superseded."""
-    from verifier.certificates.lifecycle import supersede_for_record
-
-    supersede_for_record(session, record, actor)
-
-
 def _require_reason(reason: str) -> str:
     return require_reason(reason)
 
@@ -455,7 +449,7 @@ def correct_record(
     record.updated_at = now
     session.flush()
     revision = _add_revision(session, record, "corrected", reason, actor, now)
-    _supersede_certificates(session, record, actor)
+    record_changed.send(record, session=session, actor=actor)
     changed = sorted(f for f in CONTENT_FIELDS if before[f] != after[f])
     record_event(
         session,
@@ -488,7 +482,7 @@ def void_record(session: Session, record: ServiceRecord, reason: str, actor: Use
     record.updated_at = now
     session.flush()
     revision = _add_revision(session, record, "voided", reason, actor, now)
-    _supersede_certificates(session, record, actor)
+    record_changed.send(record, session=session, actor=actor)
     record_event(
         session,
         actor,

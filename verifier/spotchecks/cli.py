@@ -13,7 +13,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from verifier import jsonlimits
-from verifier.cli import handle_errors
+from verifier.commands import handle_errors
 from verifier.db import MAX_ID, get_session
 from verifier.errors import NotFound
 

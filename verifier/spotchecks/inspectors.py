@@ -34,17 +34,9 @@ def open_loads(session: Session, inspector_ids: list[int]) -> dict[int, int]:
         )
         .join(SpotCheckItem, SpotCheckItem.id == SpotCheckAssignment.item_id)
         .where(SpotCheckAssignment.inspector_id.in_(inspector_ids))
-    )
-    try:
-        from verifier.supervision.models import SpotCheckFinding
-    except ImportError:  # no findings yet: every assignment counts
-        pass
-    else:
         # one finding closes an item for all its inspectors
-        done = select(SpotCheckFinding.id).where(
-            SpotCheckFinding.item_id == SpotCheckAssignment.item_id
-        )
-        rows = rows.where(~done.exists())
+        .where(~SpotCheckItem.finding.has())
+    )
     pairs = rows.distinct().subquery()
     counted = select(pairs.c.inspector_id, func.count()).group_by(pairs.c.inspector_id)
     return {inspector_id: count for inspector_id, count in session.execute(counted)}

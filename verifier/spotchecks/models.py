@@ -129,6 +129,9 @@ class SpotCheckItem(Base):
 
     campaign = relationship("SpotCheckCampaign", lazy="joined")
     organisation = relationship("Organisation", lazy="joined")
+    # the inspection's finding once recorded (verifier/supervision, above this feature): an item
+    # with one is done; only queried (`SpotCheckItem.finding.has()`), never loaded from here
+    finding = relationship("SpotCheckFinding", viewonly=True, uselist=False, lazy="raise")
 
 
 class SpotCheckAssignment(Base):

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from verifier.complaints.models import Complaint
 from verifier.orgs.models import Organisation
 from verifier.records.models import ServiceRecord
 from verifier.timeutil import to_local
@@ -60,10 +61,6 @@ def organisations_in_scope(session: Session, scope: Mapping[str, Any]) -> list[i
 
 def always_included(session: Session, organisation_ids: Iterable[int]) -> set[int]:
     """Return the organisations that every campaign includes: those with open complaints."""
-    try:
-        from verifier.complaints.models import Complaint
-    except ImportError:  # the complaints feature is not installed
-        return set()
     wanted = set(organisation_ids)
     rows = session.scalars(
         select(Complaint.organisation_id).where(Complaint.status == "open").distinct()

@@ -28,6 +28,7 @@ from verifier.db import SCHEDULER_JOBS_TABLE, get_db, get_session, utcnow
 from verifier.spotchecks.models import SpotCheckPlan
 from verifier.spotchecks.plans import SCHEDULE_ZONE, cron_trigger
 from verifier.spotchecks.runs import DueRun, RunOutcome, due_runs, run_plan_period
+from verifier.spotchecks.signals import overdue_check
 
 log = logging.getLogger(__name__)
 
@@ -125,17 +126,12 @@ def sync_job() -> None:
 
 
 def overdue_job() -> None:
-    """Flag overdue supervision cases, when the supervision feature is installed."""
-    try:
-        from verifier.supervision.services import flag_overdue_cases  # type: ignore[attr-defined]
-    except ImportError:
-        log.info("no supervision feature; nothing to flag")
-        return
+    """Flag overdue supervision cases (daily): supervision receives `overdue_check`."""
     app = _job_app()
     with app.app_context():
         session = get_session()
         try:
-            flag_overdue_cases(session, utcnow())
+            overdue_check.send(app, session=session, now=utcnow())
             session.commit()
         except Exception:
             session.rollback()
@@ -144,7 +140,7 @@ def overdue_job() -> None:
 
 def checkpoint_job() -> None:
     """Sign an audit checkpoint when entries were appended since the last one (hourly)."""
-    from verifier.audit.checkpoints import make_checkpoint
+    from verifier.integrity.checkpoints import make_checkpoint
 
     app = _job_app()
     with app.app_context():

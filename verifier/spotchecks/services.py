@@ -45,7 +45,6 @@ from verifier.spotchecks.population import (
     resolve_period,
 )
 from verifier.spotchecks.sampling import population_hash
-from verifier.supervision.models import SpotCheckFinding
 from verifier.text import check_characters
 
 if TYPE_CHECKING:  # the schemas import the API package, which imports this module's users
@@ -352,9 +351,8 @@ def findings_recorded(session: Session, campaign: SpotCheckCampaign) -> int:
     return (
         session.scalar(
             select(func.count())
-            .select_from(SpotCheckFinding)
-            .join(SpotCheckItem, SpotCheckItem.id == SpotCheckFinding.item_id)
-            .where(SpotCheckItem.campaign_id == campaign.id)
+            .select_from(SpotCheckItem)
+            .where(SpotCheckItem.campaign_id == campaign.id, SpotCheckItem.finding.has())
         )
         or 0
     )

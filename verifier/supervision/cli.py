@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from verifier.cli import handle_errors, transaction
+from verifier.commands import handle_errors, transaction
 from verifier.db import utcnow
 
 

@@ -20,6 +20,7 @@ from verifier.certificates.models import Certificate, CertificateRecord
 from verifier.errors import Forbidden, NotFound
 from verifier.records.models import ServiceRecord
 from verifier.spotchecks.models import SpotCheckAssignment, SpotCheckItem
+from verifier.spotchecks.risk import organisation_signals, record_signals
 from verifier.supervision.models import FindingEvidence, SpotCheckFinding, SupervisionCase
 
 
@@ -155,19 +156,11 @@ def certificates_by_record(
 
 
 def risk_of_records(session: Session, record_ids: list[int]) -> dict[int, Any]:
-    """Risk signals of the records (helper module verifier.spotchecks.risk), if it is there."""
-    try:
-        from verifier.spotchecks.risk import record_signals
-    except ImportError:
-        return {}
+    """Risk signals of the records (verifier.spotchecks.risk)."""
     return record_signals(session, record_ids=record_ids) if record_ids else {}
 
 
 def risk_of_organisation(session: Session, organisation_id: int) -> Any:
-    try:
-        from verifier.spotchecks.risk import organisation_signals
-    except ImportError:
-        return None
     return organisation_signals(session, organisation_ids=[organisation_id]).get(organisation_id)
 
 

@@ -19,6 +19,7 @@ from verifier.db import utcnow
 from verifier.errors import NotFound
 from verifier.orgs.models import Organisation
 from verifier.spotchecks.models import SpotCheckCampaign, SpotCheckItem, SpotCheckPlan
+from verifier.spotchecks.risk import organisation_signals
 from verifier.supervision.models import (
     DISCREPANCY_TYPES,
     FINDING_RESULTS,
@@ -202,12 +203,8 @@ class RiskRow:
     reasons: list[Any]
 
 
-def risk_ranking(session: Session, limit: int = 10) -> list[RiskRow] | None:
-    """Organisations by risk score (verifier.spotchecks.risk), highest first; None without it."""
-    try:
-        from verifier.spotchecks.risk import organisation_signals
-    except ImportError:
-        return None
+def risk_ranking(session: Session, limit: int = 10) -> list[RiskRow]:
+    """Organisations by risk score (verifier.spotchecks.risk), highest first."""
     scored = sorted(
         ((oid, res) for oid, res in organisation_signals(session).items() if res.score > 0),
         key=lambda pair: (-pair[1].score, pair[0]),

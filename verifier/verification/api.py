@@ -10,13 +10,14 @@ from flask_babel import gettext as _
 from pydantic import Field, StrictStr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from verifier import jsonlimits, limiter
+from verifier import jsonlimits
 from verifier.api import bp
 from verifier.api.openapi import operation
 from verifier.api.schemas import InputModel, OutputModel, read_json
 from verifier.auth.access import public
 from verifier.db import get_session, writes_data
 from verifier.errors import PayloadTooLarge
+from verifier.ratelimit import limiter
 from verifier.verification.services import (
     STATUSES,
     Verdict,

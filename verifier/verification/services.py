@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from verifier.certificates.lifecycle import records_intact
@@ -254,21 +254,6 @@ def record_verifications(session: Session, verdicts: list[Verdict], channel: str
         for v in verdicts
     )
     session.flush()
-
-
-def verification_counts(session: Session, certificate_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Return, per certificate, how often it was verified by each channel."""
-    counts: dict[int, dict[str, int]] = {cid: {} for cid in certificate_ids}
-    if not certificate_ids:
-        return counts
-    rows = session.execute(
-        select(VerificationEvent.certificate_id, VerificationEvent.channel, func.count())
-        .where(VerificationEvent.certificate_id.in_(certificate_ids))
-        .group_by(VerificationEvent.certificate_id, VerificationEvent.channel)
-    )
-    for cid, channel, n in rows:
-        counts[cid][channel] = n
-    return counts
 
 
 def identity_matches(

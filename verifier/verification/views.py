@@ -7,10 +7,10 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 
-from verifier import limiter
 from verifier.auth.access import public
 from verifier.certificates.numbers import InvalidCertificateNumber, normalize_certificate_number
 from verifier.db import get_session, writes_data
+from verifier.ratelimit import limiter
 from verifier.verification.forms import MatchForm
 from verifier.verification.services import (
     identity_matches,

@@ -11,7 +11,6 @@ from verifier.auth.access import require_actor, roles
 from verifier.auth.models import ORG_ADMIN, ORG_RECORDER, REGULATOR_ROLES
 from verifier.db import get_session, savepoint
 from verifier.errors import VerifierError
-from verifier.records.services import list_records, total_minutes
 from verifier.volunteers.forms import GENDER_LABELS, ID_TYPE_LABELS, SearchForm, VolunteerForm
 from verifier.volunteers.services import (
     VolunteerInput,
@@ -20,6 +19,7 @@ from verifier.volunteers.services import (
     search_volunteers,
     visible_volunteer,
 )
+from verifier.volunteers.signals import volunteer_page
 from verifier.web.forms import show_errors
 from verifier.web.paging import Page, requested_page
 
@@ -28,7 +28,6 @@ bp = Blueprint("volunteers", __name__)
 ORG_USERS = (ORG_ADMIN, ORG_RECORDER)
 READERS = (*ORG_USERS, *sorted(REGULATOR_ROLES))
 PER_PAGE = 25
-RECORDS_PER_PAGE = 25
 
 
 @bp.route("/volunteers", methods=["GET", "POST"])
@@ -108,19 +107,16 @@ def detail(volunteer_id: int) -> Any:
     actor = require_actor()
     session = get_session()
     volunteer = visible_volunteer(session, actor, volunteer_id)
-    number = requested_page()
-    rows, total = list_records(
-        session, actor, volunteer_id=volunteer.id, page=number, per_page=RECORDS_PER_PAGE
-    )
-    page = Page(rows, number, RECORDS_PER_PAGE, total, {"volunteer_id": volunteer.id})
+    extra: dict[str, Any] = {}  # the records and hours the features above show on the page
+    for _receiver, values in volunteer_page.send(volunteer, session=session, actor=actor):
+        extra.update(values)
     return render_template(
         "volunteers/detail.html",
         volunteer=volunteer,
-        page=page,
-        minutes=total_minutes(session, actor, volunteer.id),
         id_type_labels=ID_TYPE_LABELS,
         gender_labels=GENDER_LABELS,
         may_record=actor.is_org_user
         and actor.organisation.status == "active"
         and volunteer.merged_into_id is None,
+        **extra,
     )

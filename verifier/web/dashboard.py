@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from verifier.auth.models import User
 from verifier.orgs.models import Organisation
+from verifier.orgs.signals import organisation_page
 from verifier.records.models import ServiceRecord
 from verifier.records.services import list_records
 from verifier.timeutil import local_today
@@ -120,3 +121,14 @@ def organisation_summaries(
     orgs = list(session.scalars(select(Organisation).order_by(Organisation.name).limit(limit)))
     figures = figures_for(session, [org.id for org in orgs])
     return [(org, figures[org.id]) for org in orgs]
+
+
+def _organisation_page_figures(
+    org: Organisation, *, session: Session, actor: User
+) -> dict[str, Any]:
+    return {"figures": organisation_figures(session, org.id)}
+
+
+def connect() -> None:
+    """Show an organisation's figures on its page."""
+    organisation_page.connect(_organisation_page_figures)

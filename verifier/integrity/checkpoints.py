@@ -10,6 +10,7 @@ log shows it. docs/audit.md states the format.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from verifier.crypto import signing
 from verifier.crypto.errors import CryptoError, InvalidSignature, MalformedToken
 from verifier.db import utcnow
 from verifier.keys.models import SigningKey
+
+log = logging.getLogger(__name__)
 
 CHECKPOINT_TYPE = signing.CHECKPOINT_TYPE
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -138,6 +141,27 @@ def make_checkpoint(session: Session, *, create_key: bool = True) -> AuditCheckp
         return checkpoint
     finally:
         session.info.pop(CHECKPOINTING, None)
+
+
+def maybe_checkpoint(head: AuditEntry, *, session: Session) -> None:
+    """Sign a checkpoint once VERIFIER_AUDIT_CHECKPOINT_EVERY entries followed the last one.
+
+    The receiver of `entries_appended`: it runs in the appending transaction (which holds the
+    chain lock), inside a savepoint; a checkpoint that cannot be made is logged and left to the
+    hourly job, never a failed write.
+    """
+    if session.info.get(CHECKPOINTING):
+        return
+    every = int(current_app.config.get("AUDIT_CHECKPOINT_EVERY", 0)) if has_app_context() else 0
+    if every <= 0:
+        return
+    if not checkpoint_due(session, head.id, every):
+        return
+    try:
+        with session.begin_nested():
+            make_checkpoint(session, create_key=False)
+    except Exception:
+        log.exception("could not make an audit checkpoint; the hourly job will try again")
 
 
 def list_checkpoints(session: Session, after: int, limit: int) -> list[AuditCheckpoint]:

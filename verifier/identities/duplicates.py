@@ -4,7 +4,7 @@ Before identifiers were normalised (NFKC, ASCII only), an ID number typed in ful
 Arabic-Indic digits passed the checks, because Python's `\\d` and `int()` read those digits; it
 was stored and hashed as typed, and so could become a second volunteer for the same person.
 `find_duplicates` finds such rows (the same person twice, or one row not in normal form);
-`verifier.volunteers.merges` merges the former, `rekey_volunteers` fixes the latter. The look-up
+`verifier.identities.merges` merges the former, `rekey_volunteers` fixes the latter. The look-up
 key is an HMAC keyed by VERIFIER_DATA_KEY, so this runs in the command line, never in a migration.
 """
 

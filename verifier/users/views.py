@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from verifier.auth.access import require_actor, roles
-from verifier.auth.forms import ROLE_LABELS, ActiveForm, RoleForm, UserForm
 from verifier.auth.models import ORG_ADMIN, ORG_RECORDER, PLATFORM_ADMIN, User
 from verifier.auth.services import (
     create_user_by,
@@ -18,14 +17,16 @@ from verifier.auth.services import (
     set_active,
     set_role,
 )
-from verifier.auth.views import bp
 from verifier.db import get_session, savepoint
 from verifier.errors import VerifierError
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import get_by_uscc
+from verifier.users.forms import ROLE_LABELS, ActiveForm, RoleForm, UserForm
 from verifier.web.forms import show_errors
 from verifier.web.ids import requested_id
 from verifier.web.paging import Page, requested_page
+
+bp = Blueprint("users", __name__)
 
 PER_PAGE = 50
 
@@ -44,7 +45,7 @@ def users() -> Any:
     )
     page = Page(rows, number, PER_PAGE, total, {"q": query, "org": org_id})
     return render_template(
-        "auth/users.html", page=page, query=query, org=org, role_labels=ROLE_LABELS
+        "users/users.html", page=page, query=query, org=org, role_labels=ROLE_LABELS
     )
 
 
@@ -84,11 +85,11 @@ def new_user() -> Any:
         except VerifierError as error:
             form_errors = show_errors(form, error, {"org": "organisation"})
             return render_template(
-                "auth/users_new.html", form=form, form_errors=form_errors
+                "users/users_new.html", form=form, form_errors=form_errors
             ), error.status
         flash(_("User %(email)s created", email=user.email), "success")
-        return redirect(url_for("auth.user_detail", user_id=user.id))
-    return render_template("auth/users_new.html", form=form, form_errors=form_errors)
+        return redirect(url_for("users.user_detail", user_id=user.id))
+    return render_template("users/users_new.html", form=form, form_errors=form_errors)
 
 
 def _user_page(
@@ -101,7 +102,7 @@ def _user_page(
         actor.role == PLATFORM_ADMIN or (actor.role == ORG_ADMIN and user.role == ORG_RECORDER)
     )
     return render_template(
-        "auth/users_detail.html",
+        "users/users_detail.html",
         user=user,
         role_form=role_form,
         active_form=ActiveForm(formdata=None) if may_toggle else None,
@@ -131,7 +132,7 @@ def change_role(user_id: int) -> Any:
         except VerifierError as error:
             return _user_page(user, form, error.status, show_errors(form, error))
         flash(_("Role changed to %(role)s", role=ROLE_LABELS[user.role]), "success")
-        return redirect(url_for("auth.user_detail", user_id=user.id))
+        return redirect(url_for("users.user_detail", user_id=user.id))
     return _user_page(user, form, 422)
 
 
@@ -150,4 +151,4 @@ def change_active(user_id: int) -> Any:
     except VerifierError as error:
         return _user_page(user, None, error.status, [error.message])
     flash(_("User activated") if user.active else _("User deactivated"), "success")
-    return redirect(url_for("auth.user_detail", user_id=user.id))
+    return redirect(url_for("users.user_detail", user_id=user.id))

@@ -14,7 +14,9 @@ from urllib.parse import urljoin, urlsplit
 
 from sqlalchemy.orm import Session
 
-from verifier.audit.checkpoints import (
+from verifier.audit.models import GENESIS_HASH, AuditEntry
+from verifier.audit.services import ChainReport, verify_chain
+from verifier.integrity.checkpoints import (
     BadCheckpoint,
     KeyRing,
     SignedCheckpoint,
@@ -24,8 +26,6 @@ from verifier.audit.checkpoints import (
     key_ring,
     read_checkpoint,
 )
-from verifier.audit.models import GENESIS_HASH, AuditEntry
-from verifier.audit.services import ChainReport, verify_chain
 from verifier.records.attestation import (
     Attestation,
     RecordsReport,

@@ -1,6 +1,6 @@
 """Merge volunteer rows that are one person (`verifier volunteers merge`), keeping every record.
 
-The rows to merge are found by `verifier.volunteers.duplicates`: the same ID number in normal form.
+The rows to merge are found by `verifier.identities.duplicates`: the same ID number in normal form.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from verifier.crypto.encryption import get_cipher
 from verifier.db import utcnow
 from verifier.errors import Conflict, NotFound, ValidationError
 from verifier.identifiers import compact_identifier, mask_id_number
+from verifier.identities.duplicates import check_stored_identity, normal_form_of_stored, rekey_one
 from verifier.records.attestation import attest_revisions
 from verifier.records.models import RecordReassignment, RecordRevision, ServiceRecord
 from verifier.records.services import DAY_MINUTES, RecordInput, dedupe_key_for
 from verifier.text import check_characters
-from verifier.volunteers.duplicates import check_stored_identity, normal_form_of_stored, rekey_one
 from verifier.volunteers.locks import lock_volunteer
 from verifier.volunteers.models import Membership, Volunteer
 from verifier.volunteers.services import merged_lookup_value, reveal_id_number, seal_id_number

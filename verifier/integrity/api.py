@@ -11,9 +11,9 @@ from pydantic import Field
 from verifier.api import bp
 from verifier.api.openapi import operation
 from verifier.api.schemas import INT32_MAX, InputModel, OutputModel, answer, local, read_query
-from verifier.audit.checkpoints import CHECKPOINT_TYPE, list_checkpoints
 from verifier.auth.access import public
 from verifier.db import get_session
+from verifier.integrity.checkpoints import CHECKPOINT_TYPE, list_checkpoints
 
 MAX_LIMIT = 1000
 

@@ -11,7 +11,7 @@ from contextlib import suppress
 
 from verifier.crypto.encryption import get_cipher
 from verifier.errors import ValidationError
-from verifier.volunteers.duplicates import normal_form_of_stored
+from verifier.identities.duplicates import normal_form_of_stored
 from verifier.volunteers.models import Volunteer
 from verifier.volunteers.services import id_number_place, merged_lookup_value, phone_place
 

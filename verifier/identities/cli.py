@@ -22,19 +22,19 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from verifier.cli import transaction
+from verifier.commands import transaction
 from verifier.crypto.encryption import DecryptionError
 from verifier.db import get_session
 from verifier.errors import VerifierError
 from verifier.identifiers import mask_name
-from verifier.timeutil import to_local
-from verifier.volunteers.duplicates import (
+from verifier.identities.duplicates import (
     StoredIdentity,
     find_duplicates,
     rekey_volunteers,
     suggested_keep,
 )
-from verifier.volunteers.merges import MergeResult, merge_volunteers
+from verifier.identities.merges import MergeResult, merge_volunteers
+from verifier.timeutil import to_local
 
 EXIT_FOUND = 1
 EXIT_REFUSED = 2

@@ -1,0 +1,20 @@
+"""How certificates react to the features below them."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from verifier.auth.models import User
+from verifier.certificates.lifecycle import supersede_for_record
+from verifier.records.models import ServiceRecord
+from verifier.records.signals import record_changed
+
+
+def _supersede(record: ServiceRecord, *, session: Session, actor: User | None) -> None:
+    # a certificate over a changed record no longer tells the truth
+    supersede_for_record(session, record, actor)
+
+
+def connect() -> None:
+    """Supersede the live certificates over a record when it is corrected or voided."""
+    record_changed.connect(_supersede)

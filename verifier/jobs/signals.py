@@ -1,0 +1,11 @@
+"""What jobs tell the features above them (blinker signals; see docs/architecture.md)."""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+# Sent while a job's page is drawn. Sender: the job; keywords: session, actor. Each receiver
+# returns a dict of more values for the page's template (the features above fill their part).
+job_page = _signals.signal("job-page")

@@ -1,0 +1,12 @@
+"""What service records tell the features above them (blinker signals; see docs/architecture.md)."""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+# Sent when a record was corrected or voided, after its new revision is written, inside the
+# writing transaction (the volunteer's row lock is held). Sender: the record; keywords: session,
+# actor (the user who changed it). Certificates over the record are superseded by a receiver.
+record_changed = _signals.signal("record-changed")
