@@ -18,7 +18,7 @@ from verifier.api.schemas import (
     Text,
     local,
 )
-from verifier.orgs.models import ORG_TYPES
+from verifier.orgs.models import OrgType
 from verifier.spotchecks.draw import CEREMONY_INPUT_PATTERN
 
 Number = StrictFloat | StrictInt
@@ -66,9 +66,7 @@ class Scope(InputModel):
     region_prefix: str = Field(
         "", pattern=r"^\d{0,6}$", description="Leading digits of the region code (GB/T 2260)."
     )
-    org_types: list[Literal[ORG_TYPES]] = Field(  # type: ignore[valid-type]
-        default_factory=list, description="Empty: every type."
-    )
+    org_types: list[OrgType] = Field(default_factory=list, description="Empty: every type.")
 
 
 class Period(InputModel):

@@ -16,7 +16,7 @@ from verifier.auth.models import REGULATOR_INSPECTOR, REGULATOR_ROLES, REGULATOR
 from verifier.db import get_session
 from verifier.errors import VerifierError
 from verifier.jobs.api import request_locale
-from verifier.orgs.models import ORG_TYPES
+from verifier.orgs.models import OrgType
 from verifier.orgs.services import ORG_TYPE_LABELS, list_organisations
 from verifier.spotchecks.inspectors import declare_conflict, list_conflicts
 from verifier.spotchecks.jobs import queue_campaign, runs_as_job
@@ -153,7 +153,7 @@ def new_plan() -> Any:
         "spotchecks/plans_new.html",
         form=form,
         form_errors=errors,
-        org_types=ORG_TYPES,
+        org_types=tuple(OrgType),
         org_type_labels=ORG_TYPE_LABELS,
     ), status
 
