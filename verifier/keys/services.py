@@ -14,7 +14,7 @@ from verifier.auth.models import User
 from verifier.crypto import signing
 from verifier.db import utcnow
 from verifier.errors import Conflict, NotFound, ValidationError
-from verifier.keys.models import SigningKey
+from verifier.keys.models import KeyStatus, SigningKey
 from verifier.text import check_characters
 from verifier.volunteers.services import get_cipher
 
@@ -37,7 +37,7 @@ def create_key(session: Session, actor: User | None = None) -> SigningKey:
         private_key_enc=get_cipher().encrypt(
             signing.private_key_to_multibase(private_key), _CONTEXT
         ),
-        status="active",
+        status=KeyStatus.ACTIVE,
     )
     session.add(key)
     session.flush()
@@ -48,12 +48,14 @@ def create_key(session: Session, actor: User | None = None) -> SigningKey:
 def active_key(session: Session) -> SigningKey:
     """Return the active key, making the first one if there is none."""
     key = session.scalars(
-        select(SigningKey).where(SigningKey.status == "active").order_by(SigningKey.id.desc())
+        select(SigningKey)
+        .where(SigningKey.status == KeyStatus.ACTIVE)
+        .order_by(SigningKey.id.desc())
     ).first()
     if key is not None:
         return key
     _lock(session)
-    key = session.scalars(select(SigningKey).where(SigningKey.status == "active")).first()
+    key = session.scalars(select(SigningKey).where(SigningKey.status == KeyStatus.ACTIVE)).first()
     return key or create_key(session)
 
 
@@ -82,8 +84,8 @@ def rotate(session: Session, actor: User | None = None) -> SigningKey:
     """Retire the active key and make a new one; old certificates stay verifiable."""
     _lock(session)
     now = utcnow()
-    for key in session.scalars(select(SigningKey).where(SigningKey.status == "active")):
-        key.status = "retired"
+    for key in session.scalars(select(SigningKey).where(SigningKey.status == KeyStatus.ACTIVE)):
+        key.status = KeyStatus.RETIRED
         key.retired_at = now
         record_event(session, actor, "key.retire", "signing_key", key.kid, details={"kid": key.kid})
     session.flush()
@@ -93,10 +95,10 @@ def rotate(session: Session, actor: User | None = None) -> SigningKey:
 def retire(session: Session, kid: str, actor: User | None = None) -> SigningKey:
     """Stop signing with a key; what it signed stays valid. A new key is made on next use."""
     key = _require_key(session, kid)
-    if key.status == "compromised":
+    if key.status == KeyStatus.COMPROMISED:
         raise Conflict(_("key %(kid)s is compromised; it cannot be retired", kid=kid))
-    if key.status == "active":
-        key.status = "retired"
+    if key.status == KeyStatus.ACTIVE:
+        key.status = KeyStatus.RETIRED
         key.retired_at = utcnow()
         session.flush()
         record_event(session, actor, "key.retire", "signing_key", key.kid, details={"kid": key.kid})
@@ -118,9 +120,13 @@ def compromise(
             _("the compromise time cannot be in the future"), field="at", rule="not_future"
         )
     key = _require_key(session, kid)
-    if key.status == "compromised" and key.compromised_at is not None and key.compromised_at <= at:
+    if (
+        key.status == KeyStatus.COMPROMISED
+        and key.compromised_at is not None
+        and key.compromised_at <= at
+    ):
         return key
-    key.status = "compromised"
+    key.status = KeyStatus.COMPROMISED
     key.compromised_at = at
     key.compromise_reason = check_characters(
         reason.strip()[:500], field="reason", label=_("reason")
