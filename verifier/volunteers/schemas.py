@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
 
 from pydantic import Field, StrictBool
 
@@ -17,11 +16,9 @@ from verifier.api.schemas import (
     Text,
     local,
 )
+from verifier.identifiers import Gender, IdType
 from verifier.volunteers.models import Volunteer
 from verifier.volunteers.services import VolunteerInput
-
-IdType = Literal["resident_id", "passport", "hk_macao_permit", "taiwan_permit"]
-Gender = Literal["male", "female"]
 
 
 class VolunteerCreate(InputModel):
