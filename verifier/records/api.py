@@ -12,6 +12,7 @@ from verifier.api.schemas import answer, read_json, read_query
 from verifier.auth.access import ANY_ROLE, require_actor, roles
 from verifier.auth.models import ORG_ADMIN, ORG_RECORDER
 from verifier.db import get_session
+from verifier.records.models import RecordSource
 from verifier.records.schemas import (
     RecordCorrection,
     RecordCreate,
@@ -66,7 +67,7 @@ def create_record_api() -> Any:
         volunteer,
         body.to_input(),
         actor,
-        source="api",
+        source=RecordSource.API,
         late_after_working_days=int(current_app.config["LATE_ENTRY_WORKING_DAYS"]),
     )
     location = url_for("api.get_record_api", record_id=record.id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, StrictBool, StrictInt
 
@@ -18,7 +18,7 @@ from verifier.api.schemas import (
     Text,
     local,
 )
-from verifier.records.models import RecordRevision, ServiceRecord
+from verifier.records.models import RecordRevision, RecordStatus, RevisionKind, ServiceRecord
 from verifier.records.services import RecordInput
 from verifier.timeutil import format_hours
 
@@ -125,7 +125,7 @@ class RecordOut(OutputModel):
     service_date: date = Field(description="The local day the minutes count towards (the start).")
     minutes: int
     hours: str = Field(description="minutes / 60 with two decimals, exact.", examples=["3.00"])
-    status: Literal["active", "voided"]
+    status: RecordStatus
     revision: int = Field(description="1 when created; +1 for each correction and for voiding.")
     unpaid: bool
     not_job_duty: bool
@@ -174,7 +174,7 @@ class RecordPage(PageOut):
 
 class RevisionOut(OutputModel):
     revision: int
-    kind: Literal["created", "corrected", "voided"]
+    kind: RevisionKind
     reason: str
     created_by: str | None = Field(description="Who made this revision.")
     created_at: datetime
@@ -210,5 +210,5 @@ class RevisionOut(OutputModel):
 
 class RecordHistory(OutputModel):
     record_id: int
-    status: Literal["active", "voided"]
+    status: RecordStatus
     revisions: list[RevisionOut] = Field(description="Every revision, oldest first.")

@@ -15,9 +15,15 @@ from verifier.auth.models import ORG_ADMIN, ORG_RECORDER, REGULATOR_ROLES
 from verifier.db import get_session
 from verifier.errors import VerifierError
 from verifier.labels import RECORD_FIELD
-from verifier.orgs.models import Organisation
+from verifier.orgs.models import Organisation, OrgStatus
 from verifier.records.forms import CorrectionForm, RecordForm, VoidForm
-from verifier.records.models import RecordRevision, ServiceRecord
+from verifier.records.models import (
+    RecordRevision,
+    RecordSource,
+    RecordStatus,
+    RevisionKind,
+    ServiceRecord,
+)
 from verifier.records.services import (
     CONTENT_FIELDS,
     correct_record,
@@ -40,12 +46,16 @@ READERS = (*ORG_USERS, *sorted(REGULATOR_ROLES))
 PER_PAGE = 50
 
 FIELD_LABELS = RECORD_FIELD
-KIND_LABELS = {"created": _l("Created"), "corrected": _l("Corrected"), "voided": _l("Voided")}
+KIND_LABELS = {
+    RevisionKind.CREATED: _l("Created"),
+    RevisionKind.CORRECTED: _l("Corrected"),
+    RevisionKind.VOIDED: _l("Voided"),
+}
 SOURCE_LABELS = {
-    "entry": _l("Entered on a page"),
-    "api": _l("Sent through the API"),
-    "import": _l("Imported from a file"),
-    "checkin": _l("Check-in"),
+    RecordSource.ENTRY: _l("Entered on a page"),
+    RecordSource.API: _l("Sent through the API"),
+    RecordSource.IMPORT: _l("Imported from a file"),
+    RecordSource.CHECKIN: _l("Check-in"),
 }
 
 
@@ -194,8 +204,8 @@ def _may_change(actor: Any, record: ServiceRecord) -> bool:
     return (
         actor.is_org_user
         and actor.organisation_id == record.organisation_id
-        and record.status == "active"
-        and record.organisation.status == "active"
+        and record.status == RecordStatus.ACTIVE
+        and record.organisation.status == OrgStatus.ACTIVE
     )
 
 
