@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 
 from verifier import limiter
 from verifier.auth.access import public
+from verifier.certificates.models import VerificationChannel
 from verifier.certificates.numbers import InvalidCertificateNumber, normalize_certificate_number
 from verifier.db import get_session, writes_data
 from verifier.verification.services import (
@@ -41,8 +42,10 @@ def _number_key() -> str:
 def scanned(token: str) -> Any:
     session = get_session()
     verdict = verify_token(session, token)
-    record_verification(session, verdict, "scan")
-    return render_template("verification/result.html", verdict=verdict, channel="scan")
+    record_verification(session, verdict, VerificationChannel.SCAN)
+    return render_template(
+        "verification/result.html", verdict=verdict, channel=VerificationChannel.SCAN
+    )
 
 
 @bp.get("/verify")
@@ -55,8 +58,10 @@ def typed() -> Any:
         return render_template("verification/form.html")
     session = get_session()
     verdict = verify_number(session, number[:64])
-    record_verification(session, verdict, "typed")
-    return render_template("verification/result.html", verdict=verdict, channel="typed")
+    record_verification(session, verdict, VerificationChannel.TYPED)
+    return render_template(
+        "verification/result.html", verdict=verdict, channel=VerificationChannel.TYPED
+    )
 
 
 @bp.post("/verify/<number>/match")
@@ -80,7 +85,7 @@ def match(number: str) -> Any:
     return render_template(
         "verification/result.html",
         verdict=verdict,
-        channel="typed",
+        channel=VerificationChannel.TYPED,
         match_result=result,
         match_message=message,
     )
