@@ -30,13 +30,14 @@ from verifier.audit.services import record_event
 from verifier.auth.models import User
 from verifier.db import sqlite_begin, utcnow
 from verifier.errors import NotFound, TooManyRequests
-from verifier.jobs.models import Job, JobFile
+from verifier.jobs.models import Job, JobFile, JobKind, JobStatus
 
 log = logging.getLogger(__name__)
 
-IMPORT = "records.import"
-BULK_ISSUE = "certificates.issue_bulk"
-CAMPAIGN = "spotcheck.campaign"
+# short names of the kinds, as the features that queue jobs import them
+IMPORT = JobKind.IMPORT
+BULK_ISSUE = JobKind.BULK_ISSUE
+CAMPAIGN = JobKind.CAMPAIGN
 # kind -> "module:function" of its handler; imported when a worker first meets the kind
 HANDLERS: dict[str, str] = {
     IMPORT: "verifier.imports.jobs:run_import_job",
@@ -91,7 +92,9 @@ def enqueue(
         else Job.created_by_id == (actor.id if actor is not None else None)
     )
     pending = session.scalar(
-        select(func.count()).select_from(Job).where(owner, Job.status.in_(("queued", "running")))
+        select(func.count())
+        .select_from(Job)
+        .where(owner, Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)))
     )
     if actor is not None and (pending or 0) >= MAX_PENDING_JOBS:
         raise TooManyRequests(
@@ -102,7 +105,7 @@ def enqueue(
         )
     job = Job(
         kind=kind,
-        status="queued",
+        status=JobStatus.QUEUED,
         organisation_id=organisation_id,
         created_by_id=actor.id if actor is not None else None,
         locale=locale[:8],
@@ -166,8 +169,8 @@ def list_jobs(session: Session, limit: int = 50, status: str | None = None) -> l
 
 def _ready(now: datetime, stale_after: timedelta) -> Any:
     return or_(
-        Job.status == "queued",
-        and_(Job.status == "running", Job.heartbeat_at < now - stale_after),
+        Job.status == JobStatus.QUEUED,
+        and_(Job.status == JobStatus.RUNNING, Job.heartbeat_at < now - stale_after),
     )
 
 
@@ -206,7 +209,7 @@ def claim_next(session: Session, worker: str, now: datetime | None = None) -> Cl
             session.rollback()
             return None
         job_id, status, attempts, max_attempts, locale = row
-        if status == "running" and attempts >= max_attempts:
+        if status == JobStatus.RUNNING and attempts >= max_attempts:
             with force_locale(locale):
                 _give_up(session, job_id, attempts, now, stale)
             session.commit()
@@ -216,7 +219,7 @@ def claim_next(session: Session, worker: str, now: datetime | None = None) -> Cl
             update(Job)
             .where(Job.id == job_id, Job.attempts == attempts, _ready(now, stale))
             .values(
-                status="running",
+                status=JobStatus.RUNNING,
                 attempts=attempts + 1,
                 claim_token=token,
                 worker=worker[:100],
@@ -249,12 +252,12 @@ def _give_up(session: Session, job_id: int, attempts: int, now: datetime, stale:
     }
     done = session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.status == "running", Job.heartbeat_at < now - stale)
-        .values(status="failed", error=problem, finished_at=utcnow(), claim_token=None)
+        .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.heartbeat_at < now - stale)
+        .values(status=JobStatus.FAILED, error=problem, finished_at=utcnow(), claim_token=None)
         .execution_options(synchronize_session=False)
     )
     if done.rowcount == 1:
-        record_end(session, session.get(Job, job_id), "failed")
+        record_end(session, session.get(Job, job_id), JobStatus.FAILED)
 
 
 def record_end(session: Session, job: Job | None, status: str) -> None:
@@ -262,7 +265,7 @@ def record_end(session: Session, job: Job | None, status: str) -> None:
     if job is None:
         return
     session.execute(delete(JobFile).where(JobFile.job_id == job.id))
-    if status != "failed":
+    if status != JobStatus.FAILED:
         return
     session.refresh(job)
     checkpoint = job.checkpoint or {}
@@ -287,4 +290,4 @@ def record_end(session: Session, job: Job | None, status: str) -> None:
 
 def claimed_by(claim: Claim) -> tuple[Any, ...]:
     """The condition of every write a worker makes: the job is still claimed by it."""
-    return (Job.id == claim.job_id, Job.claim_token == claim.token, Job.status == "running")
+    return (Job.id == claim.job_id, Job.claim_token == claim.token, Job.status == JobStatus.RUNNING)

@@ -11,22 +11,23 @@ from verifier.auth.access import require_actor, roles
 from verifier.auth.models import ORG_ROLES, REGULATOR_ROLES
 from verifier.db import get_session
 from verifier.imports.report import ImportReport
-from verifier.jobs.services import BULK_ISSUE, CAMPAIGN, IMPORT, visible_job
+from verifier.jobs.models import JobKind, JobStatus
+from verifier.jobs.services import visible_job
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
 ID = "<int(max=2147483647):job_id>"
 REFRESH_SECONDS = 3
 KIND_LABELS = {
-    IMPORT: _l("Import of service records"),
-    BULK_ISSUE: _l("Issuing certificates in bulk"),
-    CAMPAIGN: _l("Spot-check campaign"),
+    JobKind.IMPORT: _l("Import of service records"),
+    JobKind.BULK_ISSUE: _l("Issuing certificates in bulk"),
+    JobKind.CAMPAIGN: _l("Spot-check campaign"),
 }
 STATUS_LABELS = {
-    "queued": _l("Waiting for a worker"),
-    "running": _l("Running"),
-    "succeeded": _l("Finished"),
-    "failed": _l("Failed"),
+    JobStatus.QUEUED: _l("Waiting for a worker"),
+    JobStatus.RUNNING: _l("Running"),
+    JobStatus.SUCCEEDED: _l("Finished"),
+    JobStatus.FAILED: _l("Failed"),
 }
 
 
@@ -36,7 +37,7 @@ def detail(job_id: int) -> Any:
     """Show a job's progress (the page reloads itself until the job ends), then its outcome."""
     job = visible_job(get_session(), require_actor(), job_id)
     report = None
-    if job.kind == IMPORT and job.status == "succeeded" and job.result:
+    if job.kind == JobKind.IMPORT and job.status == JobStatus.SUCCEEDED and job.result:
         report = ImportReport.from_dict(job.result)
     percent = None
     if job.progress_total:

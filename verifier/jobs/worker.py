@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from verifier.auth.models import User
 from verifier.db import get_db, get_session, utcnow
 from verifier.errors import Forbidden, VerifierError
-from verifier.jobs.models import Job, JobFile
+from verifier.jobs.models import Job, JobFile, JobStatus
 from verifier.jobs.services import (
     HANDLERS,
     Claim,
@@ -239,7 +239,7 @@ def work_claimed(
         except JobStopped:
             session.rollback()
             _release(session, claim)
-            return "queued"
+            return JobStatus.QUEUED
         except VerifierError as exc:
             session.rollback()
             with force_locale(locale):
@@ -250,7 +250,7 @@ def work_claimed(
             log.exception("job %s: database error; it will be tried again", claim.job_id)
             with force_locale(locale):
                 _release(session, claim, count_attempt=True)
-            return "queued"
+            return JobStatus.QUEUED
         except Exception:
             session.rollback()
             log.exception("job %s failed", claim.job_id)
@@ -276,7 +276,7 @@ def _finish(
     problem: dict[str, Any] | None = None,
 ) -> str:
     """Record the end of a job in the same transaction as its last work, and commit."""
-    status = "succeeded" if outcome is not None else "failed"
+    status = JobStatus.SUCCEEDED if outcome is not None else JobStatus.FAILED
     values: dict[str, Any] = {
         "status": status,
         "finished_at": utcnow(),
@@ -326,16 +326,16 @@ def _release(session: Session, claim: Claim, count_attempt: bool = False) -> Non
         released = session.execute(
             update(Job)
             .where(*claimed_by(claim))
-            .values(status="failed", error=problem, finished_at=utcnow(), claim_token=None)
+            .values(status=JobStatus.FAILED, error=problem, finished_at=utcnow(), claim_token=None)
             .execution_options(synchronize_session=False)
         )
         if released.rowcount == 1:
-            record_end(session, job, "failed")
+            record_end(session, job, JobStatus.FAILED)
     else:
         session.execute(
             update(Job)
             .where(*claimed_by(claim))
-            .values(status="queued", attempts=attempts, claim_token=None, worker="")
+            .values(status=JobStatus.QUEUED, attempts=attempts, claim_token=None, worker="")
             .execution_options(synchronize_session=False)
         )
     session.commit()
