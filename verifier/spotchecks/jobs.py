@@ -20,7 +20,7 @@ from verifier.db import utcnow
 from verifier.jobs.models import Job
 from verifier.jobs.services import CAMPAIGN, JobOutcome, enqueue
 from verifier.jobs.worker import JobContext
-from verifier.records.models import ServiceRecord
+from verifier.records.models import RecordStatus, ServiceRecord
 from verifier.spotchecks.plans import get_plan
 from verifier.spotchecks.population import (
     organisations_in_scope,
@@ -38,7 +38,7 @@ def population_estimate(session: Session, parameters: Mapping[str, Any]) -> int:
     records = 0
     for start in range(0, len(organisations), 500):
         stmt = select(func.count()).where(
-            ServiceRecord.status == "active",
+            ServiceRecord.status == RecordStatus.ACTIVE,
             ServiceRecord.organisation_id.in_(organisations[start : start + 500]),
         )
         if bounds is not None:

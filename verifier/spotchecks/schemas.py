@@ -20,6 +20,7 @@ from verifier.api.schemas import (
 )
 from verifier.orgs.models import OrgType
 from verifier.spotchecks.draw import CEREMONY_INPUT_PATTERN
+from verifier.spotchecks.states import CampaignStatus, ItemKind
 
 Number = StrictFloat | StrictInt
 
@@ -267,7 +268,7 @@ class SeedIn(InputModel):
 class SampleItemOut(OutputModel):
     id: int = Field(description="The sample item's id (for findings).")
     item: str = Field(description='The population id: "org:12" or "rec:345".')
-    kind: Literal["organisation", "record"]
+    kind: ItemKind
     organisation_id: int
     record_id: int | None
     stage: int
@@ -287,7 +288,7 @@ class CampaignOut(OutputModel):
     id: int
     name: str
     plan_id: int | None
-    status: Literal["frozen", "drawn"]
+    status: CampaignStatus
     population_size: int
     population_hash: str
     commitment: str | None = Field(description=COMMITMENT_DESCRIPTION)
