@@ -25,7 +25,12 @@ from verifier.supervision.evidence import (
     human_size,
     read_evidence,
 )
-from verifier.supervision.models import FindingEvidence, SpotCheckFinding, SupervisionCase
+from verifier.supervision.models import (
+    FindingEvidence,
+    FindingResult,
+    SpotCheckFinding,
+    SupervisionCase,
+)
 from verifier.supervision.schemas import (
     EvidenceOut,
     FindingCreate,
@@ -186,7 +191,7 @@ FINDING_MULTIPART = {
                 "properties": {
                     "result": {
                         "type": "string",
-                        "enum": ["confirmed", "discrepancy", "unverifiable"],
+                        "enum": [result.value for result in FindingResult],
                     },
                     "discrepancy_type": {"type": "string"},
                     "notes": {"type": "string"},

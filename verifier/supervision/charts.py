@@ -8,7 +8,13 @@ from html import escape
 
 from markupsafe import Markup
 
-COLOURS = {"confirmed": "#2e7d32", "discrepancy": "#c62828", "unverifiable": "#9e9e9e"}
+from verifier.supervision.models import FindingResult
+
+COLOURS = {
+    FindingResult.CONFIRMED: "#2e7d32",
+    FindingResult.DISCREPANCY: "#c62828",
+    FindingResult.UNVERIFIABLE: "#9e9e9e",
+}
 BAR_COLOUR = "#c62828"
 TRACK_COLOUR = "#eeeeee"
 TEXT_COLOUR = "#333333"

@@ -20,8 +20,9 @@ from verifier.errors import NotFound
 from verifier.orgs.models import Organisation
 from verifier.spotchecks.models import SpotCheckCampaign, SpotCheckItem, SpotCheckPlan
 from verifier.supervision.models import (
-    DISCREPANCY_TYPES,
-    FINDING_RESULTS,
+    CaseStatus,
+    DiscrepancyType,
+    FindingResult,
     SpotCheckFinding,
     SupervisionCase,
 )
@@ -129,7 +130,10 @@ def campaign_progress(session: Session, limit: int = 20) -> list[CampaignProgres
                 func.count(SpotCheckItem.id),
                 func.count(SpotCheckFinding.id),
                 func.coalesce(
-                    func.sum(case((SpotCheckFinding.result == "discrepancy", 1), else_=0)), 0
+                    func.sum(
+                        case((SpotCheckFinding.result == FindingResult.DISCREPANCY, 1), else_=0)
+                    ),
+                    0,
                 ),
             )
             .outerjoin(SpotCheckFinding, SpotCheckFinding.item_id == SpotCheckItem.id)
@@ -158,7 +162,7 @@ class OrganisationRate:
 
 def rates_by_organisation(session: Session, limit: int = 15) -> list[OrganisationRate]:
     """Organisations with findings, the highest share of discrepancies first."""
-    bad = func.sum(case((SpotCheckFinding.result == "discrepancy", 1), else_=0))
+    bad = func.sum(case((SpotCheckFinding.result == FindingResult.DISCREPANCY, 1), else_=0))
     rows = session.execute(
         select(Organisation.id, Organisation.name, func.count(SpotCheckFinding.id), bad)
         .join(SpotCheckItem, SpotCheckItem.organisation_id == Organisation.id)
@@ -182,7 +186,7 @@ def findings_by_month(
         year, month = (year - 1, 12) if month == 1 else (year, month - 1)
     keys.reverse()
     start = datetime(int(keys[0][:4]), int(keys[0][5:]), 1, tzinfo=to_local(utcnow()).tzinfo)
-    counts: dict[str, dict[str, int]] = {k: dict.fromkeys(FINDING_RESULTS, 0) for k in keys}
+    counts: dict[str, dict[str, int]] = {k: dict.fromkeys(FindingResult, 0) for k in keys}
     # findings are few (one per sampled item); bucketing them by local month here is simplest
     for created_at, result in session.execute(
         select(SpotCheckFinding.created_at, SpotCheckFinding.result).where(
@@ -232,7 +236,7 @@ def overdue_cases(session: Session, limit: int = 50) -> list[SupervisionCase]:
     return list(
         session.scalars(
             select(SupervisionCase)
-            .where(SupervisionCase.status == "overdue")
+            .where(SupervisionCase.status == CaseStatus.OVERDUE)
             .order_by(SupervisionCase.deadline)
             .limit(limit)
         )
@@ -247,4 +251,4 @@ def discrepancy_type_totals(session: Session) -> dict[str, int]:
         .group_by(SpotCheckFinding.discrepancy_type)
     ):
         totals[kind] = n
-    return {k: totals[k] for k in DISCREPANCY_TYPES}
+    return {k: totals[k] for k in DiscrepancyType}

@@ -28,11 +28,11 @@ from verifier.supervision.labels import (
     SANCTION,
 )
 from verifier.supervision.models import (
-    CASE_STATUSES,
-    DISCREPANCY_TYPES,
     FALSIFICATION_TYPES,
-    FINDING_RESULTS,
-    SANCTIONS,
+    CaseStatus,
+    DiscrepancyType,
+    FindingResult,
+    Sanction,
 )
 from verifier.supervision.schemas import FindingCreate
 from verifier.supervision.services import (
@@ -107,11 +107,11 @@ def _finding_from_form() -> tuple[FindingCreate, list[Any]]:
             )
         ) from None
     data: dict[str, Any] = {k: form[k] for k in ("result", "notes") if form.get(k)}
-    if form.get("result") == "discrepancy" and form.get("discrepancy_type"):
+    if form.get("result") == FindingResult.DISCREPANCY and form.get("discrepancy_type"):
         data["discrepancy_type"] = form["discrepancy_type"]
     ids = [int(v) for v in form.getlist("record_ids") if is_ascii_number(v) and len(v) < 11]
     ids += _ids(form.get("other_record_ids", ""), "record_ids")
-    if form.get("result") == "discrepancy" and ids:
+    if form.get("result") == FindingResult.DISCREPANCY and ids:
         data["record_ids"] = sorted(set(ids))
     body = validate(FindingCreate, data)
     files = [
@@ -159,8 +159,8 @@ def item(item_id: int) -> Any:
         form_errors=form_errors,
         values=request.form if request.method == "POST" else {},
         chosen=request.form.getlist("record_ids") if request.method == "POST" else [],
-        results_order=FINDING_RESULTS,
-        types_order=DISCREPANCY_TYPES,
+        results_order=tuple(FindingResult),
+        types_order=tuple(DiscrepancyType),
         max_size=human_size(evidence_max_bytes()),
     ), status
 
@@ -171,12 +171,12 @@ def cases() -> Any:
     """Supervision cases: an organisation's own, or all for regulators."""
     actor = require_actor()
     status = request.args.get("status", "")
-    status = status if status in CASE_STATUSES else ""
+    status = status if status in tuple(CaseStatus) else ""
     number = requested_page()
     rows, total = list_cases(get_session(), actor, status=status, page=number, per_page=PER_PAGE)
     page = Page(rows, number, PER_PAGE, total, {"status": status})
     return render_template(
-        "supervision/cases.html", page=page, status=status, statuses=CASE_STATUSES
+        "supervision/cases.html", page=page, status=status, statuses=tuple(CaseStatus)
     )
 
 
@@ -195,7 +195,7 @@ def _case_page(case_id: int, form_errors: list[str] | None = None, status: int =
         certificates=case_certificates(session, case),
         events=[(e, json.loads(e.details)) for e in case_events(session, case)],
         falsification_possible=finding.discrepancy_type in FALSIFICATION_TYPES,
-        sanctions=SANCTIONS,
+        sanctions=tuple(Sanction),
         form_errors=form_errors or [],
         values=request.form if request.method == "POST" else {},
     ), status
@@ -294,7 +294,7 @@ def dashboard() -> Any:
         if rates
         else None,
         month_chart=charts.stacked_columns(
-            months, FINDING_RESULTS, labels, _("Findings per month, by result")
+            months, tuple(FindingResult), labels, _("Findings per month, by result")
         ),
         months=months,
         risk=results.risk_ranking(session),
