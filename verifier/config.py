@@ -177,10 +177,10 @@ def _validate(values: dict[str, Any]) -> None:
     if len(str(values["SECRET_KEY"])) < 16:
         raise ConfigError("VERIFIER_SECRET_KEY must be at least 16 characters")
     try:
-        key = base64.b64decode(str(values["DATA_KEY"]), validate=True)
+        data_key = base64.b64decode(str(values["DATA_KEY"]), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ConfigError("VERIFIER_DATA_KEY must be base64") from exc
-    if len(key) != 32:
+    if len(data_key) != 32:
         raise ConfigError("VERIFIER_DATA_KEY must decode to 32 bytes (AES-256)")
     parts = urlsplit(str(values["BASE_URL"]))
     if parts.scheme not in {"http", "https"} or not parts.netloc:

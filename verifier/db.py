@@ -28,7 +28,7 @@ NAMING_CONVENTION = {
 }
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Store aware datetimes as UTC; hand back aware UTC datetimes on every database."""
 
     impl = DateTime(timezone=True)
@@ -112,7 +112,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def writes_data(view: Callable[..., Any]) -> Callable[..., Any]:
     """Mark a GET view that writes (a verification it counts, a QR code it caches)."""
-    view.writes_data = True  # type: ignore[attr-defined]
+    view.writes_data = True  # type: ignore[attr-defined]  # a mark on the view function
     return view
 
 

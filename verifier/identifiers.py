@@ -50,7 +50,7 @@ _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 # What each ID type may hold once normalised: ASCII digits and the letters of its format.
 _DIGITS = frozenset("0123456789")
-ID_CHARSETS = {
+ID_CHARSETS: dict[str, frozenset[str]] = {
     IdType.RESIDENT_ID: _DIGITS | {"X"},
     IdType.PASSPORT: _DIGITS | frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
     IdType.HK_MACAO_PERMIT: _DIGITS | {"H", "M"},
@@ -144,7 +144,7 @@ def normalize_id_number(id_type: str, value: str, field: str = "id_number") -> s
     number = compact.upper()
     if id_type == IdType.RESIDENT_ID:
         return _check_resident_id(number, field)
-    patterns = {
+    patterns: dict[str, tuple[str, str]] = {
         IdType.PASSPORT: (r"[A-Z0-9]{5,17}", _("a passport number is 5 to 17 letters and digits")),
         IdType.HK_MACAO_PERMIT: (
             r"[HM]\d{8}(\d{2})?",
@@ -223,12 +223,12 @@ def normalize_uscc(value: str, field: str = "uscc") -> str:
             field=field,
             rule="uscc_length",
         )
-    bad = sorted({c for c in code if c not in USCC_ALPHABET})
-    if bad:
+    unused = sorted({c for c in code if c not in USCC_ALPHABET})
+    if unused:
         raise ValidationError(
             _(
                 "a unified social credit code may not contain %(chars)s (I, O, S, V, Z are never used)",  # noqa: E501
-                chars=", ".join(bad),
+                chars=", ".join(unused),
             ),
             field=field,
             rule="uscc_charset",

@@ -6,7 +6,11 @@ from collections.abc import Mapping
 
 from flask_babel import lazy_gettext as _l
 
-RECORD_FIELD = {
+# A table of labels by code (a feature's StrEnum members): lazy strings, rendered in the
+# reader's language. Looked up with the plain strings read from the database.
+Labels = Mapping[str, object]
+
+RECORD_FIELD: Labels = {
     "activity": _l("Activity name"),
     "place": _l("Place"),
     "content": _l("Service content"),

@@ -8,8 +8,9 @@ from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringF
 from wtforms.fields.choices import SelectChoice
 
 from verifier.auth.models import ROLES, Role
+from verifier.labels import Labels
 
-ROLE_LABELS = {
+ROLE_LABELS: Labels = {
     Role.PLATFORM_ADMIN: _l("Platform administrator"),
     Role.ORG_ADMIN: _l("Organisation administrator"),
     Role.ORG_RECORDER: _l("Recorder"),

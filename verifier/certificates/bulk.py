@@ -257,10 +257,10 @@ def issue_bulk(
     # certificates and skips them; the volunteers are locked below against racing corrections.
     _lock_organisation(session, org)
     result = BulkResult()
-    members = _members(session, org, ids) if ids is not None else None
     if ids is not None:
+        members = _members(session, org, ids)
         for volunteer_id in ids:
-            if volunteer_id not in members:  # type: ignore[operator]
+            if volunteer_id not in members:
                 result.skipped.append(
                     Skipped(
                         volunteer_id,
@@ -268,7 +268,7 @@ def issue_bulk(
                         _("not a volunteer of this organisation"),
                     )
                 )
-        ids = [v for v in ids if v in members]  # type: ignore[operator]
+        ids = [v for v in ids if v in members]
     # Lock the volunteers before their records are read as committed now: a correction that won
     # the race is certified as corrected; one that loses it supersedes what is issued here.
     if ids is not None:
@@ -415,12 +415,16 @@ def volunteer_ids_for_numbers(
             break
         newly: dict[int, int] = {}
         for chunk in _chunks(sorted(pending)):
-            rows = session.execute(
+            merges = session.execute(
                 select(Volunteer.id, Volunteer.merged_into_id).where(
                     Volunteer.id.in_(chunk), Volunteer.merged_into_id.is_not(None)
                 )
             )
-            newly.update((volunteer_id, merged_into) for volunteer_id, merged_into in rows)
+            newly.update(
+                (volunteer_id, merged_into)
+                for volunteer_id, merged_into in merges
+                if merged_into is not None  # as the query says
+            )
         merged.update(newly)
         pending = set(newly.values()) - set(merged)
     for number, volunteer_id in list(found.items()):

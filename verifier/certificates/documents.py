@@ -19,7 +19,7 @@ from verifier.records.models import RecordRevision, ServiceRecord
 from verifier.timeutil import format_hours, to_local
 
 # How an ID type is printed on a certificate (the certificate is always in Chinese).
-ID_TYPE_PRINTED = {
+ID_TYPE_PRINTED: dict[str, str] = {
     IdType.RESIDENT_ID: "居民身份证",
     IdType.PASSPORT: "护照",
     IdType.HK_MACAO_PERMIT: "港澳居民来往内地通行证",

@@ -91,7 +91,7 @@ def _write_status(
     )
 
 
-_ACTIONS = {
+_ACTIONS: dict[str, str] = {
     CertificateStatus.REVOKED: "certificate.revoke",
     CertificateStatus.SUSPENDED: "certificate.suspend",
     CertificateStatus.VALID: "certificate.reinstate",
@@ -272,6 +272,7 @@ def reissue(session: Session, cert: Certificate, actor: User) -> Certificate:
             rule="no_records",
         )
     org = session.get(Organisation, cert.organisation_id)
+    assert org is not None  # the certificate's foreign key
     new = issue_certificate(
         session,
         org,

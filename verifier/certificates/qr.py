@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import qrcode
 import zxingcpp
@@ -72,7 +73,7 @@ class QRLayout:
     data_bytes: int
 
 
-def _build(data: str, max_version: int) -> qrcode.QRCode:
+def _build(data: str, max_version: int) -> qrcode.QRCode[Any]:
     encoded_length = len(data.encode("utf-8"))
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=QUIET_ZONE_MODULES)
     code.add_data(data)
@@ -149,6 +150,7 @@ def _read(image: Image.Image) -> list[str]:
         image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
     if image.mode not in ("L", "RGB"):
         image = image.convert("L")
-    results = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    qr_only = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    results = zxingcpp.read_barcodes(image, formats=qr_only)
     # zxing-cpp may find one symbol twice (at two scales); report each text once, in order.
     return list(dict.fromkeys(result.text for result in results if result.valid))

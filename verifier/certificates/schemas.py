@@ -171,7 +171,7 @@ class CertificateOut(OutputModel):
             responsible_person=cert.responsible_person,
             handler=cert.handler,
             contact=cert.contact,
-            issued_at=local(cert.issued_at),  # type: ignore[arg-type]
+            issued_at=local(cert.issued_at),
             kid=cert.kid,
             superseded_by=number_display(superseded_by) if superseded_by else None,
             verifications=None
@@ -236,7 +236,7 @@ class BulkOut(OutputModel):
             period_to=period_to,
             issued=[IssuedOut.of(c) for c in result.issued],
             skipped=[
-                SkippedOut(volunteer_id=s.volunteer_id, reason=s.reason, message=s.message)  # type: ignore[arg-type]
+                SkippedOut(volunteer_id=s.volunteer_id, reason=s.reason, message=s.message)
                 for s in result.skipped
             ],
         )

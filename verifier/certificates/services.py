@@ -159,7 +159,7 @@ def _unused_number(session: Session) -> str:
     raise Conflict(_("could not allocate a certificate number; try again"))  # pragma: no cover
 
 
-def token_payload(cert: Certificate, base_url: str) -> dict:
+def token_payload(cert: Certificate, base_url: str) -> dict[str, Any]:
     """Return the claims signed into the QR token: what a verifier reads offline; no ID number."""
     return {
         "jti": cert.number,
@@ -344,7 +344,7 @@ def visible_certificate(session: Session, actor: User, number: str) -> Certifica
     return cert
 
 
-def activities_of(cert: Certificate) -> list[dict]:
+def activities_of(cert: Certificate) -> list[dict[str, Any]]:
     """Return the per-activity totals of a certificate."""
     return json.loads(cert.activities)
 

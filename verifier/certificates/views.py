@@ -47,6 +47,7 @@ from verifier.certificates.states import CertificateStatus
 from verifier.db import get_session, writes_data
 from verifier.errors import NotFound, VerifierError
 from verifier.jobs.api import request_locale
+from verifier.labels import Labels
 from verifier.text import is_ascii_number
 from verifier.verification.services import verification_counts
 from verifier.volunteers.forms import ID_TYPE_LABELS
@@ -61,13 +62,13 @@ READERS = (*ORG_USERS, *sorted(REGULATOR_ROLES))
 PER_PAGE = 50
 NUMBER = "<string(maxlength=64):number>"
 
-STATUS_LABELS = {
+STATUS_LABELS: Labels = {
     CertificateStatus.VALID: _l("Valid"),
     CertificateStatus.REVOKED: _l("Revoked"),
     CertificateStatus.SUSPENDED: _l("Suspended"),
     CertificateStatus.SUPERSEDED: _l("Superseded"),
 }
-CHANNEL_LABELS = {
+CHANNEL_LABELS: Labels = {
     VerificationChannel.SCAN: _l("Scanned"),
     VerificationChannel.TYPED: _l("Typed"),
     VerificationChannel.API: _l("API"),

@@ -10,15 +10,19 @@ from wtforms.validators import NumberRange, Optional
 
 from verifier.complaints.models import ComplaintSource, ComplaintStatus, CorrectionStatus
 from verifier.db import MAX_ID
+from verifier.labels import Labels
 
-SOURCE_LABELS = {
+SOURCE_LABELS: Labels = {
     ComplaintSource.PUBLIC: _l("Member of the public"),
     ComplaintSource.VOLUNTEER: _l("Volunteer"),
     ComplaintSource.REGULATOR: _l("The authority's own finding"),
     ComplaintSource.ORGANISATION: _l("An organisation"),
 }
-COMPLAINT_STATUS_LABELS = {ComplaintStatus.OPEN: _l("Open"), ComplaintStatus.CLOSED: _l("Closed")}
-REQUEST_STATUS_LABELS = {
+COMPLAINT_STATUS_LABELS: Labels = {
+    ComplaintStatus.OPEN: _l("Open"),
+    ComplaintStatus.CLOSED: _l("Closed"),
+}
+REQUEST_STATUS_LABELS: Labels = {
     CorrectionStatus.OPEN: _l("Open"),
     CorrectionStatus.RESOLVED: _l("Resolved"),
     CorrectionStatus.REJECTED: _l("Rejected"),

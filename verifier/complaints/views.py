@@ -52,7 +52,7 @@ LABELS = {
 @roles(*REGULATORS)
 def index() -> Any:
     actor = require_actor()
-    status = request.args.get("status", ComplaintStatus.OPEN)
+    status: str | None = request.args.get("status", ComplaintStatus.OPEN)
     status = status if status in tuple(ComplaintStatus) else None
     complaints = list_complaints(get_session(), actor, status=status)
     return render_template(

@@ -21,6 +21,7 @@ from verifier.records.attestation import attest_revisions
 from verifier.records.models import RecordRevision, ServiceRecord
 from verifier.records.services import RecordInput, create_record, working_days_between
 from verifier.timeutil import local_today, local_zone
+from verifier.volunteers.models import Volunteer
 from verifier.volunteers.services import VolunteerInput, register_volunteer
 
 DEMO_DOMAIN = "demo.verifier.cn"
@@ -114,7 +115,9 @@ def load_demo(
 ) -> DemoSummary:
     """Load the demo data unless it is there already; return the logins either way."""
     rng = random.Random(seed)  # noqa: S311  (demo data, not security)
-    users = [("admin@" + DEMO_DOMAIN, Role.PLATFORM_ADMIN, None)]
+    users: list[tuple[str, Role, int | None]] = [
+        ("admin@" + DEMO_DOMAIN, Role.PLATFORM_ADMIN, None)
+    ]
     users += [(f"supervisor@{DEMO_DOMAIN}", Role.REGULATOR_SUPERVISOR, None)]
     users += [(f"inspector{i}@{DEMO_DOMAIN}", Role.REGULATOR_INSPECTOR, None) for i in range(1, 5)]
     for i in range(len(ORGANISATIONS)):
@@ -271,10 +274,10 @@ def load_demo(
     return summary
 
 
-def _volunteer_id(session: Session, volunteer: object) -> str:
+def _volunteer_id(session: Session, volunteer: Volunteer) -> str:
     from verifier.volunteers.services import reveal_id_number
 
-    return reveal_id_number(volunteer)  # type: ignore[arg-type]
+    return reveal_id_number(volunteer)
 
 
 def _user(session: Session, email: str) -> User:

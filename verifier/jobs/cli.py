@@ -31,7 +31,7 @@ def work_command(once: bool) -> None:
     at its last batch and goes back to the queue).
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is a proxy, typed as the app
     stop = threading.Event()
 
     def request_stop(_signum: int, _frame: Any) -> None:

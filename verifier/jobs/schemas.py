@@ -52,8 +52,8 @@ class JobOut(OutputModel):
     def of(cls, job: Job) -> JobOut:
         return cls(
             id=job.id,
-            kind=job.kind,  # type: ignore[arg-type]
-            status=job.status,  # type: ignore[arg-type]
+            kind=job.kind,
+            status=job.status,
             url=url_for("api.get_job_api", job_id=job.id),
             page_url=url_for("jobs.detail", job_id=job.id),
             progress=JobProgress(
@@ -63,7 +63,7 @@ class JobOut(OutputModel):
             result_status=job.result_status if job.status == JobStatus.SUCCEEDED else None,
             error=job.error if job.status == JobStatus.FAILED else None,
             attempts=job.attempts,
-            created_at=local(job.created_at),  # type: ignore[arg-type]
+            created_at=local(job.created_at),
             started_at=local(job.started_at),
             finished_at=local(job.finished_at),
         )

@@ -18,12 +18,12 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import CursorResult, and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event
@@ -228,7 +228,7 @@ def claim_next(session: Session, worker: str, now: datetime | None = None) -> Cl
             )
             .execution_options(synchronize_session=False)
         )
-        if claimed.rowcount != 1:  # another worker was quicker
+        if rows_changed(claimed) != 1:  # another worker was quicker
             session.rollback()
             continue
         session.commit()
@@ -256,7 +256,7 @@ def _give_up(session: Session, job_id: int, attempts: int, now: datetime, stale:
         .values(status=JobStatus.FAILED, error=problem, finished_at=utcnow(), claim_token=None)
         .execution_options(synchronize_session=False)
     )
-    if done.rowcount == 1:
+    if rows_changed(done) == 1:
         record_end(session, session.get(Job, job_id), JobStatus.FAILED)
 
 
@@ -286,6 +286,11 @@ def record_end(session: Session, job: Job | None, status: str) -> None:
         },
         actor_label="job-worker",
     )
+
+
+def rows_changed(result: object) -> int:
+    """Return how many rows an UPDATE changed (the session's Result of one is a CursorResult)."""
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def claimed_by(claim: Claim) -> tuple[Any, ...]:

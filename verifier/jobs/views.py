@@ -13,17 +13,18 @@ from verifier.db import get_session
 from verifier.imports.report import ImportReport
 from verifier.jobs.models import JobKind, JobStatus
 from verifier.jobs.services import visible_job
+from verifier.labels import Labels
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
 ID = "<int(max=2147483647):job_id>"
 REFRESH_SECONDS = 3
-KIND_LABELS = {
+KIND_LABELS: Labels = {
     JobKind.IMPORT: _l("Import of service records"),
     JobKind.BULK_ISSUE: _l("Issuing certificates in bulk"),
     JobKind.CAMPAIGN: _l("Spot-check campaign"),
 }
-STATUS_LABELS = {
+STATUS_LABELS: Labels = {
     JobStatus.QUEUED: _l("Waiting for a worker"),
     JobStatus.RUNNING: _l("Running"),
     JobStatus.SUCCEEDED: _l("Finished"),

@@ -39,6 +39,7 @@ from verifier.jobs.services import (
     claimed_by,
     file_context,
     record_end,
+    rows_changed,
 )
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ class JobContext:
             .values(checkpoint=checkpoint, heartbeat_at=utcnow(), **self._progress.values())
             .execution_options(synchronize_session=False)
         )
-        if written.rowcount != 1:
+        if rows_changed(written) != 1:
             session.rollback()
             raise JobLost(self.job_id)
         session.commit()
@@ -150,7 +151,7 @@ class JobContext:
 
 def load_handler(kind: str) -> Callable[[JobContext], JobOutcome]:
     module_name, _sep, name = HANDLERS[kind].partition(":")
-    return getattr(importlib.import_module(module_name), name)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module_name), name)
 
 
 class Heartbeat(threading.Thread):
@@ -181,7 +182,7 @@ class Heartbeat(threading.Thread):
                     session.rollback()
                     log.warning("job %s: heartbeat not written", self.claim.job_id)
                     continue
-                if beat.rowcount != 1:
+                if rows_changed(beat) != 1:
                     if self.stopping.is_set():
                         return  # the job has just ended
                     log.warning("job %s was taken over by another worker", self.claim.job_id)
@@ -296,7 +297,7 @@ def _finish(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    if ended.rowcount != 1:
+    if rows_changed(ended) != 1:
         session.rollback()
         log.warning("job %s: taken over by another worker; its outcome is not kept", claim.job_id)
         return "lost"
@@ -329,7 +330,7 @@ def _release(session: Session, claim: Claim, count_attempt: bool = False) -> Non
             .values(status=JobStatus.FAILED, error=problem, finished_at=utcnow(), claim_token=None)
             .execution_options(synchronize_session=False)
         )
-        if released.rowcount == 1:
+        if rows_changed(released) == 1:
             record_end(session, job, JobStatus.FAILED)
     else:
         session.execute(

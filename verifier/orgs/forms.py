@@ -7,10 +7,11 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
+from verifier.labels import Labels
 from verifier.orgs.models import OrgStatus, OrgType
 from verifier.orgs.services import ORG_TYPE_LABELS
 
-STATUS_LABELS = {
+STATUS_LABELS: Labels = {
     OrgStatus.ACTIVE: _l("Active"),
     OrgStatus.SUSPENDED: _l("Suspended"),
     OrgStatus.DEREGISTERED: _l("Deregistered"),

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from verifier.labels import Labels
 from verifier.orgs.models import OrgStatus, OrgType
 
-ORG_STATUS = {
+ORG_STATUS: Labels = {
     OrgStatus.ACTIVE: _l("active"),
     OrgStatus.SUSPENDED: _l("suspended"),
     OrgStatus.DEREGISTERED: _l("deregistered"),
 }
-ORG_TYPE = {
+ORG_TYPE: Labels = {
     OrgType.VOLUNTEER_ORG: _l("Volunteer service organisation"),
     OrgType.CHARITY: _l("Charitable organisation"),
     OrgType.COMMUNITY: _l("Community"),

@@ -68,15 +68,15 @@ class OrganisationOut(OutputModel):
             id=org.id,
             name=org.name,
             uscc=org.uscc,
-            org_type=org.org_type,  # type: ignore[arg-type]
+            org_type=org.org_type,
             org_type_label=str(ORG_TYPE_LABELS.get(org.org_type, org.org_type)),
             region_code=org.region_code,
-            status=org.status,  # type: ignore[arg-type]
+            status=org.status,
             responsible_person=org.responsible_person,
             contact_name=org.contact_name,
             contact_phone=org.contact_phone,
             address=org.address,
-            created_at=local(org.created_at),  # type: ignore[arg-type]
+            created_at=local(org.created_at),
         )
 
 

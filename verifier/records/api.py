@@ -121,7 +121,7 @@ def record_history_api(record_id: int) -> Any:
     session = get_session()
     record = visible_record(session, require_actor(), record_id)
     revisions = [RevisionOut.of(r) for r in revisions_of(session, record)]
-    return answer(RecordHistory(record_id=record.id, status=record.status, revisions=revisions))  # type: ignore[arg-type]
+    return answer(RecordHistory(record_id=record.id, status=record.status, revisions=revisions))
 
 
 @bp.post(f"/records/{ID}/corrections")

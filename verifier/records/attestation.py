@@ -76,7 +76,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def revision_digest(values: Mapping[str, Any]) -> str:
+def revision_digest(values: Mapping[Any, Any]) -> str:
     """Return the SHA-256 of a revision's canonical content with its record's fixed facts."""
     body = {name: _plain(values[name]) for name in (*_REVISION_FIELDS, *_RECORD_FACTS)}
     body["v"] = DIGEST_VERSION

@@ -149,20 +149,20 @@ class RecordOut(OutputModel):
             content=record.content,
             leader=record.leader,
             evaluation=record.evaluation,
-            started_at=local(record.started_at),  # type: ignore[arg-type]
-            ended_at=local(record.ended_at),  # type: ignore[arg-type]
+            started_at=local(record.started_at),
+            ended_at=local(record.ended_at),
             service_date=record.service_date,
             minutes=record.minutes,
             hours=format_hours(record.minutes),
-            status=record.status,  # type: ignore[arg-type]
+            status=record.status,
             revision=record.revision,
             unpaid=record.unpaid,
             not_job_duty=record.not_job_duty,
             source=record.source,
             entered_late=record.entered_late,
             recorded_by=record.recorded_by.label if record.recorded_by else None,
-            recorded_at=local(record.recorded_at),  # type: ignore[arg-type]
-            updated_at=local(record.updated_at),  # type: ignore[arg-type]
+            recorded_at=local(record.recorded_at),
+            updated_at=local(record.updated_at),
             voided_at=local(record.voided_at),
             void_reason=record.void_reason,
         )
@@ -192,17 +192,17 @@ class RevisionOut(OutputModel):
     def of(cls, revision: RecordRevision) -> RevisionOut:
         return cls(
             revision=revision.revision,
-            kind=revision.kind,  # type: ignore[arg-type]
+            kind=revision.kind,
             reason=revision.reason,
             created_by=revision.created_by.label if revision.created_by else None,
-            created_at=local(revision.created_at),  # type: ignore[arg-type]
+            created_at=local(revision.created_at),
             activity=revision.activity,
             place=revision.place,
             content=revision.content,
             leader=revision.leader,
             evaluation=revision.evaluation,
-            started_at=local(revision.started_at),  # type: ignore[arg-type]
-            ended_at=local(revision.ended_at),  # type: ignore[arg-type]
+            started_at=local(revision.started_at),
+            ended_at=local(revision.ended_at),
             minutes=revision.minutes,
             hours=format_hours(revision.minutes),
         )

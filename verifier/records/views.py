@@ -14,10 +14,11 @@ from verifier.auth.access import require_actor, roles
 from verifier.auth.models import ORG_ADMIN, ORG_RECORDER, REGULATOR_ROLES
 from verifier.db import get_session
 from verifier.errors import VerifierError
-from verifier.labels import RECORD_FIELD
+from verifier.labels import RECORD_FIELD, Labels
 from verifier.orgs.models import Organisation, OrgStatus
 from verifier.records.forms import CorrectionForm, RecordForm, VoidForm
 from verifier.records.models import (
+    CONTENT_FIELDS,
     RecordRevision,
     RecordSource,
     RecordStatus,
@@ -25,7 +26,6 @@ from verifier.records.models import (
     ServiceRecord,
 )
 from verifier.records.services import (
-    CONTENT_FIELDS,
     correct_record,
     create_record,
     list_records,
@@ -46,12 +46,12 @@ READERS = (*ORG_USERS, *sorted(REGULATOR_ROLES))
 PER_PAGE = 50
 
 FIELD_LABELS = RECORD_FIELD
-KIND_LABELS = {
+KIND_LABELS: Labels = {
     RevisionKind.CREATED: _l("Created"),
     RevisionKind.CORRECTED: _l("Corrected"),
     RevisionKind.VOIDED: _l("Voided"),
 }
-SOURCE_LABELS = {
+SOURCE_LABELS: Labels = {
     RecordSource.ENTRY: _l("Entered on a page"),
     RecordSource.API: _l("Sent through the API"),
     RecordSource.IMPORT: _l("Imported from a file"),

@@ -50,7 +50,8 @@ def population_estimate(session: Session, parameters: Mapping[str, Any]) -> int:
 def _parameters(session: Session, body: CampaignCreate) -> Mapping[str, Any]:
     if body.parameters is not None:
         return body.parameters.dumped()
-    return get_plan(session, body.plan_id).parameters  # type: ignore[arg-type]
+    assert body.plan_id is not None  # CampaignCreate holds the plan or the parameters
+    return get_plan(session, body.plan_id).parameters
 
 
 def runs_as_job(session: Session, body: CampaignCreate, prefer_async: bool = False) -> bool:

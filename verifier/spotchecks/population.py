@@ -85,8 +85,8 @@ def _record_rows(
     for start in range(0, len(organisation_ids), 500):
         chunk = organisation_ids[start : start + 500]
         rows += [
-            tuple(r)  # type: ignore[misc]
-            for r in session.execute(
+            (record_id, org_id, minutes)
+            for record_id, org_id, minutes in session.execute(
                 stmt.where(ServiceRecord.organisation_id.in_(chunk)).order_by(ServiceRecord.id)
             )
         ]

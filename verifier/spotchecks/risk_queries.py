@@ -139,7 +139,7 @@ def _over_cap(session: Session, scope: Scope) -> Select[Any]:
     return select(sub).where(sub.c.total > scope.daily_cap, sub.c.total <= DAY_MINUTES)
 
 
-def _overlap(session: Session, scope: Scope) -> Select[Any]:
+def _overlap(session: Session, scope: Scope) -> Select[*tuple[Any, ...]]:
     rec = aliased(ServiceRecord, name="t")
     other = aliased(ServiceRecord, name="o")
     return (
@@ -167,7 +167,7 @@ def _overlap(session: Session, scope: Scope) -> Select[Any]:
     )
 
 
-def _late(session: Session, scope: Scope) -> Select[Any]:
+def _late(session: Session, scope: Scope) -> Select[*tuple[Any, ...]]:
     rec = aliased(ServiceRecord, name="t")
     return select(
         rec.id.label("record_id"),
@@ -177,7 +177,7 @@ def _late(session: Session, scope: Scope) -> Select[Any]:
     ).where(rec.entered_late.is_(True), *scope.conditions(rec))
 
 
-def _before_certificate(session: Session, scope: Scope) -> Select[Any]:
+def _before_certificate(session: Session, scope: Scope) -> Select[*tuple[Any, ...]]:
     rec = aliased(ServiceRecord, name="t")
     gap = _seconds_before(session, Certificate.issued_at, RecordRevision.created_at)
     return (
@@ -250,7 +250,7 @@ def _certificate_mismatch(session: Session, scope: Scope) -> Select[Any]:
     )
 
 
-def _open_about_record(model: Any, session: Session, scope: Scope) -> Select[Any]:
+def _open_about_record(model: Any, session: Session, scope: Scope) -> Select[*tuple[Any, ...]]:
     rec = aliased(ServiceRecord, name="t")
     return (
         select(

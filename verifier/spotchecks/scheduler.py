@@ -127,7 +127,7 @@ def sync_job() -> None:
 def overdue_job() -> None:
     """Flag overdue supervision cases, when the supervision feature is installed."""
     try:
-        from verifier.supervision.services import flag_overdue_cases  # type: ignore[attr-defined]
+        from verifier.supervision.services import flag_overdue_cases
     except ImportError:
         log.info("no supervision feature; nothing to flag")
         return
@@ -250,7 +250,7 @@ def run_scheduler() -> None:
 
     A thread beside it works the jobs queue (verifier/jobs), one job at a time.
     """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is a proxy, typed as the app
     scheduler = build_scheduler(app, BlockingScheduler)
     install_jobs(scheduler, app)
     worker = start_job_worker(app)

@@ -169,7 +169,7 @@ class PlanOut(OutputModel):
             schedule=plan.schedule,
             run_at=local(plan.run_at),
             active=plan.active,
-            created_at=local(plan.created_at),  # type: ignore[arg-type]
+            created_at=local(plan.created_at),
         )
 
 

@@ -279,9 +279,11 @@ def run_campaign(
         raise ValidationError(
             _("give a plan or the parameters"), field="plan_id", rule="plan_or_parameters"
         )
-    params = parameters if parameters is not None else plan.parameters  # type: ignore[union-attr]
+    if parameters is None:
+        assert plan is not None  # checked just above
+        parameters = plan.parameters
     campaign = freeze_population(
-        session, params, actor, plan=plan, name=name, trigger=trigger, now=now
+        session, parameters, actor, plan=plan, name=name, trigger=trigger, now=now
     )
     if not await_seed:
         fix_seed(session, campaign, ceremony_input, actor)

@@ -68,12 +68,12 @@ def finding_out(finding: SpotCheckFinding) -> FindingOut:
     return FindingOut(
         id=finding.id,
         item_id=finding.item_id,
-        result=finding.result,  # type: ignore[arg-type]
+        result=finding.result,
         discrepancy_type=finding.discrepancy_type,
         notes=finding.notes,
         record_ids=affected_record_ids(session, finding.id),
         inspector_id=finding.inspector_id,
-        created_at=when(finding.created_at),  # type: ignore[arg-type]
+        created_at=when(finding.created_at),
         evidence=[_evidence_out(e) for e in inspections.evidence_of(session, finding.id)],
         case_id=case_id,
     )

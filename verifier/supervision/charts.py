@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from verifier.supervision.models import FindingResult
 
-COLOURS = {
+COLOURS: dict[str, str] = {
     FindingResult.CONFIRMED: "#2e7d32",
     FindingResult.DISCREPANCY: "#c62828",
     FindingResult.UNVERIFIABLE: "#9e9e9e",
@@ -87,7 +87,7 @@ def stacked_columns(
     ]
     for i, (key, values) in enumerate(columns):
         x = left + i * step + (step - col_w) / 2
-        y = top + plot_h
+        y: float = top + plot_h
         parts = ", ".join(f"{series_labels.get(s, s)} {values.get(s, 0)}" for s in series)
         body.append(f"<g><title>{escape(key)}: {escape(parts)}</title>")
         for name in series:

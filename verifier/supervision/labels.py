@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from verifier.labels import Labels
 from verifier.supervision.models import (
     CaseEventKind,
     CaseOutcome,
@@ -13,12 +14,12 @@ from verifier.supervision.models import (
     Sanction,
 )
 
-FINDING_RESULT = {
+FINDING_RESULT: Labels = {
     FindingResult.CONFIRMED: _l("Confirmed"),
     FindingResult.DISCREPANCY: _l("Discrepancy"),
     FindingResult.UNVERIFIABLE: _l("Could not verify"),
 }
-DISCREPANCY_TYPE = {
+DISCREPANCY_TYPE: Labels = {
     DiscrepancyType.HOURS_INFLATED: _l("Hours inflated"),
     DiscrepancyType.ACTIVITY_NOT_HELD: _l("Activity not held"),
     DiscrepancyType.VOLUNTEER_UNAWARE: _l("Volunteer unaware of the record"),
@@ -26,20 +27,23 @@ DISCREPANCY_TYPE = {
     DiscrepancyType.PAID_OR_JOB_DUTY: _l("Paid work or job duty recorded as volunteering"),
     DiscrepancyType.CERTIFICATE_FORGED: _l("Certificate altered or forged"),
 }
-CASE_STATUS = {
+CASE_STATUS: Labels = {
     CaseStatus.OPEN: _l("Open"),
     CaseStatus.RESPONDED: _l("Responded"),
     CaseStatus.OVERDUE: _l("Overdue"),
     CaseStatus.ESCALATED: _l("Escalated"),
     CaseStatus.CLOSED: _l("Closed"),
 }
-CASE_OUTCOME = {CaseOutcome.RESOLVED: _l("Resolved"), CaseOutcome.SANCTIONED: _l("Sanctioned")}
-SANCTION = {
+CASE_OUTCOME: Labels = {
+    CaseOutcome.RESOLVED: _l("Resolved"),
+    CaseOutcome.SANCTIONED: _l("Sanctioned"),
+}
+SANCTION: Labels = {
     Sanction.WARNING: _l("Warning"),
     Sanction.STOP_ACTIVITIES: _l("Order to stop activities"),
     Sanction.PUBLIC_NOTICE: _l("Public notice"),
 }
-CASE_EVENT = {
+CASE_EVENT: Labels = {
     CaseEventKind.OPENED: _l("Case opened"),
     CaseEventKind.CERTIFICATES_SUSPENDED: _l("Certificates suspended"),
     CaseEventKind.RESPONDED: _l("Organisation responded"),

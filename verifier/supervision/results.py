@@ -94,7 +94,7 @@ def public_results(session: Session, campaign_id: int) -> PublicResults:
             SupervisionCase.campaign_id == campaign.id, SupervisionCase.sanction.is_not(None)
         )
     ):
-        if org_id in per_org:
+        if org_id in per_org and sanction is not None:  # not None: the query says so
             per_org[org_id].sanctions.append(sanction)
     pending = sample_size - sum(results.values())
     return PublicResults(campaign, sample_size, pending, list(per_org.values()), results, types)
@@ -250,5 +250,6 @@ def discrepancy_type_totals(session: Session) -> dict[str, int]:
         .where(SpotCheckFinding.discrepancy_type.is_not(None))
         .group_by(SpotCheckFinding.discrepancy_type)
     ):
-        totals[kind] = n
+        if kind is not None:  # the query says so
+            totals[kind] = n
     return {k: totals[k] for k in DiscrepancyType}

@@ -184,7 +184,12 @@ def _check_signed(
         and json.loads(entry.details).get("content_sha256") == content_hash(token)
     )
     if key.status == KeyStatus.COMPROMISED:
-        if in_ledger and key.compromised_at is not None and entry.created_at < key.compromised_at:  # type: ignore[union-attr]
+        if (
+            in_ledger
+            and entry is not None
+            and key.compromised_at is not None
+            and entry.created_at < key.compromised_at
+        ):
             run.passed(
                 "key_status", _("the key was compromised later; this certificate was issued before")
             )
@@ -202,6 +207,7 @@ def _check_signed(
             _("not in the issuance ledger: this certificate was never issued here"),
         )
         return run.verdict(None)
+    assert entry is not None and cert is not None  # in_ledger says so
     run.passed(
         "ledger",
         _(
@@ -209,10 +215,9 @@ def _check_signed(
             day=to_local(entry.created_at).date().isoformat(),
             id=entry.id,
         ),
-    )  # type: ignore[union-attr]
-    assert cert is not None
+    )
     if cert.status in _STOPPING:
-        messages = {
+        messages: dict[str, str] = {
             CertificateStatus.REVOKED: _("revoked: %(reason)s"),
             CertificateStatus.SUSPENDED: _("suspended while under review: %(reason)s"),
             CertificateStatus.SUPERSEDED: _("superseded: %(reason)s"),
@@ -303,7 +308,7 @@ def verification_counts(session: Session, certificate_ids: list[int]) -> dict[in
         .group_by(VerificationEvent.certificate_id, VerificationEvent.channel)
     )
     for cid, channel, n in rows:
-        counts[cid][channel] = n
+        counts[cid][channel] = n  # type: ignore[index]  # cid is one of certificate_ids, never None
     return counts
 
 

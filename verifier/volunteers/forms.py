@@ -9,14 +9,15 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from verifier.identifiers import Gender, IdType
+from verifier.labels import Labels
 
-ID_TYPE_LABELS = {
+ID_TYPE_LABELS: Labels = {
     IdType.RESIDENT_ID: _l("Resident ID card (居民身份证)"),
     IdType.PASSPORT: _l("Passport (护照)"),
     IdType.HK_MACAO_PERMIT: _l("Hong Kong/Macao permit (港澳居民来往内地通行证)"),
     IdType.TAIWAN_PERMIT: _l("Taiwan permit (台湾居民来往大陆通行证)"),
 }
-GENDER_LABELS = {Gender.MALE: _l("Male"), Gender.FEMALE: _l("Female")}
+GENDER_LABELS: Labels = {Gender.MALE: _l("Male"), Gender.FEMALE: _l("Female")}
 
 
 class VolunteerForm(FlaskForm):

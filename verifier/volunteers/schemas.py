@@ -91,14 +91,14 @@ class VolunteerOut(OutputModel):
             id=volunteer.id,
             volunteer_number=volunteer.volunteer_number,
             name=volunteer.name,
-            gender=volunteer.gender,  # type: ignore[arg-type]
+            gender=volunteer.gender,
             birth_date=volunteer.birth_date,
-            id_type=volunteer.id_type,  # type: ignore[arg-type]
+            id_type=volunteer.id_type,
             id_number_masked=volunteer.id_masked,
             phone_masked=volunteer.phone_masked,
             guardian_name=volunteer.guardian_name,
             guardian_consent=volunteer.guardian_consent_at is not None,
-            created_at=local(volunteer.created_at),  # type: ignore[arg-type]
+            created_at=local(volunteer.created_at),
             merged_into=volunteer.merged_into.volunteer_number if volunteer.merged_into else None,
         )
 

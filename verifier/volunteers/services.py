@@ -290,7 +290,7 @@ def visible_volunteer(session: Session, actor: User, volunteer_id: int) -> Volun
     volunteer = session.get(Volunteer, volunteer_id)
     if volunteer is None:
         raise NotFound(_("no such volunteer"))
-    if actor.is_org_user and not is_member(session, actor.organisation_id, volunteer.id):  # type: ignore[arg-type]
+    if actor.is_org_user and not is_member(session, actor.organisation_id, volunteer.id):  # type: ignore[arg-type]  # an org user has an org (a check)
         raise NotFound(_("no such volunteer"))
     return volunteer
 
