@@ -10,7 +10,7 @@ MO_FILES := $(PO_FILES:.po=.mo)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run test lint format bench translations extract-messages migration clean
+.PHONY: install run test lint typecheck format bench translations extract-messages migration clean
 
 install: $(STAMP) $(MO_FILES)
 
@@ -51,6 +51,11 @@ test: install
 lint: install
 	$(BIN)/ruff check verifier tests bench migrations
 	$(BIN)/ruff format --check verifier tests bench
+	$(BIN)/mypy
+
+# mypy over verifier/, configured in pyproject.toml ([tool.mypy]); tests/test_typecheck.py runs it too
+typecheck: install
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format verifier tests bench
@@ -60,4 +65,4 @@ bench: install
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache $(MO_FILES)
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache $(MO_FILES)

@@ -63,7 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if int(app.config["PROXY_HOPS"]) > 0:
         # behind a reverse proxy, the client's address (for rate limits) comes from X-Forwarded-For
         hops = int(app.config["PROXY_HOPS"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]  # Flask's way to add WSGI middleware
     from verifier import jsonlimits
     from verifier.web import guards
     from verifier.web.ids import DatabaseIntegerConverter
@@ -97,7 +97,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-@login_manager.user_loader
+@login_manager.user_loader  # type: ignore[untyped-decorator]  # Flask-Login has no type hints
 def _load_user(user_id: str) -> Any:
     from verifier.auth.models import User
 

@@ -107,7 +107,7 @@ def db_upgrade(revision: str) -> None:
 
     from verifier.db import upgrade_database
 
-    upgrade_database(current_app._get_current_object(), revision)  # type: ignore[attr-defined]
+    upgrade_database(current_app._get_current_object(), revision)  # type: ignore[attr-defined]  # current_app is a proxy, typed as the app
     click.echo(f"database at {revision}")
 
 

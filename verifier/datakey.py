@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event
-from verifier.cli import transaction
+from verifier.commands import transaction
 from verifier.crypto.encryption import DecryptionError, FieldCipher, Place, get_cipher
 from verifier.db import sqlite_begin
 from verifier.identities.rotation import StaleLookupKey, rotate_volunteer

@@ -28,7 +28,7 @@ NAMING_CONVENTION = {
 }
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Store aware datetimes as UTC; hand back aware UTC datetimes on every database."""
 
     impl = DateTime(timezone=True)
@@ -112,7 +112,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def writes_data(view: Callable[..., Any]) -> Callable[..., Any]:
     """Mark a GET view that writes (a verification it counts, a QR code it caches)."""
-    view.writes_data = True  # type: ignore[attr-defined]
+    view.writes_data = True  # type: ignore[attr-defined]  # a mark on the view function
     return view
 
 
@@ -261,7 +261,7 @@ def write_revision(message: str, script_location: Path | None = None) -> tuple[P
     import tempfile
 
     from alembic import command
-    from alembic.script import ScriptDirectory
+    from alembic.script import Script, ScriptDirectory
 
     message = " ".join(message.split())
     if not message or not message.isascii() or not any(c.isalnum() for c in message):
@@ -286,4 +286,6 @@ def write_revision(message: str, script_location: Path | None = None) -> tuple[P
             )
         finally:
             engine.dispose()
+    if not isinstance(script, Script):  # one revision asked for, one written
+        raise RuntimeError("alembic wrote no single revision")
     return Path(script.path), all(empty)

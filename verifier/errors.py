@@ -187,8 +187,9 @@ def register_error_handlers(app: Flask) -> None:
         headers = {}
         if status == 405 and error.get_response().headers.get("Allow"):
             headers["Allow"] = error.get_response().headers["Allow"]
-        if status == 429 and getattr(error, "retry_after", None):
-            headers["Retry-After"] = str(error.retry_after)
+        retry_after = getattr(error, "retry_after", None)  # Flask-Limiter's 429 has one
+        if status == 429 and retry_after:
+            headers["Retry-After"] = str(retry_after)
         return problem_response(_HTTPWrapped(status, code, message), headers)
 
     @app.errorhandler(DBAPIError)

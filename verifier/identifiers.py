@@ -5,28 +5,40 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
+from enum import StrEnum
 
 from flask_babel import gettext as _
 
 from verifier.errors import ValidationError
 from verifier.text import code_points
 
-ID_TYPES = ("resident_id", "passport", "hk_macao_permit", "taiwan_permit")
+
+class IdType(StrEnum):
+    RESIDENT_ID = "resident_id"
+    PASSPORT = "passport"
+    HK_MACAO_PERMIT = "hk_macao_permit"
+    TAIWAN_PERMIT = "taiwan_permit"
+
+
+class Gender(StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+
 
 # Chinese labels as organisations write them in spreadsheets.
 ID_TYPE_ALIASES = {
-    "resident_id": "resident_id",
-    "居民身份证": "resident_id",
-    "身份证": "resident_id",
-    "passport": "passport",
-    "护照": "passport",
-    "hk_macao_permit": "hk_macao_permit",
-    "港澳居民来往内地通行证": "hk_macao_permit",
-    "港澳通行证": "hk_macao_permit",
-    "回乡证": "hk_macao_permit",
-    "taiwan_permit": "taiwan_permit",
-    "台湾居民来往大陆通行证": "taiwan_permit",
-    "台胞证": "taiwan_permit",
+    "resident_id": IdType.RESIDENT_ID,
+    "居民身份证": IdType.RESIDENT_ID,
+    "身份证": IdType.RESIDENT_ID,
+    "passport": IdType.PASSPORT,
+    "护照": IdType.PASSPORT,
+    "hk_macao_permit": IdType.HK_MACAO_PERMIT,
+    "港澳居民来往内地通行证": IdType.HK_MACAO_PERMIT,
+    "港澳通行证": IdType.HK_MACAO_PERMIT,
+    "回乡证": IdType.HK_MACAO_PERMIT,
+    "taiwan_permit": IdType.TAIWAN_PERMIT,
+    "台湾居民来往大陆通行证": IdType.TAIWAN_PERMIT,
+    "台胞证": IdType.TAIWAN_PERMIT,
 }
 
 _RESIDENT_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -38,11 +50,11 @@ _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 # What each ID type may hold once normalised: ASCII digits and the letters of its format.
 _DIGITS = frozenset("0123456789")
-ID_CHARSETS = {
-    "resident_id": _DIGITS | {"X"},
-    "passport": _DIGITS | frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
-    "hk_macao_permit": _DIGITS | {"H", "M"},
-    "taiwan_permit": _DIGITS,
+ID_CHARSETS: dict[str, frozenset[str]] = {
+    IdType.RESIDENT_ID: _DIGITS | {"X"},
+    IdType.PASSPORT: _DIGITS | frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+    IdType.HK_MACAO_PERMIT: _DIGITS | {"H", "M"},
+    IdType.TAIWAN_PERMIT: _DIGITS,
 }
 
 
@@ -58,11 +70,11 @@ def compact_identifier(value: str | None) -> str:
 
 
 def _allowed_text(id_type: str) -> str:
-    if id_type == "resident_id":
+    if id_type == IdType.RESIDENT_ID:
         return _("the digits 0-9 and a final X")
-    if id_type == "passport":
+    if id_type == IdType.PASSPORT:
         return _("the letters A-Z and the digits 0-9")
-    if id_type == "hk_macao_permit":
+    if id_type == IdType.HK_MACAO_PERMIT:
         return _("H or M and the digits 0-9")
     return _("the digits 0-9")
 
@@ -97,9 +109,9 @@ def resident_id_birth_date(number: str) -> date:
     return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
 
 
-def resident_id_gender(number: str) -> str:
-    """Return 'male' or 'female' from the 17th digit of a resident ID number."""
-    return "male" if int(number[16]) % 2 else "female"
+def resident_id_gender(number: str) -> Gender:
+    """Return male or female from the 17th digit of a resident ID number."""
+    return Gender.MALE if int(number[16]) % 2 else Gender.FEMALE
 
 
 def normalize_id_type(value: str, field: str = "id_type") -> str:
@@ -130,15 +142,15 @@ def normalize_id_number(id_type: str, value: str, field: str = "id_number") -> s
         raise ValidationError(_("ID number is required"), field=field, rule="required")
     _check_id_characters(id_type, compact, field)
     number = compact.upper()
-    if id_type == "resident_id":
+    if id_type == IdType.RESIDENT_ID:
         return _check_resident_id(number, field)
-    patterns = {
-        "passport": (r"[A-Z0-9]{5,17}", _("a passport number is 5 to 17 letters and digits")),
-        "hk_macao_permit": (
+    patterns: dict[str, tuple[str, str]] = {
+        IdType.PASSPORT: (r"[A-Z0-9]{5,17}", _("a passport number is 5 to 17 letters and digits")),
+        IdType.HK_MACAO_PERMIT: (
             r"[HM]\d{8}(\d{2})?",
             _("a Hong Kong/Macao permit number is H or M followed by 8 or 10 digits"),
         ),
-        "taiwan_permit": (r"\d{8}(\d{2})?", _("a Taiwan permit number is 8 or 10 digits")),
+        IdType.TAIWAN_PERMIT: (r"\d{8}(\d{2})?", _("a Taiwan permit number is 8 or 10 digits")),
     }
     pattern, rule_text = patterns[id_type]
     if not re.fullmatch(pattern, number, re.ASCII) or not re.search(r"[0-9]", number):
@@ -211,12 +223,12 @@ def normalize_uscc(value: str, field: str = "uscc") -> str:
             field=field,
             rule="uscc_length",
         )
-    bad = sorted({c for c in code if c not in USCC_ALPHABET})
-    if bad:
+    unused = sorted({c for c in code if c not in USCC_ALPHABET})
+    if unused:
         raise ValidationError(
             _(
                 "a unified social credit code may not contain %(chars)s (I, O, S, V, Z are never used)",  # noqa: E501
-                chars=", ".join(bad),
+                chars=", ".join(unused),
             ),
             field=field,
             rule="uscc_charset",

@@ -6,26 +6,11 @@ from collections.abc import Mapping
 
 from flask_babel import lazy_gettext as _l
 
-ORG_STATUS = {
-    "active": _l("active"),
-    "suspended": _l("suspended"),
-    "deregistered": _l("deregistered"),
-}
-ORG_TYPE = {
-    "volunteer_org": _l("Volunteer service organisation"),
-    "charity": _l("Charitable organisation"),
-    "community": _l("Community"),
-    "event_host": _l("Public-benefit event organiser"),
-    "public_service": _l("Public service institution"),
-}
-CERTIFICATE_STATUS = {
-    "valid": _l("valid"),
-    "revoked": _l("revoked"),
-    "suspended": _l("suspended (under review)"),
-    "superseded": _l("superseded"),
-}
-KEY_STATUS = {"active": _l("active"), "retired": _l("retired"), "compromised": _l("compromised")}
-RECORD_FIELD = {
+# A table of labels by code (a feature's StrEnum members): lazy strings, rendered in the
+# reader's language. Looked up with the plain strings read from the database.
+Labels = Mapping[str, object]
+
+RECORD_FIELD: Labels = {
     "activity": _l("Activity name"),
     "place": _l("Place"),
     "content": _l("Service content"),

@@ -60,9 +60,10 @@ def wall_time_problem(moment: datetime) -> str | None:
 
 def offsets_of(moment: datetime) -> tuple[str, str]:
     """Return the two UTC offsets a repeated wall-clock time may have, earlier first ("+09:00")."""
-    return tuple(  # type: ignore[return-value]
+    earlier, later = (
         moment.replace(fold=fold).isoformat(timespec="minutes")[-6:] for fold in (0, 1)
     )
+    return earlier, later
 
 
 def format_hours(minutes: int) -> str:

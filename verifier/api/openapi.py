@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from flask import current_app
 from pydantic import BaseModel, Field
@@ -80,7 +80,7 @@ def operation(**fields: Any) -> Callable[[Callable[..., Any]], Callable[..., Any
     doc = Operation(**fields)
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
-        view.openapi = doc  # type: ignore[attr-defined]
+        view.openapi = doc  # type: ignore[attr-defined]  # read by build_document
         return view
 
     return decorate
@@ -296,7 +296,7 @@ def build_document() -> dict[str, Any]:
         for model in (doc.body, doc.response, *(m for _t, m in doc.responses.values())):
             if model is not None:
                 models[model.__name__] = model
-    modes = [
+    modes: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
         (m, "validation" if _is_input(m, operations) else "serialization") for m in models.values()
     ]
     _keys, definitions = models_json_schema(modes, ref_template=REF)

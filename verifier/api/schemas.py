@@ -168,7 +168,7 @@ def _predicate(error: ErrorDetails) -> str | None:
         return _("must be at most %(n)s", n=ctx.get("le"))
     if kind == "string_too_long":
         return _("is longer than %(n)s characters", n=ctx.get("max_length"))
-    if kind == "literal_error":
+    if kind in ("literal_error", "enum"):
         return _("must be one of %(values)s", values=ctx.get("expected"))
     if kind in ("model_type", "dict_type"):
         return _("must be a JSON object")
@@ -204,7 +204,9 @@ def field_errors(exc: PydanticValidationError) -> list[FieldError]:
         field = ".".join(str(part) for part in error["loc"]) or named or "body"
         predicate = _predicate(error)
         message = f"{field} {predicate}" if predicate else f"{field}: {error['msg']}"
-        errors.append(FieldError(field=field, rule=error["type"], message=message))
+        # a code field (a StrEnum) answers with the rule its Literal type had: the rule is published
+        rule = "literal_error" if error["type"] == "enum" else error["type"]
+        errors.append(FieldError(field=field, rule=rule, message=message))
     return errors
 
 

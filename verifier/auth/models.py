@@ -3,33 +3,42 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from verifier.codes import one_of
 from verifier.db import Base, utcnow
 
-PLATFORM_ADMIN = "platform_admin"
-ORG_ADMIN = "org_admin"
-ORG_RECORDER = "org_recorder"
-REGULATOR_SUPERVISOR = "regulator_supervisor"
-REGULATOR_INSPECTOR = "regulator_inspector"
 
-ROLES = (PLATFORM_ADMIN, ORG_ADMIN, ORG_RECORDER, REGULATOR_SUPERVISOR, REGULATOR_INSPECTOR)
-ORG_ROLES = frozenset({ORG_ADMIN, ORG_RECORDER})
+class Role(StrEnum):
+    PLATFORM_ADMIN = "platform_admin"
+    ORG_ADMIN = "org_admin"
+    ORG_RECORDER = "org_recorder"
+    REGULATOR_SUPERVISOR = "regulator_supervisor"
+    REGULATOR_INSPECTOR = "regulator_inspector"
+
+
+# Short names for the roles: every route declares who may use it with them.
+PLATFORM_ADMIN = Role.PLATFORM_ADMIN
+ORG_ADMIN = Role.ORG_ADMIN
+ORG_RECORDER = Role.ORG_RECORDER
+REGULATOR_SUPERVISOR = Role.REGULATOR_SUPERVISOR
+REGULATOR_INSPECTOR = Role.REGULATOR_INSPECTOR
+
+ROLES = tuple(Role)
+_ORG_ROLES = (ORG_ADMIN, ORG_RECORDER)  # in order: the check constraint lists them so
+ORG_ROLES = frozenset(_ORG_ROLES)
 REGULATOR_ROLES = frozenset({REGULATOR_SUPERVISOR, REGULATOR_INSPECTOR})
 
 
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (
+        CheckConstraint(one_of("role", Role), name="role_known"),
         CheckConstraint(
-            "role IN ('platform_admin','org_admin','org_recorder',"
-            "'regulator_supervisor','regulator_inspector')",
-            name="role_known",
-        ),
-        CheckConstraint(
-            "(role IN ('org_admin','org_recorder')) = (organisation_id IS NOT NULL)",
+            f"({one_of('role', _ORG_ROLES)}) = (organisation_id IS NOT NULL)",
             name="org_role_has_org",
         ),
     )

@@ -382,7 +382,7 @@ def user_for_token(session: Session, token: str) -> User | None:
 def revoke_token(session: Session, token_id: int, actor: User) -> ApiToken:
     """Revoke a token; its owner or a platform admin may do this."""
     row = session.get(ApiToken, token_id)
-    if row is None or (row.user_id != actor.id and actor.role != "platform_admin"):
+    if row is None or (row.user_id != actor.id and actor.role != PLATFORM_ADMIN):
         raise NotFound(_("no such API token"))
     if row.revoked_at is None:
         row.revoked_at = utcnow()

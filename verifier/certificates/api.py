@@ -34,6 +34,7 @@ from verifier.certificates.services import (
     verification_counts,
     visible_certificate,
 )
+from verifier.certificates.states import CertificateStatus
 from verifier.db import get_session
 from verifier.jobs.api import ACCEPTED_TEXT, accepted, prefers_async, request_locale
 from verifier.jobs.schemas import JobOut
@@ -229,7 +230,7 @@ _CHANGE_TEXT = (
     errors=(409,),
 )
 def revoke_certificate_api(number: str) -> Any:
-    return _change(number, "revoked")
+    return _change(number, CertificateStatus.REVOKED)
 
 
 @bp.post(f"/certificates/{NUMBER}/suspend")
@@ -244,7 +245,7 @@ def revoke_certificate_api(number: str) -> Any:
     errors=(409,),
 )
 def suspend_certificate_api(number: str) -> Any:
-    return _change(number, "suspended")
+    return _change(number, CertificateStatus.SUSPENDED)
 
 
 @bp.post(f"/certificates/{NUMBER}/reinstate")
@@ -259,13 +260,13 @@ def suspend_certificate_api(number: str) -> Any:
     errors=(409,),
 )
 def reinstate_certificate_api(number: str) -> Any:
-    return _change(number, "valid")
+    return _change(number, CertificateStatus.VALID)
 
 
 def _change(number: str, status: str) -> Any:
     session, actor = get_session(), require_actor()
     cert = visible_certificate(session, actor, number)
-    if status == "valid":
+    if status == CertificateStatus.VALID:
         body: StatusChange | Reinstatement = (
             read_json(Reinstatement) if request.get_data(cache=True).strip() else Reinstatement()
         )

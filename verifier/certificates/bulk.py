@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from flask_babel import gettext as _
@@ -31,10 +32,11 @@ from verifier.certificates.services import (
     ledger_details,
     records_digest,
 )
+from verifier.certificates.states import CertificateStatus
 from verifier.errors import Conflict, Forbidden, ValidationError
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
-from verifier.records.models import ServiceRecord
+from verifier.records.models import RecordStatus, ServiceRecord
 from verifier.text import check_characters
 from verifier.volunteers.locks import lock_volunteers
 from verifier.volunteers.models import Membership, Volunteer
@@ -45,10 +47,14 @@ MAX_PERIOD_DAYS = 3_700  # about ten years, how long records are kept
 _IN_CHUNK = 900  # stay below every database's limit on bound parameters
 _WRITE_CHUNK = 250  # certificates signed and written between progress reports
 
-SKIP_NOT_MEMBER = "not_member"
-SKIP_NO_RECORDS = "no_records"
-SKIP_ALREADY = "already_certified"
-SKIP_HELD = "under_supervision"
+
+class SkipReason(StrEnum):
+    """Why a bulk run issued no certificate to a volunteer."""
+
+    NOT_MEMBER = "not_member"
+    NO_RECORDS = "no_records"
+    ALREADY_CERTIFIED = "already_certified"
+    UNDER_SUPERVISION = "under_supervision"
 
 
 @dataclass
@@ -62,7 +68,7 @@ class BulkRequest:
 @dataclass
 class Skipped:
     volunteer_id: int
-    reason: str  # a code: not_member, no_records, already_certified, under_supervision
+    reason: SkipReason
     message: str
 
 
@@ -138,7 +144,7 @@ def certifiable_in_period(
         & (Membership.organisation_id == ServiceRecord.organisation_id),
     ).where(
         ServiceRecord.organisation_id == org_id,
-        ServiceRecord.status == "active",
+        ServiceRecord.status == RecordStatus.ACTIVE,
         ServiceRecord.service_date >= period_from,
         ServiceRecord.service_date <= period_to,
     )
@@ -174,7 +180,7 @@ def _already_certified(
             select(Certificate.volunteer_id, Certificate.records_digest, Certificate.number).where(
                 Certificate.organisation_id == org.id,
                 Certificate.volunteer_id.in_(chunk),
-                Certificate.status.in_(("valid", "suspended")),
+                Certificate.status.in_((CertificateStatus.VALID, CertificateStatus.SUSPENDED)),
                 Certificate.period_from == request.period_from,
                 Certificate.period_to == request.period_to,
             )
@@ -251,16 +257,18 @@ def issue_bulk(
     # certificates and skips them; the volunteers are locked below against racing corrections.
     _lock_organisation(session, org)
     result = BulkResult()
-    members = _members(session, org, ids) if ids is not None else None
     if ids is not None:
+        members = _members(session, org, ids)
         for volunteer_id in ids:
-            if volunteer_id not in members:  # type: ignore[operator]
+            if volunteer_id not in members:
                 result.skipped.append(
                     Skipped(
-                        volunteer_id, SKIP_NOT_MEMBER, _("not a volunteer of this organisation")
+                        volunteer_id,
+                        SkipReason.NOT_MEMBER,
+                        _("not a volunteer of this organisation"),
                     )
                 )
-        ids = [v for v in ids if v in members]  # type: ignore[operator]
+        ids = [v for v in ids if v in members]
     # Lock the volunteers before their records are read as committed now: a correction that won
     # the race is certified as corrected; one that loses it supersedes what is issued here.
     if ids is not None:
@@ -289,14 +297,14 @@ def issue_bulk(
         records = grouped.get(volunteer_id)
         if not records:
             result.skipped.append(
-                Skipped(volunteer_id, SKIP_NO_RECORDS, _("no valid records in the period"))
+                Skipped(volunteer_id, SkipReason.NO_RECORDS, _("no valid records in the period"))
             )
             continue
         if any(r.id in held for r in records):
             result.skipped.append(
                 Skipped(
                     volunteer_id,
-                    SKIP_HELD,
+                    SkipReason.UNDER_SUPERVISION,
                     _("records in the period are held by a supervision case"),
                 )
             )
@@ -307,7 +315,7 @@ def issue_bulk(
             result.skipped.append(
                 Skipped(
                     volunteer_id,
-                    SKIP_ALREADY,
+                    SkipReason.ALREADY_CERTIFIED,
                     _("already holds certificate %(number)s over the same records", number=number),
                 )
             )
@@ -407,12 +415,16 @@ def volunteer_ids_for_numbers(
             break
         newly: dict[int, int] = {}
         for chunk in _chunks(sorted(pending)):
-            rows = session.execute(
+            merges = session.execute(
                 select(Volunteer.id, Volunteer.merged_into_id).where(
                     Volunteer.id.in_(chunk), Volunteer.merged_into_id.is_not(None)
                 )
             )
-            newly.update((volunteer_id, merged_into) for volunteer_id, merged_into in rows)
+            newly.update(
+                (volunteer_id, merged_into)
+                for volunteer_id, merged_into in merges
+                if merged_into is not None  # as the query says
+            )
         merged.update(newly)
         pending = set(newly.values()) - set(merged)
     for number, volunteer_id in list(found.items()):

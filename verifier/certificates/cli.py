@@ -6,6 +6,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 from flask.cli import AppGroup
@@ -125,7 +126,7 @@ def issue_bulk_command(
         click.echo(f"  skipped, {reason}: {count}")
 
 
-def _advance(bar: tqdm, done: int, total: int) -> None:
+def _advance(bar: tqdm[Any], done: int, total: int) -> None:
     if bar.total != total:
         bar.reset(total=total)
     bar.update(done - bar.n)

@@ -14,15 +14,16 @@ from verifier.certificates.pdf import ActivityRow, CertificatePrint, render_cert
 from verifier.certificates.qr import QRCodeTooLarge, render_qr_png
 from verifier.certificates.services import activities_of, number_display, verify_url
 from verifier.errors import Conflict
+from verifier.identifiers import IdType
 from verifier.records.models import RecordRevision, ServiceRecord
 from verifier.timeutil import format_hours, to_local
 
 # How an ID type is printed on a certificate (the certificate is always in Chinese).
-ID_TYPE_PRINTED = {
-    "resident_id": "居民身份证",
-    "passport": "护照",
-    "hk_macao_permit": "港澳居民来往内地通行证",
-    "taiwan_permit": "台湾居民来往大陆通行证",
+ID_TYPE_PRINTED: dict[str, str] = {
+    IdType.RESIDENT_ID: "居民身份证",
+    IdType.PASSPORT: "护照",
+    IdType.HK_MACAO_PERMIT: "港澳居民来往内地通行证",
+    IdType.TAIWAN_PERMIT: "台湾居民来往大陆通行证",
 }
 
 

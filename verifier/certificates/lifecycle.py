@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, lazyload
 from verifier.audit.services import record_event
 from verifier.auth.models import User
 from verifier.certificates import states
+from verifier.certificates.labels import CERTIFICATE_STATUS
 from verifier.certificates.models import Certificate, CertificateRecord
 from verifier.certificates.services import (
     IssueRequest,
@@ -18,12 +19,13 @@ from verifier.certificates.services import (
     number_display,
     records_digest,
 )
+from verifier.certificates.states import CertificateStatus
 from verifier.db import utcnow
 from verifier.errors import Conflict, Forbidden, ValidationError
-from verifier.labels import CERTIFICATE_STATUS, label
+from verifier.labels import label
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
-from verifier.records.models import ServiceRecord
+from verifier.records.models import RecordStatus, ServiceRecord
 from verifier.text import require_reason
 from verifier.volunteers.locks import lock_volunteer
 
@@ -89,11 +91,11 @@ def _write_status(
     )
 
 
-_ACTIONS = {
-    states.REVOKED: "certificate.revoke",
-    states.SUSPENDED: "certificate.suspend",
-    states.VALID: "certificate.reinstate",
-    states.SUPERSEDED: "certificate.supersede",
+_ACTIONS: dict[str, str] = {
+    CertificateStatus.REVOKED: "certificate.revoke",
+    CertificateStatus.SUSPENDED: "certificate.suspend",
+    CertificateStatus.VALID: "certificate.reinstate",
+    CertificateStatus.SUPERSEDED: "certificate.supersede",
 }
 
 
@@ -112,7 +114,11 @@ def set_status(
     certificate a supervision case holds (it may still revoke it); a regulator's decision
     (by_regulator) may.
     """
-    if status not in (states.VALID, states.SUSPENDED, states.REVOKED):
+    if status not in (
+        CertificateStatus.VALID,
+        CertificateStatus.SUSPENDED,
+        CertificateStatus.REVOKED,
+    ):
         raise ValidationError(_("unknown status"), field="status", rule="status")
     if not by_regulator:
         assert actor is not None
@@ -120,19 +126,19 @@ def set_status(
         org = session.get(Organisation, cert.organisation_id)
         assert org is not None
         require_active(org)
-    reason = _reason(reason) if status != states.VALID else (reason or "").strip()[:500]
+    reason = _reason(reason) if status != CertificateStatus.VALID else (reason or "").strip()[:500]
     lock_certificate(session, cert)
     if not states.may_follow(cert.status, status):
         raise _refuse_transition(cert, status)
-    if cert.regulator_hold and not by_regulator and status != states.REVOKED:
+    if cert.regulator_hold and not by_regulator and status != CertificateStatus.REVOKED:
         raise Conflict(
             _(
                 "a supervision case holds this certificate; only the case's decision can "
                 "suspend or reinstate it (the organisation may still revoke it)"
             )
         )
-    if status == states.VALID and not records_intact(session, cert):
-        status = states.SUPERSEDED
+    if status == CertificateStatus.VALID and not records_intact(session, cert):
+        status = CertificateStatus.SUPERSEDED
         reason = _("the records it covers changed while it was suspended")
     _write_status(session, cert, status, reason, actor)
     return cert
@@ -147,8 +153,8 @@ def place_hold(session: Session, cert: Certificate, reason: str, actor: User | N
     lock_certificate(session, cert)
     if cert.status not in states.LIVE:
         return False
-    if cert.status == states.VALID:
-        _write_status(session, cert, states.SUSPENDED, reason, actor, hold=True)
+    if cert.status == CertificateStatus.VALID:
+        _write_status(session, cert, CertificateStatus.SUSPENDED, reason, actor, hold=True)
     cert.regulator_hold = True
     session.flush()
     return True
@@ -169,8 +175,8 @@ def lift_hold(
         return cert
     cert.regulator_hold = False
     session.flush()
-    if cert.status == states.SUSPENDED:
-        set_status(session, cert, states.VALID, reason, actor, by_regulator=True)
+    if cert.status == CertificateStatus.SUSPENDED:
+        set_status(session, cert, CertificateStatus.VALID, reason, actor, by_regulator=True)
     return cert
 
 
@@ -218,7 +224,7 @@ def supersede_for_record(
         _write_status(
             session,
             cert,
-            states.SUPERSEDED,
+            CertificateStatus.SUPERSEDED,
             reason,
             actor,
             record_id=record.id,
@@ -241,7 +247,7 @@ def reissue(session: Session, cert: Certificate, actor: User) -> Certificate:
                 "is decided"
             )
         )
-    if cert.status != "superseded":
+    if cert.status != CertificateStatus.SUPERSEDED:
         raise Conflict(
             _(
                 "only a superseded certificate is re-issued; this one is %(s)s",
@@ -256,7 +262,9 @@ def reissue(session: Session, cert: Certificate, actor: User) -> Certificate:
                 number=number_display(successor.number) if successor else "?",
             )
         )
-    ids = [rid for rid, _rev, status in covered_state(session, cert) if status == "active"]
+    ids = [
+        rid for rid, _rev, status in covered_state(session, cert) if status == RecordStatus.ACTIVE
+    ]
     if not ids:
         raise ValidationError(
             _("every record this certificate covered has been voided"),
@@ -264,6 +272,7 @@ def reissue(session: Session, cert: Certificate, actor: User) -> Certificate:
             rule="no_records",
         )
     org = session.get(Organisation, cert.organisation_id)
+    assert org is not None  # the certificate's foreign key
     new = issue_certificate(
         session,
         org,

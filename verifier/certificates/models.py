@@ -3,30 +3,35 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from verifier.certificates.states import CertificateStatus
+from verifier.codes import one_of
 from verifier.db import Base, utcnow
 
-CERTIFICATE_STATUSES = ("valid", "revoked", "suspended", "superseded")
-CHANNELS = ("scan", "typed", "api", "batch")
+
+class VerificationChannel(StrEnum):
+    """How a verification reached us: a scanned QR code, a typed number, the API, a batch."""
+
+    SCAN = "scan"
+    TYPED = "typed"
+    API = "api"
+    BATCH = "batch"
 
 
 class Certificate(Base):
     __tablename__ = "certificates"
-    __table_args__ = (
-        CheckConstraint(
-            "status IN ('valid','revoked','suspended','superseded')", name="status_known"
-        ),
-    )
+    __table_args__ = (CheckConstraint(one_of("status", CertificateStatus), name="status_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # canonical form: 17 characters, no separators
     number: Mapped[str] = mapped_column(String(17), unique=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="valid")
+    status: Mapped[str] = mapped_column(String(16), default=CertificateStatus.VALID)
     period_from: Mapped[date]
     period_to: Mapped[date]
     total_minutes: Mapped[int]
@@ -81,7 +86,7 @@ class VerificationEvent(Base):
 
     __tablename__ = "verification_events"
     __table_args__ = (
-        CheckConstraint("channel IN ('scan','typed','api','batch')", name="channel_known"),
+        CheckConstraint(one_of("channel", VerificationChannel), name="channel_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

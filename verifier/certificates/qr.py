@@ -93,7 +93,7 @@ class QRLayout:
     data_bytes: int
 
 
-def _build(data: str, max_version: int) -> qrcode.QRCode:
+def _build(data: str, max_version: int) -> qrcode.QRCode[Any]:
     encoded_length = len(data.encode("utf-8"))
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=QUIET_ZONE_MODULES)
     code.add_data(data)
@@ -175,6 +175,7 @@ def _read(image: Image.Image) -> list[str]:
     if image.mode not in ("L", "RGB"):
         image = image.convert("L")
     zxingcpp = _zxing()
-    results = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    qr_only = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    results = zxingcpp.read_barcodes(image, formats=qr_only)
     # zxing-cpp may find one symbol twice (at two scales); report each text once, in order.
     return list(dict.fromkeys(result.text for result in results if result.valid))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from flask import current_app, url_for
 from pydantic import Field, StrictStr
@@ -18,9 +18,10 @@ from verifier.api.schemas import (
     RecordId,
     local,
 )
-from verifier.certificates.bulk import BULK_LIMIT, BulkResult
-from verifier.certificates.models import CERTIFICATE_STATUSES, CHANNELS, Certificate
+from verifier.certificates.bulk import BULK_LIMIT, BulkResult, SkipReason
+from verifier.certificates.models import Certificate, VerificationChannel
 from verifier.certificates.services import activities_of, number_display, verify_url
+from verifier.certificates.states import CertificateStatus
 from verifier.timeutil import format_hours
 
 Reason = Annotated[StrictStr, Field(max_length=500, description="Why (at most 500 characters).")]
@@ -84,7 +85,7 @@ class CertificateQuery(PageQuery):
         max_length=60,
         description="A certificate number, a volunteer number, or part of a name.",
     )
-    status: Literal[CERTIFICATE_STATUSES] | None = None  # type: ignore[valid-type]
+    status: CertificateStatus | None = None
 
 
 class ActivityOut(OutputModel):
@@ -100,7 +101,7 @@ class CertificateOut(OutputModel):
     number: str = Field(examples=["7K3Q-M9XA-2BHD-PW4R-E"])
     token: str = Field(description="The compact JWS (EdDSA) that the QR code carries.")
     verify_url: str = Field(description="What the QR code holds: {BASE_URL}/v/{token}.")
-    status: Literal[CERTIFICATE_STATUSES]  # type: ignore[valid-type]
+    status: CertificateStatus
     status_reason: str
     status_changed_at: datetime | None
     hours: str = Field(examples=["12.50"])
@@ -170,10 +171,12 @@ class CertificateOut(OutputModel):
             responsible_person=cert.responsible_person,
             handler=cert.handler,
             contact=cert.contact,
-            issued_at=local(cert.issued_at),  # type: ignore[arg-type]
+            issued_at=local(cert.issued_at),
             kid=cert.kid,
             superseded_by=number_display(superseded_by) if superseded_by else None,
-            verifications=None if counts is None else {c: counts.get(c, 0) for c in CHANNELS},
+            verifications=None
+            if counts is None
+            else {c: counts.get(c, 0) for c in VerificationChannel},
             links=_links(number),
         )
 
@@ -216,7 +219,7 @@ class IssuedOut(OutputModel):
 
 class SkippedOut(OutputModel):
     volunteer_id: int
-    reason: Literal["not_member", "no_records", "already_certified", "under_supervision"]
+    reason: SkipReason
     message: str
 
 
@@ -233,7 +236,7 @@ class BulkOut(OutputModel):
             period_to=period_to,
             issued=[IssuedOut.of(c) for c in result.issued],
             skipped=[
-                SkippedOut(volunteer_id=s.volunteer_id, reason=s.reason, message=s.message)  # type: ignore[arg-type]
+                SkippedOut(volunteer_id=s.volunteer_id, reason=s.reason, message=s.message)
                 for s in result.skipped
             ],
         )

@@ -25,6 +25,7 @@ from verifier.certificates.numbers import (
     normalize_certificate_number,
 )
 from verifier.certificates.qr import fits as qr_fits
+from verifier.certificates.states import CertificateStatus
 from verifier.crypto import signing
 from verifier.db import utcnow
 from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -32,7 +33,7 @@ from verifier.identifiers import mask_name
 from verifier.keys.services import active_key, private_key_of
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
-from verifier.records.models import ServiceRecord
+from verifier.records.models import RecordStatus, ServiceRecord
 from verifier.text import check_characters, search_text
 from verifier.timeutil import format_hours
 from verifier.volunteers.locks import lock_volunteer
@@ -85,7 +86,7 @@ def _select_records(
                     field="record_ids",
                     rule="own_record",
                 )
-            if record.status != "active":
+            if record.status != RecordStatus.ACTIVE:
                 raise ValidationError(
                     _("record %(id)d has been voided and cannot be certified", id=rid),
                     field="record_ids",
@@ -97,7 +98,7 @@ def _select_records(
             raise ValidationError(
                 _("the period ends before it starts"), field="period_to", rule="period_order"
             )
-        stmt = stmt.where(ServiceRecord.status == "active")
+        stmt = stmt.where(ServiceRecord.status == RecordStatus.ACTIVE)
         if request.period_from:
             stmt = stmt.where(ServiceRecord.service_date >= request.period_from)
         if request.period_to:
@@ -158,7 +159,7 @@ def _unused_number(session: Session) -> str:
     raise Conflict(_("could not allocate a certificate number; try again"))  # pragma: no cover
 
 
-def token_payload(cert: Certificate, base_url: str) -> dict:
+def token_payload(cert: Certificate, base_url: str) -> dict[str, Any]:
     """Return the claims signed into the QR token: what a verifier reads offline; no ID number."""
     return {
         "jti": cert.number,
@@ -210,7 +211,7 @@ def build_certificate(
         number=number,
         organisation_id=org.id,
         volunteer_id=volunteer.id,
-        status="valid",
+        status=CertificateStatus.VALID,
         period_from=period_from or min(r.service_date for r in records),
         period_to=period_to or max(r.service_date for r in records),
         total_minutes=sum(r.minutes for r in records),
@@ -343,7 +344,7 @@ def visible_certificate(session: Session, actor: User, number: str) -> Certifica
     return cert
 
 
-def activities_of(cert: Certificate) -> list[dict]:
+def activities_of(cert: Certificate) -> list[dict[str, Any]]:
     """Return the per-activity totals of a certificate."""
     return json.loads(cert.activities)
 
@@ -392,7 +393,7 @@ def certifiable_records(
             .where(
                 ServiceRecord.organisation_id == org.id,
                 ServiceRecord.volunteer_id == volunteer_id,
-                ServiceRecord.status == "active",
+                ServiceRecord.status == RecordStatus.ACTIVE,
             )
             .order_by(ServiceRecord.started_at)
         )
@@ -410,5 +411,5 @@ def verification_counts(session: Session, certificate_ids: list[int]) -> dict[in
         .group_by(VerificationEvent.certificate_id, VerificationEvent.channel)
     )
     for cid, channel, n in rows:
-        counts[cid][channel] = n
+        counts[cid][channel] = n  # type: ignore[index]  # cid is one of certificate_ids, never None
     return counts

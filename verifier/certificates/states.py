@@ -12,22 +12,28 @@ covered record still supersedes it (the old certificate no longer tells the trut
 
 from __future__ import annotations
 
-VALID = "valid"
-SUSPENDED = "suspended"
-REVOKED = "revoked"
-SUPERSEDED = "superseded"
-STATUSES = (VALID, SUSPENDED, REVOKED, SUPERSEDED)
+from enum import StrEnum
+
+
+class CertificateStatus(StrEnum):
+    VALID = "valid"
+    REVOKED = "revoked"
+    SUSPENDED = "suspended"
+    SUPERSEDED = "superseded"
+
 
 # new status -> the statuses it may follow
 ALLOWED_FROM: dict[str, frozenset[str]] = {
-    SUSPENDED: frozenset({VALID}),
-    VALID: frozenset({SUSPENDED}),
-    REVOKED: frozenset({VALID, SUSPENDED, SUPERSEDED}),
-    SUPERSEDED: frozenset({VALID, SUSPENDED}),
+    CertificateStatus.SUSPENDED: frozenset({CertificateStatus.VALID}),
+    CertificateStatus.VALID: frozenset({CertificateStatus.SUSPENDED}),
+    CertificateStatus.REVOKED: frozenset(
+        {CertificateStatus.VALID, CertificateStatus.SUSPENDED, CertificateStatus.SUPERSEDED}
+    ),
+    CertificateStatus.SUPERSEDED: frozenset({CertificateStatus.VALID, CertificateStatus.SUSPENDED}),
 }
 # statuses in which a certificate still stands for its records (a change to them supersedes it)
-LIVE = frozenset({VALID, SUSPENDED})
-FINAL = frozenset({REVOKED})
+LIVE = frozenset({CertificateStatus.VALID, CertificateStatus.SUSPENDED})
+FINAL = frozenset({CertificateStatus.REVOKED})
 
 
 def may_follow(current: str, new: str) -> bool:

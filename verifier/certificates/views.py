@@ -42,7 +42,7 @@ from verifier.certificates.forms import (
 )
 from verifier.certificates.jobs import queue_bulk, runs_as_job
 from verifier.certificates.lifecycle import lineage, reissue, set_status
-from verifier.certificates.models import CERTIFICATE_STATUSES, CHANNELS, Certificate
+from verifier.certificates.models import Certificate, VerificationChannel
 from verifier.certificates.schemas import BulkCreate, CertificateCreate
 from verifier.certificates.services import (
     IssueRequest,
@@ -53,9 +53,11 @@ from verifier.certificates.services import (
     verification_counts,
     visible_certificate,
 )
+from verifier.certificates.states import CertificateStatus
 from verifier.db import get_session, savepoint, writes_data
 from verifier.errors import VerifierError
 from verifier.jobs.api import request_locale
+from verifier.labels import Labels
 from verifier.volunteers.forms import ID_TYPE_LABELS
 from verifier.volunteers.services import search_volunteers, visible_volunteer
 from verifier.web.forms import distinct_ids, filled, show_errors, typed_number
@@ -69,17 +71,17 @@ READERS = (*ORG_USERS, *sorted(REGULATOR_ROLES))
 PER_PAGE = 50
 NUMBER = "<string(maxlength=64):number>"
 
-STATUS_LABELS = {
-    "valid": _l("Valid"),
-    "revoked": _l("Revoked"),
-    "suspended": _l("Suspended"),
-    "superseded": _l("Superseded"),
+STATUS_LABELS: Labels = {
+    CertificateStatus.VALID: _l("Valid"),
+    CertificateStatus.REVOKED: _l("Revoked"),
+    CertificateStatus.SUSPENDED: _l("Suspended"),
+    CertificateStatus.SUPERSEDED: _l("Superseded"),
 }
-CHANNEL_LABELS = {
-    "scan": _l("Scanned"),
-    "typed": _l("Typed"),
-    "api": _l("API"),
-    "batch": _l("Batch"),
+CHANNEL_LABELS: Labels = {
+    VerificationChannel.SCAN: _l("Scanned"),
+    VerificationChannel.TYPED: _l("Typed"),
+    VerificationChannel.API: _l("API"),
+    VerificationChannel.BATCH: _l("Batch"),
 }
 ACTION_LABELS = {
     "certificate.issue": _l("Issued"),
@@ -103,7 +105,7 @@ def index() -> Any:
     session = get_session()
     query = request.args.get("q", "").strip()[:60]
     status = request.args.get("status", "")
-    status = status if status in CERTIFICATE_STATUSES else ""
+    status = status if status in tuple(CertificateStatus) else ""
     number = requested_page()
     rows, total = list_certificates(
         session, actor, query=query, status=status, page=number, per_page=PER_PAGE
@@ -115,7 +117,7 @@ def index() -> Any:
         query=query,
         status=status,
         counts=verification_counts(session, [c.id for c in rows]),
-        channels=CHANNELS,
+        channels=tuple(VerificationChannel),
         channel_labels=CHANNEL_LABELS,
         number_display=number_display,
     )
@@ -275,7 +277,7 @@ def _detail_page(
         number=number_display(cert.number),
         rows=activity_rows(session, cert),
         counts=verification_counts(session, [cert.id])[cert.id],
-        channels=CHANNELS,
+        channels=tuple(VerificationChannel),
         channel_labels=CHANNEL_LABELS,
         history=history,
         predecessor=predecessor and number_display(predecessor.number),
@@ -329,7 +331,7 @@ def _change(number: str, action: str, status: str, done: str) -> Any:
             set_status(get_session(), cert, status, form.reason.data or "", actor)
     except VerifierError as error:
         return _refused(cert, action, form, error)
-    if status == "valid" and cert.status == "superseded":
+    if status == CertificateStatus.VALID and cert.status == CertificateStatus.SUPERSEDED:
         return _after_change(
             cert, _("The records changed while it was suspended: it is now superseded")
         )
@@ -339,19 +341,19 @@ def _change(number: str, action: str, status: str, done: str) -> Any:
 @bp.post(f"/certificates/{NUMBER}/revoke")
 @roles(*ORG_USERS)
 def revoke(number: str) -> Any:
-    return _change(number, "revoke", "revoked", _("Certificate revoked"))
+    return _change(number, "revoke", CertificateStatus.REVOKED, _("Certificate revoked"))
 
 
 @bp.post(f"/certificates/{NUMBER}/suspend")
 @roles(*ORG_USERS)
 def suspend(number: str) -> Any:
-    return _change(number, "suspend", "suspended", _("Certificate suspended"))
+    return _change(number, "suspend", CertificateStatus.SUSPENDED, _("Certificate suspended"))
 
 
 @bp.post(f"/certificates/{NUMBER}/reinstate")
 @roles(*ORG_USERS)
 def reinstate(number: str) -> Any:
-    return _change(number, "reinstate", "valid", _("Certificate reinstated"))
+    return _change(number, "reinstate", CertificateStatus.VALID, _("Certificate reinstated"))
 
 
 @bp.post(f"/certificates/{NUMBER}/reissue", endpoint="reissue")

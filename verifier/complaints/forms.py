@@ -8,24 +8,32 @@ from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
-from verifier.complaints.models import COMPLAINT_SOURCES
+from verifier.complaints.models import ComplaintSource, ComplaintStatus, CorrectionStatus
 from verifier.db import MAX_ID
+from verifier.labels import Labels
 
-SOURCE_LABELS = {
-    "public": _l("Member of the public"),
-    "volunteer": _l("Volunteer"),
-    "regulator": _l("The authority's own finding"),
-    "organisation": _l("An organisation"),
+SOURCE_LABELS: Labels = {
+    ComplaintSource.PUBLIC: _l("Member of the public"),
+    ComplaintSource.VOLUNTEER: _l("Volunteer"),
+    ComplaintSource.REGULATOR: _l("The authority's own finding"),
+    ComplaintSource.ORGANISATION: _l("An organisation"),
 }
-COMPLAINT_STATUS_LABELS = {"open": _l("Open"), "closed": _l("Closed")}
-REQUEST_STATUS_LABELS = {"open": _l("Open"), "resolved": _l("Resolved"), "rejected": _l("Rejected")}
+COMPLAINT_STATUS_LABELS: Labels = {
+    ComplaintStatus.OPEN: _l("Open"),
+    ComplaintStatus.CLOSED: _l("Closed"),
+}
+REQUEST_STATUS_LABELS: Labels = {
+    CorrectionStatus.OPEN: _l("Open"),
+    CorrectionStatus.RESOLVED: _l("Resolved"),
+    CorrectionStatus.REJECTED: _l("Rejected"),
+}
 
 
 class ComplaintForm(FlaskForm):
     source = SelectField(
         _l("Complaint from"),
         validate_choice=False,
-        choices=[SelectChoice(code, SOURCE_LABELS[code]) for code in COMPLAINT_SOURCES],
+        choices=[SelectChoice(code, SOURCE_LABELS[code]) for code in ComplaintSource],
     )
     summary = TextAreaField(
         _l("What the complaint says"), render_kw={"maxlength": 2000, "rows": 4, "required": True}
@@ -63,8 +71,8 @@ class AnswerRequestForm(FlaskForm):
         _l("Answer"),
         validate_choice=False,
         choices=[
-            SelectChoice("resolved", _l("Resolved: the record has been corrected")),
-            SelectChoice("rejected", _l("Rejected: the record is right as it is")),
+            SelectChoice(CorrectionStatus.RESOLVED, _l("Resolved: the record has been corrected")),
+            SelectChoice(CorrectionStatus.REJECTED, _l("Rejected: the record is right as it is")),
         ],
     )
     resolution = TextAreaField(

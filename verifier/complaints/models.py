@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from verifier.codes import one_of
 from verifier.db import Base, utcnow
 
-COMPLAINT_SOURCES = ("public", "volunteer", "regulator", "organisation")
-COMPLAINT_STATUSES = ("open", "closed")
-CORRECTION_STATUSES = ("open", "resolved", "rejected")
+
+class ComplaintSource(StrEnum):
+    PUBLIC = "public"
+    VOLUNTEER = "volunteer"
+    REGULATOR = "regulator"
+    ORGANISATION = "organisation"
+
+
+class ComplaintStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class CorrectionStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    REJECTED = "rejected"
 
 
 class Complaint(Base):
@@ -19,10 +35,8 @@ class Complaint(Base):
 
     __tablename__ = "complaints"
     __table_args__ = (
-        CheckConstraint(
-            "source IN ('public','volunteer','regulator','organisation')", name="source_known"
-        ),
-        CheckConstraint("status IN ('open','closed')", name="status_known"),
+        CheckConstraint(one_of("source", ComplaintSource), name="source_known"),
+        CheckConstraint(one_of("status", ComplaintStatus), name="status_known"),
         Index("ix_complaints_org_status", "organisation_id", "status"),
     )
 
@@ -31,7 +45,7 @@ class Complaint(Base):
     record_id: Mapped[int | None] = mapped_column(ForeignKey("service_records.id"), index=True)
     source: Mapped[str] = mapped_column(String(16))
     summary: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default=ComplaintStatus.OPEN)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     closed_at: Mapped[datetime | None]
@@ -48,7 +62,7 @@ class CorrectionRequest(Base):
 
     __tablename__ = "correction_requests"
     __table_args__ = (
-        CheckConstraint("status IN ('open','resolved','rejected')", name="status_known"),
+        CheckConstraint(one_of("status", CorrectionStatus), name="status_known"),
         Index("ix_correction_requests_org_status", "organisation_id", "status"),
     )
 
@@ -58,7 +72,7 @@ class CorrectionRequest(Base):
     # who asked, as they gave it: the volunteer's name, or "本人" (the volunteer in person)
     requested_by: Mapped[str] = mapped_column(String(50))
     reason: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default=CorrectionStatus.OPEN)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     resolved_at: Mapped[datetime | None]

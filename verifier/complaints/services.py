@@ -8,11 +8,17 @@ from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event
 from verifier.auth.models import REGULATOR_SUPERVISOR, User
-from verifier.complaints.models import COMPLAINT_SOURCES, Complaint, CorrectionRequest
+from verifier.complaints.models import (
+    Complaint,
+    ComplaintSource,
+    ComplaintStatus,
+    CorrectionRequest,
+    CorrectionStatus,
+)
 from verifier.db import utcnow
 from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
 from verifier.orgs.models import Organisation
-from verifier.records.models import RecordRevision, ServiceRecord
+from verifier.records.models import RecordRevision, RecordStatus, RevisionKind, ServiceRecord
 from verifier.text import check_characters
 
 SUMMARY_LIMIT = 2000
@@ -60,9 +66,9 @@ def record_complaint(
 ) -> Complaint:
     """Record a complaint against an organisation, perhaps about one of its records."""
     _require_supervisor(actor)
-    if source not in COMPLAINT_SOURCES:
+    if source not in tuple(ComplaintSource):
         raise ValidationError(
-            _("source must be one of %(values)s", values=", ".join(COMPLAINT_SOURCES)),
+            _("source must be one of %(values)s", values=", ".join(ComplaintSource)),
             field="source",
             rule="one_of",
         )
@@ -80,7 +86,7 @@ def record_complaint(
         record_id=record_id,
         source=source,
         summary=summary,
-        status="open",
+        status=ComplaintStatus.OPEN,
         created_at=utcnow(),
         created_by_id=actor.id,
     )
@@ -103,10 +109,10 @@ def close_complaint(
 ) -> Complaint:
     """Close an open complaint with what was found and done."""
     _require_supervisor(actor)
-    if complaint.status != "open":
+    if complaint.status != ComplaintStatus.OPEN:
         raise Conflict(_("this complaint is already closed"))
     complaint.resolution = _text(resolution, "resolution", SUMMARY_LIMIT)
-    complaint.status = "closed"
+    complaint.status = ComplaintStatus.CLOSED
     complaint.closed_at = utcnow()
     complaint.closed_by_id = actor.id
     session.flush()
@@ -154,14 +160,14 @@ def record_correction_request(
 ) -> CorrectionRequest:
     """Record a volunteer's request to correct one of the organisation's records."""
     _require_own_record(actor, record.organisation_id)
-    if record.status != "active":
+    if record.status != RecordStatus.ACTIVE:
         raise Conflict(_("this record has been voided and can no longer be changed"))
     request = CorrectionRequest(
         record_id=record.id,
         organisation_id=record.organisation_id,
         requested_by=_text(requested_by, "requested_by", REQUESTED_BY_LIMIT),
         reason=_text(reason, "reason", SUMMARY_LIMIT),
-        status="open",
+        status=CorrectionStatus.OPEN,
         created_at=utcnow(),
         created_by_id=actor.id,
     )
@@ -186,7 +192,7 @@ def record_changed_since(session: Session, request: CorrectionRequest) -> bool:
             select(
                 exists().where(
                     RecordRevision.record_id == request.record_id,
-                    RecordRevision.kind.in_(("corrected", "voided")),
+                    RecordRevision.kind.in_((RevisionKind.CORRECTED, RevisionKind.VOIDED)),
                     RecordRevision.created_at >= request.created_at,
                 )
             )
@@ -199,14 +205,14 @@ def answer_correction_request(
 ) -> CorrectionRequest:
     """Resolve a request (the record was corrected or voided since) or reject it with reasons."""
     _require_own_record(actor, request.organisation_id)
-    if request.status != "open":
+    if request.status != CorrectionStatus.OPEN:
         raise Conflict(_("this correction request has already been answered"))
-    if status not in ("resolved", "rejected"):
+    if status not in (CorrectionStatus.RESOLVED, CorrectionStatus.REJECTED):
         raise ValidationError(
             _("the answer must be resolved or rejected"), field="status", rule="one_of"
         )
     resolution = _text(resolution, "resolution", SUMMARY_LIMIT)
-    if status == "resolved" and not record_changed_since(session, request):
+    if status == CorrectionStatus.RESOLVED and not record_changed_since(session, request):
         raise ValidationError(
             _(
                 "record %(id)d has not been corrected since the request; correct it first, "
@@ -264,5 +270,5 @@ def list_correction_requests(
         stmt = stmt.where(CorrectionRequest.record_id == record_id)
     if status is not None:
         stmt = stmt.where(CorrectionRequest.status == status)
-    open_first = case((CorrectionRequest.status == "open", 0), else_=1)
+    open_first = case((CorrectionRequest.status == CorrectionStatus.OPEN, 0), else_=1)
     return list(session.scalars(stmt.order_by(open_first, CorrectionRequest.created_at.desc())))

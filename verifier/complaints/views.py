@@ -18,6 +18,7 @@ from verifier.complaints.forms import (
     ComplaintForm,
     CorrectionRequestForm,
 )
+from verifier.complaints.models import ComplaintStatus
 from verifier.complaints.services import (
     answer_correction_request,
     close_complaint,
@@ -51,8 +52,8 @@ LABELS = {
 @roles(*REGULATORS)
 def index() -> Any:
     actor = require_actor()
-    status = request.args.get("status", "open")
-    status = status if status in ("open", "closed") else None
+    status: str | None = request.args.get("status", ComplaintStatus.OPEN)
+    status = status if status in tuple(ComplaintStatus) else None
     complaints = list_complaints(get_session(), actor, status=status)
     return render_template(
         "complaints/index.html", complaints=complaints, status=status or "all", **LABELS

@@ -20,12 +20,13 @@ from sqlalchemy.orm import Session
 
 from verifier.certificates.models import Certificate
 from verifier.certificates.services import STATUS_LIST_LENGTH, activities_of, number_display
+from verifier.certificates.states import CertificateStatus
 from verifier.crypto import signing
 from verifier.db import utcnow
 from verifier.errors import NotFound
-from verifier.keys.models import SigningKey
+from verifier.keys.models import KeyStatus, SigningKey
 from verifier.keys.services import active_key, list_keys, private_key_of, public_key_of
-from verifier.orgs.models import Organisation
+from verifier.orgs.models import Organisation, OrgStatus
 from verifier.timeutil import format_hours, local_zone
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
@@ -36,7 +37,7 @@ STATUS_LIST_MAX_AGE = 60  # seconds a status list may be cached (HTTP max-age an
 # status_index is a 32-bit column, so list numbers stop here
 MAX_STATUS_LIST = 2**31 // STATUS_LIST_LENGTH - 1
 # Certificates in these states are set in the revocation list: neither can become valid again.
-REVOKED_STATES = ("revoked", "superseded")
+REVOKED_STATES = (CertificateStatus.REVOKED, CertificateStatus.SUPERSEDED)
 
 CREDENTIAL_NAME = "志愿服务记录证明"
 CRITERIA = (
@@ -105,7 +106,7 @@ def did_document(session: Session, base_url: str) -> dict[str, Any]:
             "controller": did,
             "publicKeyMultibase": signing.public_key_to_multibase(public_key_of(key)),
         }
-        if key.status == "compromised":
+        if key.status == KeyStatus.COMPROMISED:
             method["revoked"] = _xsd(key.compromised_at or key.retired_at or utcnow())
         else:
             assertion.append(method["id"])
@@ -238,7 +239,7 @@ def status_list_bits(session: Session, list_number: int, purpose: str) -> bytes:
                 or_(
                     Certificate.status.in_(REVOKED_STATES),
                     and_(
-                        SigningKey.status == "compromised",
+                        SigningKey.status == KeyStatus.COMPROMISED,
                         Certificate.issued_at >= SigningKey.compromised_at,
                     ),
                 ),
@@ -250,7 +251,10 @@ def status_list_bits(session: Session, list_number: int, purpose: str) -> bytes:
             .join(Organisation, Organisation.id == Certificate.organisation_id)
             .where(
                 in_list,
-                or_(Certificate.status == "suspended", Organisation.status != "active"),
+                or_(
+                    Certificate.status == CertificateStatus.SUSPENDED,
+                    Organisation.status != OrgStatus.ACTIVE,
+                ),
             )
         )
     bits = bytearray(STATUS_LIST_LENGTH // 8)

@@ -63,7 +63,7 @@ def b64url_encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _b64url_decode(text: str, what: str, error: type[Exception]) -> bytes:
+def _b64url_decode(text: object, what: str, error: type[Exception]) -> bytes:
     # Only the canonical encoding is accepted, so one value has exactly one textual form.
     if not isinstance(text, str) or not _B64URL_TEXT.fullmatch(text) or len(text) % 4 == 1:
         raise error(f"the {what} is not base64url")
@@ -372,7 +372,9 @@ def _hash_data(unsecured_document: Mapping[str, Any], proof_config: Mapping[str,
     return proof_config_hash + document_hash
 
 
-def _proof_config(unsecured_document: Mapping[str, Any], options: Mapping[str, Any]) -> dict:
+def _proof_config(
+    unsecured_document: Mapping[str, Any], options: Mapping[str, Any]
+) -> dict[str, Any]:
     config = {name: value for name, value in options.items() if name != "proofValue"}
     if config.get("type") != PROOF_TYPE or config.get("cryptosuite") != CRYPTOSUITE:
         raise MalformedProof(f"the proof is not a {PROOF_TYPE} with cryptosuite {CRYPTOSUITE}")

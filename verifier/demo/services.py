@@ -12,24 +12,25 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event
-from verifier.auth.models import User
+from verifier.auth.models import Role, User
 from verifier.auth.services import create_user
-from verifier.identifiers import resident_id_check_char, uscc_check_char
-from verifier.orgs.models import Organisation
+from verifier.identifiers import IdType, resident_id_check_char, uscc_check_char
+from verifier.orgs.models import Organisation, OrgType
 from verifier.orgs.services import OrganisationInput, create_organisation
 from verifier.records.attestation import attest_revisions
 from verifier.records.models import RecordRevision, ServiceRecord
 from verifier.records.services import RecordInput, create_record, working_days_between
 from verifier.timeutil import local_today, local_zone
+from verifier.volunteers.models import Volunteer
 from verifier.volunteers.services import VolunteerInput, register_volunteer
 
 DEMO_DOMAIN = "demo.verifier.cn"
 ORGANISATIONS = [
-    ("南川区青年志愿者协会", "1", "volunteer_org", "张建国"),
-    ("东城街道社区志愿服务站", "2", "community", "刘芳"),
-    ("南川区慈善会", "1", "charity", "陈志强"),
-    ("南川区图书馆", "2", "public_service", "赵丽"),
-    ("南川区马拉松赛事组委会", "9", "event_host", "孙伟"),
+    ("南川区青年志愿者协会", "1", OrgType.VOLUNTEER_ORG, "张建国"),
+    ("东城街道社区志愿服务站", "2", OrgType.COMMUNITY, "刘芳"),
+    ("南川区慈善会", "1", OrgType.CHARITY, "陈志强"),
+    ("南川区图书馆", "2", OrgType.PUBLIC_SERVICE, "赵丽"),
+    ("南川区马拉松赛事组委会", "9", OrgType.EVENT_HOST, "孙伟"),
 ]
 ACTIVITIES = [
     ("社区敬老服务", "陪伴独居老人，打扫卫生，测量血压"),
@@ -114,13 +115,15 @@ def load_demo(
 ) -> DemoSummary:
     """Load the demo data unless it is there already; return the logins either way."""
     rng = random.Random(seed)  # noqa: S311  (demo data, not security)
-    users = [("admin@" + DEMO_DOMAIN, "platform_admin", None)]
-    users += [(f"supervisor@{DEMO_DOMAIN}", "regulator_supervisor", None)]
-    users += [(f"inspector{i}@{DEMO_DOMAIN}", "regulator_inspector", None) for i in range(1, 5)]
+    users: list[tuple[str, Role, int | None]] = [
+        ("admin@" + DEMO_DOMAIN, Role.PLATFORM_ADMIN, None)
+    ]
+    users += [(f"supervisor@{DEMO_DOMAIN}", Role.REGULATOR_SUPERVISOR, None)]
+    users += [(f"inspector{i}@{DEMO_DOMAIN}", Role.REGULATOR_INSPECTOR, None) for i in range(1, 5)]
     for i in range(len(ORGANISATIONS)):
         users += [
-            (f"org{i + 1}-admin@{DEMO_DOMAIN}", "org_admin", i),
-            (f"org{i + 1}-recorder@{DEMO_DOMAIN}", "org_recorder", i),
+            (f"org{i + 1}-admin@{DEMO_DOMAIN}", Role.ORG_ADMIN, i),
+            (f"org{i + 1}-recorder@{DEMO_DOMAIN}", Role.ORG_RECORDER, i),
         ]
     passwords = _passwords(instance_dir, [email for email, _, _ in users])
     summary = DemoSummary(created=False)
@@ -173,7 +176,7 @@ def load_demo(
             VolunteerInput(
                 name=rng.choice(SURNAMES)
                 + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2)))),
-                id_type="resident_id",
+                id_type=IdType.RESIDENT_ID,
                 id_number=_resident_id(rng, birth),
                 phone=f"13{rng.randrange(10**9):09d}",
                 guardian_name="监护人" if minor else "",
@@ -188,7 +191,7 @@ def load_demo(
                 orgs[(n + 1) % len(orgs)],
                 VolunteerInput(
                     name=volunteer.name,
-                    id_type="resident_id",
+                    id_type=IdType.RESIDENT_ID,
                     id_number=_volunteer_id(session, volunteer),
                 ),
                 None,
@@ -271,10 +274,10 @@ def load_demo(
     return summary
 
 
-def _volunteer_id(session: Session, volunteer: object) -> str:
+def _volunteer_id(session: Session, volunteer: Volunteer) -> str:
     from verifier.volunteers.services import reveal_id_number
 
-    return reveal_id_number(volunteer)  # type: ignore[arg-type]
+    return reveal_id_number(volunteer)
 
 
 def _user(session: Session, email: str) -> User:
@@ -298,7 +301,9 @@ def _demo_spot_check(session: Session) -> int:
     from verifier.spotchecks.plans import create_plan
     from verifier.spotchecks.schemas import PlanCreate
     from verifier.spotchecks.services import publish_campaign, run_campaign
+    from verifier.spotchecks.states import ItemKind
     from verifier.supervision.findings import FindingInput, record_finding
+    from verifier.supervision.models import DiscrepancyType, FindingResult
 
     supervisor = _user(session, f"supervisor@{DEMO_DOMAIN}")
     plan = create_plan(
@@ -323,17 +328,17 @@ def _demo_spot_check(session: Session) -> int:
     items = list(
         session.scalars(
             select(SpotCheckItem)
-            .where(SpotCheckItem.campaign_id == campaign.id, SpotCheckItem.kind == "record")
+            .where(SpotCheckItem.campaign_id == campaign.id, SpotCheckItem.kind == ItemKind.RECORD)
             .order_by(SpotCheckItem.rank)
         )
     )
     for item, data in zip(
         items,
         (
-            FindingInput(result="confirmed", notes="电话回访志愿者，服务属实"),
+            FindingInput(result=FindingResult.CONFIRMED, notes="电话回访志愿者，服务属实"),
             FindingInput(
-                result="discrepancy",
-                discrepancy_type="hours_inflated",
+                result=FindingResult.DISCREPANCY,
+                discrepancy_type=DiscrepancyType.HOURS_INFLATED,
                 notes="签到记录显示实际服务 1 小时",
             ),
         ),

@@ -111,7 +111,7 @@ def check_stored_identity(volunteer: Volunteer) -> StoredIdentity:
             volunteer.created_at,
             None,
             False,
-            exc.first.rule if exc.errors else exc.code,
+            exc.first.rule if exc.first else exc.code,
         )
     key = lookup_key(volunteer.id_type, normal)
     return StoredIdentity(

@@ -56,10 +56,11 @@ def import_records_api() -> Any:
     all_or_nothing = parse_flag(request.form.get("all_or_nothing"), "all_or_nothing")
     session = get_session()
     org = session.get(Organisation, actor.organisation_id)
+    assert org is not None  # an organisation role always has one
     if runs_as_job(upload.stream, prefers_async()):
         job = queue_import(
             session,
-            org,  # type: ignore[arg-type]
+            org,
             actor,
             upload.stream,
             upload.filename or "upload",
@@ -71,7 +72,7 @@ def import_records_api() -> Any:
         return accepted(job)
     report = import_records(
         session,
-        org,  # type: ignore[arg-type]  (an organisation role always has one)
+        org,
         actor,
         upload.stream,
         upload.filename or "upload",

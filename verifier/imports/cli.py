@@ -20,7 +20,8 @@ from tqdm import tqdm
 from verifier.commands import transaction
 from verifier.errors import VerifierError
 from verifier.imports.readers import human_size
-from verifier.imports.services import ImportReport, import_records
+from verifier.imports.report import ImportReport
+from verifier.imports.services import import_records
 from verifier.orgs.services import get_by_uscc
 
 EXIT_REJECTED = 1

@@ -161,10 +161,13 @@ def run_import_job(ctx: JobContext) -> JobOutcome:
             # check every row as the synchronous import does: in one transaction, rolled back
             org_id, actor_id = org.id, actor.id
             with checking_session(session) as checking:
+                checking_org = checking.get(Organisation, org_id)
+                checking_actor = checking.get(User, actor_id)
+                assert checking_org is not None and checking_actor is not None  # read just above
                 report = import_records(
                     checking,
-                    checking.get(Organisation, org_id),
-                    checking.get(User, actor_id),
+                    checking_org,
+                    checking_actor,
                     io.BytesIO(data),
                     name,
                     dry_run=True,
@@ -174,6 +177,7 @@ def run_import_job(ctx: JobContext) -> JobOutcome:
                 checking.rollback()
             session.rollback()
             org, actor = session.get(Organisation, org_id), session.get(User, actor_id)
+            assert org is not None and actor is not None  # read just above
             if dry_run or report.rejected_rows:
                 report.dry_run = dry_run
                 return JobOutcome(report.as_dict())

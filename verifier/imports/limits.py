@@ -28,7 +28,7 @@ import re
 import struct
 import zipfile
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, Literal
 from xml.parsers import expat
 
 from flask import current_app, has_app_context
@@ -216,7 +216,9 @@ class GuardedArchive(zipfile.ZipFile):
         self.limits = limits
         self.scanned: set[str] = set()  # parts scanned to their end already: not again
 
-    def open(self, name: Any, mode: str = "r", pwd: bytes | None = None, **kwargs: Any) -> Any:
+    def open(
+        self, name: Any, mode: Literal["r", "w"] = "r", pwd: bytes | None = None, **kwargs: Any
+    ) -> Any:
         member = super().open(name, mode, pwd, **kwargs)
         if mode != "r":
             return member  # pragma: no cover - the import never writes
@@ -236,8 +238,13 @@ class GuardedArchive(zipfile.ZipFile):
         if ARC_CONTENT_TYPES not in self.NameToInfo:
             return  # openpyxl will call the workbook damaged
         try:
-            manifest = Manifest.from_tree(fromstring(self.read(ARC_CONTENT_TYPES)))
-            part = manifest.find(SHARED_STRINGS)
+            tree = fromstring(self.read(ARC_CONTENT_TYPES))
+            manifest = Manifest.from_tree(tree)  # type: ignore[arg-type]  # stubs: any Element works
+            part = (
+                manifest.find(SHARED_STRINGS)  # type: ignore[no-untyped-call]  # stubs: unannotated
+                if manifest is not None
+                else None
+            )
         except VerifierError:
             raise
         except Exception:

@@ -41,7 +41,7 @@ from verifier.imports.schemas import (
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
 from verifier.records.attestation import attest_revisions
-from verifier.records.models import ImportBatch, ServiceRecord
+from verifier.records.models import ImportBatch, RecordSource, ServiceRecord
 from verifier.records.services import create_record, dedupe_key_for, validate_record
 from verifier.volunteers.models import Volunteer
 from verifier.volunteers.services import (
@@ -393,7 +393,7 @@ class _ImportRun:
             volunteer,
             clean,
             self.actor,
-            source="import",
+            source=RecordSource.IMPORT,
             import_batch_id=batch_id,
             late_after_working_days=self.late_days,
             audit=False,  # the batch's audit entry covers its records, linked by import_batch_id

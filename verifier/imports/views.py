@@ -67,13 +67,14 @@ def upload() -> Any:
     if form.validate_on_submit():
         session = get_session()
         org = session.get(Organisation, actor.organisation_id)
+        assert org is not None  # an organisation role always has one
         upload = form.file.data
         try:
             with savepoint():
                 if runs_as_job(upload.stream):
                     job = queue_import(
                         session,
-                        org,  # type: ignore[arg-type]
+                        org,
                         actor,
                         upload.stream,
                         upload.filename or "upload",
@@ -85,7 +86,7 @@ def upload() -> Any:
                     return redirect(url_for("jobs.detail", job_id=job.id), 303)
                 report = import_records(
                     session,
-                    org,  # type: ignore[arg-type]  (an organisation role always has one)
+                    org,
                     actor,
                     upload.stream,
                     upload.filename or "upload",

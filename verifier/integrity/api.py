@@ -79,7 +79,7 @@ def audit_checkpoints_api() -> Any:
                     count=row.entry_count,
                     head=row.head_hash,
                     prev=row.prev_hash,
-                    created_at=local(row.created_at),  # type: ignore[arg-type]
+                    created_at=local(row.created_at),
                     kid=row.kid,
                     jws=row.jws,
                 )

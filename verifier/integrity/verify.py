@@ -102,8 +102,8 @@ def load_copy(source: str, timeout: float = 10.0) -> CheckpointCopy:
             data = path.read_bytes()
         except OSError as exc:
             raise UnusableInput(f"cannot read {source}: {exc.strerror or exc}") from None
-        items, _next = _parse_page(data, source)
-        return CheckpointCopy(source, items)
+        found, _next = _parse_page(data, source)
+        return CheckpointCopy(source, found)
     origin = urlsplit(source)[:2]
     items: list[dict[str, Any]] = []
     url: str | None = source

@@ -12,6 +12,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from verifier.db import get_session
+from verifier.jobs.models import JobStatus
 from verifier.jobs.services import list_jobs
 from verifier.jobs.worker import work, worker_name
 
@@ -30,7 +31,7 @@ def work_command(once: bool) -> None:
     at its last batch and goes back to the queue).
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is a proxy, typed as the app
     stop = threading.Event()
 
     def request_stop(_signum: int, _frame: Any) -> None:
@@ -46,7 +47,7 @@ def work_command(once: bool) -> None:
 
 
 @jobs_group.command("list")
-@click.option("--status", type=click.Choice(["queued", "running", "succeeded", "failed"]))
+@click.option("--status", type=click.Choice([s.value for s in JobStatus]))
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 def list_command(status: str | None, limit: int) -> None:
     """List the latest jobs: id, kind, status, progress, attempts."""
@@ -57,7 +58,7 @@ def list_command(status: str | None, limit: int) -> None:
     for job in jobs:
         total = f"/{job.progress_total}" if job.progress_total is not None else ""
         detail = ""
-        if job.status == "failed" and job.error:
+        if job.status == JobStatus.FAILED and job.error:
             detail = f"  {job.error.get('detail', '')}"
         click.echo(
             f"{job.id}  {job.kind}  {job.status}  {job.progress_done}{total} {job.progress_unit}"

@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from verifier.codes import one_of
 from verifier.db import Base, utcnow
 
-JOB_STATUSES = ("queued", "running", "succeeded", "failed")
-FINISHED = ("succeeded", "failed")
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class JobKind(StrEnum):
+    """What a job does."""
+
+    IMPORT = "records.import"
+    BULK_ISSUE = "certificates.issue_bulk"
+    CAMPAIGN = "spotcheck.campaign"
+
+
+FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED)
 
 
 class Job(Base):
@@ -24,13 +41,13 @@ class Job(Base):
 
     __tablename__ = "jobs"
     __table_args__ = (
-        CheckConstraint("status IN ('queued','running','succeeded','failed')", name="status_known"),
+        CheckConstraint(one_of("status", JobStatus), name="status_known"),
         Index("ix_jobs_status_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # the language of the person who asked: messages in the result and error follow it

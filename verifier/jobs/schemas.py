@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from flask import url_for
 from pydantic import Field
 
 from verifier.api.schemas import OutputModel, local
-from verifier.jobs.models import Job
+from verifier.jobs.models import Job, JobKind, JobStatus
 
 
 class JobProgress(OutputModel):
@@ -22,8 +22,8 @@ class JobOut(OutputModel):
     """A job: long work (a big import, bulk issuance, a campaign draw) done off the request."""
 
     id: int
-    kind: Literal["records.import", "certificates.issue_bulk", "spotcheck.campaign"]
-    status: Literal["queued", "running", "succeeded", "failed"] = Field(
+    kind: JobKind
+    status: JobStatus = Field(
         description="queued → running → succeeded or failed. A job whose worker stopped is "
         "queued again and resumes where it was."
     )
@@ -52,18 +52,18 @@ class JobOut(OutputModel):
     def of(cls, job: Job) -> JobOut:
         return cls(
             id=job.id,
-            kind=job.kind,  # type: ignore[arg-type]
-            status=job.status,  # type: ignore[arg-type]
+            kind=job.kind,
+            status=job.status,
             url=url_for("api.get_job_api", job_id=job.id),
             page_url=url_for("jobs.detail", job_id=job.id),
             progress=JobProgress(
                 done=job.progress_done, total=job.progress_total, unit=job.progress_unit
             ),
-            result=job.result if job.status == "succeeded" else None,
-            result_status=job.result_status if job.status == "succeeded" else None,
-            error=job.error if job.status == "failed" else None,
+            result=job.result if job.status == JobStatus.SUCCEEDED else None,
+            result_status=job.result_status if job.status == JobStatus.SUCCEEDED else None,
+            error=job.error if job.status == JobStatus.FAILED else None,
             attempts=job.attempts,
-            created_at=local(job.created_at),  # type: ignore[arg-type]
+            created_at=local(job.created_at),
             started_at=local(job.started_at),
             finished_at=local(job.finished_at),
         )

@@ -18,12 +18,12 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import CursorResult, and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event
@@ -31,13 +31,14 @@ from verifier.auth.models import User
 from verifier.crypto.encryption import Place
 from verifier.db import sqlite_begin, utcnow
 from verifier.errors import NotFound, TooManyRequests
-from verifier.jobs.models import Job, JobFile
+from verifier.jobs.models import Job, JobFile, JobKind, JobStatus
 
 log = logging.getLogger(__name__)
 
-IMPORT = "records.import"
-BULK_ISSUE = "certificates.issue_bulk"
-CAMPAIGN = "spotcheck.campaign"
+# short names of the kinds, as the features that queue jobs import them
+IMPORT = JobKind.IMPORT
+BULK_ISSUE = JobKind.BULK_ISSUE
+CAMPAIGN = JobKind.CAMPAIGN
 # kind -> "module:function" of its handler; imported when a worker first meets the kind
 HANDLERS: dict[str, str] = {
     IMPORT: "verifier.imports.jobs:run_import_job",
@@ -92,7 +93,9 @@ def enqueue(
         else Job.created_by_id == (actor.id if actor is not None else None)
     )
     pending = session.scalar(
-        select(func.count()).select_from(Job).where(owner, Job.status.in_(("queued", "running")))
+        select(func.count())
+        .select_from(Job)
+        .where(owner, Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)))
     )
     if actor is not None and (pending or 0) >= MAX_PENDING_JOBS:
         raise TooManyRequests(
@@ -103,7 +106,7 @@ def enqueue(
         )
     job = Job(
         kind=kind,
-        status="queued",
+        status=JobStatus.QUEUED,
         organisation_id=organisation_id,
         created_by_id=actor.id if actor is not None else None,
         locale=locale[:8],
@@ -167,8 +170,8 @@ def list_jobs(session: Session, limit: int = 50, status: str | None = None) -> l
 
 def _ready(now: datetime, stale_after: timedelta) -> Any:
     return or_(
-        Job.status == "queued",
-        and_(Job.status == "running", Job.heartbeat_at < now - stale_after),
+        Job.status == JobStatus.QUEUED,
+        and_(Job.status == JobStatus.RUNNING, Job.heartbeat_at < now - stale_after),
     )
 
 
@@ -207,7 +210,7 @@ def claim_next(session: Session, worker: str, now: datetime | None = None) -> Cl
             session.rollback()
             return None
         job_id, status, attempts, max_attempts, locale = row
-        if status == "running" and attempts >= max_attempts:
+        if status == JobStatus.RUNNING and attempts >= max_attempts:
             with force_locale(locale):
                 _give_up(session, job_id, attempts, now, stale)
             session.commit()
@@ -217,7 +220,7 @@ def claim_next(session: Session, worker: str, now: datetime | None = None) -> Cl
             update(Job)
             .where(Job.id == job_id, Job.attempts == attempts, _ready(now, stale))
             .values(
-                status="running",
+                status=JobStatus.RUNNING,
                 attempts=attempts + 1,
                 claim_token=token,
                 worker=worker[:100],
@@ -226,7 +229,7 @@ def claim_next(session: Session, worker: str, now: datetime | None = None) -> Cl
             )
             .execution_options(synchronize_session=False)
         )
-        if claimed.rowcount != 1:  # another worker was quicker
+        if rows_changed(claimed) != 1:  # another worker was quicker
             session.rollback()
             continue
         session.commit()
@@ -250,12 +253,12 @@ def _give_up(session: Session, job_id: int, attempts: int, now: datetime, stale:
     }
     done = session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.status == "running", Job.heartbeat_at < now - stale)
-        .values(status="failed", error=problem, finished_at=utcnow(), claim_token=None)
+        .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.heartbeat_at < now - stale)
+        .values(status=JobStatus.FAILED, error=problem, finished_at=utcnow(), claim_token=None)
         .execution_options(synchronize_session=False)
     )
-    if done.rowcount == 1:
-        record_end(session, session.get(Job, job_id), "failed")
+    if rows_changed(done) == 1:
+        record_end(session, session.get(Job, job_id), JobStatus.FAILED)
 
 
 def record_end(session: Session, job: Job | None, status: str) -> None:
@@ -263,7 +266,7 @@ def record_end(session: Session, job: Job | None, status: str) -> None:
     if job is None:
         return
     session.execute(delete(JobFile).where(JobFile.job_id == job.id))
-    if status != "failed":
+    if status != JobStatus.FAILED:
         return
     session.refresh(job)
     checkpoint = job.checkpoint or {}
@@ -286,6 +289,11 @@ def record_end(session: Session, job: Job | None, status: str) -> None:
     )
 
 
+def rows_changed(result: object) -> int:
+    """Return how many rows an UPDATE changed (the session's Result of one is a CursorResult)."""
+    return cast("CursorResult[Any]", result).rowcount
+
+
 def claimed_by(claim: Claim) -> tuple[Any, ...]:
     """The condition of every write a worker makes: the job is still claimed by it."""
-    return (Job.id == claim.job_id, Job.claim_token == claim.token, Job.status == "running")
+    return (Job.id == claim.job_id, Job.claim_token == claim.token, Job.status == JobStatus.RUNNING)

@@ -10,23 +10,25 @@ from flask_babel import lazy_gettext as _l
 from verifier.auth.access import require_actor, roles
 from verifier.auth.models import ORG_ROLES, REGULATOR_ROLES
 from verifier.db import get_session
-from verifier.jobs.services import BULK_ISSUE, CAMPAIGN, IMPORT, visible_job
+from verifier.jobs.models import JobKind, JobStatus
+from verifier.jobs.services import visible_job
 from verifier.jobs.signals import job_page
+from verifier.labels import Labels
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
 ID = "<int(max=2147483647):job_id>"
 REFRESH_SECONDS = 3
-KIND_LABELS = {
-    IMPORT: _l("Import of service records"),
-    BULK_ISSUE: _l("Issuing certificates in bulk"),
-    CAMPAIGN: _l("Spot-check campaign"),
+KIND_LABELS: Labels = {
+    JobKind.IMPORT: _l("Import of service records"),
+    JobKind.BULK_ISSUE: _l("Issuing certificates in bulk"),
+    JobKind.CAMPAIGN: _l("Spot-check campaign"),
 }
-STATUS_LABELS = {
-    "queued": _l("Waiting for a worker"),
-    "running": _l("Running"),
-    "succeeded": _l("Finished"),
-    "failed": _l("Failed"),
+STATUS_LABELS: Labels = {
+    JobStatus.QUEUED: _l("Waiting for a worker"),
+    JobStatus.RUNNING: _l("Running"),
+    JobStatus.SUCCEEDED: _l("Finished"),
+    JobStatus.FAILED: _l("Failed"),
 }
 
 

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from verifier.auth.models import User
 from verifier.db import get_db, get_session, utcnow
 from verifier.errors import Forbidden, VerifierError
-from verifier.jobs.models import Job, JobFile
+from verifier.jobs.models import Job, JobFile, JobStatus
 from verifier.jobs.services import (
     HANDLERS,
     Claim,
@@ -39,6 +39,7 @@ from verifier.jobs.services import (
     claimed_by,
     file_place,
     record_end,
+    rows_changed,
 )
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ class JobContext:
             .values(checkpoint=checkpoint, heartbeat_at=utcnow(), **self._progress.values())
             .execution_options(synchronize_session=False)
         )
-        if written.rowcount != 1:
+        if rows_changed(written) != 1:
             session.rollback()
             raise JobLost(self.job_id)
         session.commit()
@@ -150,7 +151,7 @@ class JobContext:
 
 def load_handler(kind: str) -> Callable[[JobContext], JobOutcome]:
     module_name, _sep, name = HANDLERS[kind].partition(":")
-    return getattr(importlib.import_module(module_name), name)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module_name), name)
 
 
 class Heartbeat(threading.Thread):
@@ -181,7 +182,7 @@ class Heartbeat(threading.Thread):
                     session.rollback()
                     log.warning("job %s: heartbeat not written", self.claim.job_id)
                     continue
-                if beat.rowcount != 1:
+                if rows_changed(beat) != 1:
                     if self.stopping.is_set():
                         return  # the job has just ended
                     log.warning("job %s was taken over by another worker", self.claim.job_id)
@@ -239,7 +240,7 @@ def work_claimed(
         except JobStopped:
             session.rollback()
             _release(session, claim)
-            return "queued"
+            return JobStatus.QUEUED
         except VerifierError as exc:
             session.rollback()
             with force_locale(locale):
@@ -250,7 +251,7 @@ def work_claimed(
             log.exception("job %s: database error; it will be tried again", claim.job_id)
             with force_locale(locale):
                 _release(session, claim, count_attempt=True)
-            return "queued"
+            return JobStatus.QUEUED
         except Exception:
             session.rollback()
             log.exception("job %s failed", claim.job_id)
@@ -276,7 +277,7 @@ def _finish(
     problem: dict[str, Any] | None = None,
 ) -> str:
     """Record the end of a job in the same transaction as its last work, and commit."""
-    status = "succeeded" if outcome is not None else "failed"
+    status = JobStatus.SUCCEEDED if outcome is not None else JobStatus.FAILED
     values: dict[str, Any] = {
         "status": status,
         "finished_at": utcnow(),
@@ -296,7 +297,7 @@ def _finish(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    if ended.rowcount != 1:
+    if rows_changed(ended) != 1:
         session.rollback()
         log.warning("job %s: taken over by another worker; its outcome is not kept", claim.job_id)
         return "lost"
@@ -326,16 +327,16 @@ def _release(session: Session, claim: Claim, count_attempt: bool = False) -> Non
         released = session.execute(
             update(Job)
             .where(*claimed_by(claim))
-            .values(status="failed", error=problem, finished_at=utcnow(), claim_token=None)
+            .values(status=JobStatus.FAILED, error=problem, finished_at=utcnow(), claim_token=None)
             .execution_options(synchronize_session=False)
         )
-        if released.rowcount == 1:
-            record_end(session, job, "failed")
+        if rows_changed(released) == 1:
+            record_end(session, job, JobStatus.FAILED)
     else:
         session.execute(
             update(Job)
             .where(*claimed_by(claim))
-            .values(status="queued", attempts=attempts, claim_token=None, worker="")
+            .values(status=JobStatus.QUEUED, attempts=attempts, claim_token=None, worker="")
             .execution_options(synchronize_session=False)
         )
     session.commit()

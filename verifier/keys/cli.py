@@ -65,4 +65,5 @@ def keys_compromise(kid: str, at_text: str, reason: str) -> None:
         ) from None
     with transaction() as session:
         key = services.compromise(session, kid, at, reason)
+    assert key.compromised_at is not None  # compromise() sets it
     click.echo(f"key {key.kid} compromised from {key.compromised_at.isoformat()}")

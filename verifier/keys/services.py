@@ -15,7 +15,7 @@ from verifier.crypto import signing
 from verifier.crypto.encryption import Place, get_cipher
 from verifier.db import utcnow
 from verifier.errors import Conflict, NotFound, ValidationError
-from verifier.keys.models import SigningKey
+from verifier.keys.models import KeyStatus, SigningKey
 from verifier.text import check_characters
 
 _KEY_LOCK = 7_310_002
@@ -39,7 +39,7 @@ def create_key(session: Session, actor: User | None = None) -> SigningKey:
         kid=signing.jwk_thumbprint(public_key),
         public_key=signing.public_key_to_raw(public_key),
         private_key_enc=b"",  # sealed below, once the row has its id
-        status="active",
+        status=KeyStatus.ACTIVE,
     )
     session.add(key)
     session.flush()
@@ -54,12 +54,14 @@ def create_key(session: Session, actor: User | None = None) -> SigningKey:
 def active_key(session: Session) -> SigningKey:
     """Return the active key, making the first one if there is none."""
     key = session.scalars(
-        select(SigningKey).where(SigningKey.status == "active").order_by(SigningKey.id.desc())
+        select(SigningKey)
+        .where(SigningKey.status == KeyStatus.ACTIVE)
+        .order_by(SigningKey.id.desc())
     ).first()
     if key is not None:
         return key
     _lock(session)
-    key = session.scalars(select(SigningKey).where(SigningKey.status == "active")).first()
+    key = session.scalars(select(SigningKey).where(SigningKey.status == KeyStatus.ACTIVE)).first()
     return key or create_key(session)
 
 
@@ -89,8 +91,8 @@ def rotate(session: Session, actor: User | None = None) -> SigningKey:
     """Retire the active key and make a new one; old certificates stay verifiable."""
     _lock(session)
     now = utcnow()
-    for key in session.scalars(select(SigningKey).where(SigningKey.status == "active")):
-        key.status = "retired"
+    for key in session.scalars(select(SigningKey).where(SigningKey.status == KeyStatus.ACTIVE)):
+        key.status = KeyStatus.RETIRED
         key.retired_at = now
         record_event(session, actor, "key.retire", "signing_key", key.kid, details={"kid": key.kid})
     session.flush()
@@ -100,10 +102,10 @@ def rotate(session: Session, actor: User | None = None) -> SigningKey:
 def retire(session: Session, kid: str, actor: User | None = None) -> SigningKey:
     """Stop signing with a key; what it signed stays valid. A new key is made on next use."""
     key = _require_key(session, kid)
-    if key.status == "compromised":
+    if key.status == KeyStatus.COMPROMISED:
         raise Conflict(_("key %(kid)s is compromised; it cannot be retired", kid=kid))
-    if key.status == "active":
-        key.status = "retired"
+    if key.status == KeyStatus.ACTIVE:
+        key.status = KeyStatus.RETIRED
         key.retired_at = utcnow()
         session.flush()
         record_event(session, actor, "key.retire", "signing_key", key.kid, details={"kid": key.kid})
@@ -125,9 +127,13 @@ def compromise(
             _("the compromise time cannot be in the future"), field="at", rule="not_future"
         )
     key = _require_key(session, kid)
-    if key.status == "compromised" and key.compromised_at is not None and key.compromised_at <= at:
+    if (
+        key.status == KeyStatus.COMPROMISED
+        and key.compromised_at is not None
+        and key.compromised_at <= at
+    ):
         return key
-    key.status = "compromised"
+    key.status = KeyStatus.COMPROMISED
     key.compromised_at = at
     key.compromise_reason = check_characters(
         reason.strip()[:500], field="reason", label=_("reason")

@@ -6,6 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from verifier.commands import handle_errors, transaction
+from verifier.orgs.models import OrgType
 from verifier.orgs.services import OrganisationInput, create_organisation
 
 
@@ -18,7 +19,7 @@ def orgs_group() -> None:
 @click.option("--name", required=True)
 @click.option("--uscc", required=True)
 @click.option("--responsible-person", required=True)
-@click.option("--type", "org_type", default="volunteer_org")
+@click.option("--type", "org_type", default=OrgType.VOLUNTEER_ORG)
 @click.option("--region-code", default="")
 @click.option("--contact-name", default="")
 @click.option("--contact-phone", default="")

@@ -7,13 +7,14 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
-from verifier.orgs.models import ORG_STATUSES, ORG_TYPES
+from verifier.labels import Labels
+from verifier.orgs.models import OrgStatus, OrgType
 from verifier.orgs.services import ORG_TYPE_LABELS
 
-STATUS_LABELS = {
-    "active": _l("Active"),
-    "suspended": _l("Suspended"),
-    "deregistered": _l("Deregistered"),
+STATUS_LABELS: Labels = {
+    OrgStatus.ACTIVE: _l("Active"),
+    OrgStatus.SUSPENDED: _l("Suspended"),
+    OrgStatus.DEREGISTERED: _l("Deregistered"),
 }
 
 
@@ -26,7 +27,7 @@ class OrganisationForm(FlaskForm):
     org_type = SelectField(
         _l("Type"),
         validate_choice=False,
-        choices=[SelectChoice(code, ORG_TYPE_LABELS[code]) for code in ORG_TYPES],
+        choices=[SelectChoice(code, ORG_TYPE_LABELS[code]) for code in OrgType],
     )
     region_code = StringField(
         _l("Region code"), render_kw={"maxlength": 6, "inputmode": "numeric", "pattern": r"\d{6}"}
@@ -43,6 +44,6 @@ class StatusForm(FlaskForm):
     status = SelectField(
         _l("New status"),
         validate_choice=False,
-        choices=[SelectChoice(s, STATUS_LABELS[s]) for s in ORG_STATUSES],
+        choices=[SelectChoice(s, STATUS_LABELS[s]) for s in OrgStatus],
     )
     reason = TextAreaField(_l("Reason"), render_kw={"maxlength": 500, "required": True, "rows": 2})

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import Field
 
 from verifier.api.schemas import InputModel, OutputModel, PageOut, PageQuery, QueryText, Text, local
-from verifier.orgs.models import Organisation
+from verifier.orgs.models import Organisation, OrgStatus, OrgType
 from verifier.orgs.services import ORG_TYPE_LABELS, OrganisationInput
-
-OrgType = Literal["volunteer_org", "charity", "community", "event_host", "public_service"]
-OrgStatus = Literal["active", "suspended", "deregistered"]
 
 
 class OrganisationCreate(InputModel):
@@ -29,7 +25,7 @@ class OrganisationCreate(InputModel):
         "", description="GB/T 2260 region code, 6 digits; taken from the USCC when left out."
     )
     org_type: OrgType = Field(
-        "volunteer_org",
+        OrgType.VOLUNTEER_ORG,
         description="志愿服务组织 volunteer_org, 慈善组织 charity, 社区 community, "
         "公益活动举办单位 event_host, 公共服务机构 public_service.",
     )
@@ -72,15 +68,15 @@ class OrganisationOut(OutputModel):
             id=org.id,
             name=org.name,
             uscc=org.uscc,
-            org_type=org.org_type,  # type: ignore[arg-type]
+            org_type=org.org_type,
             org_type_label=str(ORG_TYPE_LABELS.get(org.org_type, org.org_type)),
             region_code=org.region_code,
-            status=org.status,  # type: ignore[arg-type]
+            status=org.status,
             responsible_person=org.responsible_person,
             contact_name=org.contact_name,
             contact_phone=org.contact_phone,
             address=org.address,
-            created_at=local(org.created_at),  # type: ignore[arg-type]
+            created_at=local(org.created_at),
         )
 
 

@@ -13,8 +13,9 @@ from verifier.audit.services import record_event
 from verifier.auth.models import PLATFORM_ADMIN, REGULATOR_SUPERVISOR, User
 from verifier.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
 from verifier.identifiers import compact_identifier, normalize_uscc
-from verifier.labels import ORG_STATUS, ORG_TYPE, label
-from verifier.orgs.models import ORG_STATUSES, ORG_TYPES, Organisation
+from verifier.labels import label
+from verifier.orgs.labels import ORG_STATUS, ORG_TYPE
+from verifier.orgs.models import Organisation, OrgStatus, OrgType
 from verifier.text import clean_text, search_text
 
 ORG_TYPE_LABELS = ORG_TYPE  # translated labels (lazy strings; str() them for JSON)
@@ -26,7 +27,7 @@ class OrganisationInput:
     uscc: str
     responsible_person: str
     region_code: str = ""
-    org_type: str = "volunteer_org"
+    org_type: str = OrgType.VOLUNTEER_ORG
     contact_name: str = ""
     contact_phone: str = ""
     address: str = ""
@@ -45,9 +46,9 @@ def validate_organisation(data: OrganisationInput) -> OrganisationInput:
         raise ValidationError(
             _("region code is 6 digits (GB/T 2260)"), field="region_code", rule="region_code"
         )
-    if data.org_type not in ORG_TYPES:
+    if data.org_type not in tuple(OrgType):
         raise ValidationError(
-            _("unknown organisation type; use one of %(types)s", types=", ".join(ORG_TYPES)),
+            _("unknown organisation type; use one of %(types)s", types=", ".join(OrgType)),
             field="org_type",
             rule="org_type",
         )
@@ -116,15 +117,15 @@ def set_status(
     suspend: the sanction of ordering an organisation to stop its activities (责令停止活动).
     """
     if by_regulator:
-        if actor.role != REGULATOR_SUPERVISOR or status != "suspended":
+        if actor.role != REGULATOR_SUPERVISOR or status != OrgStatus.SUSPENDED:
             raise Forbidden(
                 _("a regulator supervisor may only suspend an organisation, as a sanction")
             )
     else:
         require_platform_admin(actor)
-    if status not in ORG_STATUSES:
+    if status not in tuple(OrgStatus):
         raise ValidationError(
-            _("unknown status; use one of %(s)s", s=", ".join(ORG_STATUSES)),
+            _("unknown status; use one of %(s)s", s=", ".join(OrgStatus)),
             field="status",
             rule="status",
         )
@@ -179,7 +180,7 @@ def list_organisations(
 
 def require_active(org: Organisation) -> None:
     """Refuse changes for an organisation that is not active."""
-    if org.status != "active":
+    if org.status != OrgStatus.ACTIVE:
         raise Forbidden(
             _(
                 "organisation %(name)s is %(status)s and may not record or issue",

@@ -12,6 +12,7 @@ from verifier.api.schemas import answer, read_json, read_query
 from verifier.auth.access import ANY_ROLE, require_actor, roles
 from verifier.auth.models import ORG_ADMIN, ORG_RECORDER
 from verifier.db import get_session
+from verifier.records.models import RecordSource
 from verifier.records.schemas import (
     RecordCorrection,
     RecordCreate,
@@ -66,7 +67,7 @@ def create_record_api() -> Any:
         volunteer,
         body.to_input(),
         actor,
-        source="api",
+        source=RecordSource.API,
         late_after_working_days=int(current_app.config["LATE_ENTRY_WORKING_DAYS"]),
     )
     location = url_for("api.get_record_api", record_id=record.id)
@@ -120,7 +121,7 @@ def record_history_api(record_id: int) -> Any:
     session = get_session()
     record = visible_record(session, require_actor(), record_id)
     revisions = [RevisionOut.of(r) for r in revisions_of(session, record)]
-    return answer(RecordHistory(record_id=record.id, status=record.status, revisions=revisions))  # type: ignore[arg-type]
+    return answer(RecordHistory(record_id=record.id, status=record.status, revisions=revisions))
 
 
 @bp.post(f"/records/{ID}/corrections")

@@ -27,7 +27,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
 
 from verifier.audit.services import canonical_json
-from verifier.records.models import CONTENT_FIELDS, RecordRevision, ServiceRecord
+from verifier.records.models import (
+    CONTENT_FIELDS,
+    RecordRevision,
+    RecordStatus,
+    RevisionKind,
+    ServiceRecord,
+)
 
 DIGEST_VERSION = 1
 # The record's facts that never change after creation, attested with each of its revisions.
@@ -70,7 +76,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def revision_digest(values: Mapping[str, Any]) -> str:
+def revision_digest(values: Mapping[Any, Any]) -> str:
     """Return the SHA-256 of a revision's canonical content with its record's fixed facts."""
     body = {name: _plain(values[name]) for name in (*_REVISION_FIELDS, *_RECORD_FACTS)}
     body["v"] = DIGEST_VERSION
@@ -358,8 +364,8 @@ def _projection_problem(row: Mapping[str, Any]) -> str | None:
             f"its {', '.join(changed)} differ from its latest revision {row['revision']}: "
             "changed behind the application's back"
         )
-    voided = row["latest_kind"] == "voided"
-    if (row["status"] == "voided") != voided:
+    voided = row["latest_kind"] == RevisionKind.VOIDED
+    if (row["status"] == RecordStatus.VOIDED) != voided:
         return f"its status {row['status']} does not follow its latest revision"
     if voided and (
         row["void_reason"] != row["latest_reason"]

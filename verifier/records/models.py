@@ -3,13 +3,33 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from verifier.codes import one_of
 from verifier.db import Base, utcnow
 
-RECORD_SOURCES = ("entry", "api", "import", "checkin")
+
+class RecordStatus(StrEnum):
+    ACTIVE = "active"
+    VOIDED = "voided"
+
+
+class RevisionKind(StrEnum):
+    CREATED = "created"
+    CORRECTED = "corrected"
+    VOIDED = "voided"
+
+
+class RecordSource(StrEnum):
+    """How a record came in."""
+
+    ENTRY = "entry"
+    API = "api"
+    IMPORT = "import"
+    CHECKIN = "checkin"
 
 
 # The content a record and each of its revisions both hold: a record shows its latest revision's.
@@ -32,7 +52,7 @@ class ServiceRecord(Base):
     __table_args__ = (
         CheckConstraint("minutes > 0", name="minutes_positive"),
         CheckConstraint("ended_at > started_at", name="ends_after_start"),
-        CheckConstraint("status IN ('active','voided')", name="status_known"),
+        CheckConstraint(one_of("status", RecordStatus), name="status_known"),
         UniqueConstraint("organisation_id", "dedupe_key", name="uq_service_records_dedupe"),
         Index("ix_service_records_volunteer_time", "volunteer_id", "started_at", "ended_at"),
         Index("ix_service_records_volunteer_day", "volunteer_id", "service_date"),
@@ -42,7 +62,7 @@ class ServiceRecord(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"))
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[str] = mapped_column(String(16), default=RecordStatus.ACTIVE)
     revision: Mapped[int] = mapped_column(default=1)
     activity: Mapped[str] = mapped_column(String(200))
     place: Mapped[str] = mapped_column(String(200))
@@ -55,7 +75,7 @@ class ServiceRecord(Base):
     evaluation: Mapped[str] = mapped_column(String(500), default="")
     unpaid: Mapped[bool] = mapped_column(default=True)
     not_job_duty: Mapped[bool] = mapped_column(default=True)
-    source: Mapped[str] = mapped_column(String(16), default="entry")
+    source: Mapped[str] = mapped_column(String(16), default=RecordSource.ENTRY)
     entered_late: Mapped[bool] = mapped_column(default=False)
     dedupe_key: Mapped[str] = mapped_column(String(64))
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
@@ -77,7 +97,7 @@ class RecordRevision(Base):
     __tablename__ = "record_revisions"
     __table_args__ = (
         UniqueConstraint("record_id", "revision", name="uq_record_revisions_record_revision"),
-        CheckConstraint("kind IN ('created','corrected','voided')", name="kind_known"),
+        CheckConstraint(one_of("kind", RevisionKind), name="kind_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

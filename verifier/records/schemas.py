@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, StrictBool, StrictInt
 
@@ -18,7 +18,7 @@ from verifier.api.schemas import (
     Text,
     local,
 )
-from verifier.records.models import RecordRevision, ServiceRecord
+from verifier.records.models import RecordRevision, RecordStatus, RevisionKind, ServiceRecord
 from verifier.records.services import RecordInput
 from verifier.timeutil import format_hours
 
@@ -125,7 +125,7 @@ class RecordOut(OutputModel):
     service_date: date = Field(description="The local day the minutes count towards (the start).")
     minutes: int
     hours: str = Field(description="minutes / 60 with two decimals, exact.", examples=["3.00"])
-    status: Literal["active", "voided"]
+    status: RecordStatus
     revision: int = Field(description="1 when created; +1 for each correction and for voiding.")
     unpaid: bool
     not_job_duty: bool
@@ -149,20 +149,20 @@ class RecordOut(OutputModel):
             content=record.content,
             leader=record.leader,
             evaluation=record.evaluation,
-            started_at=local(record.started_at),  # type: ignore[arg-type]
-            ended_at=local(record.ended_at),  # type: ignore[arg-type]
+            started_at=local(record.started_at),
+            ended_at=local(record.ended_at),
             service_date=record.service_date,
             minutes=record.minutes,
             hours=format_hours(record.minutes),
-            status=record.status,  # type: ignore[arg-type]
+            status=record.status,
             revision=record.revision,
             unpaid=record.unpaid,
             not_job_duty=record.not_job_duty,
             source=record.source,
             entered_late=record.entered_late,
             recorded_by=record.recorded_by.label if record.recorded_by else None,
-            recorded_at=local(record.recorded_at),  # type: ignore[arg-type]
-            updated_at=local(record.updated_at),  # type: ignore[arg-type]
+            recorded_at=local(record.recorded_at),
+            updated_at=local(record.updated_at),
             voided_at=local(record.voided_at),
             void_reason=record.void_reason,
         )
@@ -174,7 +174,7 @@ class RecordPage(PageOut):
 
 class RevisionOut(OutputModel):
     revision: int
-    kind: Literal["created", "corrected", "voided"]
+    kind: RevisionKind
     reason: str
     created_by: str | None = Field(description="Who made this revision.")
     created_at: datetime
@@ -192,17 +192,17 @@ class RevisionOut(OutputModel):
     def of(cls, revision: RecordRevision) -> RevisionOut:
         return cls(
             revision=revision.revision,
-            kind=revision.kind,  # type: ignore[arg-type]
+            kind=revision.kind,
             reason=revision.reason,
             created_by=revision.created_by.label if revision.created_by else None,
-            created_at=local(revision.created_at),  # type: ignore[arg-type]
+            created_at=local(revision.created_at),
             activity=revision.activity,
             place=revision.place,
             content=revision.content,
             leader=revision.leader,
             evaluation=revision.evaluation,
-            started_at=local(revision.started_at),  # type: ignore[arg-type]
-            ended_at=local(revision.ended_at),  # type: ignore[arg-type]
+            started_at=local(revision.started_at),
+            ended_at=local(revision.ended_at),
             minutes=revision.minutes,
             hours=format_hours(revision.minutes),
         )
@@ -210,5 +210,5 @@ class RevisionOut(OutputModel):
 
 class RecordHistory(OutputModel):
     record_id: int
-    status: Literal["active", "voided"]
+    status: RecordStatus
     revisions: list[RevisionOut] = Field(description="Every revision, oldest first.")

@@ -22,6 +22,9 @@ from verifier.records.models import (
     CONTENT_FIELDS,
     RecordReassignment,
     RecordRevision,
+    RecordSource,
+    RecordStatus,
+    RevisionKind,
     ServiceRecord,
 )
 from verifier.records.signals import record_changed
@@ -249,7 +252,7 @@ def check_against_other_records(
     """Refuse overlap with the volunteer's active records, and more than 24 hours on one day."""
     overlap = select(ServiceRecord).where(
         ServiceRecord.volunteer_id == volunteer_id,
-        ServiceRecord.status == "active",
+        ServiceRecord.status == RecordStatus.ACTIVE,
         ServiceRecord.started_at < data.ended_at,
         ServiceRecord.ended_at > data.started_at,
     )
@@ -270,7 +273,7 @@ def check_against_other_records(
     day = service_date_of(data.started_at)
     total = select(func.coalesce(func.sum(ServiceRecord.minutes), 0)).where(
         ServiceRecord.volunteer_id == volunteer_id,
-        ServiceRecord.status == "active",
+        ServiceRecord.status == RecordStatus.ACTIVE,
         ServiceRecord.service_date == day,
     )
     if exclude_id is not None:
@@ -297,7 +300,7 @@ def create_record(
     data: RecordInput,
     actor: User | None,
     *,
-    source: str = "entry",
+    source: str = RecordSource.ENTRY,
     import_batch_id: int | None = None,
     late_after_working_days: int = 10,
     audit: bool = True,
@@ -327,7 +330,7 @@ def create_record(
     record = ServiceRecord(
         organisation_id=org.id,
         volunteer_id=volunteer.id,
-        status="active",
+        status=RecordStatus.ACTIVE,
         revision=1,
         service_date=service_date_of(clean.started_at),
         source=source,
@@ -344,7 +347,7 @@ def create_record(
     )
     session.add(record)
     session.flush()
-    revision = _add_revision(session, record, "created", "", actor, now)
+    revision = _add_revision(session, record, RevisionKind.CREATED, "", actor, now)
     if audit:
         record_event(
             session,
@@ -392,7 +395,7 @@ def _require_reason(reason: str) -> str:
 def _require_changeable(record: ServiceRecord, actor: User) -> None:
     if not actor.is_org_user or actor.organisation_id != record.organisation_id:
         raise Forbidden(_("only the organisation that keeps a record may change it"))
-    if record.status == "voided":
+    if record.status == RecordStatus.VOIDED:
         raise Conflict(_("this record has been voided and can no longer be changed"))
     require_active(record.organisation)
 
@@ -448,7 +451,7 @@ def correct_record(
     record.revision += 1
     record.updated_at = now
     session.flush()
-    revision = _add_revision(session, record, "corrected", reason, actor, now)
+    revision = _add_revision(session, record, RevisionKind.CORRECTED, reason, actor, now)
     record_changed.send(record, session=session, actor=actor)
     changed = sorted(f for f in CONTENT_FIELDS if before[f] != after[f])
     record_event(
@@ -474,14 +477,14 @@ def void_record(session: Session, record: ServiceRecord, reason: str, actor: Use
     reason = _require_reason(reason)
     _lock_and_reread(session, record, actor)
     now = utcnow()
-    record.status = "voided"
+    record.status = RecordStatus.VOIDED
     record.voided_at = now
     record.voided_by_id = actor.id
     record.void_reason = reason
     record.revision += 1
     record.updated_at = now
     session.flush()
-    revision = _add_revision(session, record, "voided", reason, actor, now)
+    revision = _add_revision(session, record, RevisionKind.VOIDED, reason, actor, now)
     record_changed.send(record, session=session, actor=actor)
     record_event(
         session,
@@ -522,7 +525,7 @@ def list_records(
     if volunteer_id is not None:
         stmt = stmt.where(ServiceRecord.volunteer_id == volunteer_id)
     if not include_voided:
-        stmt = stmt.where(ServiceRecord.status == "active")
+        stmt = stmt.where(ServiceRecord.status == RecordStatus.ACTIVE)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(
         stmt.order_by(ServiceRecord.started_at.desc(), ServiceRecord.id.desc())
@@ -535,7 +538,7 @@ def list_records(
 def total_minutes(session: Session, actor: User, volunteer_id: int) -> int:
     """Return the active minutes of a volunteer that the actor may see."""
     stmt = select(func.coalesce(func.sum(ServiceRecord.minutes), 0)).where(
-        ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.status == "active"
+        ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.status == RecordStatus.ACTIVE
     )
     if actor.is_org_user:
         stmt = stmt.where(ServiceRecord.organisation_id == actor.organisation_id)

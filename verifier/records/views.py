@@ -14,12 +14,18 @@ from verifier.auth.access import require_actor, roles
 from verifier.auth.models import ORG_ADMIN, ORG_RECORDER, REGULATOR_ROLES
 from verifier.db import get_session, savepoint
 from verifier.errors import VerifierError
-from verifier.labels import RECORD_FIELD
-from verifier.orgs.models import Organisation
+from verifier.labels import RECORD_FIELD, Labels
+from verifier.orgs.models import Organisation, OrgStatus
 from verifier.records.forms import CorrectionForm, RecordForm, VoidForm
-from verifier.records.models import RecordRevision, ServiceRecord
-from verifier.records.services import (
+from verifier.records.models import (
     CONTENT_FIELDS,
+    RecordRevision,
+    RecordSource,
+    RecordStatus,
+    RevisionKind,
+    ServiceRecord,
+)
+from verifier.records.services import (
     correct_record,
     create_record,
     list_records,
@@ -40,12 +46,16 @@ READERS = (*ORG_USERS, *sorted(REGULATOR_ROLES))
 PER_PAGE = 50
 
 FIELD_LABELS = RECORD_FIELD
-KIND_LABELS = {"created": _l("Created"), "corrected": _l("Corrected"), "voided": _l("Voided")}
-SOURCE_LABELS = {
-    "entry": _l("Entered on a page"),
-    "api": _l("Sent through the API"),
-    "import": _l("Imported from a file"),
-    "checkin": _l("Check-in"),
+KIND_LABELS: Labels = {
+    RevisionKind.CREATED: _l("Created"),
+    RevisionKind.CORRECTED: _l("Corrected"),
+    RevisionKind.VOIDED: _l("Voided"),
+}
+SOURCE_LABELS: Labels = {
+    RecordSource.ENTRY: _l("Entered on a page"),
+    RecordSource.API: _l("Sent through the API"),
+    RecordSource.IMPORT: _l("Imported from a file"),
+    RecordSource.CHECKIN: _l("Check-in"),
 }
 
 
@@ -197,8 +207,8 @@ def _may_change(actor: Any, record: ServiceRecord) -> bool:
     return (
         actor.is_org_user
         and actor.organisation_id == record.organisation_id
-        and record.status == "active"
-        and record.organisation.status == "active"
+        and record.status == RecordStatus.ACTIVE
+        and record.organisation.status == OrgStatus.ACTIVE
     )
 
 

@@ -58,11 +58,11 @@ def campaign_out(campaign: SpotCheckCampaign) -> CampaignOut:
         id=campaign.id,
         name=campaign.name,
         plan_id=campaign.plan_id,
-        status=campaign.status,  # type: ignore[arg-type]
+        status=campaign.status,
         population_size=campaign.population_size,
         population_hash=campaign.population_hash,
         commitment=campaign.commitment,
-        frozen_at=local(campaign.frozen_at),  # type: ignore[arg-type]
+        frozen_at=local(campaign.frozen_at),
         server_secret=campaign.server_secret,  # None until the seed is fixed
         ceremony_input=campaign.ceremony_input,
         seed=campaign.seed,
@@ -74,7 +74,7 @@ def campaign_out(campaign: SpotCheckCampaign) -> CampaignOut:
             SampleItemOut(
                 id=item.id,
                 item=item.item_id,
-                kind=item.kind,  # type: ignore[arg-type]
+                kind=item.kind,
                 organisation_id=item.organisation_id,
                 record_id=item.record_id,
                 stage=item.stage,
@@ -191,7 +191,7 @@ def list_campaigns_api() -> Any:
                     population_hash=c.population_hash,
                     commitment=c.commitment,
                     sample_size=counts.get(c.id, 0),
-                    created_at=local(c.created_at),  # type: ignore[arg-type]
+                    created_at=local(c.created_at),
                 )
                 for c in campaigns
             ]
@@ -288,7 +288,7 @@ def _conflict_out(conflict: InspectorConflict) -> ConflictOut:
         organisation_id=conflict.organisation_id,
         organisation_name=conflict.organisation.name,
         note=conflict.note,
-        declared_at=local(conflict.declared_at),  # type: ignore[arg-type]
+        declared_at=local(conflict.declared_at),
     )
 
 

@@ -32,7 +32,7 @@ def run_due_command() -> None:
     """Run every plan whose scheduled time has come and that has not run for that time yet."""
     from verifier.spotchecks.scheduler import run_due
 
-    outcomes = run_due(current_app._get_current_object())  # type: ignore[attr-defined]
+    outcomes = run_due(current_app._get_current_object())  # type: ignore[attr-defined]  # current_app is a proxy, typed as the app
     if not outcomes:
         click.echo("nothing due")
     for outcome in outcomes:

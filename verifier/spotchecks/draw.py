@@ -24,6 +24,7 @@ from verifier.spotchecks.sampling import (
     population_hash,
     statistical_sample_size,
 )
+from verifier.spotchecks.states import ItemKind
 
 # Format 2: the seed is derived from a committed server secret and the ceremony input.
 MANIFEST_FORMAT = "verifier-spotcheck-manifest/2"
@@ -109,12 +110,12 @@ def compute_sample(
     """
     weighted = parameters["weighting"] != "uniform"
     two_stage = parameters["unit"] == "two_stage"
-    organisations = [row for row in population if row["kind"] == "organisation"]
+    organisations = [row for row in population if row["kind"] == ItemKind.ORGANISATION]
     forced = sorted(row["id"] for row in organisations if row.get("forced"))
     forced_set = set(forced)
     records_by_org: dict[str, list[PopulationItem]] = {}
     for row in population:
-        if row["kind"] == "record":
+        if row["kind"] == ItemKind.RECORD:
             records_by_org.setdefault(row["stratum"], []).append(_item(row))
 
     sample: list[dict[str, Any]] = []
@@ -124,7 +125,7 @@ def compute_sample(
         by_id = {item.id: item for item in items}
         n = sample_size(parameters["sample_size"], len(items))
         drawn_orgs = draw(seed, items, n, weighted=weighted)
-        sample += [_entry(seed, by_id[i], "organisation", 1, weighted) for i in drawn_orgs]
+        sample += [_entry(seed, by_id[i], ItemKind.ORGANISATION, 1, weighted) for i in drawn_orgs]
     else:
         items = [
             item
@@ -142,10 +143,10 @@ def compute_sample(
         else:
             size = sample_size(parameters["sample_size"], len(items))
         chosen = draw(seed, items, size, weighted=weighted)
-        sample += [_entry(seed, by_id[i], "record", 1, weighted) for i in chosen]
+        sample += [_entry(seed, by_id[i], ItemKind.RECORD, 1, weighted) for i in chosen]
     rows = {row["id"]: row for row in organisations}
     for org in forced:
-        entry = {"id": org, "kind": "organisation", "stratum": rows[org].get("stratum", "")}
+        entry = {"id": org, "kind": ItemKind.ORGANISATION, "stratum": rows[org].get("stratum", "")}
         sample.append({**entry, "stage": 1, "forced": True, "key": None})
     per_org = parameters.get("records_per_organisation")
     for org in [*drawn_orgs, *forced]:
@@ -156,7 +157,7 @@ def compute_sample(
         by_id = {item.id: item for item in records}
         n = sample_size(per_org, len(records))
         for record_id in draw(org_seed, records, n, weighted=weighted):
-            sample.append(_entry(org_seed, by_id[record_id], "record", 2, weighted))
+            sample.append(_entry(org_seed, by_id[record_id], ItemKind.RECORD, 2, weighted))
     return sample
 
 
@@ -164,7 +165,7 @@ def organisations_in_order(sample: Iterable[Mapping[str, Any]]) -> list[str]:
     """Return the organisations a sample touches ("org:12"), in order of first appearance."""
     seen: dict[str, None] = {}
     for entry in sample:
-        org = entry["id"] if entry["kind"] == "organisation" else entry["stratum"]
+        org = entry["id"] if entry["kind"] == ItemKind.ORGANISATION else entry["stratum"]
         seen.setdefault(org, None)
     return list(seen)
 

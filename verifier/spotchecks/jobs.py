@@ -20,7 +20,7 @@ from verifier.db import utcnow
 from verifier.jobs.models import Job
 from verifier.jobs.services import CAMPAIGN, JobOutcome, enqueue
 from verifier.jobs.worker import JobContext
-from verifier.records.models import ServiceRecord
+from verifier.records.models import RecordStatus, ServiceRecord
 from verifier.spotchecks.plans import get_plan
 from verifier.spotchecks.population import (
     organisations_in_scope,
@@ -38,7 +38,7 @@ def population_estimate(session: Session, parameters: Mapping[str, Any]) -> int:
     records = 0
     for start in range(0, len(organisations), 500):
         stmt = select(func.count()).where(
-            ServiceRecord.status == "active",
+            ServiceRecord.status == RecordStatus.ACTIVE,
             ServiceRecord.organisation_id.in_(organisations[start : start + 500]),
         )
         if bounds is not None:
@@ -50,7 +50,8 @@ def population_estimate(session: Session, parameters: Mapping[str, Any]) -> int:
 def _parameters(session: Session, body: CampaignCreate) -> Mapping[str, Any]:
     if body.parameters is not None:
         return body.parameters.dumped()
-    return get_plan(session, body.plan_id).parameters  # type: ignore[arg-type]
+    assert body.plan_id is not None  # CampaignCreate holds the plan or the parameters
+    return get_plan(session, body.plan_id).parameters
 
 
 def runs_as_job(session: Session, body: CampaignCreate, prefer_async: bool = False) -> bool:

@@ -17,10 +17,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from verifier.codes import one_of
 from verifier.db import Base, utcnow
-
-CAMPAIGN_STATUSES = ("frozen", "drawn")
-ITEM_KINDS = ("organisation", "record")
+from verifier.spotchecks.states import CampaignOrigin, CampaignStatus, ItemKind
 
 
 class SpotCheckPlan(Base):
@@ -47,15 +46,15 @@ class SpotCheckCampaign(Base):
 
     __tablename__ = "spotcheck_campaigns"
     __table_args__ = (
-        CheckConstraint("status IN ('frozen','drawn')", name="status_known"),
-        CheckConstraint("origin IN ('manual','scheduled')", name="origin_known"),
+        CheckConstraint(one_of("status", CampaignStatus), name="status_known"),
+        CheckConstraint(one_of("origin", CampaignOrigin), name="origin_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("spotcheck_plans.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default="frozen")
-    origin: Mapped[str] = mapped_column(String(16), default="manual")  # or "scheduled"
+    status: Mapped[str] = mapped_column(String(16), default=CampaignStatus.FROZEN)
+    origin: Mapped[str] = mapped_column(String(16), default=CampaignOrigin.MANUAL)
     # the parameters as run: the plan's, with a relative period resolved to dates
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
     population_size: Mapped[int] = mapped_column(default=0)
@@ -92,7 +91,7 @@ class SpotCheckPopulationItem(Base):
     __tablename__ = "spotcheck_population"
     __table_args__ = (
         UniqueConstraint("campaign_id", "item_id", name="uq_spotcheck_population_item"),
-        CheckConstraint("kind IN ('organisation','record')", name="kind_known"),
+        CheckConstraint(one_of("kind", ItemKind), name="kind_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -111,7 +110,7 @@ class SpotCheckItem(Base):
     __tablename__ = "spotcheck_items"
     __table_args__ = (
         UniqueConstraint("campaign_id", "rank", name="uq_spotcheck_items_rank"),
-        CheckConstraint("kind IN ('organisation','record')", name="kind_known"),
+        CheckConstraint(one_of("kind", ItemKind), name="kind_known"),
         Index("ix_spotcheck_items_campaign_org", "campaign_id", "organisation_id"),
     )
 

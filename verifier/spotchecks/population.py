@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from verifier.complaints.models import Complaint
-from verifier.orgs.models import Organisation
-from verifier.records.models import ServiceRecord
+from verifier.orgs.models import Organisation, OrgStatus
+from verifier.records.models import RecordStatus, ServiceRecord
+from verifier.spotchecks.states import ItemKind
 from verifier.timeutil import to_local
 
 
@@ -51,7 +52,7 @@ def period_bounds(period: Mapping[str, Any]) -> tuple[date, date] | None:
 
 def organisations_in_scope(session: Session, scope: Mapping[str, Any]) -> list[int]:
     """Return the ids of the organisations a plan's scope covers (not deregistered ones)."""
-    stmt = select(Organisation.id).where(Organisation.status != "deregistered")
+    stmt = select(Organisation.id).where(Organisation.status != OrgStatus.DEREGISTERED)
     if scope.get("region_prefix"):
         stmt = stmt.where(Organisation.region_code.startswith(scope["region_prefix"]))
     if scope.get("org_types"):
@@ -72,7 +73,7 @@ def _record_rows(
     session: Session, organisation_ids: list[int], bounds: tuple[date, date] | None
 ) -> list[tuple[int, int, int]]:
     stmt = select(ServiceRecord.id, ServiceRecord.organisation_id, ServiceRecord.minutes).where(
-        ServiceRecord.status == "active"
+        ServiceRecord.status == RecordStatus.ACTIVE
     )
     if bounds is not None:
         stmt = stmt.where(ServiceRecord.service_date.between(*bounds))
@@ -81,8 +82,8 @@ def _record_rows(
     for start in range(0, len(organisation_ids), 500):
         chunk = organisation_ids[start : start + 500]
         rows += [
-            tuple(r)  # type: ignore[misc]
-            for r in session.execute(
+            (record_id, org_id, minutes)
+            for record_id, org_id, minutes in session.execute(
                 stmt.where(ServiceRecord.organisation_id.in_(chunk)).order_by(ServiceRecord.id)
             )
         ]
@@ -142,7 +143,7 @@ def build_population(session: Session, parameters: Mapping[str, Any]) -> list[di
         rows.append(
             {
                 "id": org_item(org_id),
-                "kind": "organisation",
+                "kind": ItemKind.ORGANISATION,
                 "stratum": "",
                 "weight": org_weight(org_id),
                 "forced": org_id in forced,
@@ -152,7 +153,7 @@ def build_population(session: Session, parameters: Mapping[str, Any]) -> list[di
         rows.append(
             {
                 "id": record_item(record_id),
-                "kind": "record",
+                "kind": ItemKind.RECORD,
                 "stratum": org_item(org_id),
                 "weight": record_weight(record_id, minutes),
                 "forced": False,

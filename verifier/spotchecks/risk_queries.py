@@ -28,8 +28,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from verifier.certificates.models import Certificate, CertificateRecord
+from verifier.certificates.states import CertificateStatus
 from verifier.complaints.models import Complaint, CorrectionRequest
-from verifier.records.models import RecordRevision, ServiceRecord
+from verifier.records.models import RecordRevision, RecordStatus, RevisionKind, ServiceRecord
 
 Period = tuple[date, date]  # first and last local service day, inclusive
 
@@ -54,7 +55,7 @@ class Scope:
 
     def conditions(self, rec: Any) -> list[ColumnElement[bool]]:
         """Conditions that put an (aliased) active record in scope."""
-        conds: list[ColumnElement[bool]] = [rec.status == "active"]
+        conds: list[ColumnElement[bool]] = [rec.status == RecordStatus.ACTIVE]
         if self.record_ids is not None:
             conds.append(rec.id.in_(self.record_ids))
         if self.organisation_ids is not None:
@@ -104,7 +105,7 @@ def _day_totals(session: Session, scope: Scope) -> Select[Any]:
     days = (
         select(other.volunteer_id, other.service_date, func.sum(other.minutes).label("total"))
         .where(
-            other.status == "active",
+            other.status == RecordStatus.ACTIVE,
             other.volunteer_id.in_(select(mine.volunteer_id).where(*scope.conditions(mine))),
         )
         .group_by(other.volunteer_id, other.service_date)
@@ -138,7 +139,7 @@ def _over_cap(session: Session, scope: Scope) -> Select[Any]:
     return select(sub).where(sub.c.total > scope.daily_cap, sub.c.total <= DAY_MINUTES)
 
 
-def _overlap(session: Session, scope: Scope) -> Select[Any]:
+def _overlap(session: Session, scope: Scope) -> Select[*tuple[Any, ...]]:
     rec = aliased(ServiceRecord, name="t")
     other = aliased(ServiceRecord, name="o")
     return (
@@ -156,7 +157,7 @@ def _overlap(session: Session, scope: Scope) -> Select[Any]:
             and_(
                 other.volunteer_id == rec.volunteer_id,
                 other.id != rec.id,
-                other.status == "active",
+                other.status == RecordStatus.ACTIVE,
                 other.started_at < rec.ended_at,
                 other.ended_at > rec.started_at,
             ),
@@ -166,7 +167,7 @@ def _overlap(session: Session, scope: Scope) -> Select[Any]:
     )
 
 
-def _late(session: Session, scope: Scope) -> Select[Any]:
+def _late(session: Session, scope: Scope) -> Select[*tuple[Any, ...]]:
     rec = aliased(ServiceRecord, name="t")
     return select(
         rec.id.label("record_id"),
@@ -176,7 +177,7 @@ def _late(session: Session, scope: Scope) -> Select[Any]:
     ).where(rec.entered_late.is_(True), *scope.conditions(rec))
 
 
-def _before_certificate(session: Session, scope: Scope) -> Select[Any]:
+def _before_certificate(session: Session, scope: Scope) -> Select[*tuple[Any, ...]]:
     rec = aliased(ServiceRecord, name="t")
     gap = _seconds_before(session, Certificate.issued_at, RecordRevision.created_at)
     return (
@@ -191,7 +192,7 @@ def _before_certificate(session: Session, scope: Scope) -> Select[Any]:
             RecordRevision,
             and_(
                 RecordRevision.record_id == rec.id,
-                RecordRevision.kind.in_(("created", "corrected")),
+                RecordRevision.kind.in_((RevisionKind.CREATED, RevisionKind.CORRECTED)),
                 # issued_at is kept to the whole second: a revision in that same second is before
                 gap > -1,
                 gap < scope.window_days * 86400,
@@ -217,7 +218,9 @@ def _certificate_mismatch(session: Session, scope: Scope) -> Select[Any]:
     now = (
         select(
             covered.certificate_id,
-            func.sum(case((member.status == "active", member.minutes), else_=0)).label("now"),
+            func.sum(case((member.status == RecordStatus.ACTIVE, member.minutes), else_=0)).label(
+                "now"
+            ),
         )
         .join(member, member.id == covered.record_id)
         .where(covered.certificate_id.in_(in_scope))
@@ -227,7 +230,9 @@ def _certificate_mismatch(session: Session, scope: Scope) -> Select[Any]:
     wrong = (
         select(Certificate.id, Certificate.number, Certificate.total_minutes, now.c.now)
         .join(now, now.c.certificate_id == Certificate.id)
-        .where(Certificate.status == "valid", Certificate.total_minutes != now.c.now)
+        .where(
+            Certificate.status == CertificateStatus.VALID, Certificate.total_minutes != now.c.now
+        )
         .subquery("wrong")
     )
     return (
@@ -245,7 +250,7 @@ def _certificate_mismatch(session: Session, scope: Scope) -> Select[Any]:
     )
 
 
-def _open_about_record(model: Any, session: Session, scope: Scope) -> Select[Any]:
+def _open_about_record(model: Any, session: Session, scope: Scope) -> Select[*tuple[Any, ...]]:
     rec = aliased(ServiceRecord, name="t")
     return (
         select(
@@ -285,7 +290,7 @@ RECORD_QUERIES = {
 def round_numbers(session: Session, scope: Scope) -> Select[Any]:
     """Per organisation: records, whole-hour records, and the whole-hour share over everyone."""
     rec = aliased(ServiceRecord, name="t")
-    conds = [rec.status == "active"]
+    conds = [rec.status == RecordStatus.ACTIVE]
     if scope.period is not None:
         conds.append(rec.service_date.between(scope.period[0], scope.period[1]))
     per_org = (
@@ -316,7 +321,7 @@ def monthly_counts(session: Session, scope: Scope) -> Select[Any]:
     """Per organisation and month: active records, back to the look-back before the period."""
     rec = aliased(ServiceRecord, name="t")
     month = _month_index(rec.service_date).label("month")
-    conds = [rec.status == "active"]
+    conds = [rec.status == RecordStatus.ACTIVE]
     if scope.organisation_ids is not None:
         conds.append(rec.organisation_id.in_(scope.organisation_ids))
     if scope.period is not None:

@@ -20,6 +20,7 @@ from verifier.audit.services import record_event
 from verifier.spotchecks.models import SpotCheckPlan, SpotCheckPlanRun
 from verifier.spotchecks.plans import cron_trigger
 from verifier.spotchecks.services import run_campaign, sample_counts
+from verifier.spotchecks.states import CampaignOrigin
 from verifier.timeutil import to_local
 
 # First key of the two-key PostgreSQL advisory lock; the second is the plan's id.
@@ -126,7 +127,7 @@ def run_plan_period(session: Session, run: DueRun) -> RunOutcome:
         return RunOutcome(run.plan_id, run.period_key, "inactive")
     name = f"{plan.name} · {to_local(run.fire_time):%Y-%m-%d %H:%M}"
     campaign = run_campaign(
-        session, None, plan=plan, name=name, trigger="scheduled", now=run.fire_time
+        session, None, plan=plan, name=name, trigger=CampaignOrigin.SCHEDULED, now=run.fire_time
     )
     claim.campaign_id = campaign.id
     session.flush()

@@ -246,7 +246,7 @@ def run_scheduler() -> None:
 
     A thread beside it works the jobs queue (verifier/jobs), one job at a time.
     """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is a proxy, typed as the app
     scheduler = build_scheduler(app, BlockingScheduler)
     install_jobs(scheduler, app)
     worker = start_job_worker(app)

@@ -18,8 +18,9 @@ from verifier.api.schemas import (
     Text,
     local,
 )
-from verifier.orgs.models import ORG_TYPES
+from verifier.orgs.models import OrgType
 from verifier.spotchecks.draw import CEREMONY_INPUT_PATTERN
+from verifier.spotchecks.states import CampaignStatus, ItemKind
 
 Number = StrictFloat | StrictInt
 
@@ -66,9 +67,7 @@ class Scope(InputModel):
     region_prefix: str = Field(
         "", pattern=r"^\d{0,6}$", description="Leading digits of the region code (GB/T 2260)."
     )
-    org_types: list[Literal[ORG_TYPES]] = Field(  # type: ignore[valid-type]
-        default_factory=list, description="Empty: every type."
-    )
+    org_types: list[OrgType] = Field(default_factory=list, description="Empty: every type.")
 
 
 class Period(InputModel):
@@ -170,7 +169,7 @@ class PlanOut(OutputModel):
             schedule=plan.schedule,
             run_at=local(plan.run_at),
             active=plan.active,
-            created_at=local(plan.created_at),  # type: ignore[arg-type]
+            created_at=local(plan.created_at),
         )
 
 
@@ -269,7 +268,7 @@ class SeedIn(InputModel):
 class SampleItemOut(OutputModel):
     id: int = Field(description="The sample item's id (for findings).")
     item: str = Field(description='The population id: "org:12" or "rec:345".')
-    kind: Literal["organisation", "record"]
+    kind: ItemKind
     organisation_id: int
     record_id: int | None
     stage: int
@@ -289,7 +288,7 @@ class CampaignOut(OutputModel):
     id: int
     name: str
     plan_id: int | None
-    status: Literal["frozen", "drawn"]
+    status: CampaignStatus
     population_size: int
     population_hash: str
     commitment: str | None = Field(description=COMMITMENT_DESCRIPTION)

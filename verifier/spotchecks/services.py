@@ -45,6 +45,7 @@ from verifier.spotchecks.population import (
     resolve_period,
 )
 from verifier.spotchecks.sampling import population_hash
+from verifier.spotchecks.states import CampaignOrigin, CampaignStatus, ItemKind
 from verifier.text import check_characters
 
 if TYPE_CHECKING:  # the schemas import the API package, which imports this module's users
@@ -80,7 +81,7 @@ def freeze_population(
     *,
     plan: SpotCheckPlan | None = None,
     name: str = "",
-    trigger: str = "manual",
+    trigger: str = CampaignOrigin.MANUAL,
     now: datetime | None = None,
 ) -> SpotCheckCampaign:
     """Start a campaign: write its population, its hash and the commitment; no seed yet."""
@@ -96,7 +97,7 @@ def freeze_population(
             field="name",
             label=_("name"),
         ),
-        status="frozen",
+        status=CampaignStatus.FROZEN,
         origin=trigger,
         parameters=params,
         population_size=len(population),
@@ -228,14 +229,16 @@ def draw_campaign(session: Session, campaign: SpotCheckCampaign, actor: User | N
     sample = compute_sample(campaign.seed, campaign.parameters, population)
     rows = []
     for rank, entry in enumerate(sample, start=1):
-        org_id = item_number(entry["id"] if entry["kind"] == "organisation" else entry["stratum"])
+        org_id = item_number(
+            entry["id"] if entry["kind"] == ItemKind.ORGANISATION else entry["stratum"]
+        )
         rows.append(
             {
                 "campaign_id": campaign.id,
                 "kind": entry["kind"],
                 "item_id": entry["id"],
                 "organisation_id": org_id,
-                "record_id": item_number(entry["id"]) if entry["kind"] == "record" else None,
+                "record_id": item_number(entry["id"]) if entry["kind"] == ItemKind.RECORD else None,
                 "stratum": entry["stratum"],
                 "stage": entry["stage"],
                 "rank": rank,
@@ -246,7 +249,7 @@ def draw_campaign(session: Session, campaign: SpotCheckCampaign, actor: User | N
     if rows:
         session.execute(insert(SpotCheckItem), rows)
     campaign.drawn_at = utcnow()
-    campaign.status = "drawn"
+    campaign.status = CampaignStatus.DRAWN
     session.flush()
     record_event(
         session,
@@ -272,7 +275,7 @@ def run_campaign(
     name: str = "",
     ceremony_input: str | None = None,
     await_seed: bool = False,
-    trigger: str = "manual",
+    trigger: str = CampaignOrigin.MANUAL,
     now: datetime | None = None,
 ) -> SpotCheckCampaign:
     """Run a campaign of a plan or of inline parameters: freeze and commit, then seed and draw."""
@@ -281,9 +284,11 @@ def run_campaign(
         raise ValidationError(
             _("give a plan or the parameters"), field="plan_id", rule="plan_or_parameters"
         )
-    params = parameters if parameters is not None else plan.parameters  # type: ignore[union-attr]
+    if parameters is None:
+        assert plan is not None  # checked just above
+        parameters = plan.parameters
     campaign = freeze_population(
-        session, params, actor, plan=plan, name=name, trigger=trigger, now=now
+        session, parameters, actor, plan=plan, name=name, trigger=trigger, now=now
     )
     if not await_seed:
         fix_seed(session, campaign, ceremony_input, actor)
@@ -361,7 +366,7 @@ def findings_recorded(session: Session, campaign: SpotCheckCampaign) -> int:
 def publish_campaign(session: Session, campaign: SpotCheckCampaign, actor: User) -> None:
     """Make a drawn campaign's manifest and results public (一公开)."""
     require_supervisor(actor)
-    if campaign.status != "drawn":
+    if campaign.status != CampaignStatus.DRAWN:
         raise Conflict(_("only a drawn campaign can be published"))
     if campaign.published_at is None and not findings_recorded(session, campaign):
         raise Conflict(

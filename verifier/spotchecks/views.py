@@ -16,7 +16,7 @@ from verifier.auth.models import REGULATOR_INSPECTOR, REGULATOR_ROLES, REGULATOR
 from verifier.db import get_session, savepoint
 from verifier.errors import VerifierError
 from verifier.jobs.api import request_locale
-from verifier.orgs.models import ORG_TYPES
+from verifier.orgs.models import OrgType
 from verifier.orgs.services import ORG_TYPE_LABELS, list_organisations
 from verifier.spotchecks.forms import (
     PLAN_ERROR_FIELDS,
@@ -84,7 +84,7 @@ def _labels() -> dict[str, Any]:
 def _plan_form() -> PlanForm:
     """The plan form, its choices filled in."""
     form = PlanForm()
-    form.org_types.choices = [SelectChoice(code, ORG_TYPE_LABELS[code]) for code in ORG_TYPES]
+    form.org_types.choices = [SelectChoice(code, ORG_TYPE_LABELS[code]) for code in OrgType]
     form.period_mode.choices = _choices(PERIOD_LABELS)
     form.unit.choices = _choices(UNIT_LABELS)
     form.weighting.choices = _choices(WEIGHTING_LABELS)

@@ -28,7 +28,12 @@ from verifier.supervision.evidence import (
     read_evidence,
 )
 from verifier.supervision.forms import finding_from_fields
-from verifier.supervision.models import FindingEvidence, SpotCheckFinding, SupervisionCase
+from verifier.supervision.models import (
+    FindingEvidence,
+    FindingResult,
+    SpotCheckFinding,
+    SupervisionCase,
+)
 from verifier.supervision.schemas import (
     EvidenceOut,
     FindingCreate,
@@ -65,12 +70,12 @@ def finding_out(finding: SpotCheckFinding) -> FindingOut:
     return FindingOut(
         id=finding.id,
         item_id=finding.item_id,
-        result=finding.result,  # type: ignore[arg-type]
+        result=finding.result,
         discrepancy_type=finding.discrepancy_type,
         notes=finding.notes,
         record_ids=affected_record_ids(session, finding.id),
         inspector_id=finding.inspector_id,
-        created_at=when(finding.created_at),  # type: ignore[arg-type]
+        created_at=when(finding.created_at),
         evidence=[_evidence_out(e) for e in inspections.evidence_of(session, finding.id)],
         case_id=case_id,
     )
@@ -188,7 +193,7 @@ FINDING_MULTIPART = {
                 "properties": {
                     "result": {
                         "type": "string",
-                        "enum": ["confirmed", "discrepancy", "unverifiable"],
+                        "enum": [result.value for result in FindingResult],
                     },
                     "discrepancy_type": {"type": "string"},
                     "notes": {"type": "string"},

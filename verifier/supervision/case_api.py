@@ -48,7 +48,7 @@ def case_out(case: SupervisionCase, with_events: bool = False) -> CaseOut:
     events = None
     if with_events:
         events = [
-            CaseEventOut(kind=e.kind, at=when(e.at), note=e.note, details=json.loads(e.details))  # type: ignore[arg-type]
+            CaseEventOut(kind=e.kind, at=when(e.at), note=e.note, details=json.loads(e.details))
             for e in case_events(session, case)
         ]
     return CaseOut(
@@ -57,9 +57,9 @@ def case_out(case: SupervisionCase, with_events: bool = False) -> CaseOut:
         campaign_id=case.campaign_id,
         finding_id=case.finding_id,
         discrepancy_type=case.finding.discrepancy_type,
-        status=case.status,  # type: ignore[arg-type]
-        deadline=when(case.deadline),  # type: ignore[arg-type]
-        opened_at=when(case.opened_at),  # type: ignore[arg-type]
+        status=case.status,
+        deadline=when(case.deadline),
+        opened_at=when(case.opened_at),
         response=case.response,
         corrected_record_ids=corrected_ids(case),
         responded_at=when(case.responded_at),

@@ -8,7 +8,13 @@ from html import escape
 
 from markupsafe import Markup
 
-COLOURS = {"confirmed": "#2e7d32", "discrepancy": "#c62828", "unverifiable": "#9e9e9e"}
+from verifier.supervision.models import FindingResult
+
+COLOURS: dict[str, str] = {
+    FindingResult.CONFIRMED: "#2e7d32",
+    FindingResult.DISCREPANCY: "#c62828",
+    FindingResult.UNVERIFIABLE: "#9e9e9e",
+}
 BAR_COLOUR = "#c62828"
 TRACK_COLOUR = "#eeeeee"
 TEXT_COLOUR = "#333333"
@@ -81,7 +87,7 @@ def stacked_columns(
     ]
     for i, (key, values) in enumerate(columns):
         x = left + i * step + (step - col_w) / 2
-        y = top + plot_h
+        y: float = top + plot_h
         parts = ", ".join(f"{series_labels.get(s, s)} {values.get(s, 0)}" for s in series)
         body.append(f"<g><title>{escape(key)}: {escape(parts)}</title>")
         for name in series:

@@ -18,15 +18,20 @@ from verifier.auth.models import REGULATOR_SUPERVISOR, User
 from verifier.certificates.lifecycle import lift_hold, lock_certificate
 from verifier.certificates.lifecycle import set_status as set_certificate_status
 from verifier.certificates.models import Certificate
+from verifier.certificates.states import CertificateStatus
 from verifier.db import utcnow
 from verifier.errors import Conflict, Forbidden, ValidationError
 from verifier.labels import label
+from verifier.orgs.models import OrgStatus
 from verifier.orgs.services import set_status as set_organisation_status
 from verifier.supervision.labels import SANCTION
 from verifier.supervision.models import (
     FALSIFICATION_TYPES,
-    SANCTIONS,
     CaseCertificate,
+    CaseEventKind,
+    CaseOutcome,
+    CaseStatus,
+    Sanction,
     SupervisionCase,
 )
 from verifier.supervision.services import (
@@ -37,7 +42,7 @@ from verifier.supervision.services import (
     record_case_event,
 )
 
-UNCLOSED = ("open", "responded", "overdue", "escalated")
+UNCLOSED = (CaseStatus.OPEN, CaseStatus.RESPONDED, CaseStatus.OVERDUE, CaseStatus.ESCALATED)
 
 
 def _require_supervisor(actor: User) -> None:
@@ -57,15 +62,15 @@ class Decision:
 
 
 def _check_decision(case: SupervisionCase, decision: Decision) -> None:
-    if decision.outcome not in ("resolved", "sanctioned"):
+    if decision.outcome not in tuple(CaseOutcome):
         raise ValidationError(
             _("the outcome is resolved or sanctioned"), field="outcome", rule="outcome"
         )
-    if decision.outcome == "sanctioned" and decision.sanction not in SANCTIONS:
+    if decision.outcome == CaseOutcome.SANCTIONED and decision.sanction not in tuple(Sanction):
         raise ValidationError(
-            _("choose a sanction: %(s)s", s=", ".join(SANCTIONS)), field="sanction", rule="sanction"
+            _("choose a sanction: %(s)s", s=", ".join(Sanction)), field="sanction", rule="sanction"
         )
-    if decision.outcome == "resolved" and decision.sanction:
+    if decision.outcome == CaseOutcome.RESOLVED and decision.sanction:
         raise ValidationError(
             _("a resolved case carries no sanction"), field="sanction", rule="no_sanction"
         )
@@ -115,14 +120,14 @@ def close_case(
 ) -> SupervisionCase:
     """Close a case: resolved, or with a sanction; revoke on confirmed falsification."""
     _require_supervisor(actor)
-    if case.status == "closed":
+    if case.status == CaseStatus.CLOSED:
         raise Conflict(_("this case is already closed"))
     _check_decision(case, decision)
     text = checked_text(decision.decision, "decision", required=True)
     now = utcnow()
-    case.status = "closed"
+    case.status = CaseStatus.CLOSED
     case.outcome = decision.outcome
-    case.sanction = decision.sanction if decision.outcome == "sanctioned" else None
+    case.sanction = decision.sanction if decision.outcome == CaseOutcome.SANCTIONED else None
     case.falsification_confirmed = decision.falsification_confirmed
     case.decision = text
     case.closed_at = now
@@ -131,7 +136,7 @@ def close_case(
     record_case_event(
         session,
         case,
-        "closed",
+        CaseEventKind.CLOSED,
         actor,
         text,
         outcome=case.outcome,
@@ -144,11 +149,15 @@ def close_case(
         certs = covering_certificates(session, affected_record_ids(session, case.finding_id))
         for cert in sorted(certs, key=lambda c: c.id):
             lock_certificate(session, cert)  # read its status as it is now
-            if cert.status != "revoked":
-                set_certificate_status(session, cert, "revoked", reason, actor, by_regulator=True)
+            if cert.status != CertificateStatus.REVOKED:
+                set_certificate_status(
+                    session, cert, CertificateStatus.REVOKED, reason, actor, by_regulator=True
+                )
                 revoked.append(cert.number)
         if revoked:
-            record_case_event(session, case, "certificates_revoked", actor, certificates=revoked)
+            record_case_event(
+                session, case, CaseEventKind.CERTIFICATES_REVOKED, actor, certificates=revoked
+            )
         for cert in _held_by(session, case):  # decided: the hold ends with the case
             lift_hold(
                 session, cert, reason, actor, still_held=_held_elsewhere(session, case, cert.id)
@@ -166,22 +175,22 @@ def close_case(
             outcomes[cert.number] = cert.status
         if outcomes:
             record_case_event(
-                session, case, "certificates_reinstated", actor, certificates=outcomes
+                session, case, CaseEventKind.CERTIFICATES_REINSTATED, actor, certificates=outcomes
             )
-    if case.sanction == "stop_activities" and case.organisation.status == "active":
+    if case.sanction == Sanction.STOP_ACTIVITIES and case.organisation.status == OrgStatus.ACTIVE:
         set_organisation_status(
             session,
             case.organisation,
-            "suspended",
+            OrgStatus.SUSPENDED,
             _(
                 "%(sanction)s, supervision case %(id)d",
-                sanction=label(SANCTION, "stop_activities"),
+                sanction=label(SANCTION, Sanction.STOP_ACTIVITIES),
                 id=case.id,
             ),
             actor,
             by_regulator=True,
         )
-        record_case_event(session, case, "organisation_suspended", actor)
+        record_case_event(session, case, CaseEventKind.ORGANISATION_SUSPENDED, actor)
     return case
 
 
@@ -190,11 +199,11 @@ def escalate_case(
 ) -> SupervisionCase:
     """Hand a case up (移送/上报); its certificates stay suspended until it is closed."""
     _require_supervisor(actor)
-    if case.status not in ("open", "responded", "overdue"):
+    if case.status not in (CaseStatus.OPEN, CaseStatus.RESPONDED, CaseStatus.OVERDUE):
         raise Conflict(_("only an open, answered or overdue case can be escalated"))
     note = checked_text(note, "note", required=True)
-    case.status = "escalated"
+    case.status = CaseStatus.ESCALATED
     case.escalated_at = utcnow()
     session.flush()
-    record_case_event(session, case, "escalated", actor, note)
+    record_case_event(session, case, CaseEventKind.ESCALATED, actor, note)
     return case

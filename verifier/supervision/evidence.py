@@ -6,7 +6,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 from flask_babel import gettext as _
 
@@ -73,7 +73,7 @@ def human_size(size: int) -> str:
     return f"{size} B"
 
 
-def read_evidence(stream: BinaryIO, filename: str, max_bytes: int) -> EvidenceFile:
+def read_evidence(stream: IO[bytes], filename: str, max_bytes: int) -> EvidenceFile:
     """Read one upload; refuse it when too large, empty, or not a PDF, JPEG or PNG."""
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:

@@ -22,10 +22,10 @@ from verifier.spotchecks.models import SpotCheckItem
 from verifier.supervision.evidence import MAX_FILES, EvidenceFile
 from verifier.supervision.inspections import finding_of, is_assigned
 from verifier.supervision.models import (
-    DISCREPANCY_TYPES,
-    FINDING_RESULTS,
+    DiscrepancyType,
     FindingEvidence,
     FindingRecord,
+    FindingResult,
     SpotCheckFinding,
     SupervisionCase,
 )
@@ -42,9 +42,9 @@ class FindingInput:
 
 
 def _check_finding(data: FindingInput) -> FindingInput:
-    if data.result not in FINDING_RESULTS:
+    if data.result not in tuple(FindingResult):
         raise ValidationError(
-            _("the result is one of %(r)s", r=", ".join(FINDING_RESULTS)),
+            _("the result is one of %(r)s", r=", ".join(FindingResult)),
             field="result",
             rule="result",
         )
@@ -57,10 +57,10 @@ def _check_finding(data: FindingInput) -> FindingInput:
         )
     check_characters(notes, field="notes", label=_("notes"))
     kind = data.discrepancy_type or None
-    if data.result == "discrepancy":
-        if kind not in DISCREPANCY_TYPES:
+    if data.result == FindingResult.DISCREPANCY:
+        if kind not in tuple(DiscrepancyType):
             raise ValidationError(
-                _("a discrepancy needs its type: %(t)s", t=", ".join(DISCREPANCY_TYPES)),
+                _("a discrepancy needs its type: %(t)s", t=", ".join(DiscrepancyType)),
                 field="discrepancy_type",
                 rule="discrepancy_type",
             )
@@ -125,7 +125,11 @@ def record_finding(
         raise ValidationError(
             _("at most %(n)d evidence files", n=MAX_FILES), field="evidence", rule="max_files"
         )
-    affected = _affected(session, item, clean.record_ids) if clean.result == "discrepancy" else []
+    affected = (
+        _affected(session, item, clean.record_ids)
+        if clean.result == FindingResult.DISCREPANCY
+        else []
+    )
     finding = SpotCheckFinding(
         item_id=item.id,
         inspector_id=actor.id,
@@ -166,7 +170,7 @@ def record_finding(
         },
     )
     case = None
-    if clean.result == "discrepancy":
+    if clean.result == FindingResult.DISCREPANCY:
         case = open_case(
             session,
             finding,

@@ -21,6 +21,7 @@ from verifier.errors import Forbidden, NotFound
 from verifier.records.models import ServiceRecord
 from verifier.spotchecks.models import SpotCheckAssignment, SpotCheckItem
 from verifier.spotchecks.risk import organisation_signals, record_signals
+from verifier.spotchecks.states import ItemKind
 from verifier.supervision.models import FindingEvidence, SpotCheckFinding, SupervisionCase
 
 
@@ -222,7 +223,7 @@ def item_detail(session: Session, item: SpotCheckItem) -> ItemDetail:
         certificates=certificates_by_record(session, ids),
         signals=risk_of_records(session, ids),
         organisation_signals=risk_of_organisation(session, item.organisation_id)
-        if item.kind == "organisation"
+        if item.kind == ItemKind.ORGANISATION
         else None,
         inspectors=inspectors,
         finding=finding,

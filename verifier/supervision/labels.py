@@ -4,40 +4,53 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-FINDING_RESULT = {
-    "confirmed": _l("Confirmed"),
-    "discrepancy": _l("Discrepancy"),
-    "unverifiable": _l("Could not verify"),
+from verifier.labels import Labels
+from verifier.supervision.models import (
+    CaseEventKind,
+    CaseOutcome,
+    CaseStatus,
+    DiscrepancyType,
+    FindingResult,
+    Sanction,
+)
+
+FINDING_RESULT: Labels = {
+    FindingResult.CONFIRMED: _l("Confirmed"),
+    FindingResult.DISCREPANCY: _l("Discrepancy"),
+    FindingResult.UNVERIFIABLE: _l("Could not verify"),
 }
-DISCREPANCY_TYPE = {
-    "hours_inflated": _l("Hours inflated"),
-    "activity_not_held": _l("Activity not held"),
-    "volunteer_unaware": _l("Volunteer unaware of the record"),
-    "duplicate": _l("Duplicate record"),
-    "paid_or_job_duty": _l("Paid work or job duty recorded as volunteering"),
-    "certificate_forged": _l("Certificate altered or forged"),
+DISCREPANCY_TYPE: Labels = {
+    DiscrepancyType.HOURS_INFLATED: _l("Hours inflated"),
+    DiscrepancyType.ACTIVITY_NOT_HELD: _l("Activity not held"),
+    DiscrepancyType.VOLUNTEER_UNAWARE: _l("Volunteer unaware of the record"),
+    DiscrepancyType.DUPLICATE: _l("Duplicate record"),
+    DiscrepancyType.PAID_OR_JOB_DUTY: _l("Paid work or job duty recorded as volunteering"),
+    DiscrepancyType.CERTIFICATE_FORGED: _l("Certificate altered or forged"),
 }
-CASE_STATUS = {
-    "open": _l("Open"),
-    "responded": _l("Responded"),
-    "overdue": _l("Overdue"),
-    "escalated": _l("Escalated"),
-    "closed": _l("Closed"),
+CASE_STATUS: Labels = {
+    CaseStatus.OPEN: _l("Open"),
+    CaseStatus.RESPONDED: _l("Responded"),
+    CaseStatus.OVERDUE: _l("Overdue"),
+    CaseStatus.ESCALATED: _l("Escalated"),
+    CaseStatus.CLOSED: _l("Closed"),
 }
-CASE_OUTCOME = {"resolved": _l("Resolved"), "sanctioned": _l("Sanctioned")}
-SANCTION = {
-    "warning": _l("Warning"),
-    "stop_activities": _l("Order to stop activities"),
-    "public_notice": _l("Public notice"),
+CASE_OUTCOME: Labels = {
+    CaseOutcome.RESOLVED: _l("Resolved"),
+    CaseOutcome.SANCTIONED: _l("Sanctioned"),
 }
-CASE_EVENT = {
-    "opened": _l("Case opened"),
-    "certificates_suspended": _l("Certificates suspended"),
-    "responded": _l("Organisation responded"),
-    "overdue": _l("Deadline passed"),
-    "escalated": _l("Escalated"),
-    "closed": _l("Case closed"),
-    "certificates_reinstated": _l("Certificates reinstated"),
-    "certificates_revoked": _l("Certificates revoked"),
-    "organisation_suspended": _l("Organisation suspended"),
+SANCTION: Labels = {
+    Sanction.WARNING: _l("Warning"),
+    Sanction.STOP_ACTIVITIES: _l("Order to stop activities"),
+    Sanction.PUBLIC_NOTICE: _l("Public notice"),
+}
+CASE_EVENT: Labels = {
+    CaseEventKind.OPENED: _l("Case opened"),
+    CaseEventKind.CERTIFICATES_SUSPENDED: _l("Certificates suspended"),
+    CaseEventKind.RESPONDED: _l("Organisation responded"),
+    CaseEventKind.OVERDUE: _l("Deadline passed"),
+    CaseEventKind.ESCALATED: _l("Escalated"),
+    CaseEventKind.CLOSED: _l("Case closed"),
+    CaseEventKind.CERTIFICATES_REINSTATED: _l("Certificates reinstated"),
+    CaseEventKind.CERTIFICATES_REVOKED: _l("Certificates revoked"),
+    CaseEventKind.ORGANISATION_SUSPENDED: _l("Organisation suspended"),
 }

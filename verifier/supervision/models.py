@@ -3,26 +3,71 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from verifier.codes import one_of
 from verifier.db import Base, utcnow
 
-FINDING_RESULTS = ("confirmed", "discrepancy", "unverifiable")
-DISCREPANCY_TYPES = (
-    "hours_inflated",
-    "activity_not_held",
-    "volunteer_unaware",
-    "duplicate",
-    "paid_or_job_duty",
-    "certificate_forged",
-)
+
+class FindingResult(StrEnum):
+    CONFIRMED = "confirmed"
+    DISCREPANCY = "discrepancy"
+    UNVERIFIABLE = "unverifiable"
+
+
+class DiscrepancyType(StrEnum):
+    """What kind of discrepancy an inspector found."""
+
+    HOURS_INFLATED = "hours_inflated"
+    ACTIVITY_NOT_HELD = "activity_not_held"
+    VOLUNTEER_UNAWARE = "volunteer_unaware"
+    DUPLICATE = "duplicate"
+    PAID_OR_JOB_DUTY = "paid_or_job_duty"
+    CERTIFICATE_FORGED = "certificate_forged"
+
+
 # the discrepancies that, confirmed by the supervisor, are falsification: certificates are revoked
-FALSIFICATION_TYPES = ("hours_inflated", "activity_not_held", "certificate_forged")
-CASE_STATUSES = ("open", "responded", "overdue", "escalated", "closed")
-CASE_OUTCOMES = ("resolved", "sanctioned")
-SANCTIONS = ("warning", "stop_activities", "public_notice")
+FALSIFICATION_TYPES = (
+    DiscrepancyType.HOURS_INFLATED,
+    DiscrepancyType.ACTIVITY_NOT_HELD,
+    DiscrepancyType.CERTIFICATE_FORGED,
+)
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"
+    RESPONDED = "responded"
+    OVERDUE = "overdue"
+    ESCALATED = "escalated"
+    CLOSED = "closed"
+
+
+class CaseOutcome(StrEnum):
+    RESOLVED = "resolved"
+    SANCTIONED = "sanctioned"
+
+
+class Sanction(StrEnum):
+    WARNING = "warning"
+    STOP_ACTIVITIES = "stop_activities"
+    PUBLIC_NOTICE = "public_notice"
+
+
+class CaseEventKind(StrEnum):
+    """A step in a case's history (case_events.kind)."""
+
+    OPENED = "opened"
+    CERTIFICATES_SUSPENDED = "certificates_suspended"
+    RESPONDED = "responded"
+    OVERDUE = "overdue"
+    ESCALATED = "escalated"
+    CLOSED = "closed"
+    CERTIFICATES_REINSTATED = "certificates_reinstated"
+    CERTIFICATES_REVOKED = "certificates_revoked"
+    ORGANISATION_SUSPENDED = "organisation_suspended"
 
 
 class SpotCheckFinding(Base):
@@ -30,11 +75,10 @@ class SpotCheckFinding(Base):
 
     __tablename__ = "spotcheck_findings"
     __table_args__ = (
+        CheckConstraint(one_of("result", FindingResult), name="result_known"),
         CheckConstraint(
-            "result IN ('confirmed','discrepancy','unverifiable')", name="result_known"
-        ),
-        CheckConstraint(
-            "(result = 'discrepancy') = (discrepancy_type IS NOT NULL)", name="type_iff_discrepancy"
+            f"(result = '{FindingResult.DISCREPANCY.value}') = (discrepancy_type IS NOT NULL)",
+            name="type_iff_discrepancy",
         ),
         UniqueConstraint("item_id", name="uq_spotcheck_findings_item_id"),
     )
@@ -82,14 +126,9 @@ class SupervisionCase(Base):
 
     __tablename__ = "supervision_cases"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('open','responded','overdue','escalated','closed')", name="status_known"
-        ),
-        CheckConstraint("outcome IS NULL OR outcome IN ('resolved','sanctioned')", name="outcome"),
-        CheckConstraint(
-            "sanction IS NULL OR sanction IN ('warning','stop_activities','public_notice')",
-            name="sanction_known",
-        ),
+        CheckConstraint(one_of("status", CaseStatus), name="status_known"),
+        CheckConstraint(one_of("outcome", CaseOutcome, nullable=True), name="outcome"),
+        CheckConstraint(one_of("sanction", Sanction, nullable=True), name="sanction_known"),
         UniqueConstraint("finding_id", name="uq_supervision_cases_finding_id"),
     )
 
@@ -97,7 +136,7 @@ class SupervisionCase(Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     finding_id: Mapped[int] = mapped_column(ForeignKey("spotcheck_findings.id"))
     campaign_id: Mapped[int] = mapped_column(ForeignKey("spotcheck_campaigns.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default=CaseStatus.OPEN)
     deadline: Mapped[datetime]
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     response: Mapped[str] = mapped_column(Text, default="")

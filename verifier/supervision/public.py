@@ -8,9 +8,10 @@ from flask import Blueprint, render_template
 
 from verifier.auth.access import public
 from verifier.db import get_session
-from verifier.labels import ORG_TYPE, label
+from verifier.labels import label
+from verifier.orgs.labels import ORG_TYPE
 from verifier.supervision.labels import DISCREPANCY_TYPE, FINDING_RESULT, SANCTION
-from verifier.supervision.models import DISCREPANCY_TYPES, FINDING_RESULTS
+from verifier.supervision.models import DiscrepancyType, FindingResult
 from verifier.supervision.results import public_results
 
 bp = Blueprint("public_spotchecks", __name__)
@@ -31,8 +32,8 @@ def results_page(campaign_id: int) -> Any:
         scope_types=[label(ORG_TYPE, t) for t in scope.get("org_types") or []],
         region_prefix=scope.get("region_prefix") or "",
         period=parameters.get("period") or {},
-        results_order=FINDING_RESULTS,
-        types_order=DISCREPANCY_TYPES,
+        results_order=tuple(FindingResult),
+        types_order=tuple(DiscrepancyType),
         result_labels=FINDING_RESULT,
         type_labels=DISCREPANCY_TYPE,
         sanction_labels=SANCTION,

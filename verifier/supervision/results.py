@@ -21,8 +21,9 @@ from verifier.orgs.models import Organisation
 from verifier.spotchecks.models import SpotCheckCampaign, SpotCheckItem, SpotCheckPlan
 from verifier.spotchecks.risk import organisation_signals
 from verifier.supervision.models import (
-    DISCREPANCY_TYPES,
-    FINDING_RESULTS,
+    CaseStatus,
+    DiscrepancyType,
+    FindingResult,
     SpotCheckFinding,
     SupervisionCase,
 )
@@ -94,7 +95,7 @@ def public_results(session: Session, campaign_id: int) -> PublicResults:
             SupervisionCase.campaign_id == campaign.id, SupervisionCase.sanction.is_not(None)
         )
     ):
-        if org_id in per_org:
+        if org_id in per_org and sanction is not None:  # not None: the query says so
             per_org[org_id].sanctions.append(sanction)
     pending = sample_size - sum(results.values())
     return PublicResults(campaign, sample_size, pending, list(per_org.values()), results, types)
@@ -130,7 +131,10 @@ def campaign_progress(session: Session, limit: int = 20) -> list[CampaignProgres
                 func.count(SpotCheckItem.id),
                 func.count(SpotCheckFinding.id),
                 func.coalesce(
-                    func.sum(case((SpotCheckFinding.result == "discrepancy", 1), else_=0)), 0
+                    func.sum(
+                        case((SpotCheckFinding.result == FindingResult.DISCREPANCY, 1), else_=0)
+                    ),
+                    0,
                 ),
             )
             .outerjoin(SpotCheckFinding, SpotCheckFinding.item_id == SpotCheckItem.id)
@@ -159,7 +163,7 @@ class OrganisationRate:
 
 def rates_by_organisation(session: Session, limit: int = 15) -> list[OrganisationRate]:
     """Organisations with findings, the highest share of discrepancies first."""
-    bad = func.sum(case((SpotCheckFinding.result == "discrepancy", 1), else_=0))
+    bad = func.sum(case((SpotCheckFinding.result == FindingResult.DISCREPANCY, 1), else_=0))
     rows = session.execute(
         select(Organisation.id, Organisation.name, func.count(SpotCheckFinding.id), bad)
         .join(SpotCheckItem, SpotCheckItem.organisation_id == Organisation.id)
@@ -183,7 +187,7 @@ def findings_by_month(
         year, month = (year - 1, 12) if month == 1 else (year, month - 1)
     keys.reverse()
     start = datetime(int(keys[0][:4]), int(keys[0][5:]), 1, tzinfo=to_local(utcnow()).tzinfo)
-    counts: dict[str, dict[str, int]] = {k: dict.fromkeys(FINDING_RESULTS, 0) for k in keys}
+    counts: dict[str, dict[str, int]] = {k: dict.fromkeys(FindingResult, 0) for k in keys}
     # findings are few (one per sampled item); bucketing them by local month here is simplest
     for created_at, result in session.execute(
         select(SpotCheckFinding.created_at, SpotCheckFinding.result).where(
@@ -229,7 +233,7 @@ def overdue_cases(session: Session, limit: int = 50) -> list[SupervisionCase]:
     return list(
         session.scalars(
             select(SupervisionCase)
-            .where(SupervisionCase.status == "overdue")
+            .where(SupervisionCase.status == CaseStatus.OVERDUE)
             .order_by(SupervisionCase.deadline)
             .limit(limit)
         )
@@ -243,5 +247,6 @@ def discrepancy_type_totals(session: Session) -> dict[str, int]:
         .where(SpotCheckFinding.discrepancy_type.is_not(None))
         .group_by(SpotCheckFinding.discrepancy_type)
     ):
-        totals[kind] = n
-    return {k: totals[k] for k in DISCREPANCY_TYPES}
+        if kind is not None:  # the query says so
+            totals[kind] = n
+    return {k: totals[k] for k in DiscrepancyType}

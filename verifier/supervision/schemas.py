@@ -9,10 +9,14 @@ from pydantic import Field, StrictBool
 
 from verifier.api.schemas import InputModel, OutputModel, PageOut, PageQuery, RecordId, Text, local
 from verifier.certificates.services import number_display
-from verifier.supervision.models import DISCREPANCY_TYPES
-
-Result = Literal["confirmed", "discrepancy", "unverifiable"]
-DiscrepancyType = Literal[DISCREPANCY_TYPES]  # type: ignore[valid-type]
+from verifier.spotchecks.states import ItemKind
+from verifier.supervision.models import (
+    CaseOutcome,
+    CaseStatus,
+    DiscrepancyType,
+    FindingResult,
+    Sanction,
+)
 
 
 class ItemQuery(PageQuery):
@@ -40,7 +44,7 @@ class OrganisationRef(OutputModel):
 class FindingOut(OutputModel):
     id: int
     item_id: int
-    result: Result
+    result: FindingResult
     discrepancy_type: str | None
     notes: str
     record_ids: list[int] = Field(description="The records a discrepancy affects.")
@@ -62,7 +66,7 @@ class EvidenceOut(OutputModel):
 class ItemOut(OutputModel):
     id: int
     campaign_id: int
-    kind: Literal["organisation", "record"]
+    kind: ItemKind
     item: str = Field(description='The population id, as in the manifest ("org:12").')
     organisation: OrganisationRef
     record_id: int | None
@@ -107,7 +111,7 @@ class ItemDetailOut(ItemOut):
 
 
 class FindingCreate(InputModel):
-    result: Result
+    result: FindingResult
     discrepancy_type: DiscrepancyType | None = Field(
         None, description="Required for a discrepancy, absent otherwise."
     )
@@ -126,7 +130,7 @@ class FindingCreated(OutputModel):
 
 
 class CaseQuery(PageQuery):
-    status: Literal["open", "responded", "overdue", "escalated", "closed"] | None = None
+    status: CaseStatus | None = None
 
 
 class CaseEventOut(OutputModel):
@@ -142,7 +146,7 @@ class CaseOut(OutputModel):
     campaign_id: int
     finding_id: int
     discrepancy_type: str | None
-    status: Literal["open", "responded", "overdue", "escalated", "closed"]
+    status: CaseStatus
     deadline: datetime
     opened_at: datetime
     response: str
@@ -170,9 +174,9 @@ class CaseResponse(InputModel):
 
 
 class CaseClose(InputModel):
-    outcome: Literal["resolved", "sanctioned"]
+    outcome: CaseOutcome
     decision: Text = Field(min_length=1, max_length=5000, description="The reasons, in words.")
-    sanction: Literal["warning", "stop_activities", "public_notice"] | None = Field(
+    sanction: Sanction | None = Field(
         None,
         description="With `sanctioned`: warning (警告), stop_activities (责令停止活动: the "
         "organisation is suspended), public_notice (公告).",

@@ -27,7 +27,10 @@ from verifier.supervision.labels import DISCREPANCY_TYPE
 from verifier.supervision.models import (
     CaseCertificate,
     CaseEvent,
+    CaseEventKind,
+    CaseStatus,
     FindingRecord,
+    FindingResult,
     SpotCheckFinding,
     SupervisionCase,
 )
@@ -131,7 +134,7 @@ def open_case(
     now: datetime | None = None,
 ) -> SupervisionCase:
     """Order the organisation to correct within a deadline; suspend the covering certificates."""
-    if finding.result != "discrepancy":
+    if finding.result != FindingResult.DISCREPANCY:
         raise Conflict(_("only a discrepancy opens a supervision case"))
     if deadline_days < 1:
         raise ValidationError(
@@ -142,7 +145,7 @@ def open_case(
         organisation_id=organisation_id,
         finding_id=finding.id,
         campaign_id=campaign_id,
-        status="open",
+        status=CaseStatus.OPEN,
         deadline=now + timedelta(days=deadline_days),
         opened_at=now,
     )
@@ -151,7 +154,7 @@ def open_case(
     record_case_event(
         session,
         case,
-        "opened",
+        CaseEventKind.OPENED,
         actor,
         finding_id=finding.id,
         deadline=case.deadline.isoformat(),
@@ -168,7 +171,9 @@ def open_case(
             suspended.append(cert.number)
     session.flush()
     if suspended:
-        record_case_event(session, case, "certificates_suspended", actor, certificates=suspended)
+        record_case_event(
+            session, case, CaseEventKind.CERTIFICATES_SUSPENDED, actor, certificates=suspended
+        )
     return case
 
 
@@ -202,7 +207,7 @@ def list_cases(
         stmt = stmt.where(SupervisionCase.status == status)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(
-        stmt.order_by(SupervisionCase.status == "closed", SupervisionCase.deadline)
+        stmt.order_by(SupervisionCase.status == CaseStatus.CLOSED, SupervisionCase.deadline)
         .offset((max(page, 1) - 1) * per_page)
         .limit(per_page)
     )
@@ -219,7 +224,7 @@ def respond(
     """Record the organisation's answer: an explanation and the records it corrected."""
     if not actor.is_org_user or actor.organisation_id != case.organisation_id:
         raise Forbidden(_("only the organisation under supervision may respond"))
-    if case.status not in ("open", "overdue", "responded"):
+    if case.status not in (CaseStatus.OPEN, CaseStatus.OVERDUE, CaseStatus.RESPONDED):
         raise Conflict(_("this case no longer takes responses"))
     explanation = checked_text(explanation, "explanation", required=True)
     ids = sorted(set(corrected_record_ids or []))
@@ -243,9 +248,11 @@ def respond(
     case.corrected_record_ids = json.dumps(ids)
     case.responded_at = utcnow()
     case.responded_by_id = actor.id
-    case.status = "responded"
+    case.status = CaseStatus.RESPONDED
     session.flush()
-    record_case_event(session, case, "responded", actor, explanation, corrected_record_ids=ids)
+    record_case_event(
+        session, case, CaseEventKind.RESPONDED, actor, explanation, corrected_record_ids=ids
+    )
     return case
 
 
@@ -258,15 +265,17 @@ def flag_overdue_cases(session: Session, now: datetime) -> int:
     cases = list(
         session.scalars(
             select(SupervisionCase)
-            .where(SupervisionCase.status == "open", SupervisionCase.deadline < now)
+            .where(SupervisionCase.status == CaseStatus.OPEN, SupervisionCase.deadline < now)
             .order_by(SupervisionCase.id)
             .with_for_update(skip_locked=True, of=SupervisionCase)
         )
     )
     for case in cases:
-        case.status = "overdue"
+        case.status = CaseStatus.OVERDUE
         session.flush()
-        record_case_event(session, case, "overdue", None, deadline=case.deadline.isoformat())
+        record_case_event(
+            session, case, CaseEventKind.OVERDUE, None, deadline=case.deadline.isoformat()
+        )
     return len(cases)
 
 

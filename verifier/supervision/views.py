@@ -41,9 +41,9 @@ from verifier.supervision.labels import (
     SANCTION,
 )
 from verifier.supervision.models import (
-    CASE_STATUSES,
     FALSIFICATION_TYPES,
-    FINDING_RESULTS,
+    CaseStatus,
+    FindingResult,
 )
 from verifier.supervision.services import (
     affected_record_ids,
@@ -163,12 +163,12 @@ def cases() -> Any:
     """Supervision cases: an organisation's own, or all for regulators."""
     actor = require_actor()
     status = request.args.get("status", "")
-    status = status if status in CASE_STATUSES else ""
+    status = status if status in tuple(CaseStatus) else ""
     number = requested_page()
     rows, total = list_cases(get_session(), actor, status=status, page=number, per_page=PER_PAGE)
     page = Page(rows, number, PER_PAGE, total, {"status": status})
     return render_template(
-        "supervision/cases.html", page=page, status=status, statuses=CASE_STATUSES
+        "supervision/cases.html", page=page, status=status, statuses=tuple(CaseStatus)
     )
 
 
@@ -305,7 +305,7 @@ def dashboard() -> Any:
         if rates
         else None,
         month_chart=charts.stacked_columns(
-            months, FINDING_RESULTS, labels, _("Findings per month, by result")
+            months, tuple(FindingResult), labels, _("Findings per month, by result")
         ),
         months=months,
         risk=results.risk_ranking(session),

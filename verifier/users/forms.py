@@ -7,14 +7,15 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 
-from verifier.auth.models import ROLES
+from verifier.auth.models import ROLES, Role
+from verifier.labels import Labels
 
-ROLE_LABELS = {
-    "platform_admin": _l("Platform administrator"),
-    "org_admin": _l("Organisation administrator"),
-    "org_recorder": _l("Recorder"),
-    "regulator_supervisor": _l("Regulator (supervisor)"),
-    "regulator_inspector": _l("Regulator (inspector)"),
+ROLE_LABELS: Labels = {
+    Role.PLATFORM_ADMIN: _l("Platform administrator"),
+    Role.ORG_ADMIN: _l("Organisation administrator"),
+    Role.ORG_RECORDER: _l("Recorder"),
+    Role.REGULATOR_SUPERVISOR: _l("Regulator (supervisor)"),
+    Role.REGULATOR_INSPECTOR: _l("Regulator (inspector)"),
 }
 
 
@@ -34,7 +35,7 @@ class UserForm(FlaskForm):
         _l("Role"),
         validate_choice=False,
         choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES],
-        default="org_recorder",
+        default=Role.ORG_RECORDER,
     )
     organisation = StringField(
         _l("Organisation (unified social credit code)"),

@@ -67,7 +67,7 @@ def new_user() -> Any:
         try:
             if actor.role == ORG_ADMIN:
                 organisation = actor.organisation
-                role = ORG_RECORDER
+                role: str = ORG_RECORDER
             else:
                 code = (form.organisation.data or "").strip()
                 organisation = get_by_uscc(session, code) if code else None

@@ -15,12 +15,13 @@ from verifier.api import bp
 from verifier.api.openapi import operation
 from verifier.api.schemas import InputModel, OutputModel, read_json
 from verifier.auth.access import public
+from verifier.certificates.models import VerificationChannel
 from verifier.db import get_session, writes_data
 from verifier.errors import PayloadTooLarge
 from verifier.ratelimit import limiter
 from verifier.verification.services import (
-    STATUSES,
     Verdict,
+    VerificationStatus,
     record_verification,
     record_verifications,
     verify_number,
@@ -32,7 +33,9 @@ MAX_BODY_BYTES = 4 * 1024 * 1024  # a batch of 1,000 tokens is about 0.7 MB
 SINGLE_LIMIT = "60 per minute"
 BATCH_LIMIT = "10 per minute; 200 per day"
 STATUS_TEXT = (
-    "`status` is one of " + ", ".join(f"`{s}`" for s in STATUSES) + ". `checks` lists, in "
+    "`status` is one of "
+    + ", ".join(f"`{s}`" for s in VerificationStatus)
+    + ". `checks` lists, in "
     "order, format, signature, key_status, ledger, revocation, issuer and records, each with "
     "`ok` (true, false, or null when not run because an earlier check failed) and `detail`. "
     "`certificate` holds only masked fields (never an ID number), or null when the certificate "
@@ -171,10 +174,10 @@ def verify_api() -> Any:
     session = get_session()
     if body.items is None:
         verdict = _verify(body)
-        record_verification(session, verdict, "api")
+        record_verification(session, verdict, VerificationChannel.API)
         return jsonify(verdict.to_json())
     verdicts = [_verify(item) for item in body.items]
-    record_verifications(session, verdicts, "batch")
+    record_verifications(session, verdicts, VerificationChannel.BATCH)
     return jsonify({"results": [v.to_json() for v in verdicts]})
 
 
@@ -195,5 +198,5 @@ def verify_api() -> Any:
 def certificate_status_api(number: str) -> Any:
     session = get_session()
     verdict = verify_number(session, number[:64])
-    record_verification(session, verdict, "api")
+    record_verification(session, verdict, VerificationChannel.API)
     return jsonify(verdict.to_json())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from flask_babel import gettext as _
@@ -14,27 +15,40 @@ from verifier.certificates.lifecycle import records_intact
 from verifier.certificates.models import Certificate, VerificationEvent
 from verifier.certificates.numbers import InvalidCertificateNumber, normalize_certificate_number
 from verifier.certificates.services import activities_of, content_hash, ledger_entry, number_display
+from verifier.certificates.states import CertificateStatus
 from verifier.crypto import signing
 from verifier.crypto.errors import CryptoError, InvalidSignature, MalformedToken
 from verifier.errors import ValidationError
+from verifier.keys.labels import KEY_STATUS
+from verifier.keys.models import KeyStatus
 from verifier.keys.services import get_key, public_key_of
-from verifier.labels import KEY_STATUS, ORG_STATUS, label
-from verifier.orgs.models import Organisation
+from verifier.labels import label
+from verifier.orgs.labels import ORG_STATUS
+from verifier.orgs.models import Organisation, OrgStatus
 from verifier.timeutil import format_hours, to_local
 from verifier.volunteers.models import Volunteer
 from verifier.volunteers.services import lookup_keys
 
-STATUSES = (
-    "valid",
-    "revoked",
-    "suspended",
-    "superseded",
-    "issuer_suspended",
-    "key_compromised",
-    "invalid_signature",
-    "unknown",
-    "malformed",
-)
+
+class VerificationStatus(StrEnum):
+    """A verification's answer (published, and kept in verification_events.status).
+
+    The first four are the certificate's own status, when every check before it passed.
+    """
+
+    VALID = CertificateStatus.VALID.value
+    REVOKED = CertificateStatus.REVOKED.value
+    SUSPENDED = CertificateStatus.SUSPENDED.value
+    SUPERSEDED = CertificateStatus.SUPERSEDED.value
+    ISSUER_SUSPENDED = "issuer_suspended"
+    KEY_COMPROMISED = "key_compromised"
+    INVALID_SIGNATURE = "invalid_signature"
+    UNKNOWN = "unknown"
+    MALFORMED = "malformed"
+
+
+# certificate statuses that end a verification with that status
+_STOPPING = (CertificateStatus.REVOKED, CertificateStatus.SUSPENDED, CertificateStatus.SUPERSEDED)
 CHECK_NAMES = ("format", "signature", "key_status", "ledger", "revocation", "issuer", "records")
 
 
@@ -53,12 +67,16 @@ class Verdict:
 
     @property
     def valid(self) -> bool:
-        return self.status == "valid"
+        return self.status == VerificationStatus.VALID
 
     def fields(self) -> dict[str, Any]:
         """The certificate's public, masked fields (none when it could not be identified)."""
         cert = self.certificate
-        if cert is None or self.status in ("unknown", "malformed", "invalid_signature"):
+        if cert is None or self.status in (
+            VerificationStatus.UNKNOWN,
+            VerificationStatus.MALFORMED,
+            VerificationStatus.INVALID_SIGNATURE,
+        ):
             return {}
         return public_fields(cert)
 
@@ -86,9 +104,7 @@ def public_fields(cert: Certificate) -> dict[str, Any]:
         "issuer_name": cert.issuer_name,
         "issuer_uscc": cert.issuer_uscc,
         "issued_on": to_local(cert.issued_at).date().isoformat(),
-        "status_reason": cert.status_reason
-        if cert.status in ("revoked", "suspended", "superseded")
-        else "",
+        "status_reason": cert.status_reason if cert.status in _STOPPING else "",
     }
 
 
@@ -113,7 +129,7 @@ class _Pipeline:
                 self.checks.append(Check(name, None, _("not checked")))
         order = {name: i for i, name in enumerate(CHECK_NAMES)}
         self.checks.sort(key=lambda c: order[c.name])
-        return Verdict(self.status or "valid", self.checks, cert)
+        return Verdict(self.status or VerificationStatus.VALID, self.checks, cert)
 
 
 def verify_token(session: Session, token: str) -> Verdict:
@@ -126,7 +142,11 @@ def verify_token(session: Session, token: str) -> Verdict:
             raise MalformedToken("the token has no certificate number (jti)")
         normalize_certificate_number(number)
     except (MalformedToken, InvalidCertificateNumber) as exc:
-        run.failed("format", "malformed", _("not a certificate token: %(why)s", why=str(exc)))
+        run.failed(
+            "format",
+            VerificationStatus.MALFORMED,
+            _("not a certificate token: %(why)s", why=str(exc)),
+        )
         return run.verdict(None)
     run.passed("format", _("a signed certificate token (JWS, EdDSA)"))
     return _check_signed(session, run, token, decoded, number)
@@ -139,13 +159,19 @@ def _check_signed(
     key = get_key(session, kid)
     if key is None:
         run.failed(
-            "signature", "invalid_signature", _("signed by a key this service never published")
+            "signature",
+            VerificationStatus.INVALID_SIGNATURE,
+            _("signed by a key this service never published"),
         )
         return run.verdict(None)
     try:
         signing.verify_compact_jws(token, lambda k: public_key_of(key) if k == key.kid else None)
     except (InvalidSignature, CryptoError):
-        run.failed("signature", "invalid_signature", _("the signature does not match the content"))
+        run.failed(
+            "signature",
+            VerificationStatus.INVALID_SIGNATURE,
+            _("the signature does not match the content"),
+        )
         return run.verdict(None)
     run.passed("signature", _("signature valid (key %(kid)s…)", kid=kid[:8]))
 
@@ -157,23 +183,31 @@ def _check_signed(
         and cert.token == token
         and json.loads(entry.details).get("content_sha256") == content_hash(token)
     )
-    if key.status == "compromised":
-        if in_ledger and key.compromised_at is not None and entry.created_at < key.compromised_at:  # type: ignore[union-attr]
+    if key.status == KeyStatus.COMPROMISED:
+        if (
+            in_ledger
+            and entry is not None
+            and key.compromised_at is not None
+            and entry.created_at < key.compromised_at
+        ):
             run.passed(
                 "key_status", _("the key was compromised later; this certificate was issued before")
             )
         else:
-            run.failed("key_status", "key_compromised", _("signed with a compromised key"))
+            run.failed(
+                "key_status", VerificationStatus.KEY_COMPROMISED, _("signed with a compromised key")
+            )
             return run.verdict(None)
     else:
         run.passed("key_status", _("key %(status)s", status=label(KEY_STATUS, key.status)))
     if not in_ledger:
         run.failed(
             "ledger",
-            "unknown",
+            VerificationStatus.UNKNOWN,
             _("not in the issuance ledger: this certificate was never issued here"),
         )
         return run.verdict(None)
+    assert entry is not None and cert is not None  # in_ledger says so
     run.passed(
         "ledger",
         _(
@@ -181,13 +215,12 @@ def _check_signed(
             day=to_local(entry.created_at).date().isoformat(),
             id=entry.id,
         ),
-    )  # type: ignore[union-attr]
-    assert cert is not None
-    if cert.status in ("revoked", "suspended", "superseded"):
-        messages = {
-            "revoked": _("revoked: %(reason)s"),
-            "suspended": _("suspended while under review: %(reason)s"),
-            "superseded": _("superseded: %(reason)s"),
+    )
+    if cert.status in _STOPPING:
+        messages: dict[str, str] = {
+            CertificateStatus.REVOKED: _("revoked: %(reason)s"),
+            CertificateStatus.SUSPENDED: _("suspended while under review: %(reason)s"),
+            CertificateStatus.SUPERSEDED: _("superseded: %(reason)s"),
         }
         run.failed(
             "revocation", cert.status, messages[cert.status] % {"reason": cert.status_reason}
@@ -195,10 +228,10 @@ def _check_signed(
         return run.verdict(cert)
     run.passed("revocation", _("not revoked or suspended"))
     org = session.get(Organisation, cert.organisation_id)
-    if org is None or org.status != "active":
+    if org is None or org.status != OrgStatus.ACTIVE:
         run.failed(
             "issuer",
-            "issuer_suspended",
+            VerificationStatus.ISSUER_SUSPENDED,
             _(
                 "the issuing organisation is %(s)s",
                 s=label(ORG_STATUS, org.status if org else "unknown"),
@@ -207,7 +240,11 @@ def _check_signed(
         return run.verdict(cert)
     run.passed("issuer", _("the issuing organisation is active"))
     if not records_intact(session, cert):
-        run.failed("records", "superseded", _("the records it covers have changed since issue"))
+        run.failed(
+            "records",
+            VerificationStatus.SUPERSEDED,
+            _("the records it covers have changed since issue"),
+        )
         return run.verdict(cert)
     run.passed("records", _("the %(n)d records it covers are unchanged", n=cert.record_count))
     return run.verdict(cert)
@@ -219,12 +256,16 @@ def verify_number(session: Session, text: str) -> Verdict:
     try:
         number = normalize_certificate_number(text).replace("-", "")
     except InvalidCertificateNumber as exc:
-        run.failed("format", "malformed", exc.message)
+        run.failed("format", VerificationStatus.MALFORMED, exc.message)
         return run.verdict(None)
     cert = session.scalars(select(Certificate).where(Certificate.number == number)).first()
     if cert is None:
         run.passed("format", _("a well-formed certificate number"))
-        run.failed("ledger", "unknown", _("no certificate with this number was issued here"))
+        run.failed(
+            "ledger",
+            VerificationStatus.UNKNOWN,
+            _("no certificate with this number was issued here"),
+        )
         return run.verdict(None)
     run.passed("format", _("a well-formed certificate number"))
     decoded = signing.decode_compact_jws(cert.token)

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 
 from verifier.auth.access import public
+from verifier.certificates.models import VerificationChannel
 from verifier.certificates.numbers import InvalidCertificateNumber, normalize_certificate_number
 from verifier.db import get_session, writes_data
 from verifier.ratelimit import limiter
@@ -42,11 +43,11 @@ def _number_key() -> str:
 def scanned(token: str) -> Any:
     session = get_session()
     verdict = verify_token(session, token)
-    record_verification(session, verdict, "scan")
+    record_verification(session, verdict, VerificationChannel.SCAN)
     return render_template(
         "verification/result.html",
         verdict=verdict,
-        channel="scan",
+        channel=VerificationChannel.SCAN,
         match_form=MatchForm(formdata=None),
     )
 
@@ -61,11 +62,11 @@ def typed() -> Any:
         return render_template("verification/form.html")
     session = get_session()
     verdict = verify_number(session, number[:64])
-    record_verification(session, verdict, "typed")
+    record_verification(session, verdict, VerificationChannel.TYPED)
     return render_template(
         "verification/result.html",
         verdict=verdict,
-        channel="typed",
+        channel=VerificationChannel.TYPED,
         match_form=MatchForm(formdata=None),
     )
 
@@ -92,7 +93,7 @@ def match(number: str) -> Any:
     return render_template(
         "verification/result.html",
         verdict=verdict,
-        channel="typed",
+        channel=VerificationChannel.TYPED,
         match_result=result,
         match_form=form,
     )

@@ -8,13 +8,16 @@ from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
-ID_TYPE_LABELS = {
-    "resident_id": _l("Resident ID card (居民身份证)"),
-    "passport": _l("Passport (护照)"),
-    "hk_macao_permit": _l("Hong Kong/Macao permit (港澳居民来往内地通行证)"),
-    "taiwan_permit": _l("Taiwan permit (台湾居民来往大陆通行证)"),
+from verifier.identifiers import Gender, IdType
+from verifier.labels import Labels
+
+ID_TYPE_LABELS: Labels = {
+    IdType.RESIDENT_ID: _l("Resident ID card (居民身份证)"),
+    IdType.PASSPORT: _l("Passport (护照)"),
+    IdType.HK_MACAO_PERMIT: _l("Hong Kong/Macao permit (港澳居民来往内地通行证)"),
+    IdType.TAIWAN_PERMIT: _l("Taiwan permit (台湾居民来往大陆通行证)"),
 }
-GENDER_LABELS = {"male": _l("Male"), "female": _l("Female")}
+GENDER_LABELS: Labels = {Gender.MALE: _l("Male"), Gender.FEMALE: _l("Female")}
 
 
 class VolunteerForm(FlaskForm):

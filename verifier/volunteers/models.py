@@ -7,7 +7,9 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from verifier.codes import one_of
 from verifier.db import Base, utcnow
+from verifier.identifiers import Gender, IdType
 
 
 class Volunteer(Base):
@@ -16,11 +18,8 @@ class Volunteer(Base):
     __tablename__ = "volunteers"
     __table_args__ = (
         UniqueConstraint("id_lookup", name="uq_volunteers_id_lookup"),
-        CheckConstraint(
-            "id_type IN ('resident_id','passport','hk_macao_permit','taiwan_permit')",
-            name="id_type_known",
-        ),
-        CheckConstraint("gender IS NULL OR gender IN ('male','female')", name="gender_known"),
+        CheckConstraint(one_of("id_type", IdType), name="id_type_known"),
+        CheckConstraint(one_of("gender", Gender, nullable=True), name="gender_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

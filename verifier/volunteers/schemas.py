@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
 
 from pydantic import Field, StrictBool
 
@@ -17,11 +16,9 @@ from verifier.api.schemas import (
     Text,
     local,
 )
+from verifier.identifiers import Gender, IdType
 from verifier.volunteers.models import Volunteer
 from verifier.volunteers.services import VolunteerInput
-
-IdType = Literal["resident_id", "passport", "hk_macao_permit", "taiwan_permit"]
-Gender = Literal["male", "female"]
 
 
 class VolunteerCreate(InputModel):
@@ -94,14 +91,14 @@ class VolunteerOut(OutputModel):
             id=volunteer.id,
             volunteer_number=volunteer.volunteer_number,
             name=volunteer.name,
-            gender=volunteer.gender,  # type: ignore[arg-type]
+            gender=volunteer.gender,
             birth_date=volunteer.birth_date,
-            id_type=volunteer.id_type,  # type: ignore[arg-type]
+            id_type=volunteer.id_type,
             id_number_masked=volunteer.id_masked,
             phone_masked=volunteer.phone_masked,
             guardian_name=volunteer.guardian_name,
             guardian_consent=volunteer.guardian_consent_at is not None,
-            created_at=local(volunteer.created_at),  # type: ignore[arg-type]
+            created_at=local(volunteer.created_at),
             merged_into=volunteer.merged_into.volunteer_number if volunteer.merged_into else None,
         )
 

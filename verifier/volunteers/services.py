@@ -19,7 +19,8 @@ from verifier.crypto.encryption import Place, get_cipher
 from verifier.db import utcnow
 from verifier.errors import Conflict, NotFound, ValidationError
 from verifier.identifiers import (
-    ID_TYPES,
+    Gender,
+    IdType,
     compact_identifier,
     mask_id_number,
     normalize_id_number,
@@ -35,12 +36,12 @@ from verifier.volunteers.models import Membership, Volunteer
 
 GUARDIAN_AGE = 14
 GENDERS = {
-    "male": "male",
-    "female": "female",
-    "男": "male",
-    "女": "female",
-    "m": "male",
-    "f": "female",
+    "male": Gender.MALE,
+    "female": Gender.FEMALE,
+    "男": Gender.MALE,
+    "女": Gender.FEMALE,
+    "m": Gender.MALE,
+    "f": Gender.FEMALE,
 }
 
 
@@ -91,7 +92,7 @@ def validate_volunteer(data: VolunteerInput) -> VolunteerInput:
         if gender is None:
             raise ValidationError(_("gender is male or female"), field="gender", rule="gender")
     birth = data.birth_date
-    if id_type == "resident_id":
+    if id_type == IdType.RESIDENT_ID:
         id_birth = resident_id_birth_date(number)
         if birth is not None and birth != id_birth:
             raise ValidationError(
@@ -309,7 +310,7 @@ def visible_volunteer(session: Session, actor: User, volunteer_id: int) -> Volun
     volunteer = session.get(Volunteer, volunteer_id)
     if volunteer is None:
         raise NotFound(_("no such volunteer"))
-    if actor.is_org_user and not is_member(session, actor.organisation_id, volunteer.id):  # type: ignore[arg-type]
+    if actor.is_org_user and not is_member(session, actor.organisation_id, volunteer.id):  # type: ignore[arg-type]  # an org user has an org (a check)
         raise NotFound(_("no such volunteer"))
     return volunteer
 
@@ -346,7 +347,7 @@ def search_volunteers(
                 select(merged.merged_into_id).where(merged.volunteer_number == compact)
             ),
         ]
-        for id_type in ID_TYPES:
+        for id_type in IdType:
             try:
                 number = normalize_id_number(id_type, compact)
             except ValidationError:
@@ -367,7 +368,7 @@ def is_id_number_query(query: str) -> bool:
         return False
     if re.search(r"\d{8}", compact):  # a mistyped ID number is still mostly someone's ID number
         return True
-    for id_type in ID_TYPES:
+    for id_type in IdType:
         try:
             normalize_id_number(id_type, compact)
         except ValidationError:

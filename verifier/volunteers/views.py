@@ -11,6 +11,7 @@ from verifier.auth.access import require_actor, roles
 from verifier.auth.models import ORG_ADMIN, ORG_RECORDER, REGULATOR_ROLES
 from verifier.db import get_session, savepoint
 from verifier.errors import VerifierError
+from verifier.orgs.models import OrgStatus
 from verifier.volunteers.forms import GENDER_LABELS, ID_TYPE_LABELS, SearchForm, VolunteerForm
 from verifier.volunteers.services import (
     VolunteerInput,
@@ -116,7 +117,7 @@ def detail(volunteer_id: int) -> Any:
         id_type_labels=ID_TYPE_LABELS,
         gender_labels=GENDER_LABELS,
         may_record=actor.is_org_user
-        and actor.organisation.status == "active"
+        and actor.organisation.status == OrgStatus.ACTIVE
         and volunteer.merged_into_id is None,
         **extra,
     )

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from verifier.auth.models import User
 from verifier.orgs.models import Organisation
 from verifier.orgs.signals import organisation_page
-from verifier.records.models import ServiceRecord
+from verifier.records.models import RecordStatus, ServiceRecord
 from verifier.records.services import list_records
 from verifier.timeutil import local_today
 from verifier.volunteers.models import Membership, Volunteer
@@ -25,14 +25,14 @@ def dashboard_context(session: Session, actor: User | None) -> dict[str, Any]:
     """Return counts for the actor's organisation, or for the whole instance."""
     assert actor is not None
     records = select(func.count(), func.coalesce(func.sum(ServiceRecord.minutes), 0)).where(
-        ServiceRecord.status == "active"
+        ServiceRecord.status == RecordStatus.ACTIVE
     )
     since = local_today() - timedelta(days=30)
     recent = select(func.count()).where(
-        ServiceRecord.status == "active", ServiceRecord.service_date >= since
+        ServiceRecord.status == RecordStatus.ACTIVE, ServiceRecord.service_date >= since
     )
     late = select(func.count()).where(
-        ServiceRecord.status == "active", ServiceRecord.entered_late.is_(True)
+        ServiceRecord.status == RecordStatus.ACTIVE, ServiceRecord.entered_late.is_(True)
     )
     if actor.is_org_user:
         volunteers = (
@@ -80,7 +80,7 @@ def _record_figures(org_ids: list[int] | None) -> Any:
             func.coalesce(func.sum(ServiceRecord.minutes), 0),
             func.coalesce(func.sum(case((ServiceRecord.entered_late.is_(True), 1), else_=0)), 0),
         )
-        .where(ServiceRecord.status == "active")
+        .where(ServiceRecord.status == RecordStatus.ACTIVE)
         .group_by(ServiceRecord.organisation_id)
     )
     if org_ids is not None:

@@ -60,7 +60,7 @@ def _field_at(form: BaseForm, path: str) -> Field | None:
         node = fields[part]
     if isinstance(node, FormField) or node.name == "csrf_token":
         return None
-    return node  # type: ignore[no-any-return]
+    return node
 
 
 def distinct_ids(forms: Mapping[str, BaseForm]) -> None:
