@@ -16,6 +16,7 @@ from pydantic import (
     Field,
     StrictInt,
     StrictStr,
+    WithJsonSchema,
 )
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
@@ -107,6 +108,10 @@ LocalDateTime = Annotated[
     ),
 ]
 IsoDate = Annotated[date, BeforeValidator(_parse_date), Field(examples=["1990-03-07"])]
+# A file sent in a multipart/form-data field (the import file, evidence), as documented.
+UploadedFile = Annotated[
+    bytes, WithJsonSchema({"type": "string", "contentMediaType": "application/octet-stream"})
+]
 # The id of a stored row (a volunteer, a record ...): a JSON integer that fits the column.
 RecordId = Annotated[StrictInt, Field(ge=1, le=INT32_MAX)]
 

@@ -54,7 +54,7 @@ ID = "<int(min=1, max=2147483647):record_id>"
     body=RecordCreate,
     response=RecordOut,
     status=201,
-    errors=(409,),
+    errors=(404, 409),
 )
 def create_record_api() -> Any:
     body = read_json(RecordCreate)
@@ -82,6 +82,7 @@ def create_record_api() -> Any:
     "own organisation's records; a volunteer they cannot see answers 404.",
     query=RecordQuery,
     response=RecordPage,
+    errors=(404,),
 )
 def list_records_api() -> Any:
     query = read_query(RecordQuery)

@@ -31,6 +31,7 @@ from verifier.supervision.schemas import (
     FindingCreate,
     FindingCreated,
     FindingOut,
+    FindingUpload,
     ItemDetailOut,
     ItemOut,
     ItemPage,
@@ -175,34 +176,6 @@ def get_item_api(item_id: int) -> Any:
     )
 
 
-FINDING_MULTIPART = {
-    "required": True,
-    "content": {
-        "application/json": {"schema": {"$ref": "#/components/schemas/FindingCreate"}},
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "required": ["result"],
-                "properties": {
-                    "result": {
-                        "type": "string",
-                        "enum": ["confirmed", "discrepancy", "unverifiable"],
-                    },
-                    "discrepancy_type": {"type": "string"},
-                    "notes": {"type": "string"},
-                    "record_ids": {"type": "array", "items": {"type": "integer"}},
-                    "evidence": {
-                        "type": "array",
-                        "items": {"type": "string", "contentMediaType": "application/octet-stream"},
-                        "description": "PDF, JPEG or PNG files, recognised by their content.",
-                    },
-                },
-            }
-        },
-    },
-}
-
-
 def read_finding() -> tuple[FindingCreate, list[EvidenceFile]]:
     """Read a finding sent as JSON, or as multipart/form-data with evidence files."""
     if request.mimetype != "multipart/form-data":
@@ -252,7 +225,7 @@ def read_finding() -> tuple[FindingCreate, list[EvidenceFile]]:
     "opens a supervision case (责令限期改正) against the organisation with a deadline, and "
     "suspends exactly the certificates covering the affected records.",
     body=FindingCreate,
-    request_body=FINDING_MULTIPART,
+    form=FindingUpload,
     response=FindingCreated,
     status=201,
     errors=(409, 413),
@@ -281,7 +254,7 @@ def record_finding_api(item_id: int) -> Any:
     tag="spot checks",
     description="Regulators, and the organisation of the case the finding opened; 404 for "
     "anyone else. Sent as an attachment with its checked content type.",
-    media="application/octet-stream",
+    media=("application/pdf", "image/jpeg", "image/png"),
 )
 def evidence_file_api(evidence_id: int) -> Any:
     evidence = findings.visible_evidence(get_session(), require_actor(), evidence_id)
