@@ -23,6 +23,7 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 
 from verifier.db import MAX_ID
 from verifier.errors import BadRequest, FieldError, UnsupportedMediaType, ValidationError
+from verifier.paging import MAX_PAGE, MAX_PER_PAGE
 from verifier.text import bad_characters
 from verifier.timeutil import local_zone, parse_local_datetime, to_local
 
@@ -122,16 +123,30 @@ def local(moment: datetime | None) -> datetime | None:
 
 
 class PageQuery(InputModel):
-    """Paging of a list."""
+    """Paging of a list (`verifier.paging.paginate` reads the page)."""
 
-    page: int = Field(1, ge=1, le=100_000, description="Page number, from 1.")
-    per_page: int = Field(50, ge=1, le=200, description="Items per page (at most 200).")
+    page: int = Field(1, ge=1, le=MAX_PAGE, description="Page number, from 1.")
+    per_page: int = Field(
+        50, ge=1, le=MAX_PER_PAGE, description=f"Items per page (at most {MAX_PER_PAGE})."
+    )
+
+
+P = TypeVar("P", bound="PageOut")
 
 
 class PageOut(OutputModel):
+    """One page of a list; a subclass declares `items`."""
+
     page: int
     per_page: int
     total: int = Field(description="Number of items over all pages.")
+
+    @classmethod
+    def of(cls: type[P], query: PageQuery, rows: list[Any], total: int, out: Any) -> P:
+        """Answer the page `paginate` read for this query, each row written by `out`."""
+        return cls(
+            items=[out(row) for row in rows], page=query.page, per_page=query.per_page, total=total
+        )
 
 
 class FieldErrorOut(OutputModel):

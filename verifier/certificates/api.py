@@ -160,9 +160,8 @@ def list_certificates_api() -> Any:
         per_page=query.per_page,
     )
     counts = verification_counts(session, [c.id for c in rows])
-    items = [CertificateOut.of(c, counts[c.id]) for c in rows]
     return answer(
-        CertificatePage(items=items, page=query.page, per_page=query.per_page, total=total)
+        CertificatePage.of(query, rows, total, lambda c: CertificateOut.of(c, counts[c.id]))
     )
 
 

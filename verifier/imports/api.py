@@ -123,10 +123,11 @@ class ImportReportOut(OutputModel):
         "413 for `max_rows` (100,000 rows), `max_unpacked_bytes` (200 MB unpacked), "
         "`max_zip_ratio` (a part compressed over 100 times), `max_shared_strings` (1,000,000), "
         "`max_shared_string_chars` (20,000,000), `max_part_bytes`, `max_unit_bytes`, "
-        "`max_zip_members`; 422 for `max_columns` (256) and `line_too_long`; 415 for a file that "
-        "is not a table (an image, an .xls or damaged workbook, UTF-16 text). A file larger than `VERIFIER_IMPORT_SYNC_MAX_BYTES` (default "
-        "64 KB) is imported by a job: " + ACCEPTED_TEXT + " 429 when the organisation already "
-        "has too many jobs waiting."
+        "`max_zip_members`; 422 for `max_columns` (256), `line_too_long` and a text encoding "
+        "it cannot read; 415 for a file that is not a table (an image, an .xls or damaged "
+        "workbook). A file larger than `VERIFIER_IMPORT_SYNC_MAX_BYTES` (default 64 KB) is "
+        "imported by a job: " + ACCEPTED_TEXT + " 429 when the organisation already has too "
+        "many jobs waiting."
     ),
     form=ImportForm,
     response=ImportReportOut,

@@ -97,8 +97,7 @@ def list_records_api() -> Any:
         page=query.page,
         per_page=query.per_page,
     )
-    items = [RecordOut.of(r) for r in rows]
-    return answer(RecordPage(items=items, page=query.page, per_page=query.per_page, total=total))
+    return answer(RecordPage.of(query, rows, total, RecordOut.of))
 
 
 @bp.get(f"/records/{ID}")

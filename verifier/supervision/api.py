@@ -130,8 +130,9 @@ def list_items_api() -> Any:
         page=query.page,
         per_page=query.per_page,
     )
-    items = [ItemOut(**_item_fields(r.item, r.finding)) for r in rows]
-    return answer(ItemPage(items=items, page=query.page, per_page=query.per_page, total=total))
+    return answer(
+        ItemPage.of(query, rows, total, lambda r: ItemOut(**_item_fields(r.item, r.finding)))
+    )
 
 
 @bp.get(f"/spotcheck/items/{ITEM}")
