@@ -66,6 +66,7 @@ class Operation:
     tag: str
     description: str = ""
     body: type[BaseModel] | None = None  # a JSON request body
+    body_required: bool = True  # False: the body may be left out
     form: type[BaseModel] | None = None  # a multipart/form-data request body (uploads)
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
@@ -251,7 +252,7 @@ def _operation_object(
     if doc.form is not None:
         bodies["multipart/form-data"] = {"schema": _ref(doc.form)}
     if bodies:
-        op["requestBody"] = {"required": True, "content": bodies}
+        op["requestBody"] = {"required": doc.body_required, "content": bodies}
     responses: dict[str, Any] = {
         str(doc.status): {"description": "Success.", **_success_content(doc)}
     }

@@ -259,6 +259,7 @@ def suspend_certificate_api(number: str) -> Any:
     description="The body (an optional `reason`) may be left out. If the records it covers "
     "changed meanwhile, it becomes `superseded` instead." + _CHANGE_TEXT,
     body=Reinstatement,
+    body_required=False,
     response=CertificateOut,
     errors=(409,),
 )
