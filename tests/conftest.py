@@ -20,6 +20,9 @@ from sqlalchemy.engine import Engine
 from verifier import create_app
 from verifier.db import get_session, sqlite_begin, upgrade_database
 
+# every API answer a test gets is checked against the OpenAPI document (openapi_conformance.py)
+pytest_plugins = ["openapi_conformance"]
+
 PG_URL_ENV = "VERIFIER_TEST_DATABASE_URL"
 TEST_DATA_KEY = base64.b64encode(b"k" * 32).decode()
 PASSWORD = "correct-horse-battery"

@@ -16,7 +16,6 @@ from flask_babel import force_locale
 from sqlalchemy import CheckConstraint, create_engine, inspect
 
 import verifier
-from verifier.users import forms as auth_forms
 from verifier.auth.models import ORG_ROLES, Role
 from verifier.certificates import views as certificate_views
 from verifier.certificates.bulk import SkipReason
@@ -47,6 +46,7 @@ from verifier.supervision.models import (
     FindingResult,
     Sanction,
 )
+from verifier.users import forms as auth_forms
 from verifier.verification.services import VerificationStatus
 from verifier.volunteers import forms as volunteer_forms
 

@@ -37,11 +37,15 @@ def test_an_undocumented_route_is_left_out_and_so_caught(app):
 
 def test_the_import_route_is_documented_as_multipart(document):
     op = document["paths"]["/api/v1/records/import"]["post"]
-    form = op["requestBody"]["content"]["multipart/form-data"]["schema"]
+    form_ref = op["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"]
+    form = document["components"]["schemas"][form_ref.rsplit("/", 1)[1]]
     assert form["required"] == ["file"]
     assert {"file", "dry_run", "all_or_nothing"} <= set(form["properties"])
-    report = document["components"]["schemas"]["ImportReport"]
-    assert {"imported", "rejected"} <= set(report["required"])
+    report = document["components"]["schemas"]["ImportReportOut"]
+    assert {"imported", "rejected", "file", "columns", "batch_id"} <= set(report["required"])
+    assert op["responses"]["202"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/JobOut"
+    }
 
 
 def test_the_document_is_valid_openapi_3_1(document):
@@ -118,3 +122,26 @@ def test_real_answers_match_the_documented_schemas(client, document, make):
     check(client.get("/api/v1/organisations", headers=headers), 200, "OrganisationPage")
     check(client.post("/api/v1/records", json={}, headers=headers), 422, "Problem")
     check(client.get("/api/v1/records", headers={}), 401, "Problem")
+
+
+def test_an_answer_that_contradicts_the_document_fails_the_test(app, client, make):
+    from openapi_conformance import CONFORMANCE
+
+    world = build_world(make)
+    view = app.view_functions["api.get_volunteer_api"]
+
+    def wrong(volunteer_id):
+        if volunteer_id == world.volunteer.id:
+            return {**view(volunteer_id).get_json(), "id": "one"}
+        return {"detail": "teapot"}, 418
+
+    wrong.__dict__.update(view.__dict__)  # the same access rule and documentation
+    app.view_functions["api.get_volunteer_api"] = wrong
+    headers = world.auth("org_admin")
+    assert (
+        client.get(f"/api/v1/volunteers/{world.volunteer.id}", headers=headers).status_code == 200
+    )
+    assert client.get("/api/v1/volunteers/999", headers=headers).status_code == 418
+    found, CONFORMANCE.problems = CONFORMANCE.problems, []  # this test's teardown would fail
+    assert any("200: $.id: 'one' is not of type 'integer'" in p for p in found), found
+    assert any("answered 418: status not documented" in p for p in found), found

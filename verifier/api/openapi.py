@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from flask import current_app
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
+from werkzeug.routing.rules import parse_converter_args
 
 from verifier.api import bp
 from verifier.api.schemas import INT32_MAX, OutputModel, Problem
@@ -59,20 +60,29 @@ cannot exist: 404 too); 409: a conflict with the stored state (a duplicate, a vo
 
 @dataclass(frozen=True)
 class Operation:
-    """The documentation of one API route and method."""
+    """The documentation of one API route and method; every schema in it is a pydantic model."""
 
     summary: str
     tag: str
     description: str = ""
-    body: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None  # a JSON request body
+    body_required: bool = True  # False: the body may be left out
+    form: type[BaseModel] | None = None  # a multipart/form-data request body (uploads)
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
     # further answers: status -> (description, model or None)
     responses: dict[int, tuple[str, type[BaseModel] | None]] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
-    request_body: dict[str, Any] | None = None  # a hand-written request body (multipart)
-    media: str | None = None  # a success answer that is not JSON: "image/png", "application/pdf"
+    # a success answer that is not application/json: with `response`, the model's JSON under
+    # this media type ("application/vc"); without, a file ("image/png", "application/pdf")
+    media: str | tuple[str, ...] | None = None
+
+    def models(self) -> list[tuple[type[BaseModel], str]]:
+        """Return the models this operation documents, each with its JSON schema mode."""
+        found = [(m, "validation") for m in (self.body, self.form) if m is not None]
+        outputs = (Problem, self.response, *(model for _text, model in self.responses.values()))
+        return found + [(m, "serialization") for m in outputs if m is not None]
 
 
 def operation(**fields: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -85,68 +95,6 @@ def operation(**fields: Any) -> Callable[[Callable[..., Any]], Callable[..., Any
 
     return decorate
 
-
-# The import route is written by the imports feature; documented here so the document is complete
-# even while that view carries no @operation of its own.
-class ImportRejection(OutputModel):
-    line: int = Field(description="Line in the file (the header is line 1).")
-    column: str = Field(
-        description="The column's header as written in the file, or '' for the row."
-    )
-    message: str
-
-
-class ImportReport(OutputModel):
-    imported: int = Field(description="Rows written (0 on a dry run).")
-    skipped: int = Field(
-        description="Rows already recorded before (importing again never duplicates)."
-    )
-    rejected: list[ImportRejection]
-
-
-IMPORT_OPERATION = Operation(
-    summary="Import records from a CSV or XLSX file",
-    tag="records",
-    description=(
-        "Upload a file of service records for the caller's organisation as "
-        "`multipart/form-data`, field `file`. Columns `name,id_type,id_number,activity,place,"
-        "started_at,ended_at,minutes,content` or the Chinese headers `姓名,证件类型,证件号码,"
-        "活动名称,服务地点,开始时间,结束时间,服务时长（分钟）,服务内容`; UTF-8 (with or "
-        "without BOM) or GB18030/GBK; times like `2026-03-05 09:00` in local time. A volunteer "
-        "not yet known is registered. With `dry_run` nothing is written and every row is "
-        "checked; with `all_or_nothing` nothing is written if any row fails; otherwise every "
-        "valid row is written and the others are reported. A file beyond a cap is refused "
-        "whole before any row is written, `errors[0].rule` naming the cap: 413 for `max_rows` "
-        "(100,000 rows), `max_unpacked_bytes` (200 MB unpacked), `max_zip_ratio` (a part "
-        "compressed over 100 times), `max_shared_strings` (1,000,000), "
-        "`max_shared_string_chars` (20,000,000), `max_part_bytes`, `max_unit_bytes`, "
-        "`max_zip_members`; 422 for `max_columns` (256) and `line_too_long`. A file larger than "
-        "`VERIFIER_IMPORT_SYNC_MAX_BYTES` (default 64 KB) is imported by a job: answers 202 "
-        "with the job (`Location` is the job; poll it until `status` is `succeeded` or "
-        "`failed`; its `result` is then exactly this report), as does any file sent with "
-        "`Prefer: respond-async` (RFC 7240)."
-    ),
-    response=ImportReport,
-    responses={202: ("Queued as a job; poll `Location` (GET /api/v1/jobs/{id}).", None)},
-    request_body={
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "contentMediaType": "application/octet-stream"},
-                        "dry_run": {"type": "boolean", "default": False},
-                        "all_or_nothing": {"type": "boolean", "default": False},
-                    },
-                }
-            }
-        },
-    },
-    errors=(400, 413, 415, 422),
-)
-EXTERNAL_OPERATIONS = {("POST", "/api/v1/records/import"): IMPORT_OPERATION}
 
 _ERROR_TEXT = {
     400: "The body is not a JSON object, nests deeper than the limit (`max_depth`), or the "
@@ -168,7 +116,9 @@ TAG_DESCRIPTIONS = {
     "meta": "This document.",
     "jobs": "Long work done off the request: big imports, bulk issuance, large campaign draws.",
 }
-PATH_PARAMETER = re.compile(r"<(?:(?P<converter>[^<>:(]+)(?:\([^)]*\))?:)?(?P<name>[^<>:]+)>")
+PATH_PARAMETER = re.compile(
+    r"<(?:(?P<converter>[^<>:(]+)(?:\((?P<args>[^)]*)\))?:)?(?P<name>[^<>:]+)>"
+)
 
 
 def openapi_path(rule: str) -> str:
@@ -177,13 +127,20 @@ def openapi_path(rule: str) -> str:
 
 
 def path_parameters(rule: str) -> list[dict[str, Any]]:
-    """Describe the parameters of a Flask rule: integers (ids) or strings."""
+    """Describe the parameters of a Flask rule as its converters accept them."""
     parameters = []
     for match in PATH_PARAMETER.finditer(rule):
+        args = parse_converter_args(match["args"])[1] if match["args"] else {}
         if match["converter"] == "int":
-            schema: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": INT32_MAX}
-        else:
-            schema = {"type": "string"}
+            schema: dict[str, Any] = {
+                "type": "integer",
+                "minimum": args.get("min", 1),
+                "maximum": args.get("max", INT32_MAX),
+            }
+        else:  # werkzeug's string converter: one path segment, 1 character or more
+            schema = {"type": "string", "minLength": args.get("minlength", 1), "pattern": "^[^/]+$"}
+            if "maxlength" in args:
+                schema["maxLength"] = args["maxlength"]
         parameters.append({"name": match["name"], "in": "path", "required": True, "schema": schema})
     return parameters
 
@@ -198,25 +155,26 @@ def api_operations() -> Found:
         if not rule.rule.startswith(bp.url_prefix or "/api/v1"):
             continue
         view = current_app.view_functions.get(rule.endpoint)
-        path = openapi_path(rule.rule)
+        doc = getattr(view, "openapi", None)
+        if doc is None:  # undocumented: left out, and the route test fails
+            continue
         for method in sorted((rule.methods or set()) - IGNORED_METHODS):
-            doc = getattr(view, "openapi", None) or EXTERNAL_OPERATIONS.get((method, path))
-            if doc is not None:
-                found[(method, path)] = (
-                    doc,
-                    getattr(view, "access_rule", None),
-                    path_parameters(rule.rule),
-                )
-    for (method, path), doc in EXTERNAL_OPERATIONS.items():
-        if (method, path) not in found:
-            found[(method, path)] = (doc, frozenset({"org_admin", "org_recorder"}), [])
+            found[(method, openapi_path(rule.rule))] = (
+                doc,
+                getattr(view, "access_rule", None),
+                path_parameters(rule.rule),
+            )
     return found
 
 
-def _content(model: type[BaseModel] | None, media: str = "application/json") -> dict[str, Any]:
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _content(model: type[BaseModel] | None, *media: str) -> dict[str, Any]:
     if model is None:
         return {}
-    return {"content": {media: {"schema": {"$ref": REF.format(model=model.__name__)}}}}
+    return {"content": {m: {"schema": _ref(model)} for m in media or ("application/json",)}}
 
 
 def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
@@ -240,6 +198,36 @@ def _roles_text(rule: Any) -> tuple[str, list[str]]:
     return "Roles: " + ", ".join(f"`{n}`" for n in names) + ".", names
 
 
+def error_statuses(method: str, doc: Operation, rule: Any, has_path_params: bool) -> set[int]:
+    """Return the error statuses an operation may answer, besides those it names itself."""
+    errors = set(doc.errors)
+    if rule != PUBLIC:
+        errors |= {401, 403}
+    if has_path_params:
+        errors.add(404)
+    if method in ("POST", "PUT", "PATCH"):
+        # any body sent as JSON is checked for size (413) and depth (400) before the view runs
+        errors |= {400, 413}
+    if doc.body is not None:
+        errors |= {415, 422}
+    if doc.form is not None:
+        errors |= {422}
+    if doc.query is not None:
+        errors.add(422)
+    return errors
+
+
+def _success_content(doc: Operation) -> dict[str, Any]:
+    media = (doc.media,) if isinstance(doc.media, str) else tuple(doc.media or ())
+    if doc.response is not None:
+        return _content(doc.response, *media)
+    if media:
+        return {
+            "content": {m: {"schema": {"type": "string", "contentMediaType": m}} for m in media}
+        }
+    return {}
+
+
 def _operation_object(
     method: str, path: str, doc: Operation, rule: Any, path_params: list[dict[str, Any]]
 ) -> dict[str, Any]:
@@ -258,28 +246,19 @@ def _operation_object(
         parameters += _query_parameters(doc.query)
     if parameters:
         op["parameters"] = parameters
-    if doc.request_body is not None:
-        op["requestBody"] = doc.request_body
-    elif doc.body is not None:
-        op["requestBody"] = {"required": True, **_content(doc.body)}
-    success: dict[str, Any] = {"description": "Success.", **_content(doc.response)}
-    if doc.media is not None:
-        success["content"] = {
-            doc.media: {"schema": {"type": "string", "contentMediaType": doc.media}}
-        }
-    responses: dict[str, Any] = {str(doc.status): success}
+    bodies = {}
+    if doc.body is not None:
+        bodies["application/json"] = {"schema": _ref(doc.body)}
+    if doc.form is not None:
+        bodies["multipart/form-data"] = {"schema": _ref(doc.form)}
+    if bodies:
+        op["requestBody"] = {"required": doc.body_required, "content": bodies}
+    responses: dict[str, Any] = {
+        str(doc.status): {"description": "Success.", **_success_content(doc)}
+    }
     for status, (text, model) in doc.responses.items():
         responses[str(status)] = {"description": text, **_content(model)}
-    errors = set(doc.errors)
-    if rule != PUBLIC:
-        errors |= {401, 403}
-    if path_params:
-        errors.add(404)
-    if doc.body is not None:
-        errors |= {400, 413, 415, 422}
-    if doc.query is not None:
-        errors.add(422)
-    for status in sorted(errors):
+    for status in sorted(error_statuses(method, doc, rule, bool(path_params))):
         responses[str(status)] = {
             "description": _ERROR_TEXT.get(status, "An error; see `detail`."),
             **_content(Problem, PROBLEM_JSON),
@@ -291,15 +270,12 @@ def _operation_object(
 def build_document() -> dict[str, Any]:
     """Build the OpenAPI 3.1 document of the API as it is registered in this app."""
     operations = api_operations()
-    models: dict[str, type[BaseModel]] = {"Problem": Problem}
+    models: dict[type[BaseModel], str] = {}
     for doc, _rule, _params in operations.values():
-        for model in (doc.body, doc.response, *(m for _t, m in doc.responses.values())):
-            if model is not None:
-                models[model.__name__] = model
-    modes: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
-        (m, "validation" if _is_input(m, operations) else "serialization") for m in models.values()
-    ]
-    _keys, definitions = models_json_schema(modes, ref_template=REF)
+        for model, mode in doc.models():
+            if models.setdefault(model, mode) != mode:
+                raise TypeError(f"{model.__name__} is documented as both a request and an answer")
+    _keys, definitions = models_json_schema(list(models.items()), ref_template=REF)  # type: ignore[arg-type]
     paths: dict[str, dict[str, Any]] = {}
     for (method, path), (doc, rule, params) in sorted(operations.items()):
         paths.setdefault(path, {})[method.lower()] = _operation_object(
@@ -335,13 +311,20 @@ def build_document() -> dict[str, Any]:
     }
 
 
-def _is_input(model: type[BaseModel], operations: dict[Any, Any]) -> bool:
-    return any(doc.body is model for doc, _r, _p in operations.values())
+class OpenAPIDocument(OutputModel):
+    """This document (OpenAPI 3.1)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    openapi: str = Field(examples=["3.1.0"])
+    info: dict[str, Any]
+    paths: dict[str, Any]
+    components: dict[str, Any]
 
 
 @bp.get("/openapi.json")
 @public
-@operation(summary="This OpenAPI 3.1 document", tag="meta")
+@operation(summary="This OpenAPI 3.1 document", tag="meta", response=OpenAPIDocument)
 def openapi_document() -> Any:
     """Serve the OpenAPI document (built once per app)."""
     document = current_app.extensions.get("verifier.openapi")

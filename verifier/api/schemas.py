@@ -16,12 +16,14 @@ from pydantic import (
     Field,
     StrictInt,
     StrictStr,
+    WithJsonSchema,
 )
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from verifier.db import MAX_ID
 from verifier.errors import BadRequest, FieldError, UnsupportedMediaType, ValidationError
+from verifier.paging import MAX_PAGE, MAX_PER_PAGE
 from verifier.text import bad_characters
 from verifier.timeutil import local_zone, parse_local_datetime, to_local
 
@@ -107,6 +109,10 @@ LocalDateTime = Annotated[
     ),
 ]
 IsoDate = Annotated[date, BeforeValidator(_parse_date), Field(examples=["1990-03-07"])]
+# A file sent in a multipart/form-data field (the import file, evidence), as documented.
+UploadedFile = Annotated[
+    bytes, WithJsonSchema({"type": "string", "contentMediaType": "application/octet-stream"})
+]
 # The id of a stored row (a volunteer, a record ...): a JSON integer that fits the column.
 RecordId = Annotated[StrictInt, Field(ge=1, le=INT32_MAX)]
 
@@ -117,16 +123,30 @@ def local(moment: datetime | None) -> datetime | None:
 
 
 class PageQuery(InputModel):
-    """Paging of a list."""
+    """Paging of a list (`verifier.paging.paginate` reads the page)."""
 
-    page: int = Field(1, ge=1, le=100_000, description="Page number, from 1.")
-    per_page: int = Field(50, ge=1, le=200, description="Items per page (at most 200).")
+    page: int = Field(1, ge=1, le=MAX_PAGE, description="Page number, from 1.")
+    per_page: int = Field(
+        50, ge=1, le=MAX_PER_PAGE, description=f"Items per page (at most {MAX_PER_PAGE})."
+    )
+
+
+P = TypeVar("P", bound="PageOut")
 
 
 class PageOut(OutputModel):
+    """One page of a list; a subclass declares `items`."""
+
     page: int
     per_page: int
     total: int = Field(description="Number of items over all pages.")
+
+    @classmethod
+    def of(cls: type[P], query: PageQuery, rows: list[Any], total: int, out: Any) -> P:
+        """Answer the page `paginate` read for this query, each row written by `out`."""
+        items = [out(row) for row in rows]
+        # `items` is declared by each subclass, so this base class cannot name it in its signature
+        return cls(items=items, page=query.page, per_page=query.per_page, total=total)  # type: ignore[call-arg]  # subclass field
 
 
 class FieldErrorOut(OutputModel):

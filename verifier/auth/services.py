@@ -14,7 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
@@ -31,6 +31,7 @@ from verifier.auth.models import (
 )
 from verifier.db import utcnow
 from verifier.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
+from verifier.paging import paginate
 from verifier.text import check_characters
 
 if TYPE_CHECKING:  # annotations only: organisations need auth's roles and access rules
@@ -514,8 +515,4 @@ def list_users(
     if query:
         like = f"%{query}%"
         stmt = stmt.where(or_(User.email.like(like), User.display_name.like(like)))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(
-        stmt.order_by(User.email).offset((max(page, 1) - 1) * per_page).limit(per_page)
-    ).all()
-    return list(rows), total
+    return paginate(session, stmt, User.email, page=page, per_page=per_page)

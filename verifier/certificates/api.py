@@ -69,11 +69,13 @@ def _location(cert: Certificate) -> str:
         "volunteers: the chosen `record_ids`, or every valid record between `period_from` and "
         "`period_to` (either end may be left open; neither means all). A volunteer of another "
         "organisation answers 404; a record that is not this volunteer's, or is voided, 422 with "
-        "field `record_ids`. Answers 201 with the certificate, its number, token and verify_url."
+        "field `record_ids`. A record held by an open supervision case answers 409. Answers 201 "
+        "with the certificate, its number, token and verify_url."
     ),
     body=CertificateCreate,
     response=CertificateOut,
     status=201,
+    errors=(404, 409),
 )
 def issue_certificate_api() -> Any:
     body = read_json(CertificateCreate)
@@ -118,6 +120,7 @@ def issue_certificate_api() -> Any:
         200: ("Nothing was issued; every volunteer was skipped.", BulkOut),
         202: ("Queued as a job; poll `Location`.", JobOut),
     },
+    errors=(409, 429),
 )
 def issue_bulk_api() -> Any:
     body = read_json(BulkCreate)
@@ -158,9 +161,8 @@ def list_certificates_api() -> Any:
         per_page=query.per_page,
     )
     counts = verification_counts(session, [c.id for c in rows])
-    items = [CertificateOut.of(c, counts[c.id]) for c in rows]
     return answer(
-        CertificatePage(items=items, page=query.page, per_page=query.per_page, total=total)
+        CertificatePage.of(query, rows, total, lambda c: CertificateOut.of(c, counts[c.id]))
     )
 
 
@@ -183,6 +185,7 @@ def get_certificate_api(number: str) -> Any:
     tag="certificates",
     description="Holds the verify_url. Error correction level M; rendered once, then stored. "
     + NUMBER_DOC,
+    media="image/png",
 )
 def certificate_qr_api(number: str) -> Any:
     session = get_session()
@@ -200,6 +203,7 @@ def certificate_qr_api(number: str) -> Any:
     description="Masked name and ID number, volunteer number, hours per activity, the issuer's "
     "name, USCC, 负责人, 经办人 and contact, the number, the issue date and the QR code. "
     + NUMBER_DOC,
+    media="application/pdf",
 )
 def certificate_pdf_api(number: str) -> Any:
     session = get_session()
@@ -256,6 +260,7 @@ def suspend_certificate_api(number: str) -> Any:
     description="The body (an optional `reason`) may be left out. If the records it covers "
     "changed meanwhile, it becomes `superseded` instead." + _CHANGE_TEXT,
     body=Reinstatement,
+    body_required=False,
     response=CertificateOut,
     errors=(409,),
 )

@@ -33,6 +33,7 @@ from verifier.identifiers import mask_name
 from verifier.keys.services import active_key, private_key_of
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
+from verifier.paging import paginate
 from verifier.records.models import RecordStatus, ServiceRecord
 from verifier.text import check_characters, search_text
 from verifier.timeutil import format_hours
@@ -376,11 +377,7 @@ def list_certificates(
             | (Certificate.volunteer_number == compact)
             | (Certificate.volunteer_name.contains(q, autoescape=True))
         )
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(
-        stmt.order_by(Certificate.id.desc()).offset((max(page, 1) - 1) * per_page).limit(per_page)
-    )
-    return list(rows), total
+    return paginate(session, stmt, Certificate.id.desc(), page=page, per_page=per_page)
 
 
 def certifiable_records(

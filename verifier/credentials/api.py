@@ -5,14 +5,36 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
+from pydantic import ConfigDict, Field
 
 from verifier.api import bp
 from verifier.api.openapi import operation
+from verifier.api.schemas import OutputModel
 from verifier.auth.access import ANY_ROLE, require_actor, roles
 from verifier.certificates.services import visible_certificate
 from verifier.credentials.services import certificate_credential
-from verifier.credentials.views import vc_response
+from verifier.credentials.views import VC_MEDIA_TYPE, vc_response
 from verifier.db import get_session
+
+
+class CredentialOut(OutputModel):
+    """A Verifiable Credential 2.0 (Open Badges 3.0); docs/verification.md describes it whole."""
+
+    model_config = ConfigDict(extra="allow")
+
+    context: list[str] = Field(alias="@context")
+    id: str = Field(description="urn:uuid of the certificate.")
+    type: list[str] = Field(examples=[["VerifiableCredential", "OpenBadgeCredential"]])
+    name: str
+    issuer: dict[str, Any] = Field(description="The platform's did:web, for the organisation.")
+    validFrom: str = Field(description="When it was issued (xsd:dateTime).")
+    credentialSubject: dict[str, Any] = Field(
+        description="The achievement: hours, period, volunteer number and masked name."
+    )
+    credentialStatus: list[dict[str, Any]] = Field(
+        description="BitstringStatusListEntry for revocation and for suspension."
+    )
+    proof: dict[str, Any] = Field(description="DataIntegrityProof, cryptosuite eddsa-jcs-2022.")
 
 
 @bp.get("/certificates/<string(maxlength=64):number>/credential.json")
@@ -30,6 +52,8 @@ from verifier.db import get_session
         "The number is accepted grouped or not, in any case. Another organisation's "
         "certificate answers 404."
     ),
+    response=CredentialOut,
+    media=VC_MEDIA_TYPE,
 )
 def certificate_credential_api(number: str) -> Any:
     """Download the credential: the issuing organisation's users, regulators, platform admins."""

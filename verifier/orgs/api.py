@@ -61,10 +61,7 @@ def list_organisations_api() -> Any:
     rows, total = list_organisations(
         get_session(), require_actor(), query.q, query.page, query.per_page
     )
-    items = [OrganisationOut.of(org) for org in rows]
-    return answer(
-        OrganisationPage(items=items, page=query.page, per_page=query.per_page, total=total)
-    )
+    return answer(OrganisationPage.of(query, rows, total, OrganisationOut.of))
 
 
 @bp.get(f"/organisations/{ID}")

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event
@@ -16,6 +16,7 @@ from verifier.identifiers import compact_identifier, normalize_uscc
 from verifier.labels import label
 from verifier.orgs.labels import ORG_STATUS, ORG_TYPE
 from verifier.orgs.models import Organisation, OrgStatus, OrgType
+from verifier.paging import paginate
 from verifier.text import clean_text, search_text
 
 ORG_TYPE_LABELS = ORG_TYPE  # translated labels (lazy strings; str() them for JSON)
@@ -171,11 +172,7 @@ def list_organisations(
     if query:
         like = f"%{query}%"
         stmt = stmt.where(or_(Organisation.name.like(like), Organisation.uscc.like(like.upper())))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(
-        stmt.order_by(Organisation.name).offset((max(page, 1) - 1) * per_page).limit(per_page)
-    ).all()
-    return list(rows), total
+    return paginate(session, stmt, Organisation.name, page=page, per_page=per_page)
 
 
 def require_active(org: Organisation) -> None:

@@ -55,7 +55,7 @@ ID = "<int(min=1, max=2147483647):record_id>"
     body=RecordCreate,
     response=RecordOut,
     status=201,
-    errors=(409,),
+    errors=(404, 409),
 )
 def create_record_api() -> Any:
     body = read_json(RecordCreate)
@@ -83,6 +83,7 @@ def create_record_api() -> Any:
     "own organisation's records; a volunteer they cannot see answers 404.",
     query=RecordQuery,
     response=RecordPage,
+    errors=(404,),
 )
 def list_records_api() -> Any:
     query = read_query(RecordQuery)
@@ -97,8 +98,7 @@ def list_records_api() -> Any:
         page=query.page,
         per_page=query.per_page,
     )
-    items = [RecordOut.of(r) for r in rows]
-    return answer(RecordPage(items=items, page=query.page, per_page=query.per_page, total=total))
+    return answer(RecordPage.of(query, rows, total, RecordOut.of))
 
 
 @bp.get(f"/records/{ID}")

@@ -17,6 +17,7 @@ from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
 from verifier.labels import RECORD_FIELD, label
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
+from verifier.paging import paginate
 from verifier.records.attestation import attest_revision
 from verifier.records.models import (
     CONTENT_FIELDS,
@@ -526,13 +527,8 @@ def list_records(
         stmt = stmt.where(ServiceRecord.volunteer_id == volunteer_id)
     if not include_voided:
         stmt = stmt.where(ServiceRecord.status == RecordStatus.ACTIVE)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(
-        stmt.order_by(ServiceRecord.started_at.desc(), ServiceRecord.id.desc())
-        .offset((max(page, 1) - 1) * per_page)
-        .limit(per_page)
-    ).all()
-    return list(rows), total
+    order = (ServiceRecord.started_at.desc(), ServiceRecord.id.desc())
+    return paginate(session, stmt, *order, page=page, per_page=per_page)
 
 
 def total_minutes(session: Session, actor: User, volunteer_id: int) -> int:

@@ -147,6 +147,7 @@ def get_plan_api(plan_id: int) -> Any:
     response=CampaignOut,
     status=201,
     responses={202: ("Queued as a job; poll `Location`.", JobOut)},
+    errors=(404, 429),
 )
 def create_campaign_api() -> Any:
     body = read_json(CampaignCreate)

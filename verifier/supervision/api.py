@@ -30,7 +30,6 @@ from verifier.supervision.evidence import (
 from verifier.supervision.forms import finding_from_fields
 from verifier.supervision.models import (
     FindingEvidence,
-    FindingResult,
     SpotCheckFinding,
     SupervisionCase,
 )
@@ -39,6 +38,7 @@ from verifier.supervision.schemas import (
     FindingCreate,
     FindingCreated,
     FindingOut,
+    FindingUpload,
     ItemDetailOut,
     ItemOut,
     ItemPage,
@@ -136,8 +136,9 @@ def list_items_api() -> Any:
         page=query.page,
         per_page=query.per_page,
     )
-    items = [ItemOut(**_item_fields(r.item, r.finding)) for r in rows]
-    return answer(ItemPage(items=items, page=query.page, per_page=query.per_page, total=total))
+    return answer(
+        ItemPage.of(query, rows, total, lambda r: ItemOut(**_item_fields(r.item, r.finding)))
+    )
 
 
 @bp.get(f"/spotcheck/items/{ITEM}")
@@ -180,34 +181,6 @@ def get_item_api(item_id: int) -> Any:
             inspector_ids=[u.id for u in detail.inspectors],
         )
     )
-
-
-FINDING_MULTIPART = {
-    "required": True,
-    "content": {
-        "application/json": {"schema": {"$ref": "#/components/schemas/FindingCreate"}},
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "required": ["result"],
-                "properties": {
-                    "result": {
-                        "type": "string",
-                        "enum": [result.value for result in FindingResult],
-                    },
-                    "discrepancy_type": {"type": "string"},
-                    "notes": {"type": "string"},
-                    "record_ids": {"type": "array", "items": {"type": "integer"}},
-                    "evidence": {
-                        "type": "array",
-                        "items": {"type": "string", "contentMediaType": "application/octet-stream"},
-                        "description": "PDF, JPEG or PNG files, recognised by their content.",
-                    },
-                },
-            }
-        },
-    },
-}
 
 
 def read_finding() -> tuple[FindingCreate, list[EvidenceFile]]:
@@ -257,7 +230,7 @@ def evidence_files(uploads: Iterable[FileStorage]) -> list[EvidenceFile]:
     "opens a supervision case (责令限期改正) against the organisation with a deadline, and "
     "suspends exactly the certificates covering the affected records.",
     body=FindingCreate,
-    request_body=FINDING_MULTIPART,
+    form=FindingUpload,
     response=FindingCreated,
     status=201,
     errors=(409, 413),
@@ -286,7 +259,7 @@ def record_finding_api(item_id: int) -> Any:
     tag="spot checks",
     description="Regulators, and the organisation of the case the finding opened; 404 for "
     "anyone else. Sent as an attachment with its checked content type.",
-    media="application/octet-stream",
+    media=("application/pdf", "image/jpeg", "image/png"),
 )
 def evidence_file_api(evidence_id: int) -> Any:
     evidence = findings.visible_evidence(get_session(), require_actor(), evidence_id)

@@ -92,11 +92,7 @@ def list_cases_api() -> Any:
         page=query.page,
         per_page=query.per_page,
     )
-    return answer(
-        CasePage(
-            items=[case_out(c) for c in rows], page=query.page, per_page=query.per_page, total=total
-        )
-    )
+    return answer(CasePage.of(query, rows, total, case_out))
 
 
 @bp.get(f"/supervision/cases/{CASE}")

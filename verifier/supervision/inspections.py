@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from verifier.auth.models import REGULATOR_INSPECTOR, REGULATOR_SUPERVISOR, User
 from verifier.certificates.models import Certificate, CertificateRecord
 from verifier.errors import Forbidden, NotFound
+from verifier.paging import paginate
 from verifier.records.models import ServiceRecord
 from verifier.spotchecks.models import SpotCheckAssignment, SpotCheckItem
 from verifier.spotchecks.risk import organisation_signals, record_signals
@@ -90,17 +91,13 @@ def list_items(
         stmt = stmt.where(SpotCheckItem.campaign_id == campaign_id)
     if pending_only:
         stmt = stmt.where(SpotCheckFinding.id.is_(None))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.execute(
-        stmt.order_by(
-            SpotCheckItem.campaign_id.desc(),
-            SpotCheckItem.organisation_id,
-            SpotCheckItem.stage,
-            SpotCheckItem.rank,
-        )
-        .offset((max(page, 1) - 1) * per_page)
-        .limit(per_page)
-    ).all()
+    order = (
+        SpotCheckItem.campaign_id.desc(),
+        SpotCheckItem.organisation_id,
+        SpotCheckItem.stage,
+        SpotCheckItem.rank,
+    )
+    rows, total = paginate(session, stmt, *order, page=page, per_page=per_page)
     return [QueueRow(item, finding) for item, finding in rows], total
 
 

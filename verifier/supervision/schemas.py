@@ -7,7 +7,16 @@ from typing import Any, Literal
 
 from pydantic import Field, StrictBool
 
-from verifier.api.schemas import InputModel, OutputModel, PageOut, PageQuery, RecordId, Text, local
+from verifier.api.schemas import (
+    InputModel,
+    OutputModel,
+    PageOut,
+    PageQuery,
+    RecordId,
+    Text,
+    UploadedFile,
+    local,
+)
 from verifier.certificates.services import number_display
 from verifier.spotchecks.states import ItemKind
 from verifier.supervision.models import (
@@ -121,6 +130,16 @@ class FindingCreate(InputModel):
         description="The records of the inspected organisation a discrepancy affects; their "
         "certificates are suspended. Default: a record item's own record; none for an "
         "organisation item.",
+    )
+
+
+class FindingUpload(FindingCreate):
+    """A finding sent as multipart/form-data, with its evidence files."""
+
+    evidence: list[UploadedFile] = Field(
+        default_factory=list,
+        description="PDF, JPEG or PNG files, recognised by their content; each at most "
+        "VERIFIER_EVIDENCE_MAX_BYTES.",
     )
 
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event
@@ -22,6 +22,7 @@ from verifier.certificates.models import Certificate, CertificateRecord
 from verifier.db import utcnow
 from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
 from verifier.labels import label
+from verifier.paging import paginate
 from verifier.records.models import ServiceRecord
 from verifier.supervision.labels import DISCREPANCY_TYPE
 from verifier.supervision.models import (
@@ -205,13 +206,8 @@ def list_cases(
         raise Forbidden(_("Your role may not do this"))
     if status:
         stmt = stmt.where(SupervisionCase.status == status)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(
-        stmt.order_by(SupervisionCase.status == CaseStatus.CLOSED, SupervisionCase.deadline)
-        .offset((max(page, 1) - 1) * per_page)
-        .limit(per_page)
-    )
-    return list(rows), total
+    order = (SupervisionCase.status == CaseStatus.CLOSED, SupervisionCase.deadline)
+    return paginate(session, stmt, *order, page=page, per_page=per_page)
 
 
 def respond(

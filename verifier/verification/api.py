@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import current_app, g, jsonify, request
 from flask_babel import gettext as _
-from pydantic import Field, StrictStr, field_validator, model_validator
+from pydantic import Field, RootModel, StrictStr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from verifier import jsonlimits
@@ -97,17 +97,39 @@ class CheckOut(OutputModel):
     detail: str
 
 
+class VerifiedActivity(OutputModel):
+    activity: str
+    hours: str = Field(examples=["2.50"])
+
+
+class VerifiedCertificate(OutputModel):
+    """What anyone may see of a certificate: masked, never an ID number."""
+
+    number: str = Field(description="Grouped as printed.")
+    volunteer_name: str = Field(description="Masked: one character and one star (张*).")
+    volunteer_number: str
+    hours: str = Field(examples=["12.50"])
+    period_from: str = Field(description="YYYY-MM-DD.")
+    period_to: str = Field(description="YYYY-MM-DD.")
+    activities: list[VerifiedActivity]
+    issuer_name: str
+    issuer_uscc: str
+    issued_on: str = Field(description="YYYY-MM-DD, local date.")
+    status_reason: str = Field(description="Why it was revoked, suspended or superseded; or ''.")
+
+
 class VerdictOut(OutputModel):
     status: str = Field(examples=["valid"])
     checks: list[CheckOut]
-    certificate: dict[str, Any] | None = Field(
-        description="Masked: number, volunteer_name (张*), volunteer_number, hours, period_from, "
-        "period_to, activities, issuer_name, issuer_uscc, issued_on, status_reason."
-    )
+    certificate: VerifiedCertificate | None
 
 
 class BatchOut(OutputModel):
     results: list[VerdictOut] = Field(description="One verdict per item, in the order given.")
+
+
+class VerificationAnswer(RootModel[VerdictOut | BatchOut]):
+    """One verdict, or for `items` a BatchOut with one verdict per item."""
 
 
 def _body() -> Any:
@@ -159,11 +181,8 @@ def _verify(item: VerificationItem | VerificationRequest) -> Verdict:
         "against its certificate (time, channel, outcome); nothing about the caller is kept."
     ),
     body=VerificationRequest,
-    response=VerdictOut,
-    responses={
-        200: ("A verdict, or for `items` a BatchOut with one verdict per item.", VerdictOut)
-    },
-    errors=(413, 429),
+    response=VerificationAnswer,
+    errors=(429,),
 )
 def verify_api() -> Any:
     if (request.content_length or 0) > MAX_BODY_BYTES:

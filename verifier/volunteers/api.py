@@ -60,8 +60,7 @@ def list_volunteers_api() -> Any:
     rows, total = search_volunteers(
         get_session(), require_actor(), query.q, query.page, query.per_page
     )
-    items = [VolunteerOut.of(v) for v in rows]
-    return answer(VolunteerPage(items=items, page=query.page, per_page=query.per_page, total=total))
+    return answer(VolunteerPage.of(query, rows, total, VolunteerOut.of))
 
 
 @bp.get(f"/volunteers/{ID}")

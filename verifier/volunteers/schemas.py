@@ -17,6 +17,7 @@ from verifier.api.schemas import (
     local,
 )
 from verifier.identifiers import Gender, IdType
+from verifier.paging import MAX_PER_PAGE
 from verifier.volunteers.models import Volunteer
 from verifier.volunteers.services import VolunteerInput
 
@@ -62,7 +63,9 @@ class VolunteerQuery(PageQuery):
         max_length=100,
         description="Part of the name, a volunteer number, or an exact ID number.",
     )
-    per_page: int = Field(25, ge=1, le=200, description="Items per page (at most 200).")
+    per_page: int = Field(
+        25, ge=1, le=MAX_PER_PAGE, description=f"Items per page (at most {MAX_PER_PAGE})."
+    )
 
 
 class VolunteerOut(OutputModel):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -30,6 +30,7 @@ from verifier.identifiers import (
 )
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
+from verifier.paging import paginate
 from verifier.text import clean_text, search_text
 from verifier.timeutil import local_today
 from verifier.volunteers.models import Membership, Volunteer
@@ -354,11 +355,7 @@ def search_volunteers(
                 continue
             conditions.append(Volunteer.id_lookup.in_(lookup_keys(id_type, number)))
         stmt = stmt.where(or_(*conditions))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(
-        stmt.order_by(Volunteer.id.desc()).offset((max(page, 1) - 1) * per_page).limit(per_page)
-    ).all()
-    return list(rows), total
+    return paginate(session, stmt, Volunteer.id.desc(), page=page, per_page=per_page)
 
 
 def is_id_number_query(query: str) -> bool:

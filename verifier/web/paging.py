@@ -9,10 +9,7 @@ from flask import request
 from flask_babel import gettext as _
 
 from verifier.errors import BadRequest, FieldError
-
-# The highest page number a list answers, on pages as in the API (PageQuery): 100,000 pages of
-# 50 are five million rows. A bigger number made an OFFSET that overflowed (a 500).
-MAX_PAGE = 100_000
+from verifier.paging import MAX_PAGE  # the same bound as the API's PageQuery
 
 
 def requested_page() -> int:
