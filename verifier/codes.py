@@ -2,7 +2,7 @@
 
 A member is a `str` equal to its value, so it compares, hashes, formats and serialises (JSON, the
 database, pydantic) exactly as the bare string did. The values are published (API fields, tokens,
-stored rows): add a member freely, never rename one (see docs/parts/issue8-types.md).
+stored rows): add a member freely, never rename one (see docs/development.md, "Status enums").
 """
 
 from __future__ import annotations

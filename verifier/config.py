@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_DIR.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
-# The directories the service reads its files from (docs/parts/issue8-mig.md: installed layout).
+# The directories the service reads its files from (docs/development.md, "Packaging").
 RESOURCES = ("templates", "static", "migrations", "translations")
 
 

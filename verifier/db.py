@@ -204,7 +204,7 @@ def alembic_config(app: Flask) -> Any:
     return migration_config(get_db(app).engine)
 
 
-# --- migrations (docs/parts/issue8-mig.md) -------------------------------------------------------
+# --- migrations (docs/development.md, "Writing a migration") -------------------------------------
 
 # Tables in our database that other software owns: APScheduler's job store creates its own
 # (verifier/spotchecks/scheduler.py). Migrations neither create nor drop them.
