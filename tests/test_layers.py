@@ -15,6 +15,7 @@ PACKAGE = REPOSITORY / "verifier"
 # Modules that put the app together and so may import every feature (the top layer).
 WIRING = (
     "verifier.cli",
+    "verifier.datakey",
     "verifier.demo",
     "verifier.models",
     "verifier.api.routes",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +22,8 @@ from verifier.api.schemas import INT32_MAX, OutputModel, Problem
 from verifier.auth.access import PUBLIC, public
 
 REF = "#/components/schemas/{model}"
+# which JSON schema of a model the document shows: what a request may send, or what an answer holds
+SchemaMode = Literal["validation", "serialization"]
 PROBLEM_JSON = "application/problem+json"
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
 
@@ -78,9 +80,11 @@ class Operation:
     # this media type ("application/vc"); without, a file ("image/png", "application/pdf")
     media: str | tuple[str, ...] | None = None
 
-    def models(self) -> list[tuple[type[BaseModel], str]]:
+    def models(self) -> list[tuple[type[BaseModel], SchemaMode]]:
         """Return the models this operation documents, each with its JSON schema mode."""
-        found = [(m, "validation") for m in (self.body, self.form) if m is not None]
+        found: list[tuple[type[BaseModel], SchemaMode]] = [
+            (m, "validation") for m in (self.body, self.form) if m is not None
+        ]
         outputs = (Problem, self.response, *(model for _text, model in self.responses.values()))
         return found + [(m, "serialization") for m in outputs if m is not None]
 
@@ -270,12 +274,12 @@ def _operation_object(
 def build_document() -> dict[str, Any]:
     """Build the OpenAPI 3.1 document of the API as it is registered in this app."""
     operations = api_operations()
-    models: dict[type[BaseModel], str] = {}
+    models: dict[type[BaseModel], SchemaMode] = {}
     for doc, _rule, _params in operations.values():
         for model, mode in doc.models():
             if models.setdefault(model, mode) != mode:
                 raise TypeError(f"{model.__name__} is documented as both a request and an answer")
-    _keys, definitions = models_json_schema(list(models.items()), ref_template=REF)  # type: ignore[arg-type]
+    _keys, definitions = models_json_schema(list(models.items()), ref_template=REF)
     paths: dict[str, dict[str, Any]] = {}
     for (method, path), (doc, rule, params) in sorted(operations.items()):
         paths.setdefault(path, {})[method.lower()] = _operation_object(

@@ -20,7 +20,12 @@ from verifier.errors import Conflict, NotFound, ValidationError
 from verifier.identifiers import compact_identifier, mask_id_number
 from verifier.identities.duplicates import check_stored_identity, normal_form_of_stored, rekey_one
 from verifier.records.attestation import attest_revisions
-from verifier.records.models import RecordReassignment, RecordRevision, ServiceRecord
+from verifier.records.models import (
+    RecordReassignment,
+    RecordRevision,
+    RecordStatus,
+    ServiceRecord,
+)
 from verifier.records.services import DAY_MINUTES, RecordInput, dedupe_key_for
 from verifier.text import check_characters
 from verifier.volunteers.locks import lock_volunteer
@@ -320,18 +325,20 @@ def service_conflicts(session: Session, volunteer_id: int) -> tuple[list[Overlap
             and_(
                 second.volunteer_id == first.volunteer_id,
                 second.id > first.id,
-                second.status == "active",
+                second.status == RecordStatus.ACTIVE,
                 second.started_at < first.ended_at,
                 second.ended_at > first.started_at,
             ),
         )
-        .where(first.volunteer_id == volunteer_id, first.status == "active")
+        .where(first.volunteer_id == volunteer_id, first.status == RecordStatus.ACTIVE)
         .order_by(first.id, second.id)
     ).all()
     overlaps = [Overlap(a, b, oa, ob, start, end) for a, b, oa, ob, start, end in rows]
     days = session.execute(
         select(ServiceRecord.service_date, func.sum(ServiceRecord.minutes))
-        .where(ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.status == "active")
+        .where(
+            ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.status == RecordStatus.ACTIVE
+        )
         .group_by(ServiceRecord.service_date)
         .having(func.sum(ServiceRecord.minutes) > DAY_MINUTES)
         .order_by(ServiceRecord.service_date)

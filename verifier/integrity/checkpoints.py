@@ -27,7 +27,7 @@ from verifier.audit.services import CHECKPOINTING, lock_chain
 from verifier.crypto import signing
 from verifier.crypto.errors import CryptoError, InvalidSignature, MalformedToken
 from verifier.db import utcnow
-from verifier.keys.models import SigningKey
+from verifier.keys.models import KeyStatus, SigningKey
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,9 @@ def _signing_key(session: Session, create: bool) -> SigningKey | None:
 
         return active_key(session)
     return session.scalars(
-        select(SigningKey).where(SigningKey.status == "active").order_by(SigningKey.id.desc())
+        select(SigningKey)
+        .where(SigningKey.status == KeyStatus.ACTIVE)
+        .order_by(SigningKey.id.desc())
     ).first()
 
 
@@ -213,7 +215,9 @@ def key_ring(session: Session) -> KeyRing:
     """Every signing key the service publishes (active, retired and compromised ones)."""
     keys = list(session.scalars(select(SigningKey)))
     public = {key.kid: signing.public_key_from_raw(key.public_key) for key in keys}
-    compromised = {key.kid: key.compromised_at for key in keys if key.status == "compromised"}
+    compromised = {
+        key.kid: key.compromised_at for key in keys if key.status == KeyStatus.COMPROMISED
+    }
     return KeyRing(public.get, compromised)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from verifier.complaints.models import Complaint
+from verifier.complaints.models import Complaint, ComplaintStatus
 from verifier.orgs.models import Organisation, OrgStatus
 from verifier.records.models import RecordStatus, ServiceRecord
 from verifier.spotchecks.states import ItemKind
@@ -64,7 +64,7 @@ def always_included(session: Session, organisation_ids: Iterable[int]) -> set[in
     """Return the organisations that every campaign includes: those with open complaints."""
     wanted = set(organisation_ids)
     rows = session.scalars(
-        select(Complaint.organisation_id).where(Complaint.status == "open").distinct()
+        select(Complaint.organisation_id).where(Complaint.status == ComplaintStatus.OPEN).distinct()
     )
     return {org_id for org_id in rows if org_id in wanted}
 

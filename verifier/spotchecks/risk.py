@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from verifier.complaints.models import Complaint, CorrectionRequest
 from verifier.orgs.models import Organisation
 from verifier.spotchecks.risk_queries import (
+    OPEN_STATUS,
     RECORD_QUERIES,
     SPIKE_LOOKBACK_MONTHS,
     Period,
@@ -288,7 +289,7 @@ def organisation_signals(
     for model, code in ((Complaint, "open_complaints"), (CorrectionRequest, "open_corrections")):
         stmt = (
             select(model.organisation_id, func.count(model.id))
-            .where(model.status == "open")
+            .where(model.status == OPEN_STATUS[model])
             .group_by(model.organisation_id)
         )
         for org_id, n in session.execute(stmt):

@@ -29,7 +29,12 @@ from sqlalchemy.orm import Session, aliased
 
 from verifier.certificates.models import Certificate, CertificateRecord
 from verifier.certificates.states import CertificateStatus
-from verifier.complaints.models import Complaint, CorrectionRequest
+from verifier.complaints.models import (
+    Complaint,
+    ComplaintStatus,
+    CorrectionRequest,
+    CorrectionStatus,
+)
 from verifier.records.models import RecordRevision, RecordStatus, RevisionKind, ServiceRecord
 
 Period = tuple[date, date]  # first and last local service day, inclusive
@@ -63,6 +68,13 @@ class Scope:
         if self.period is not None:
             conds.append(rec.service_date.between(self.period[0], self.period[1]))
         return conds
+
+
+# the status of a complaint or a correction request that is still open
+OPEN_STATUS: dict[Any, str] = {
+    Complaint: ComplaintStatus.OPEN,
+    CorrectionRequest: CorrectionStatus.OPEN,
+}
 
 
 def _setting(key: str, default: int) -> int:
@@ -258,7 +270,7 @@ def _open_about_record(model: Any, session: Session, scope: Scope) -> Select[*tu
             rec.organisation_id.label("organisation_id"),
             func.count(model.id).label("n"),
         )
-        .join(model, and_(model.record_id == rec.id, model.status == "open"))
+        .join(model, and_(model.record_id == rec.id, model.status == OPEN_STATUS[model]))
         .where(*scope.conditions(rec))
         .group_by(rec.id, rec.organisation_id)
     )
