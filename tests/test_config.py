@@ -55,7 +55,7 @@ def test_cli_reports_configuration_errors_without_a_traceback(monkeypatch):
 
 
 def test_behind_a_proxy_rate_limits_use_the_forwarded_client_address(database_url):
-    from conftest import test_config
+    from support import test_config
 
     app = create_app(test_config(database_url, PROXY_HOPS=1))
     client = app.test_client()

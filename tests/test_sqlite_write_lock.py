@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, Factory, migrate, test_config
 from flask import Flask
+from support import PASSWORD, Factory, migrate, test_config
 
 from verifier import create_app
 from verifier.db import sqlite_begin_mode

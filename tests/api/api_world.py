@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from conftest import bearer, days_ago, make_resident_id
+from support import bearer, days_ago, make_resident_id
 
 BEIJING = timezone(timedelta(hours=8))
 ORG_ROLES = ("org_admin", "org_recorder")

@@ -4,7 +4,7 @@ import json
 
 import pytest
 from api_world import build_world, field_error, problem, record_body
-from conftest import bearer
+from support import bearer
 
 
 @pytest.fixture

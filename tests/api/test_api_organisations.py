@@ -2,7 +2,7 @@
 
 import pytest
 from api_world import build_world, field_error, problem, record_body
-from conftest import make_uscc
+from support import make_uscc
 
 NEW_USCC = make_uscc(4242)
 

@@ -2,7 +2,7 @@
 
 import pytest
 from api_world import build_world, field_error, problem
-from conftest import make_resident_id
+from support import make_resident_id
 
 NEW_ID = make_resident_id(777, birth="19851120")
 

@@ -1,8 +1,8 @@
 """Certificate pages: list and search, issue one or many, the certificate itself, status changes."""
 
 import pytest
-from conftest import days_ago, login
 from sqlalchemy import func, select
+from support import days_ago, login
 
 from verifier.certificates.models import Certificate
 from verifier.certificates.qr import decode_qr

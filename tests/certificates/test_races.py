@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import Factory, days_ago
 from sqlalchemy import func, select
+from support import Factory, days_ago
 
 from verifier.auth.models import User
 from verifier.certificates import lifecycle, services

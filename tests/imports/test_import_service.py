@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import make_resident_id
 from import_helpers import (
     HEADER_EN,
     HEADER_ZH,
@@ -23,6 +22,7 @@ from import_helpers import (
     xlsx_bytes,
 )
 from sqlalchemy import select
+from support import make_resident_id
 
 from verifier.audit.models import AuditEntry
 from verifier.auth.models import User

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from conftest import bearer, make_resident_id
 from flask import Flask
 from sqlalchemy import func, select
+from support import bearer, make_resident_id
 
 from verifier.db import get_session
 from verifier.jobs.models import Job
@@ -102,14 +102,3 @@ def record_count(app: Flask, org_id: int | None = None) -> int:
         if org_id is not None:
             stmt = stmt.where(ServiceRecord.organisation_id == org_id)
         return int(get_session().scalar(stmt) or 0)
-
-
-def committing_sqlite_app(path: Any, **settings: Any) -> Flask:
-    """An app on a fresh SQLite file whose sessions really commit (own connections, WAL)."""
-    from conftest import migrate, test_config
-
-    from verifier import create_app
-
-    url = f"sqlite:///{path}"
-    migrate(url)
-    return create_app(test_config(url, **settings))

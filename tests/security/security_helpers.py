@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from conftest import days_ago, test_config
-from flask import Flask
+from support import days_ago
 
-from verifier import create_app
 from verifier.auth.models import User
 from verifier.certificates.services import IssueRequest, issue_certificate
 from verifier.orgs.models import Organisation
@@ -62,17 +58,3 @@ def assert_no_personal_data(text: str) -> None:
     assert "19900307" not in text and "1990-03-07" not in text  # the birth date in the ID
     assert ID_NUMBER[-6:] not in text and ID_NUMBER[:6] + "1990" not in text
     assert PHONE not in text
-
-
-@contextmanager
-def sibling_app(app: Flask, **settings: Any) -> Iterator[Flask]:
-    """Another app (other settings, e.g. CSRF on or https) inside the test's transaction."""
-    other = create_app(test_config(app.config["DATABASE_URL"], **settings))
-    connection = app.extensions["verifier.db"].sessionmaker.kw["bind"]
-    other.extensions["verifier.db"].sessionmaker.configure(
-        bind=connection, join_transaction_mode="create_savepoint"
-    )
-    try:
-        yield other
-    finally:
-        other.extensions["verifier.db"].engine.dispose()

@@ -12,8 +12,8 @@ import re
 from typing import Any
 
 import pytest
-from conftest import Factory, bearer, login
 from flask import Flask
+from support import Factory, bearer, login
 from werkzeug.routing import IntegerConverter
 
 from verifier.web.paging import MAX_PAGE

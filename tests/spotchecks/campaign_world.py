@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Factory, bearer, days_ago
 from flask import Flask
+from support import Factory, bearer, days_ago
 
 SEED = "31415926535897932384626433832795"
 

@@ -167,7 +167,7 @@ def test_load_is_balanced_across_inspectors(client, world):
 
 
 def test_organisations_with_open_complaints_are_always_included(app, client, world):
-    from conftest import Factory
+    from support import Factory
 
     from verifier.complaints.models import Complaint
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 from campaign_world import SEED, World, parameters
-from conftest import login
+from support import login
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from campaign_world import SEED, World, parameters
-from conftest import test_config
+from support import test_config
 
 from verifier import create_app
 

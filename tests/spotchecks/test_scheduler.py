@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from campaign_world import World, parameters
-from conftest import TEST_DATA_KEY, Factory, migrate, test_config
 from sqlalchemy import func, select, text
+from support import TEST_DATA_KEY, Factory, migrate, test_config
 
 from verifier import create_app
 from verifier.audit.models import AuditEntry
@@ -129,7 +129,7 @@ def test_nothing_is_due_before_the_first_fire_time_or_for_a_paused_plan(app, wor
     _plan(app, world, schedule="0 2 1 1 *")  # created now: the next 1 January is ahead
     paused = _plan(app, world, schedule="* * * * *", created_days_ago=2)
     client = app.test_client()
-    from conftest import login
+    from support import login
 
     login(client, world.supervisor.email)
     assert (

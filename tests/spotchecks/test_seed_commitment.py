@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from campaign_world import SEED, World, parameters
-from conftest import login
 from sqlalchemy import select, update
+from support import login
 
 from verifier.audit.models import AuditEntry
 from verifier.db import get_session

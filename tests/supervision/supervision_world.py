@@ -10,7 +10,7 @@ import base64
 from dataclasses import dataclass, field
 from typing import Any
 
-from conftest import PASSWORD, Factory, bearer, days_ago
+from support import PASSWORD, Factory, bearer, days_ago
 
 from verifier.spotchecks.models import SpotCheckAssignment, SpotCheckCampaign, SpotCheckItem
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import Factory, csrf_token_from, make_resident_id, test_config
-from conftest import login as sign_in
 from flask import Flask
 from sqlalchemy import func, select
+from support import Factory, csrf_token_from, make_resident_id, test_config
+from support import login as sign_in
 
 from verifier import create_app
 from verifier.audit.models import AuditEntry
