@@ -1,8 +1,8 @@
 """The OpenAPI document describes every API route, validates, and matches real answers."""
 
 import pytest
-from api_world import PENDING, api_routes, build_world, record_body
 from support import new_app
+from support.api_world import PENDING, api_routes, build_world, record_body
 
 
 @pytest.fixture

@@ -39,10 +39,8 @@ class World:
         make = Factory(app)
         self.org = make.org()
         self.volunteer = make.volunteer(self.org)
-        self.users = {
-            role: make.user(role, self.org if role[:3] == "org" else None) for role in ROLES
-        }
-        self.tokens = {role: make.token(user) for role, user in self.users.items()}
+        self.users = make.users(self.org, ROLES)
+        self.tokens = make.tokens(self.users)
         self.clients = {}
         for role, user in self.users.items():
             client = app.test_client()

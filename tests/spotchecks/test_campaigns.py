@@ -7,8 +7,8 @@ import hashlib
 import json
 
 import pytest
-from campaign_world import SEED, World, parameters
 from sqlalchemy import select
+from support.campaign_world import SEED, World, parameters
 
 from verifier.audit.models import AuditEntry
 

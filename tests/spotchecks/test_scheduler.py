@@ -12,9 +12,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from campaign_world import World, parameters
 from sqlalchemy import func, select, text
 from support import TEST_DATA_KEY, Factory, migrate, test_config
+from support.campaign_world import World, parameters
 
 from verifier import create_app
 from verifier.audit.models import AuditEntry

@@ -8,8 +8,8 @@ unclosed case holds and mark them held.
 from __future__ import annotations
 
 from alembic import command
-from supervision_world import build_world, finding
 from support import migrate, test_config
+from support.supervision_world import build_world, finding
 
 from verifier import create_app
 from verifier.certificates.models import Certificate

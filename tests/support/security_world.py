@@ -6,25 +6,9 @@ from typing import Any
 
 from support import days_ago
 
-from verifier.auth.models import User
-from verifier.certificates.services import IssueRequest, issue_certificate
-from verifier.orgs.models import Organisation
-
 FULL_NAME = "张晓明"
 ID_NUMBER = "11010119900307002X"
 PHONE = "13800138000"
-
-
-def issue_for(make: Any, org: Any, admin: Any, record: Any) -> Any:
-    volunteer_id = record.volunteer_id
-    return make.run(
-        lambda s: issue_certificate(
-            s,
-            s.get(Organisation, org.id),
-            IssueRequest(volunteer_id=volunteer_id, record_ids=[record.id]),
-            s.get(User, admin.id),
-        )
-    )
 
 
 def world(make: Any) -> dict[str, Any]:
@@ -45,8 +29,8 @@ def world(make: Any) -> dict[str, Any]:
         "vol_b": vol_b,
         "rec_a": rec_a,
         "rec_b": rec_b,
-        "cert_a": issue_for(make, org_a, admin_a, rec_a),
-        "cert_b": issue_for(make, org_b, admin_b, rec_b),
+        "cert_a": make.certificate(org_a, admin_a, vol_a, [rec_a]),
+        "cert_b": make.certificate(org_b, admin_b, vol_b, [rec_b]),
     }
 
 
