@@ -6,7 +6,6 @@ transaction, rolled back afterwards, with the app's settings and state put back.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from support import (
     main_database_url,
     migrate,
     new_app,
+    postgres_test_url,
     restored,
     rolled_back,
     truncate_all,
@@ -54,7 +54,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def postgres_url(database_url: str) -> str:
     """The PostgreSQL database for tests that need one; migrated; skipped when not configured."""
-    url = os.environ.get(PG_URL_ENV)
+    url = postgres_test_url()
     if not url:
         pytest.skip(f"needs PostgreSQL: set {PG_URL_ENV}")
     if url != database_url:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from import_helpers import counts, csv_bytes, row, xlsx_bytes
+from support.import_files import counts, csv_bytes, row, xlsx_bytes
 
 
 @pytest.fixture

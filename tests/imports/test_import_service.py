@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from import_helpers import (
+from sqlalchemy import select
+from support import make_resident_id
+from support.import_files import (
     HEADER_EN,
     HEADER_ZH,
     SHANGHAI,
@@ -21,8 +23,6 @@ from import_helpers import (
     row,
     xlsx_bytes,
 )
-from sqlalchemy import select
-from support import make_resident_id
 
 from verifier.audit.models import AuditEntry
 from verifier.auth.models import User

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from sqlalchemy import func, select
 from support import bearer, make_resident_id
+from support.import_files import HEADER_ZH
 
 from verifier.db import get_session
 from verifier.jobs.models import Job
@@ -18,8 +19,6 @@ from verifier.jobs.worker import work
 from verifier.records.models import ServiceRecord
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-HEADER = ["姓名", "证件类型", "证件号码", "活动名称", "服务地点", "开始时间", "结束时间",
-          "服务时长（分钟）", "服务内容"]  # fmt: skip
 EN = {"Accept-Language": "en"}
 
 
@@ -48,7 +47,7 @@ def rows(count: int, first: int = 700) -> list[list[str]]:
 def csv_bytes(body: list[list[str]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(HEADER)
+    writer.writerow(HEADER_ZH)
     writer.writerows(body)
     return out.getvalue().encode("utf-8")
 

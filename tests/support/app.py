@@ -56,13 +56,43 @@ def new_app(url: str, **settings: Any) -> Flask:
 
 
 def main_database_url(tmp_dir: str) -> str:
-    """The suite's main database: PostgreSQL when VERIFIER_TEST_DB=postgresql, else SQLite."""
+    """The suite's main database: PostgreSQL when VERIFIER_TEST_DB=postgresql, else SQLite.
+
+    With pytest-xdist, `tmp_dir` is the worker's own, and so is the PostgreSQL database.
+    """
     if os.environ.get("VERIFIER_TEST_DB") == "postgresql":
-        url = os.environ.get(PG_URL_ENV)
+        url = postgres_test_url()
         if not url:
             raise RuntimeError(f"VERIFIER_TEST_DB=postgresql needs {PG_URL_ENV}")
         return url
     return f"sqlite:///{tmp_dir}/test.db"
+
+
+def postgres_test_url() -> str | None:
+    """The PostgreSQL test database (VERIFIER_TEST_DATABASE_URL), or None when not configured.
+
+    Each pytest-xdist worker gets a database of its own beside it, named after the worker
+    (test_gw0, test_gw1, ...) and created when missing: the tests that commit and truncate
+    every table never meet another worker's tests.
+    """
+    url = os.environ.get(PG_URL_ENV)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    name = f"{parsed.database}_{worker}"
+    server = create_engine(parsed, isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as conn:
+            found = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+            if not found:
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        server.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
 
 
 def reset_database(engine: Engine) -> None:
