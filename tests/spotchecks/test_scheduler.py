@@ -13,10 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, text
-from support import TEST_DATA_KEY, Factory, migrate, test_config
+from support import TEST_DATA_KEY, Factory, committing_sqlite_app
 from support.campaign_world import World, parameters
 
-from verifier import create_app
 from verifier.audit.models import AuditEntry
 from verifier.db import get_session
 from verifier.spotchecks import runs as runs_module
@@ -192,9 +191,7 @@ def test_the_job_store_lives_in_the_database(tmp_path):
         sync_plan_jobs,
     )
 
-    url = f"sqlite:///{tmp_path}/scheduler.db"
-    migrate(url)
-    app = create_app(test_config(url))
+    app = committing_sqlite_app(tmp_path / "scheduler.db")
     engine = app.extensions["verifier.db"].engine
     options = scheduler_options(app)
     store = options["jobstores"]["default"]
