@@ -128,10 +128,13 @@ def migrated_sqlite_file(path: Any) -> str:
     """A migrated SQLite database at `path`: a copy of one migrated once per session."""
     template = _MIGRATED_SQLITE.get("template")
     if template is None or not template.exists():
+        import atexit
         import tempfile
 
-        template = Path(tempfile.mkdtemp(prefix="verifier-template-")) / "migrated.db"
-        migrate(f"sqlite:///{template}")
+        folder = tempfile.mkdtemp(prefix="verifier-template-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        template = Path(folder) / "migrated.db"
+        migrate(f"sqlite:///{template}")  # the engine is disposed: the WAL is in the file
         _MIGRATED_SQLITE["template"] = template
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
