@@ -44,9 +44,13 @@ run: install
 	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/verifier run --host $(HOST) --port $(PORT)
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist; each has its own SQLite file and
+# PostgreSQL database); TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 2
+
 test: install
 	$(BIN)/ruff check verifier tests bench migrations
-	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check verifier tests bench migrations

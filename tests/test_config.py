@@ -55,7 +55,7 @@ def test_cli_reports_configuration_errors_without_a_traceback(monkeypatch):
 
 
 def test_behind_a_proxy_rate_limits_use_the_forwarded_client_address(database_url):
-    from conftest import test_config
+    from support import test_config
 
     app = create_app(test_config(database_url, PROXY_HOPS=1))
     client = app.test_client()
@@ -129,7 +129,7 @@ def test_gunicorn_with_several_workers_and_memory_limits_does_not_start(monkeypa
 
 def test_verifier_env_testing_from_the_environment_is_refused(monkeypatch):
     """Weak password hashing must not be one environment variable away."""
-    from conftest import test_config
+    from support import test_config
 
     monkeypatch.setenv("VERIFIER_ENV", "testing")
     message = "VERIFIER_ENV must be one of development, production, not 'testing'"
@@ -173,7 +173,7 @@ def _hash_parameters(app):
 
 
 def test_testing_from_the_test_suite_s_dict_still_works(database_url):
-    from conftest import test_config
+    from support import test_config
 
     app = create_app(test_config(database_url))
     assert app.config["ENV"] == "testing" and app.testing

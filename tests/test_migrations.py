@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.script import ScriptDirectory
 from apscheduler.schedulers.background import BackgroundScheduler
-from conftest import make_uscc, test_config
+from support import make_uscc, test_config
 
 import verifier.models  # noqa: F401  (fills Base.metadata)
 from verifier import create_app

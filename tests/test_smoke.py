@@ -1,4 +1,4 @@
-from conftest import login
+from support import login
 
 
 def test_org_admin_signs_in_and_sees_dashboard(client, make):

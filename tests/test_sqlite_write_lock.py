@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, Factory, migrate, test_config
 from flask import Flask
+from support import PASSWORD, Factory, committing_sqlite_app
 
-from verifier import create_app
 from verifier.db import sqlite_begin_mode
 
 HOLD_SECONDS = 1.5  # how long the other connection keeps the write lock at most
@@ -27,9 +26,7 @@ HOLD_SECONDS = 1.5  # how long the other connection keeps the write lock at most
 @pytest.fixture
 def sqlite_app(tmp_path: Path) -> Iterator[tuple[Flask, Path]]:
     path = tmp_path / "locking.db"
-    url = f"sqlite:///{path}"
-    migrate(url)
-    application = create_app(test_config(url))
+    application = committing_sqlite_app(path)
     yield application, path
     application.extensions["verifier.db"].engine.dispose()
 

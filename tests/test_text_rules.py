@@ -31,7 +31,7 @@ def test_organisation_name_with_nul_is_a_field_error_not_a_500(make):
 
 
 def test_volunteer_search_with_nul_does_not_reach_the_database(client, make):
-    from conftest import login
+    from support import login
 
     org = make.org()
     user = make.user("org_admin", org)
@@ -88,7 +88,7 @@ def test_reasons_are_held_to_the_same_rules():
 def test_a_name_with_a_bidi_override_is_refused_by_the_api_the_form_and_an_import(
     app, client, make
 ):
-    from conftest import bearer, login
+    from support import bearer, login
 
     org = make.org()
     admin = make.user("org_admin", org)

@@ -4,9 +4,9 @@ raises (a view or a before_request hook, a 4xx problem or a 500), whatever the s
 from __future__ import annotations
 
 import pytest
-from conftest import login
 from flask import redirect, request
 from sqlalchemy import select
+from support import login, new_app, rolled_back
 
 from verifier.audit.models import AuditEntry
 from verifier.audit.services import record_event
@@ -33,8 +33,10 @@ def _written(app) -> list[str]:
 
 
 @pytest.fixture
-def routes(app):
-    """Test-only views that write and then raise, return an error page, or catch and redirect."""
+def routes(database_url):
+    """An app of its own with test-only views that write and then raise, return an error page,
+    or catch and redirect (the shared app's routes stay as they are)."""
+    app = new_app(database_url)
 
     @public
     def raises():
@@ -75,32 +77,39 @@ def routes(app):
             _write("hook")
             raise TooManyRequests("a before_request hook refused after writing")
 
-    return app
+    with rolled_back(app):
+        yield app
+    app.extensions["verifier.db"].engine.dispose()
 
 
-def test_a_view_that_raises_after_writing_keeps_nothing(routes, client):
+def test_a_view_that_raises_after_writing_keeps_nothing(routes):
+    client = routes.test_client()
     response = client.post("/_test/raises", headers={"Accept": "application/json"})
     assert response.status_code == 409
     assert response.mimetype == "application/problem+json"
     assert _written(routes) == []
 
 
-def test_a_view_that_crashes_after_writing_keeps_nothing(routes, client):
+def test_a_view_that_crashes_after_writing_keeps_nothing(routes):
+    client = routes.test_client()
     assert client.post("/_test/crashes").status_code == 500
     assert _written(routes) == []
 
 
-def test_a_before_request_hook_that_raises_after_writing_keeps_nothing(routes, client):
+def test_a_before_request_hook_that_raises_after_writing_keeps_nothing(routes):
+    client = routes.test_client()
     assert client.post("/_test/hooked").status_code == 429
     assert _written(routes) == []
 
 
-def test_a_view_that_returns_an_error_page_keeps_what_it_wrote(routes, client):
+def test_a_view_that_returns_an_error_page_keeps_what_it_wrote(routes):
+    client = routes.test_client()
     assert client.post("/_test/returns_4xx").status_code == 422
     assert _written(routes) == ["returns_4xx"]
 
 
-def test_a_view_that_catches_an_error_keeps_nothing_of_the_failed_step(routes, client):
+def test_a_view_that_catches_an_error_keeps_nothing_of_the_failed_step(routes):
+    client = routes.test_client()
     assert client.post("/_test/catches").status_code == 303
     assert _written(routes) == ["before"]
 

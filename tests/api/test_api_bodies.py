@@ -3,8 +3,8 @@
 import json
 
 import pytest
-from api_world import build_world, field_error, problem, record_body
-from conftest import bearer
+from support import bearer
+from support.api_world import build_world, field_error, problem, record_body
 
 
 @pytest.fixture

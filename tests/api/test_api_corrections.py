@@ -1,7 +1,7 @@
 """Corrections and voiding through the API: new revisions, full history, no change after voiding."""
 
 import pytest
-from api_world import build_world, field_error, problem, record_body
+from support.api_world import build_world, field_error, problem, record_body
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 import pytest
-from api_world import build_world, record_body
+from support.api_world import build_world, record_body
 
 schemathesis = pytest.importorskip("schemathesis")
 

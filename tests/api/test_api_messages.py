@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import bearer
+from support import bearer
 
 
 def _admin(make):

@@ -1,7 +1,8 @@
 """The OpenAPI document describes every API route, validates, and matches real answers."""
 
 import pytest
-from api_world import PENDING, api_routes, build_world, record_body
+from support import new_app
+from support.api_world import PENDING, api_routes, build_world, record_body
 
 
 @pytest.fixture
@@ -23,16 +24,18 @@ def test_every_api_route_and_method_is_documented(app, document):
     assert documented(document) - routes <= PENDING
 
 
-def test_an_undocumented_route_is_left_out_and_so_caught(app):
+def test_an_undocumented_route_is_left_out_and_so_caught(database_url):
     from verifier.api.openapi import build_document
     from verifier.auth.access import public
 
+    app = new_app(database_url)  # its own app: the shared one never gains a route
     app.add_url_rule("/api/v1/undocumented", "undocumented", public(lambda: "x"))
     with app.test_request_context():
         paths = build_document()["paths"]
     assert "/api/v1/records" in paths
     assert "/api/v1/undocumented" not in paths
     assert ("GET", "/api/v1/undocumented") in api_routes(app)
+    app.extensions["verifier.db"].engine.dispose()
 
 
 def test_the_import_route_is_documented_as_multipart(document):
@@ -124,7 +127,7 @@ def test_real_answers_match_the_documented_schemas(client, document, make):
     check(client.get("/api/v1/records", headers={}), 401, "Problem")
 
 
-def test_an_answer_that_contradicts_the_document_fails_the_test(app, client, make):
+def test_an_answer_that_contradicts_the_document_fails_the_test(app, client, make, monkeypatch):
     from openapi_conformance import CONFORMANCE
 
     world = build_world(make)
@@ -136,7 +139,8 @@ def test_an_answer_that_contradicts_the_document_fails_the_test(app, client, mak
         return {"detail": "teapot"}, 418
 
     wrong.__dict__.update(view.__dict__)  # the same access rule and documentation
-    app.view_functions["api.get_volunteer_api"] = wrong
+    # put back after the test: the app is shared by the whole session
+    monkeypatch.setitem(app.view_functions, "api.get_volunteer_api", wrong)
     headers = world.auth("org_admin")
     assert (
         client.get(f"/api/v1/volunteers/{world.volunteer.id}", headers=headers).status_code == 200

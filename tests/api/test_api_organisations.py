@@ -1,8 +1,8 @@
 """The organisations API: registration by the platform admin, scoping, status changes."""
 
 import pytest
-from api_world import build_world, field_error, problem, record_body
-from conftest import make_uscc
+from support import make_uscc
+from support.api_world import build_world, field_error, problem, record_body
 
 NEW_USCC = make_uscc(4242)
 

@@ -3,8 +3,8 @@
 from datetime import timedelta
 
 import pytest
-from api_world import BEIJING, build_world, field_error, local_iso, problem, record_body
-from conftest import days_ago
+from support import days_ago
+from support.api_world import BEIJING, build_world, field_error, local_iso, problem, record_body
 
 
 @pytest.fixture

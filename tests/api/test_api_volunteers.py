@@ -1,8 +1,8 @@
 """POST/GET /api/v1/volunteers: identifier rules, linking, scoping, and never a full ID number."""
 
 import pytest
-from api_world import build_world, field_error, problem
-from conftest import make_resident_id
+from support import make_resident_id
+from support.api_world import build_world, field_error, problem
 
 NEW_ID = make_resident_id(777, birth="19851120")
 

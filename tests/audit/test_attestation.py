@@ -8,8 +8,8 @@ import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from conftest import make_resident_id, raw_record
 from sqlalchemy import func, select, text, update
+from support import make_resident_id, raw_record
 
 from verifier.audit.models import AuditEntry
 from verifier.db import get_session

@@ -4,8 +4,8 @@ import threading
 import time
 
 import pytest
-from conftest import Factory
 from sqlalchemy import select
+from support import Factory
 
 from verifier.audit.models import AuditCheckpoint
 from verifier.db import get_session

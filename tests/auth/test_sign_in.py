@@ -2,8 +2,8 @@
 
 import re
 
-from conftest import PASSWORD, bearer, csrf_token_from, login
 from sqlalchemy import select
+from support import PASSWORD, bearer, csrf_token_from, login
 
 from verifier.auth.models import ApiToken, SignInFailure, User
 from verifier.db import get_session, utcnow

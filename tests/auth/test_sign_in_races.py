@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from conftest import PASSWORD, Factory
+from support import PASSWORD, Factory
 
 from verifier.auth.models import SignInFailure, User
 from verifier.auth.services import authenticate

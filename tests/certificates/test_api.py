@@ -5,9 +5,9 @@ import re
 
 import pypdfium2
 import pytest
-from conftest import bearer, days_ago
 from pypdf import PdfReader
 from sqlalchemy import select
+from support import bearer, days_ago
 
 from verifier.certificates.models import Certificate
 from verifier.certificates.qr import decode_qr

@@ -3,8 +3,8 @@
 from datetime import timedelta
 
 import pytest
-from conftest import bearer, days_ago
 from sqlalchemy import func, select
+from support import bearer, days_ago
 
 from verifier.audit.services import verify_chain
 from verifier.certificates import bulk

@@ -3,8 +3,8 @@
 import re
 
 import pytest
-from conftest import days_ago, login
 from sqlalchemy import func, select
+from support import days_ago, login
 
 from verifier.certificates.models import Certificate
 from verifier.certificates.qr import decode_qr

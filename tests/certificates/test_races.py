@@ -9,14 +9,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import Factory, days_ago
 from sqlalchemy import func, select
+from support import Factory, days_ago
 
 from verifier.auth.models import User
 from verifier.certificates import lifecycle, services
 from verifier.certificates.bulk import BulkRequest, issue_bulk
 from verifier.certificates.models import Certificate
-from verifier.certificates.services import IssueRequest, issue_certificate
 from verifier.credentials.services import status_list_bits
 from verifier.db import get_session
 from verifier.errors import VerifierError
@@ -71,16 +70,7 @@ class World:
         ]
 
     def issue(self) -> Certificate:
-        return self.make.run(
-            lambda s: issue_certificate(
-                s,
-                s.get(Organisation, self.org.id),
-                IssueRequest(
-                    volunteer_id=self.volunteer.id, record_ids=[r.id for r in self.records]
-                ),
-                s.get(User, self.admin.id),
-            )
-        )
+        return self.make.certificate(self.org, self.admin, self.volunteer, self.records)
 
     def cert(self, cert_id: int) -> Certificate:
         with self.app.app_context():
@@ -213,12 +203,7 @@ def test_issuance_racing_a_correction_ends_superseded_or_issued_over_the_correct
         record = world.records[0]
 
         def issue(session: Any) -> None:
-            issue_certificate(
-                session,
-                session.get(Organisation, world.org.id),
-                IssueRequest(volunteer_id=world.volunteer.id, record_ids=[record.id]),
-                session.get(User, world.admin.id),
-            )
+            Factory.issue(session, world.org, world.admin, world.volunteer, [record])
 
         def correct(session: Any, minutes: int = minutes) -> None:
             time.sleep(0.1)  # let the issuance read the records first

@@ -5,10 +5,10 @@ import json
 import re
 
 import pytest
-from conftest import bearer, days_ago
 from joserfc import jws
 from joserfc.errors import SecurityWarning
 from joserfc.jwk import KeySet
+from support import bearer, days_ago
 
 from verifier.certificates.qr import decode_qr
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import days_ago
-from conftest import login as sign_in
 from sqlalchemy import select
+from support import days_ago
+from support import login as sign_in
 
 from verifier.audit.models import AuditEntry
 from verifier.complaints.models import Complaint, CorrectionRequest

@@ -15,23 +15,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 
-def issue(make: Any, org: Any, admin: Any, volunteer: Any, records: list[Any]) -> Any:
-    """Issue a certificate over the given records through the service; return it."""
-    from verifier.auth.models import User
-    from verifier.certificates.services import IssueRequest, issue_certificate
-    from verifier.orgs.models import Organisation
-
-    def run(session: Any) -> Any:
-        return issue_certificate(
-            session,
-            session.get(Organisation, org.id),
-            IssueRequest(volunteer_id=volunteer.id, record_ids=[r.id for r in records]),
-            session.get(User, admin.id),
-        )
-
-    return make.run(run)
-
-
 def b58decode(text: str) -> bytes:
     number = 0
     for char in text:

@@ -6,9 +6,9 @@ import copy
 import json
 
 import pytest
-from conftest import bearer, days_ago
-from credential_helpers import issue, vc_json, verify_eddsa_jcs_2022
+from credential_helpers import vc_json, verify_eddsa_jcs_2022
 from cryptography.exceptions import InvalidSignature
+from support import bearer, days_ago
 
 from verifier.certificates.services import STATUS_LIST_LENGTH, number_display
 from verifier.credentials.services import platform_did
@@ -25,7 +25,7 @@ def world(make):
         make.record(org, volunteer, actor=admin, started_at=days_ago(d), activity=activity)
         for d, activity in ((30, "社区敬老服务"), (20, "社区敬老服务"), (10, "图书馆整理"))
     ]
-    cert = issue(make, org, admin, volunteer, records)
+    cert = make.certificate(org, admin, volunteer, records)
     return {"org": org, "admin": admin, "cert": cert, "token": make.token(admin)}
 
 

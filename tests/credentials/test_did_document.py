@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from conftest import bearer
-from credential_helpers import b58decode, issue, vc_json, verify_eddsa_jcs_2022
+from credential_helpers import b58decode, vc_json, verify_eddsa_jcs_2022
 from cryptography.exceptions import InvalidSignature
+from support import bearer
 
 from verifier.crypto import signing
 from verifier.db import get_session
@@ -19,7 +19,7 @@ def world(make):
     org = make.org()
     admin = make.user("org_admin", org)
     volunteer = make.volunteer(org)
-    cert = issue(make, org, admin, volunteer, [make.record(org, volunteer, actor=admin)])
+    cert = make.certificate(org, admin, volunteer, [make.record(org, volunteer, actor=admin)])
     return {"cert": cert, "token": make.token(admin)}
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Factory, bearer, days_ago
-from credential_helpers import bit, decode_status_list, issue, vc_json, verify_eddsa_jcs_2022
+from credential_helpers import bit, decode_status_list, vc_json, verify_eddsa_jcs_2022
 from sqlalchemy import event
+from support import Factory, bearer, days_ago
 
 from verifier.auth.models import User
 from verifier.certificates.lifecycle import set_status
@@ -23,7 +23,7 @@ def world(make):
     admin = make.user("org_admin", org)
     volunteer = make.volunteer(org)
     records = [make.record(org, volunteer, actor=admin, started_at=days_ago(d)) for d in (9, 8)]
-    certs = [issue(make, org, admin, volunteer, [record]) for record in records]
+    certs = [make.certificate(org, admin, volunteer, [record]) for record in records]
     return {"org": org, "admin": admin, "records": records, "certs": certs}
 
 

@@ -83,7 +83,8 @@ def test_raw_private_key_of_wrong_size_is_refused(raw):
 
 
 def test_rfc8037_example_key_and_rfc7638_thumbprint():
-    # RFC 8037 appendix A.1 (key) and A.3 (its RFC 7638 thumbprint).
+    # RFC 8037 appendix A.1 (key) and A.3 (its RFC 7638 thumbprint), copied from
+    # https://www.rfc-editor.org/rfc/rfc8037#appendix-A (see tests/vectors/README.md).
     d = base64.urlsafe_b64decode("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=")
     key = signing.private_key_from_raw(d)
     jwk = signing.public_jwk(key.public_key())

@@ -1,7 +1,7 @@
 """`verifier demo` loads every kind of data once, prints working logins, keeps the chain intact."""
 
-from conftest import login
 from sqlalchemy import func, select
+from support import login
 
 from verifier.certificates.models import Certificate
 from verifier.db import get_session

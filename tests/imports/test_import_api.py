@@ -6,8 +6,8 @@ import io
 from typing import Any
 
 import pytest
-from conftest import bearer
-from import_helpers import counts, csv_bytes, row, xlsx_bytes
+from support import bearer
+from support.import_files import counts, csv_bytes, row, xlsx_bytes
 
 URL = "/api/v1/records/import"
 EN = {"Accept-Language": "en"}

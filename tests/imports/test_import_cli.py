@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from import_helpers import counts, csv_bytes, row, xlsx_bytes
+from support.import_files import counts, csv_bytes, row, xlsx_bytes
 
 
 @pytest.fixture
@@ -116,7 +116,7 @@ def test_too_big_exits_2(cli, app, org, tmp_path):
 
 
 def test_unknown_organisation_exits_2(cli, tmp_path):
-    from conftest import make_uscc
+    from support import make_uscc
 
     result = cli(write(tmp_path, csv_bytes([row(720)])), "--org", make_uscc(99999))
     assert result.exit_code == 2

@@ -16,8 +16,8 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
-from conftest import bearer, login
-from import_helpers import FIELDS, HEADER_ZH, counts, csv_bytes, row
+from support import bearer, login
+from support.import_files import FIELDS, HEADER_ZH, counts, csv_bytes, row
 from test_import_service import run
 
 from verifier.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError

@@ -6,8 +6,8 @@ import io
 from typing import Any
 
 import pytest
-from conftest import login
-from import_helpers import counts, csv_bytes, row
+from support import login
+from support.import_files import counts, csv_bytes, row
 
 URL = "/imports"
 

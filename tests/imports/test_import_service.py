@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import make_resident_id
-from import_helpers import (
+from sqlalchemy import select
+from support import make_resident_id
+from support.import_files import (
     HEADER_EN,
     HEADER_ZH,
     SHANGHAI,
@@ -22,7 +23,6 @@ from import_helpers import (
     row,
     xlsx_bytes,
 )
-from sqlalchemy import select
 
 from verifier.audit.models import AuditEntry
 from verifier.auth.models import User

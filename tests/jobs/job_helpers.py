@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from conftest import bearer, make_resident_id
 from flask import Flask
 from sqlalchemy import func, select
+from support import bearer, make_resident_id
+from support.import_files import HEADER_ZH
 
 from verifier.db import get_session
 from verifier.jobs.models import Job
@@ -18,8 +19,6 @@ from verifier.jobs.worker import work
 from verifier.records.models import ServiceRecord
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-HEADER = ["姓名", "证件类型", "证件号码", "活动名称", "服务地点", "开始时间", "结束时间",
-          "服务时长（分钟）", "服务内容"]  # fmt: skip
 EN = {"Accept-Language": "en"}
 
 
@@ -48,7 +47,7 @@ def rows(count: int, first: int = 700) -> list[list[str]]:
 def csv_bytes(body: list[list[str]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(HEADER)
+    writer.writerow(HEADER_ZH)
     writer.writerows(body)
     return out.getvalue().encode("utf-8")
 
@@ -102,14 +101,3 @@ def record_count(app: Flask, org_id: int | None = None) -> int:
         if org_id is not None:
             stmt = stmt.where(ServiceRecord.organisation_id == org_id)
         return int(get_session().scalar(stmt) or 0)
-
-
-def committing_sqlite_app(path: Any, **settings: Any) -> Flask:
-    """An app on a fresh SQLite file whose sessions really commit (own connections, WAL)."""
-    from conftest import migrate, test_config
-
-    from verifier import create_app
-
-    url = f"sqlite:///{path}"
-    migrate(url)
-    return create_app(test_config(url, **settings))

@@ -6,9 +6,9 @@ import re
 from typing import Any
 
 import pytest
-from conftest import bearer, days_ago, login
 from job_helpers import EN, csv_bytes, job_row, multipart, rows, work_queue
 from sqlalchemy import func, select
+from support import bearer, days_ago, login
 
 from verifier.certificates.models import Certificate
 from verifier.db import get_session

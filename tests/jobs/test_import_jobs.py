@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import bearer, days_ago
 from job_helpers import (
     EN,
     csv_bytes,
@@ -17,6 +16,7 @@ from job_helpers import (
     work_queue,
 )
 from sqlalchemy import func, select
+from support import bearer, days_ago
 
 from verifier.audit.services import verify_chain
 from verifier.db import get_session
@@ -240,8 +240,7 @@ def test_a_dry_run_job_on_sqlite_checks_a_private_copy_and_holds_no_lock(tmp_pat
     """While the rolled-back checking pass runs, another connection can still write at once."""
     import sqlite3
 
-    from conftest import Factory
-    from job_helpers import committing_sqlite_app
+    from support import Factory, committing_sqlite_app
 
     from verifier.imports import jobs as import_jobs
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import login
 from job_helpers import EN, csv_bytes, post_import, row, rows, work_queue
+from support import login
 
 
 def test_a_finished_import_job_shows_its_report_on_the_job_page(client, app, make):

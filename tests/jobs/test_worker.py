@@ -7,9 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import Factory, bearer
 from job_helpers import EN, csv_bytes, job_row, post_import, record_count, rows, work_queue
 from sqlalchemy import func, select, update
+from support import Factory, bearer
 
 from verifier.audit.models import AuditEntry
 from verifier.audit.services import verify_chain

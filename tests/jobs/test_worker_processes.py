@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TEST_DATA_KEY, Factory
 from flask import Flask
-from job_helpers import committing_sqlite_app, csv_bytes, post_import, rows
+from job_helpers import csv_bytes, post_import, rows
 from sqlalchemy import func, select
+from support import TEST_DATA_KEY, Factory, committing_sqlite_app
 
 from verifier.audit.services import verify_chain
 from verifier.db import get_session
@@ -218,7 +218,7 @@ def test_sign_in_and_verification_work_while_an_import_job_writes(tmp_path, monk
         real_save(self, checkpoint)
 
     monkeypatch.setattr(JobContext, "save", slow_save)
-    from conftest import PASSWORD
+    from support import PASSWORD
 
     from verifier.spotchecks.scheduler import start_job_worker
 

@@ -7,11 +7,11 @@ import os
 from dataclasses import dataclass
 
 import pytest
-from conftest import TEST_DATA_KEY, make_resident_id
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select, text
+from support import TEST_DATA_KEY, make_resident_id
 
 import verifier.datakey as datakey
 from verifier.audit.models import AuditEntry

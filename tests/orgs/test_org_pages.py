@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from conftest import login as sign_in
-from conftest import make_uscc
 from sqlalchemy import func, select
+from support import login as sign_in
+from support import make_uscc
 
 from verifier.audit.models import AuditEntry
 from verifier.db import get_session
@@ -133,7 +133,7 @@ def test_a_suspended_organisation_cannot_register_volunteers_and_is_told_why(app
     client.post(f"/orgs/{org.id}/status", data={"status": "suspended", "reason": "整改"})
     client.post("/logout")
     login(client, recorder.email)
-    from conftest import make_resident_id
+    from support import make_resident_id
 
     response = client.post(
         "/volunteers/new",

@@ -5,8 +5,8 @@ import time
 from datetime import timedelta
 
 import pytest
-from conftest import Factory, days_ago
 from sqlalchemy import func, select
+from support import Factory, days_ago
 
 from verifier.db import get_session
 from verifier.errors import ValidationError

@@ -3,7 +3,7 @@
 from datetime import date, timedelta
 
 import pytest
-from conftest import days_ago
+from support import days_ago
 
 from verifier.auth.models import User
 from verifier.db import get_session

@@ -12,8 +12,8 @@ import io
 from datetime import date
 
 import pytest
-from conftest import bearer, login, make_resident_id
 from sqlalchemy import select
+from support import bearer, login, make_resident_id
 
 from verifier.db import get_session
 from verifier.records.models import ServiceRecord

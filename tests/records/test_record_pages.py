@@ -8,9 +8,9 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import days_ago
-from conftest import login as sign_in
 from sqlalchemy import func, select
+from support import days_ago
+from support import login as sign_in
 
 from verifier.audit.models import AuditEntry
 from verifier.db import get_session

@@ -7,7 +7,7 @@ is 0 or negative is not seen by `verifier audit verify` at all: the keyset pagin
 
 from __future__ import annotations
 
-from conftest import raw_record
+from support import raw_record
 
 from verifier.db import get_session
 

@@ -8,16 +8,10 @@ case holds. `lifecycle._write_status` clears `regulator_hold` on revocation, and
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
+from support.supervision_world import build_world, finding
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "supervision"))
-
-from supervision_world import build_world, finding  # noqa: E402
-
-from verifier.certificates.services import number_display  # noqa: E402
+from verifier.certificates.services import number_display
 
 
 @pytest.fixture

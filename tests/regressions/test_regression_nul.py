@@ -12,7 +12,7 @@ refuses it (psycopg.DataError), and the request answers 500:
 from __future__ import annotations
 
 import pytest
-from conftest import PASSWORD, Factory, bearer, login
+from support import PASSWORD, Factory, bearer, login
 
 pytestmark = pytest.mark.postgres
 

@@ -9,16 +9,11 @@ the commitment check, even though the file carries a commitment and a server sec
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
+from support.campaign_world import SEED, World, parameters
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "spotchecks"))
-
-from campaign_world import SEED, World, parameters  # noqa: E402
-
-from verifier.spotchecks.draw import (  # noqa: E402
+from verifier.spotchecks.draw import (
     compute_inspector_draw,
     compute_sample,
     organisations_in_order,

@@ -12,14 +12,8 @@ so these forms answer 500 instead of a 4xx naming the field:
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "supervision"))
-
-from supervision_world import build_world  # noqa: E402
+from support.supervision_world import build_world
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PASSWORD, bearer, login
-from security_helpers import world
+from support import PASSWORD, bearer, login
+from support.security_world import world
 
 from verifier.auth.models import User
 from verifier.certificates.models import Certificate

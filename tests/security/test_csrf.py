@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import PASSWORD, bearer, csrf_token_from
-from security_helpers import sibling_app
+from support import PASSWORD, bearer, csrf_token_from, sibling_app
 
 
 def _post_routes(app):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import bearer, login
-from security_helpers import sibling_app, world
+from support import bearer, login, sibling_app
+from support.security_world import world
 
 from verifier.certificates.services import number_display
 

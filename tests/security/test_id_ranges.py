@@ -12,8 +12,8 @@ import re
 from typing import Any
 
 import pytest
-from conftest import Factory, bearer, login
 from flask import Flask
+from support import Factory, bearer, login
 from werkzeug.routing import IntegerConverter
 
 from verifier.web.paging import MAX_PAGE
@@ -39,10 +39,8 @@ class World:
         make = Factory(app)
         self.org = make.org()
         self.volunteer = make.volunteer(self.org)
-        self.users = {
-            role: make.user(role, self.org if role[:3] == "org" else None) for role in ROLES
-        }
-        self.tokens = {role: make.token(user) for role, user in self.users.items()}
+        self.users = make.users(self.org, ROLES)
+        self.tokens = make.tokens(self.users)
         self.clients = {}
         for role, user in self.users.items():
             client = app.test_client()

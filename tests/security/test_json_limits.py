@@ -12,7 +12,7 @@ import json
 import re
 
 import pytest
-from conftest import bearer, test_config
+from support import bearer, test_config
 
 from verifier import create_app
 from verifier.config import ConfigError

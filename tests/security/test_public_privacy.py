@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from security_helpers import FULL_NAME, ID_NUMBER, assert_no_personal_data, world
+from support.security_world import FULL_NAME, ID_NUMBER, assert_no_personal_data, world
 
 from verifier.certificates.services import number_display
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PASSWORD
+from support import PASSWORD
 
 OFF_SITE = [
     "//evil.example/",

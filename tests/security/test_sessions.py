@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PASSWORD, bearer, login
 from sqlalchemy import select
+from support import PASSWORD, bearer, login
 
 from verifier.auth import services as auth_services
 from verifier.auth.models import SignInFailure, User

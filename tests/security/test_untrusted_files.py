@@ -8,7 +8,7 @@ DecompressionBombError. Each is now an `error: ...` line and the command's "unre
 from __future__ import annotations
 
 import pytest
-from conftest import test_config
+from support import test_config
 
 from verifier import create_app
 

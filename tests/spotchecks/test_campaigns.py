@@ -7,8 +7,8 @@ import hashlib
 import json
 
 import pytest
-from campaign_world import SEED, World, parameters
 from sqlalchemy import select
+from support.campaign_world import SEED, World, parameters
 
 from verifier.audit.models import AuditEntry
 
@@ -167,7 +167,7 @@ def test_load_is_balanced_across_inspectors(client, world):
 
 
 def test_organisations_with_open_complaints_are_always_included(app, client, world):
-    from conftest import Factory
+    from support import Factory
 
     from verifier.complaints.models import Complaint
 

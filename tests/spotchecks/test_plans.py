@@ -6,8 +6,8 @@ import hashlib
 import re
 
 import pytest
-from campaign_world import SEED, World, parameters
-from conftest import login
+from support import login
+from support.campaign_world import SEED, World, parameters
 
 
 @pytest.fixture

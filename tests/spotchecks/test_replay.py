@@ -8,8 +8,8 @@ import math
 from pathlib import Path
 
 import pytest
-from campaign_world import SEED, World, parameters
-from conftest import test_config
+from support import test_config
+from support.campaign_world import SEED, World, parameters
 
 from verifier import create_app
 

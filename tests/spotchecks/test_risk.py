@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import update
 
 from verifier.auth.models import User
-from verifier.certificates.services import IssueRequest, issue_certificate
 from verifier.complaints.services import (
     close_complaint,
     record_complaint,
@@ -149,7 +148,7 @@ def test_overlap_within_one_organisation_names_the_other_record(app, two_orgs):
 
 
 def test_late_entry(app, make, two_orgs):
-    from conftest import days_ago
+    from support import days_ago
 
     org, _other, admin, volunteer = two_orgs
     late = make.record(org, volunteer, actor=admin, started_at=days_ago(40))
@@ -161,15 +160,6 @@ def test_late_entry(app, make, two_orgs):
     assert timely.id not in found
 
 
-def _issue(session, org, admin, volunteer, record_ids):
-    return issue_certificate(
-        session,
-        session.get(Organisation, org.id),
-        IssueRequest(volunteer_id=volunteer.id, record_ids=record_ids),
-        session.get(User, admin.id),
-    )
-
-
 def _backdate(session, record_id, days):
     session.execute(
         update(RecordRevision)
@@ -179,7 +169,7 @@ def _backdate(session, record_id, days):
 
 
 def test_entered_or_corrected_shortly_before_a_certificate(app, make, two_orgs):
-    from conftest import days_ago
+    from support import days_ago
 
     org, _other, admin, volunteer = two_orgs
     fresh = make.record(org, volunteer, actor=admin, started_at=days_ago(3))
@@ -203,7 +193,7 @@ def test_entered_or_corrected_shortly_before_a_certificate(app, make, two_orgs):
             "志愿者申请更正",
             s.get(User, admin.id),
         )
-        cert = _issue(s, org, admin, volunteer, [fresh.id, settled.id, corrected.id])
+        cert = make.issue(s, org, admin, volunteer, [fresh.id, settled.id, corrected.id])
         found = record_signals(s)
         assert codes(found.get(fresh.id)) == {"entered_before_certificate"}
         assert codes(found.get(corrected.id)) == {"entered_before_certificate"}
@@ -214,14 +204,14 @@ def test_entered_or_corrected_shortly_before_a_certificate(app, make, two_orgs):
 
 
 def test_certificate_hours_that_no_longer_match_the_records(app, make, two_orgs):
-    from conftest import days_ago
+    from support import days_ago
 
     org, _other, admin, volunteer = two_orgs
     first = make.record(org, volunteer, actor=admin, started_at=days_ago(3))
     second = make.record(org, volunteer, actor=admin, started_at=days_ago(4))
     with app.app_context():
         s = get_session()
-        cert = _issue(s, org, admin, volunteer, [first.id, second.id])
+        cert = make.issue(s, org, admin, volunteer, [first.id, second.id])
         quiet = record_signals(s, certificate_window_days=0)
         assert quiet == {}
         # a direct write, past the services (which would have superseded the certificate)

@@ -12,11 +12,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from campaign_world import World, parameters
-from conftest import TEST_DATA_KEY, Factory, migrate, test_config
 from sqlalchemy import func, select, text
+from support import TEST_DATA_KEY, Factory, committing_sqlite_app
+from support.campaign_world import World, parameters
 
-from verifier import create_app
 from verifier.audit.models import AuditEntry
 from verifier.db import get_session
 from verifier.spotchecks import runs as runs_module
@@ -129,7 +128,7 @@ def test_nothing_is_due_before_the_first_fire_time_or_for_a_paused_plan(app, wor
     _plan(app, world, schedule="0 2 1 1 *")  # created now: the next 1 January is ahead
     paused = _plan(app, world, schedule="* * * * *", created_days_ago=2)
     client = app.test_client()
-    from conftest import login
+    from support import login
 
     login(client, world.supervisor.email)
     assert (
@@ -192,9 +191,7 @@ def test_the_job_store_lives_in_the_database(tmp_path):
         sync_plan_jobs,
     )
 
-    url = f"sqlite:///{tmp_path}/scheduler.db"
-    migrate(url)
-    app = create_app(test_config(url))
+    app = committing_sqlite_app(tmp_path / "scheduler.db")
     engine = app.extensions["verifier.db"].engine
     options = scheduler_options(app)
     store = options["jobstores"]["default"]

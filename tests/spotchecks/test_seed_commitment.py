@@ -10,9 +10,9 @@ import re
 from pathlib import Path
 
 import pytest
-from campaign_world import SEED, World, parameters
-from conftest import login
 from sqlalchemy import select, update
+from support import login
+from support.campaign_world import SEED, World, parameters
 
 from verifier.audit.models import AuditEntry
 from verifier.db import get_session

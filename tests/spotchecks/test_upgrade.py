@@ -6,8 +6,8 @@ import hashlib
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from campaign_world import SEED
-from conftest import Factory, bearer, make_uscc, test_config
+from support import Factory, bearer, make_uscc, test_config
+from support.campaign_world import SEED
 
 from verifier import create_app
 from verifier.db import upgrade_database

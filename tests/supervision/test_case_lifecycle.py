@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from supervision_world import build_world, certificate_status, finding
+from support.supervision_world import build_world, certificate_status, finding
 
 from verifier.audit.models import AuditEntry
 from verifier.db import get_session, utcnow

@@ -7,7 +7,7 @@ import io
 import re
 
 import pytest
-from supervision_world import JPEG, PDF, PNG, build_world, certificate_status, finding
+from support.supervision_world import JPEG, PDF, PNG, build_world, certificate_status, finding
 
 from verifier.certificates.services import number_display
 

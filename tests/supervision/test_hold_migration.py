@@ -8,18 +8,15 @@ unclosed case holds and mark them held.
 from __future__ import annotations
 
 from alembic import command
-from conftest import migrate, test_config
-from supervision_world import build_world, finding
+from support import committing_sqlite_app
+from support.supervision_world import build_world, finding
 
-from verifier import create_app
 from verifier.certificates.models import Certificate
 from verifier.db import alembic_config, get_session, upgrade_database
 
 
 def test_certificates_held_by_an_open_case_are_held_after_upgrading(tmp_path):
-    url = f"sqlite:///{tmp_path}/upgrade.db"
-    migrate(url)
-    app = create_app(test_config(url))
+    app = committing_sqlite_app(tmp_path / "upgrade.db")
     world = build_world(app)
     client = app.test_client()
     opened = finding(

@@ -4,8 +4,8 @@ nothing; only supervisors keep complaints."""
 from __future__ import annotations
 
 import pytest
-from conftest import Factory
-from supervision_world import build_world, certificate_status, finding
+from support import Factory
+from support.supervision_world import build_world, certificate_status, finding
 
 from verifier.auth.models import User
 from verifier.certificates.services import number_display

@@ -1,7 +1,7 @@
 """The inspector's queue: each inspector sees only the items drawn for them."""
 
 import pytest
-from supervision_world import VOLUNTEER_NAME, build_world
+from support.supervision_world import VOLUNTEER_NAME, build_world
 
 from verifier.certificates.services import number_display
 

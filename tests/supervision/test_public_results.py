@@ -1,7 +1,7 @@
 """The public results page (一公开): what was checked and found, and nothing personal."""
 
 import pytest
-from supervision_world import (
+from support.supervision_world import (
     OTHER_VOLUNTEER_NAME,
     POPULATION_HASH,
     SEED,

@@ -4,7 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from supervision_world import build_world, finding
+from support.supervision_world import build_world, finding
 
 from verifier.db import get_session, utcnow
 from verifier.supervision.charts import Bar, rate_bars, stacked_columns

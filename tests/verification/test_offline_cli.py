@@ -10,15 +10,13 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import days_ago, test_config
 from PIL import Image
+from support import days_ago, test_config
 
 from verifier import create_app
-from verifier.auth.models import User
 from verifier.certificates.qr import render_qr_png
-from verifier.certificates.services import IssueRequest, issue_certificate, number_display
+from verifier.certificates.services import number_display
 from verifier.crypto import signing
-from verifier.orgs.models import Organisation
 
 ID_NUMBER = "11010119900307002X"
 # An address where no database answers: the command must never need one.
@@ -32,15 +30,7 @@ def issued(app, make, client, tmp_path):
     volunteer = make.volunteer(org, name="张三", id_number=ID_NUMBER)
     records = [make.record(org, volunteer, actor=admin, started_at=days_ago(d)) for d in (20, 10)]
 
-    def issue(session):
-        return issue_certificate(
-            session,
-            session.get(Organisation, org.id),
-            IssueRequest(volunteer_id=volunteer.id, record_ids=[r.id for r in records]),
-            session.get(User, admin.id),
-        )
-
-    cert = make.run(issue)
+    cert = make.certificate(org, admin, volunteer, records)
     jwks = client.get("/.well-known/jwks.json").get_json()
     jwks_file = tmp_path / "jwks.json"
     jwks_file.write_text(json.dumps(jwks))

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from verifier.auth.models import User
 from verifier.certificates.lifecycle import set_status
 from verifier.certificates.models import Certificate, VerificationEvent
-from verifier.certificates.services import IssueRequest, issue_certificate, number_display
+from verifier.certificates.services import number_display
 from verifier.crypto import signing
 from verifier.db import get_session
 from verifier.keys.services import active_key, compromise, private_key_of, rotate
@@ -25,20 +25,12 @@ def issued(app, make):
     volunteer = make.volunteer(org, name="张三", id_number="11010119900307002X")
     records = [make.record(org, volunteer, actor=admin, started_at=_days(d)) for d in (30, 20, 10)]
 
-    def issue(session):
-        return issue_certificate(
-            session,
-            session.get(Organisation, org.id),
-            IssueRequest(volunteer_id=volunteer.id, record_ids=[r.id for r in records]),
-            session.get(User, admin.id),
-        )
-
-    cert = make.run(issue)
+    cert = make.certificate(org, admin, volunteer, records)
     return {"org": org, "admin": admin, "volunteer": volunteer, "records": records, "cert": cert}
 
 
 def _days(n):
-    from conftest import days_ago
+    from support import days_ago
 
     return days_ago(n)
 

@@ -4,13 +4,13 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import days_ago
 from sqlalchemy import select
+from support import days_ago
 
 from verifier.auth.models import User
 from verifier.certificates.lifecycle import set_status
 from verifier.certificates.models import Certificate, VerificationEvent
-from verifier.certificates.services import IssueRequest, issue_certificate, number_display
+from verifier.certificates.services import number_display
 from verifier.crypto import signing
 from verifier.db import get_session
 from verifier.keys.services import active_key, compromise, private_key_of
@@ -28,16 +28,8 @@ def issued(app, make):
     admin = make.user("org_admin", org)
     volunteer = make.volunteer(org, name="张三", id_number=FULL_ID)
     records = [make.record(org, volunteer, actor=admin, started_at=days_ago(d)) for d in (20, 10)]
-
-    def issue(session):
-        return issue_certificate(
-            session,
-            session.get(Organisation, org.id),
-            IssueRequest(volunteer_id=volunteer.id, record_ids=[r.id for r in records]),
-            session.get(User, admin.id),
-        )
-
-    return {"org": org, "admin": admin, "records": records, "cert": make.run(issue), "make": make}
+    cert = make.certificate(org, admin, volunteer, records)
+    return {"org": org, "admin": admin, "records": records, "cert": cert, "make": make}
 
 
 def _parts(token):

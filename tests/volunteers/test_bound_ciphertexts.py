@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_resident_id
 from sqlalchemy import text
+from support import make_resident_id
 
 from verifier.crypto.encryption import DecryptionError
 from verifier.db import get_session

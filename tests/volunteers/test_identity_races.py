@@ -6,8 +6,8 @@ import threading
 import time
 
 import pytest
-from conftest import Factory, bearer, make_resident_id
 from sqlalchemy import func, select
+from support import Factory, bearer, make_resident_id
 
 from verifier.db import get_session
 from verifier.volunteers import services
@@ -107,7 +107,7 @@ def test_a_correction_racing_a_merge_sees_the_moved_records(committing_app, monk
     merged row's lock must then check against the kept volunteer, where the records now are."""
     from datetime import timedelta
 
-    from conftest import days_ago
+    from support import days_ago
 
     from verifier.auth.models import User
     from verifier.crypto.encryption import get_cipher

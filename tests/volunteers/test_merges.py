@@ -9,18 +9,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from conftest import bearer, days_ago, login, make_resident_id
 from sqlalchemy import func, select
+from support import bearer, days_ago, login, make_resident_id
 
 from verifier.audit.models import AuditEntry
 from verifier.audit.services import verify_chain
-from verifier.auth.models import User
 from verifier.certificates.models import Certificate
-from verifier.certificates.services import IssueRequest, issue_certificate, number_display
+from verifier.certificates.services import number_display
 from verifier.crypto.encryption import get_cipher
 from verifier.db import get_session
 from verifier.identifiers import mask_id_number
-from verifier.orgs.models import Organisation
 from verifier.records.models import RecordReassignment, RecordRevision, ServiceRecord
 from verifier.volunteers.models import Membership, Volunteer
 from verifier.volunteers.services import new_volunteer_number, reveal_id_number, seal_id_number
@@ -110,15 +108,7 @@ def world(app, make):
         ),
     ]
 
-    def issue(session):
-        return issue_certificate(
-            session,
-            session.get(Organisation, org_b.id),
-            IssueRequest(volunteer_id=twin.id, record_ids=[r.id for r in twin_records]),
-            session.get(User, admin_b.id),
-        )
-
-    cert = make.run(issue)
+    cert = make.certificate(org_b, admin_b, twin, twin_records)
     return {
         "org_a": org_a,
         "org_b": org_b,

@@ -11,13 +11,11 @@ import io
 from datetime import timedelta
 
 import pytest
-from conftest import bearer, days_ago, login, make_resident_id
 from sqlalchemy import func, select
+from support import bearer, days_ago, login, make_resident_id
 
-from verifier.auth.models import User
-from verifier.certificates.services import IssueRequest, issue_certificate, number_display
+from verifier.certificates.services import number_display
 from verifier.db import get_session
-from verifier.orgs.models import Organisation
 from verifier.volunteers.models import Membership, Volunteer
 
 EN = {"Accept-Language": "en"}
@@ -158,15 +156,7 @@ def test_the_public_holder_check_reads_full_width_digits(app, client, world):
     org_admin = make.user("org_admin", world["first"])
     record = make.record(world["first"], world["known"], actor=org_admin)
 
-    def issue(session):
-        return issue_certificate(
-            session,
-            session.get(Organisation, world["first"].id),
-            IssueRequest(volunteer_id=world["known"].id, record_ids=[record.id]),
-            session.get(User, org_admin.id),
-        )
-
-    cert = make.run(issue)
+    cert = make.certificate(world["first"], org_admin, world["known"], [record])
     url = f"/verify/{number_display(cert.number)}/match"
     assert "match-yes" in client.post(url, data={"id_number": FULL_WIDTH}).get_data(as_text=True)
     assert "match-no" in client.post(url, data={"id_number": ARABIC}).get_data(as_text=True)

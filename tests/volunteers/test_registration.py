@@ -3,8 +3,8 @@
 from datetime import date, timedelta
 
 import pytest
-from conftest import make_resident_id
 from sqlalchemy import func, select, text
+from support import make_resident_id
 
 from verifier.db import get_session
 from verifier.errors import Conflict, ValidationError

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import login as sign_in
-from conftest import make_resident_id
 from sqlalchemy import func, select
+from support import login as sign_in
+from support import make_resident_id
 
 from verifier.db import get_session
 from verifier.volunteers.models import Membership, Volunteer
@@ -181,7 +181,7 @@ def test_another_organisations_volunteer_is_not_found(client, make, org):
 def test_volunteer_page_shows_hours_and_records_with_links(client, make, org, recorder):
     volunteer = make.volunteer(org)
     first = make.record(org, volunteer, minutes=90)
-    from conftest import days_ago
+    from support import days_ago
 
     second = make.record(org, volunteer, started_at=days_ago(12), minutes=45)
     login(client, recorder.email)

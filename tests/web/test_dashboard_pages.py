@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import Factory, csrf_token_from, make_resident_id, test_config
-from conftest import login as sign_in
 from flask import Flask
 from sqlalchemy import func, select
+from support import Factory, csrf_token_from, make_resident_id, new_app, rolled_back
+from support import login as sign_in
 
-from verifier import create_app
 from verifier.audit.models import AuditEntry
 from verifier.db import get_session
 from verifier.volunteers.models import Volunteer
@@ -109,15 +108,10 @@ def test_english_switch_changes_the_page_language(client, make):
 @pytest.fixture
 def csrf_app(database_url: str):
     """An app with CSRF protection on, inside a transaction rolled back afterwards."""
-    application: Flask = create_app(test_config(database_url, TESTING_CSRF=True))
-    database = application.extensions["verifier.db"]
-    connection = database.engine.connect()
-    outer = connection.begin()
-    database.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
-    yield application
-    outer.rollback()
-    connection.close()
-    database.engine.dispose()
+    application: Flask = new_app(database_url, TESTING_CSRF=True)
+    with rolled_back(application):
+        yield application
+    application.extensions["verifier.db"].engine.dispose()
 
 
 def test_a_post_without_csrf_token_is_refused_and_writes_nothing(csrf_app):

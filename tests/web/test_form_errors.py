@@ -6,7 +6,7 @@ import html
 import re
 
 import pytest
-from conftest import login
+from support import login
 
 # (field id, message) pairs in each language; the messages name the API's field, as the API does
 DATE = {

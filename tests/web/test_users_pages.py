@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import re
 
-from conftest import PASSWORD
-from conftest import login as sign_in
 from sqlalchemy import select
+from support import PASSWORD
+from support import login as sign_in
 
 from verifier.audit.models import AuditEntry
 from verifier.auth.models import User

@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from conftest import days_ago, test_config
-from flask import Flask
-
-from verifier import create_app
-from verifier.auth.models import User
-from verifier.certificates.services import IssueRequest, issue_certificate
-from verifier.orgs.models import Organisation
+from support import days_ago
 
 FULL_NAME = "张晓明"
 ID_NUMBER = "11010119900307002X"
 PHONE = "13800138000"
-
-
-def issue_for(make: Any, org: Any, admin: Any, record: Any) -> Any:
-    volunteer_id = record.volunteer_id
-    return make.run(
-        lambda s: issue_certificate(
-            s,
-            s.get(Organisation, org.id),
-            IssueRequest(volunteer_id=volunteer_id, record_ids=[record.id]),
-            s.get(User, admin.id),
-        )
-    )
 
 
 def world(make: Any) -> dict[str, Any]:
@@ -49,8 +29,8 @@ def world(make: Any) -> dict[str, Any]:
         "vol_b": vol_b,
         "rec_a": rec_a,
         "rec_b": rec_b,
-        "cert_a": issue_for(make, org_a, admin_a, rec_a),
-        "cert_b": issue_for(make, org_b, admin_b, rec_b),
+        "cert_a": make.certificate(org_a, admin_a, vol_a, [rec_a]),
+        "cert_b": make.certificate(org_b, admin_b, vol_b, [rec_b]),
     }
 
 
@@ -62,17 +42,3 @@ def assert_no_personal_data(text: str) -> None:
     assert "19900307" not in text and "1990-03-07" not in text  # the birth date in the ID
     assert ID_NUMBER[-6:] not in text and ID_NUMBER[:6] + "1990" not in text
     assert PHONE not in text
-
-
-@contextmanager
-def sibling_app(app: Flask, **settings: Any) -> Iterator[Flask]:
-    """Another app (other settings, e.g. CSRF on or https) inside the test's transaction."""
-    other = create_app(test_config(app.config["DATABASE_URL"], **settings))
-    connection = app.extensions["verifier.db"].sessionmaker.kw["bind"]
-    other.extensions["verifier.db"].sessionmaker.configure(
-        bind=connection, join_transaction_mode="create_savepoint"
-    )
-    try:
-        yield other
-    finally:
-        other.extensions["verifier.db"].engine.dispose()

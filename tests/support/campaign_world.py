@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Factory, bearer, days_ago
 from flask import Flask
+
+from support import Factory, bearer, days_ago
 
 SEED = "31415926535897932384626433832795"
 
@@ -44,11 +45,13 @@ class World:
         self.supervisor = make.user("regulator_supervisor")
         self.inspectors = [make.user("regulator_inspector") for _ in range(inspectors)]
         self.org_admin = make.user("org_admin", self.orgs[0])
-        self.tokens = {
-            "supervisor": make.token(self.supervisor),
-            "org_admin": make.token(self.org_admin),
-            **{f"inspector{i}": make.token(u) for i, u in enumerate(self.inspectors)},
-        }
+        self.tokens = make.tokens(
+            {
+                "supervisor": self.supervisor,
+                "org_admin": self.org_admin,
+                **{f"inspector{i}": user for i, user in enumerate(self.inspectors)},
+            }
+        )
 
     def headers(self, who: str = "supervisor") -> dict[str, str]:
         return bearer(self.tokens[who])

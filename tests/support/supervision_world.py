@@ -10,8 +10,7 @@ import base64
 from dataclasses import dataclass, field
 from typing import Any
 
-from conftest import PASSWORD, Factory, bearer, days_ago
-
+from support import PASSWORD, Factory, bearer, days_ago
 from verifier.spotchecks.models import SpotCheckAssignment, SpotCheckCampaign, SpotCheckItem
 
 VOLUNTEER_NAME = "欧阳娜娜"
@@ -56,21 +55,6 @@ class World:
         return client
 
 
-def _issue(make: Factory, org: Any, admin: Any, volunteer: Any, records: list[Any]) -> Any:
-    from verifier.auth.models import User
-    from verifier.certificates.services import IssueRequest, issue_certificate
-    from verifier.orgs.models import Organisation
-
-    return make.run(
-        lambda s: issue_certificate(
-            s,
-            s.get(Organisation, org.id),
-            IssueRequest(volunteer_id=volunteer.id, record_ids=[r.id for r in records]),
-            s.get(User, admin.id),
-        )
-    )
-
-
 def build_world(app: Any) -> World:
     make = Factory(app)
     org = make.org(name="南川区青年志愿者协会")
@@ -85,7 +69,7 @@ def build_world(app: Any) -> World:
         "outsider": make.user("regulator_inspector", email="inspector.zhao@mca.example.cn"),
         "admin": make.user("platform_admin"),
     }
-    tokens = {name: make.token(user) for name, user in users.items()}
+    tokens = make.tokens(users)
     volunteer = make.volunteer(org, name=VOLUNTEER_NAME, id_number=VOLUNTEER_ID)
     records = [
         make.record(org, volunteer, actor=users["org_admin"], started_at=days_ago(d))
@@ -96,9 +80,9 @@ def build_world(app: Any) -> World:
         other_org, other_volunteer, actor=users["other_admin"], started_at=days_ago(12)
     )
     certs = {
-        "first": _issue(make, org, users["org_admin"], volunteer, records[:2]),
-        "second": _issue(make, org, users["org_admin"], volunteer, records[2:]),
-        "other": _issue(make, other_org, users["other_admin"], other_volunteer, [other_record]),
+        "first": make.certificate(org, users["org_admin"], volunteer, records[:2]),
+        "second": make.certificate(org, users["org_admin"], volunteer, records[2:]),
+        "other": make.certificate(other_org, users["other_admin"], other_volunteer, [other_record]),
     }
     world = World(
         app, make, org, other_org, users, tokens, volunteer, records, other_record, certs, None

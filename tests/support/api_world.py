@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from conftest import bearer, days_ago, make_resident_id
+from support import bearer, days_ago, make_resident_id
 
 BEIJING = timezone(timedelta(hours=8))
 ORG_ROLES = ("org_admin", "org_recorder")
@@ -33,8 +33,8 @@ class World:
 def build_world(make: Any) -> World:
     org = make.org(name="南川区志愿者协会")
     other_org = make.org(name="另一家慈善会")
-    users = {role: make.user(role, org if role in ORG_ROLES else None) for role in ROLES}
-    tokens = {role: make.token(user) for role, user in users.items()}
+    users = make.users(org, ROLES)
+    tokens = make.tokens(users)
     other_admin = make.user("org_admin", other_org)
     users["other_admin"] = other_admin
     tokens["other_admin"] = make.token(other_admin)

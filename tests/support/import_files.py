@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from conftest import make_resident_id
 from sqlalchemy import func, select
 
+from support import make_resident_id
 from verifier.audit.models import AuditEntry
 from verifier.db import get_session
 from verifier.records.models import ImportBatch, RecordRevision, ServiceRecord
