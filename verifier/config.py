@@ -74,6 +74,14 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         doc="the data key before a rotation, read until `verifier keys rotate-data-key` is done",
     ),
+    Setting(
+        "DATA_KEY_READ_FORMAT_1",
+        "VERIFIER_DATA_KEY_READ_FORMAT_1",
+        True,
+        _bool,
+        doc="read ciphertexts written before they were bound to their row; set false once "
+        "`verifier keys rotate-data-key` reports none left",
+    ),
     Setting("BASE_URL", "VERIFIER_BASE_URL", "http://127.0.0.1:5000", doc="public address"),
     Setting("DEFAULT_LOCALE", "VERIFIER_DEFAULT_LOCALE", "zh"),
     Setting("TIMEZONE", "VERIFIER_TIMEZONE", "Asia/Shanghai", doc="zone for entered times"),

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import LargeBinary, func, inspect, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -281,3 +282,9 @@ def rotate_data_key_command(batch_size: int, check: bool) -> None:
     click.echo(
         f"every value is under data key {cipher.key_id}: VERIFIER_DATA_KEY_PREVIOUS may be removed"
     )
+    if current_app.config.get("DATA_KEY_READ_FORMAT_1", True):
+        click.echo(
+            "no value is left in format 1 (bound to its column only): set "
+            "VERIFIER_DATA_KEY_READ_FORMAT_1=false, so that a value copied from another row or "
+            "an old backup is refused"
+        )

@@ -114,6 +114,8 @@ def test_a_legacy_value_reads_under_the_data_key_or_the_previous_one():
     )
     with pytest.raises(DecryptionError, match="format 1, no key id"):
         FieldCipher(b64(NEW)).open(legacy, PLACE)
+    with pytest.raises(DecryptionError, match="no longer read"):
+        FieldCipher(b64(OLD), read_format_1=False).open(legacy, PLACE)
 
 
 def test_a_value_under_an_unknown_key_names_the_key_ids():

@@ -331,3 +331,29 @@ def test_a_legacy_id_number_still_reads_and_the_rotation_rewrites_it(app, make):
     assert census(app)["volunteers.id_number_enc"] == {OLD_ID: 1}
     with app.app_context():
         assert reveal_id_number(get_session().get(Volunteer, volunteer.id)) == number
+
+
+def test_once_no_format_1_is_left_a_format_1_value_copied_into_a_row_is_refused(app, make):
+    """A value from before the row binding (say, from an old backup) copied into another row
+    reads there while format 1 is read; the rotation says when to stop reading it, and then it
+    is refused instead of showing another person's number."""
+    org = make.org()
+    alice_number = make_resident_id(701)
+    make.volunteer(org, id_number=alice_number)
+    bob = make.volunteer(org, id_number=make_resident_id(702))
+    old_alice_blob = legacy_blob(alice_number, "volunteers.id_number")
+    result = rotate(app)
+    assert result.exit_code == 0, result.output
+    assert "VERIFIER_DATA_KEY_READ_FORMAT_1=false" in result.output
+    with app.app_context():
+        session = get_session()
+        session.execute(
+            text("UPDATE volunteers SET id_number_enc = :b WHERE id = :id"),
+            {"b": old_alice_blob, "id": bob.id},
+        )
+        session.commit()
+        # still read while the setting is on (a database upgraded but not yet rotated)
+        assert reveal_id_number(session.get(Volunteer, bob.id)) == alice_number
+    app.config["DATA_KEY_READ_FORMAT_1"] = False
+    with app.app_context(), pytest.raises(DecryptionError, match="format 1"):
+        reveal_id_number(get_session().get(Volunteer, bob.id))

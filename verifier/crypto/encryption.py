@@ -84,8 +84,13 @@ class _DataKey:
 class FieldCipher:
     """Encrypts stored secrets under the data key and reads them under it or the previous one."""
 
-    def __init__(self, master_key_b64: str, previous_key_b64: str | None = None) -> None:
+    def __init__(
+        self, master_key_b64: str, previous_key_b64: str | None = None, read_format_1: bool = True
+    ) -> None:
         self._current = _DataKey(master_key_b64)
+        # format 1 is bound to its column only: a value copied from another row (or restored from
+        # an old backup) would read there, so an operator turns it off once none is left
+        self._read_format_1 = read_format_1
         self._previous = _DataKey(previous_key_b64) if previous_key_b64 else None
         if self._previous is not None and self._previous.id == self._current.id:
             raise ValueError("the previous data key must differ from the data key")
@@ -122,6 +127,12 @@ class FieldCipher:
         """Decrypt what seal() wrote for this place (or a format 1 value); else DecryptionError."""
         blob = bytes(blob)
         if blob[:1] == _LEGACY:
+            if not self._read_format_1:
+                raise DecryptionError(
+                    f"{place}: the stored value is in format 1 (not bound to its row), which is no "
+                    "longer read (VERIFIER_DATA_KEY_READ_FORMAT_1 is false)",
+                    place=str(place),
+                )
             return self._open_legacy(blob, place)
         key = self._key_for(blob, place)
         nonce = blob[_HEADER_BYTES : _HEADER_BYTES + _NONCE_BYTES]
@@ -203,7 +214,11 @@ class FieldCipher:
 
 def get_cipher() -> FieldCipher:
     """Return the app's cipher, made from VERIFIER_DATA_KEY (and VERIFIER_DATA_KEY_PREVIOUS)."""
-    keys = (current_app.config["DATA_KEY"], current_app.config.get("DATA_KEY_PREVIOUS"))
+    keys = (
+        current_app.config["DATA_KEY"],
+        current_app.config.get("DATA_KEY_PREVIOUS"),
+        bool(current_app.config.get("DATA_KEY_READ_FORMAT_1", True)),
+    )
     cached = current_app.extensions.get("verifier.cipher")
     if cached is None or cached[0] != keys:
         cached = (keys, FieldCipher(*keys))
