@@ -6,14 +6,15 @@ import base64
 import binascii
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-PROJECT_ROOT = PACKAGE_DIR.parent
-INSTANCE_DIR = PROJECT_ROOT / "instance"
+PROJECT_ROOT = PACKAGE_DIR.parent  # the checkout, or site-packages in an installed wheel
+IN_CHECKOUT = (PROJECT_ROOT / "pyproject.toml").is_file()
 # The directories the service reads its files from (docs/development.md, "Packaging").
 RESOURCES = ("templates", "static", "migrations", "translations")
 
@@ -22,19 +23,37 @@ class ConfigError(RuntimeError):
     """A setting is missing or invalid; the app refuses to start."""
 
 
+def instance_dir(checkout: Path | None, environ: Mapping[str, str], cwd: Path) -> Path:
+    """Return where the service keeps its local files (development database and secrets).
+
+    VERIFIER_INSTANCE_DIR when set (relative to cwd); else instance/ of the checkout; else, in an
+    installed wheel (checkout None), instance/ of the working directory, never site-packages.
+    """
+    chosen = environ.get("VERIFIER_INSTANCE_DIR", "").strip()
+    if chosen:
+        return cwd / Path(chosen).expanduser()
+    return (checkout if checkout is not None else cwd) / "instance"
+
+
+INSTANCE_DIR = instance_dir(PROJECT_ROOT if IN_CHECKOUT else None, os.environ, Path.cwd())
+
+
 def resource_path(name: str) -> Path:
     """Return one of the RESOURCES directories, from an installed wheel or from a checkout.
 
     A wheel carries templates/, static/ and migrations/ inside the package (setup.py copies them
     there at build time); a checkout keeps them at its top level. Translations are always in the
-    package.
+    package. The top level is looked at only in a checkout: in a wheel it is site-packages, where
+    another package's directory of the same name may be.
     """
     if name not in RESOURCES:
         raise ValueError(f"unknown resource directory {name!r}")
-    for base in (PACKAGE_DIR, PROJECT_ROOT):
+    bases = (PACKAGE_DIR, PROJECT_ROOT) if IN_CHECKOUT else (PACKAGE_DIR,)
+    for base in bases:
         if (base / name).is_dir():
             return base / name
-    raise RuntimeError(f"the {name}/ directory is missing from {PACKAGE_DIR} and {PROJECT_ROOT}")
+    where = " and ".join(str(base) for base in bases)
+    raise RuntimeError(f"the {name}/ directory is missing from {where}")
 
 
 def _int(value: str) -> int:
@@ -205,7 +224,7 @@ def _complete(values: dict[str, Any]) -> None:
 
 
 def _development_secret(name: str) -> str:
-    """Return a per-checkout secret kept under instance/, made once; never used in production."""
+    """Return a per-instance secret kept in INSTANCE_DIR, made once; never used in production."""
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     path = INSTANCE_DIR / f"dev-{name.replace('_', '-')}"
     if not path.exists():
