@@ -1,5 +1,6 @@
-"""Feature boundaries: imports follow the feature order, no two features import each other, and no
-import error is caught (docs/architecture.md, "Feature order")."""
+"""Feature boundaries: imports follow the feature order, no two features import each other, no
+module is imported by name outside the wiring, and no import error is caught (docs/architecture.md,
+"Feature order")."""
 
 from __future__ import annotations
 
@@ -165,6 +166,58 @@ def test_a_pair_that_imports_each_other_is_found(tmp_path: Path) -> None:
         },
     )
     assert mutual_pairs(tmp_path / "app", wiring=("app.cli",)) == [("app.one", "app.two")]
+
+
+DYNAMIC_IMPORTS = {"import_module", "__import__"}
+
+
+def dynamic_imports(root: Path, wiring: tuple[str, ...] = WIRING) -> list[str]:
+    """Calls that import a module by name (`importlib.import_module(...)`, `__import__(...)`)
+    outside the wiring: the import-linter cannot see them, so they could go against the order."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if _unit(_module_name(root, path), wiring) is None:
+            continue
+        calls = [
+            n
+            for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(n, ast.Call)
+        ]
+        for node in sorted(calls, key=lambda call: call.lineno):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+            if name in DYNAMIC_IMPORTS:
+                found.append(f"{path.relative_to(root.parent)}:{node.lineno}")
+    return found
+
+
+def test_no_module_is_imported_by_name_outside_the_wiring() -> None:
+    assert dynamic_imports(PACKAGE) == []
+
+
+def test_an_import_by_name_is_found(tmp_path: Path) -> None:
+    _package(
+        tmp_path,
+        {
+            "app/__init__.py": "import importlib\n\nimportlib.import_module('app.two')\n",
+            "app/cli.py": "from importlib import import_module\n\nimport_module('app.two')\n",
+            "app/one/services.py": """\
+                import importlib
+                from importlib import import_module
+
+
+                def load(name):
+                    if name == "a":
+                        return importlib.import_module(name)
+                    if name == "b":
+                        return import_module(name)
+                    return __import__(name)
+            """,
+            "app/two/fine.py": "import importlib.util\n\nimportlib.util.find_spec('x')\n",
+        },
+    )
+    found = dynamic_imports(tmp_path / "app", wiring=("app.cli",))
+    assert found == ["app/one/services.py:7", "app/one/services.py:9", "app/one/services.py:10"]
 
 
 def import_error_handlers(root: Path) -> list[str]:

@@ -157,17 +157,19 @@ def _connect_signals() -> None:
     """Connect each feature's reactions to the signals of the features below it.
 
     A lower feature never imports a higher one: it sends a signal (its `signals.py`) and the
-    higher feature's receiver (its `receivers.py`) does the work in the same session.
+    higher feature's receiver (its `receivers.py`) does the work in the same session. The same
+    `connect()` registers the handlers of the feature's jobs with `jobs`.
     Connecting twice is harmless.
     """
     from verifier.certificates import receivers as certificates
     from verifier.imports import receivers as imports
     from verifier.integrity import receivers as integrity
     from verifier.records import receivers as records
+    from verifier.spotchecks import receivers as spotchecks
     from verifier.supervision import receivers as supervision
     from verifier.web import dashboard
 
-    for feature in (records, dashboard, certificates, imports, integrity, supervision):
+    for feature in (records, dashboard, certificates, imports, integrity, spotchecks, supervision):
         feature.connect()
 
 

@@ -15,7 +15,7 @@ from verifier.audit.models import AuditEntry
 from verifier.audit.services import verify_chain
 from verifier.db import get_session, utcnow
 from verifier.jobs import services
-from verifier.jobs.models import Job, JobFile
+from verifier.jobs.models import Job, JobFile, JobKind
 from verifier.jobs.services import claim_next, enqueue
 from verifier.jobs.worker import JobContext, work_claimed
 from verifier.records.models import ImportBatch, ServiceRecord
@@ -251,3 +251,24 @@ def test_claims_skip_running_jobs_and_take_the_oldest_queued(app, make, org):
     assert _claim(app, "b").job_id == second
     assert _claim(app, "c").job_id == third
     assert _claim(app, "d") is None
+
+
+def test_every_kind_has_the_handler_its_feature_registered(app):
+    # create_app connects the features, and each registers the handlers of its own kinds
+    assert set(services.HANDLERS) == set(JobKind)
+    assert services.HANDLERS[JobKind.IMPORT].__module__ == "verifier.imports.jobs"
+    assert services.HANDLERS[JobKind.BULK_ISSUE].__module__ == "verifier.certificates.jobs"
+    assert services.HANDLERS[JobKind.CAMPAIGN].__module__ == "verifier.spotchecks.jobs"
+
+
+def test_a_job_of_a_kind_without_a_handler_fails_and_says_so_in_the_log(
+    client, app, token, org, monkeypatch, caplog
+):
+    job_id = _queue(client, token)
+    monkeypatch.delitem(services.HANDLERS, JobKind.IMPORT)
+    assert work_queue(app) == 1
+    body = client.get(f"/api/v1/jobs/{job_id}", headers={**EN, **bearer(token)}).get_json()
+    assert body["status"] == "failed" and body["error"]["status"] == 500
+    assert body["error"]["detail"] == "Internal error; the problem was logged"
+    assert "no handler registered for job kind 'records.import'" in caplog.text
+    assert record_count(app, org.id) == 0

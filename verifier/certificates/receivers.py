@@ -1,11 +1,13 @@
-"""How certificates react to the features below them."""
+"""How certificates react to the features below them, and work their jobs."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
 from verifier.auth.models import User
+from verifier.certificates.jobs import run_bulk_job
 from verifier.certificates.lifecycle import supersede_for_record
+from verifier.jobs.services import BULK_ISSUE, register_handler
 from verifier.records.models import ServiceRecord
 from verifier.records.signals import record_changed
 
@@ -16,5 +18,7 @@ def _supersede(record: ServiceRecord, *, session: Session, actor: User | None) -
 
 
 def connect() -> None:
-    """Supersede the live certificates over a record when it is corrected or voided."""
+    """Supersede the live certificates over a record when it is corrected or voided; work the
+    bulk-issuance jobs."""
     record_changed.connect(_supersede)
+    register_handler(BULK_ISSUE, run_bulk_job)

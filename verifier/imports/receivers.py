@@ -1,4 +1,4 @@
-"""How imports take part in the pages of the features below them."""
+"""How imports take part in the pages and the job queue of the features below them."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from verifier.auth.models import User
+from verifier.imports.jobs import run_import_job
 from verifier.imports.report import ImportReport
 from verifier.jobs.models import Job
-from verifier.jobs.services import IMPORT
+from verifier.jobs.services import IMPORT, register_handler
 from verifier.jobs.signals import job_page
 
 
@@ -21,5 +22,6 @@ def _import_report(job: Job, *, session: Session, actor: User) -> dict[str, Any]
 
 
 def connect() -> None:
-    """Show an import job's report on the job's page."""
+    """Show an import job's report on the job's page; work the import jobs."""
     job_page.connect(_import_report)
+    register_handler(IMPORT, run_import_job)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -39,16 +40,18 @@ log = logging.getLogger(__name__)
 IMPORT = JobKind.IMPORT
 BULK_ISSUE = JobKind.BULK_ISSUE
 CAMPAIGN = JobKind.CAMPAIGN
-# kind -> "module:function" of its handler; imported when a worker first meets the kind
-HANDLERS: dict[str, str] = {
-    IMPORT: "verifier.imports.jobs:run_import_job",
-    BULK_ISSUE: "verifier.certificates.jobs:run_bulk_job",
-    CAMPAIGN: "verifier.spotchecks.jobs:run_campaign_job",
-}
+# kind -> its handler (a function of a JobContext answering a JobOutcome); the feature that owns
+# the kind registers it from its receivers.py when the app is created, as jobs may not import it
+HANDLERS: dict[str, Callable[..., Any]] = {}
 # kinds whose jobs belong to the regulator, not to an organisation
 REGULATOR_KINDS = frozenset({CAMPAIGN})
 # jobs an organisation (or a regulator's user) may have waiting or running at once
 MAX_PENDING_JOBS = 5
+
+
+def register_handler(kind: str, handler: Callable[..., Any]) -> None:
+    """Make `handler` work the jobs of `kind`; a feature calls it from its `connect()`."""
+    HANDLERS[kind] = handler
 
 
 @dataclass(frozen=True)

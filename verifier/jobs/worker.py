@@ -9,7 +9,6 @@ dead and taken over writes nothing more.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import socket
@@ -150,8 +149,11 @@ class JobContext:
 
 
 def load_handler(kind: str) -> Callable[[JobContext], JobOutcome]:
-    module_name, _sep, name = HANDLERS[kind].partition(":")
-    return getattr(importlib.import_module(module_name), name)
+    """The handler its feature registered for a kind (LookupError when none did)."""
+    handler = HANDLERS.get(kind)
+    if handler is None:
+        raise LookupError(f"no handler registered for job kind {kind!r}")
+    return handler
 
 
 class Heartbeat(threading.Thread):
