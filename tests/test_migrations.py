@@ -427,3 +427,42 @@ def test_a_database_with_data_at_the_first_revision_upgrades_downgrades_and_upgr
         _check_upgraded(app, engine, columns, before)
     finally:
         engine.dispose()
+
+
+def test_a_database_upgraded_with_the_in_place_edits_of_0003_and_0005_reaches_head(
+    empty_database_url,
+):
+    """0003 and 0005 were once edited in place (a sign-in success column, the attestation epoch)
+    and restored to what had landed; 0007 adds both. A database that ran the edited copies has
+    both already at 0006: 0007 keeps them, its epoch row included, instead of failing."""
+    app = create_app(test_config(empty_database_url))
+    engine = app.extensions["verifier.db"].engine
+    try:
+        upgrade_database(app, "0006")
+        assert "record_attestation_epoch" not in _table_names(engine)
+        with engine.begin() as conn:  # what the edited 0003 and 0005 had made
+            conn.exec_driver_sql("ALTER TABLE sign_in_failures ADD COLUMN succeeded_at TIMESTAMP")
+            conn.exec_driver_sql(
+                "CREATE TABLE record_attestation_epoch (id INTEGER PRIMARY KEY, "
+                "legacy_upto INTEGER NOT NULL, legacy_count INTEGER NOT NULL, "
+                "created_at TIMESTAMP NOT NULL)"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO record_attestation_epoch VALUES (1, 7, 5, CURRENT_TIMESTAMP)"
+            )
+        upgrade_database(app)
+        with engine.connect() as conn:
+            epoch = conn.exec_driver_sql(
+                "SELECT id, legacy_upto, legacy_count FROM record_attestation_epoch"
+            ).all()
+        assert [tuple(row) for row in epoch] == [(1, 7, 5)]
+        columns = {c["name"] for c in sa.inspect(engine).get_columns("sign_in_failures")}
+        assert "succeeded_at" in columns
+
+        # and a database that ran the landed copies gets both from 0007
+        command.downgrade(alembic_config(app), "0006")
+        assert "record_attestation_epoch" not in _table_names(engine)
+        upgrade_database(app)
+        assert "record_attestation_epoch" in _table_names(engine)
+    finally:
+        engine.dispose()
