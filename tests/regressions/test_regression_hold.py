@@ -9,7 +9,7 @@ case holds. `lifecycle._write_status` clears `regulator_hold` on revocation, and
 from __future__ import annotations
 
 import pytest
-from support.supervision_world import build_world, finding
+from support.supervision_world import build_world, open_case
 
 from verifier.certificates.services import number_display
 
@@ -22,16 +22,7 @@ def world(app):
 def test_revoking_a_held_certificate_does_not_free_its_records_while_the_case_is_open(
     client, world
 ):
-    response = finding(
-        client,
-        world,
-        "org",
-        result="discrepancy",
-        discrepancy_type="hours_inflated",
-        notes="核查发现时长与签到不符",
-        record_ids=[world.records[0].id],
-    )
-    assert response.status_code == 201, response.get_json()
+    open_case(client, world)
     number = number_display(world.certs["first"].number)
     revoked = client.post(
         f"/api/v1/certificates/{number}/revoke",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from alembic import command
 from support import committing_sqlite_app
-from support.supervision_world import build_world, finding
+from support.supervision_world import build_world, open_case
 
 from verifier.certificates.models import Certificate
 from verifier.db import alembic_config, get_session, upgrade_database
@@ -19,16 +19,7 @@ def test_certificates_held_by_an_open_case_are_held_after_upgrading(tmp_path):
     app = committing_sqlite_app(tmp_path / "upgrade.db")
     world = build_world(app)
     client = app.test_client()
-    opened = finding(
-        client,
-        world,
-        "org",
-        result="discrepancy",
-        discrepancy_type="hours_inflated",
-        notes="核查发现时长与签到不符",
-        record_ids=[world.records[0].id],
-    )
-    assert opened.status_code == 201, opened.get_json()
+    open_case(client, world)
     command.downgrade(alembic_config(app), "0002")
     upgrade_database(app)
     with app.app_context():

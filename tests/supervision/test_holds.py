@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from support import Factory
-from support.supervision_world import build_world, certificate_status, finding
+from support.supervision_world import build_world, certificate_status, open_case
 
 from verifier.auth.models import User
 from verifier.certificates.services import number_display
@@ -19,20 +19,6 @@ def world(app):
     return build_world(app)
 
 
-def _open_case(client, world):
-    response = finding(
-        client,
-        world,
-        "org",
-        result="discrepancy",
-        discrepancy_type="hours_inflated",
-        notes="核查发现时长与签到不符",
-        record_ids=[world.records[0].id],
-    )
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["case"]["id"]
-
-
 def _change(client, world, who, name, action, reason="组织自行处理"):
     number = number_display(world.certs[name].number)
     body = {} if action == "reinstate" else {"reason": reason}
@@ -43,7 +29,7 @@ def _change(client, world, who, name, action, reason="组织自行处理"):
 
 @pytest.mark.parametrize("who", ["org_admin", "org_recorder"])
 def test_the_organisation_cannot_reinstate_or_suspend_a_held_certificate(client, world, who):
-    _open_case(client, world)
+    open_case(client, world)
     assert certificate_status(client, world, "first") == "suspended"
     refused = _change(client, world, who, "first", "reinstate")
     assert refused.status_code == 409
@@ -55,14 +41,14 @@ def test_the_organisation_cannot_reinstate_or_suspend_a_held_certificate(client,
 
 def test_a_certificate_the_organisation_suspended_itself_is_held_once_a_case_opens(client, world):
     assert _change(client, world, "org_admin", "first", "suspend").status_code == 200
-    _open_case(client, world)
+    open_case(client, world)
     refused = _change(client, world, "org_admin", "first", "reinstate")
     assert refused.status_code == 409
     assert certificate_status(client, world, "first") == "suspended"
 
 
 def test_the_organisation_may_still_revoke_a_held_certificate(client, world):
-    _open_case(client, world)
+    open_case(client, world)
     revoked = _change(client, world, "org_admin", "first", "revoke", "证明有误，予以撤销")
     assert revoked.status_code == 200, revoked.get_json()
     assert revoked.get_json()["status"] == "revoked"
@@ -72,7 +58,7 @@ def test_the_organisation_may_still_revoke_a_held_certificate(client, world):
 def test_a_held_certificate_is_reinstated_by_the_decision_and_then_the_organisation_may_act(
     client, world
 ):
-    case_id = _open_case(client, world)
+    case_id = open_case(client, world)
     closed = client.post(
         f"/api/v1/supervision/cases/{case_id}/close",
         json={"outcome": "resolved", "decision": "经核实无误"},
@@ -85,7 +71,7 @@ def test_a_held_certificate_is_reinstated_by_the_decision_and_then_the_organisat
 
 
 def test_a_held_certificate_that_was_superseded_is_not_re_issued_before_the_decision(client, world):
-    case_id = _open_case(client, world)
+    case_id = open_case(client, world)
     corrected = client.post(
         f"/api/v1/records/{world.records[0].id}/corrections",
         json={"place": "南川区西城街道", "reason": "更正服务地点"},
@@ -110,7 +96,7 @@ def test_a_held_certificate_that_was_superseded_is_not_re_issued_before_the_deci
 
 def test_records_under_a_hold_are_not_certified_anew_until_the_decision(client, world):
     """A fresh certificate over the same records would stand where the regulator suspended one."""
-    case_id = _open_case(client, world)
+    case_id = open_case(client, world)
     fresh = client.post(
         "/api/v1/certificates",
         json={"volunteer_id": world.volunteer.id, "record_ids": [world.records[0].id]},
@@ -139,7 +125,7 @@ def test_records_under_a_hold_are_not_certified_anew_until_the_decision(client, 
 
 
 def test_the_held_certificate_page_says_why_a_change_was_refused(client, world):
-    _open_case(client, world)
+    open_case(client, world)
     browser = world.client("org_admin")
     number = number_display(world.certs["first"].number)
     response = browser.post(f"/certificates/{number}/reinstate", follow_redirects=True)

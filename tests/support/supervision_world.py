@@ -176,6 +176,21 @@ def finding(client: Any, world: World, item: str, who: str = "inspector", **body
     )
 
 
+def open_case(client: Any, world: World) -> int:
+    """Open a case: a discrepancy (hours inflated) on the first record of the item "org"."""
+    response = finding(
+        client,
+        world,
+        "org",
+        result="discrepancy",
+        discrepancy_type="hours_inflated",
+        notes="核查发现时长与签到不符",
+        record_ids=[world.records[0].id],
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["case"]["id"]
+
+
 def certificate_status(client: Any, world: World, name: str) -> str:
     """The status a third party's verification of the certificate reports (/v/{token})."""
     import re
