@@ -253,7 +253,8 @@ def run_scheduler() -> None:
 
     def stop(_signum: int, _frame: Any) -> None:
         worker.stopping.set()
-        scheduler.shutdown(wait=False)
+        if scheduler.running:  # a second SIGTERM after the first shut it down is no error
+            scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)
     try:
