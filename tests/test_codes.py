@@ -16,6 +16,7 @@ from flask_babel import force_locale
 from sqlalchemy import CheckConstraint, create_engine, inspect
 
 import verifier
+from verifier.accounts.models import CodePurpose
 from verifier.auth.models import ORG_ROLES, Role
 from verifier.certificates import views as certificate_views
 from verifier.certificates.bulk import SkipReason
@@ -24,13 +25,21 @@ from verifier.certificates.models import VerificationChannel
 from verifier.certificates.states import CertificateStatus
 from verifier.codes import one_of
 from verifier.complaints import forms as complaint_forms
-from verifier.complaints.models import ComplaintSource, ComplaintStatus, CorrectionStatus
+from verifier.complaints.models import (
+    CertificateRequestStatus,
+    ComplaintSource,
+    ComplaintStatus,
+    CorrectionStatus,
+    DisputeKind,
+    MissingRecordStatus,
+)
 from verifier.db import Base
 from verifier.identifiers import Gender, IdType
 from verifier.jobs import views as job_views
 from verifier.jobs.models import JobKind, JobStatus
 from verifier.keys.labels import KEY_STATUS
 from verifier.keys.models import KeyStatus
+from verifier.notifications.models import Channel, OutboxStatus
 from verifier.orgs import forms as org_forms
 from verifier.orgs.labels import ORG_STATUS, ORG_TYPE
 from verifier.orgs.models import OrgStatus, OrgType
@@ -57,6 +66,17 @@ CHECKED: dict[tuple[str, str], tuple[StrEnum, ...]] = {
     ("signing_keys", "ck_signing_keys_status_known"): tuple(KeyStatus),
     ("users", "ck_users_role_known"): tuple(Role),
     ("users", "ck_users_org_role_has_org"): (Role.ORG_ADMIN, Role.ORG_RECORDER),
+    ("users", "ck_users_volunteer_role_has_volunteer"): (Role.VOLUNTEER,),
+    ("one_time_codes", "ck_one_time_codes_purpose_known"): tuple(CodePurpose),
+    ("outbox_messages", "ck_outbox_messages_channel_known"): tuple(Channel),
+    ("outbox_messages", "ck_outbox_messages_status_known"): tuple(OutboxStatus),
+    ("correction_requests", "ck_correction_requests_kind_known"): tuple(DisputeKind),
+    ("missing_record_requests", "ck_missing_record_requests_status_known"): tuple(
+        MissingRecordStatus
+    ),
+    ("certificate_requests", "ck_certificate_requests_status_known"): tuple(
+        CertificateRequestStatus
+    ),
     ("volunteers", "ck_volunteers_id_type_known"): tuple(IdType),
     ("volunteers", "ck_volunteers_gender_known"): tuple(Gender),
     ("service_records", "ck_service_records_status_known"): tuple(RecordStatus),

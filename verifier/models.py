@@ -1,7 +1,9 @@
 """Import every model so that Base.metadata is complete."""
 
-import verifier.complaints.models  # noqa: F401  (complaints, correction requests)
+import verifier.accounts.models  # noqa: F401  (invitations, one-time codes)
+import verifier.complaints.models  # noqa: F401  (complaints, volunteers' requests)
 import verifier.jobs.models  # noqa: F401  (jobs and their files)
+import verifier.notifications.models  # noqa: F401  (the outbox)
 import verifier.spotchecks.models  # noqa: F401  (plans, campaigns, samples, assignments)
 import verifier.supervision.models  # noqa: F401  (findings, evidence, supervision cases)
 from verifier.audit.models import AuditCheckpoint, AuditEntry
@@ -11,6 +13,7 @@ from verifier.keys.models import SigningKey
 from verifier.orgs.models import Organisation
 from verifier.records.models import (
     ImportBatch,
+    RecordConfirmation,
     RecordReassignment,
     RecordRevision,
     ServiceRecord,
@@ -28,6 +31,7 @@ __all__ = [
     "ImportBatch",
     "Membership",
     "Organisation",
+    "RecordConfirmation",
     "RecordReassignment",
     "RecordRevision",
     "ServiceRecord",

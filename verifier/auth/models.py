@@ -18,6 +18,8 @@ class Role(StrEnum):
     ORG_RECORDER = "org_recorder"
     REGULATOR_SUPERVISOR = "regulator_supervisor"
     REGULATOR_INSPECTOR = "regulator_inspector"
+    # a volunteer with their own account (verifier/accounts): sees only what is about them
+    VOLUNTEER = "volunteer"
 
 
 # Short names for the roles: every route declares who may use it with them.
@@ -26,11 +28,14 @@ ORG_ADMIN = Role.ORG_ADMIN
 ORG_RECORDER = Role.ORG_RECORDER
 REGULATOR_SUPERVISOR = Role.REGULATOR_SUPERVISOR
 REGULATOR_INSPECTOR = Role.REGULATOR_INSPECTOR
+VOLUNTEER = Role.VOLUNTEER
 
 ROLES = tuple(Role)
 _ORG_ROLES = (ORG_ADMIN, ORG_RECORDER)  # in order: the check constraint lists them so
 ORG_ROLES = frozenset(_ORG_ROLES)
 REGULATOR_ROLES = frozenset({REGULATOR_SUPERVISOR, REGULATOR_INSPECTOR})
+# everyone who works the service (organisations, regulators, the platform): not volunteers
+STAFF_ROLES = frozenset(ROLES) - {VOLUNTEER}
 
 
 class User(Base):
@@ -41,9 +46,14 @@ class User(Base):
             f"({one_of('role', _ORG_ROLES)}) = (organisation_id IS NOT NULL)",
             name="org_role_has_org",
         ),
+        CheckConstraint(
+            f"(role = '{Role.VOLUNTEER.value}') = (volunteer_id IS NOT NULL)",
+            name="volunteer_role_has_volunteer",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # the login: an e-mail address, or for a volunteer also a mainland mobile number
     email: Mapped[str] = mapped_column(String(254), unique=True)
     display_name: Mapped[str] = mapped_column(String(100), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
@@ -56,6 +66,15 @@ class User(Base):
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # a volunteer's account: the volunteer row it belongs to (one account per person)
+    volunteer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("volunteers.id", use_alter=True), unique=True
+    )
+    # the language of the messages sent to this user (zh or en)
+    locale: Mapped[str] = mapped_column(String(8), default="zh")
+    # when the user accepted the privacy notice, and which version of it
+    privacy_accepted_at: Mapped[datetime | None]
+    privacy_notice_version: Mapped[str] = mapped_column(String(16), default="")
 
     organisation = relationship("Organisation", lazy="joined")
 
@@ -82,6 +101,10 @@ class User(Base):
     @property
     def is_regulator(self) -> bool:
         return self.role in REGULATOR_ROLES
+
+    @property
+    def is_volunteer(self) -> bool:
+        return self.role == Role.VOLUNTEER
 
     @property
     def label(self) -> str:

@@ -25,6 +25,7 @@ from verifier.auth.models import (
     ORG_ROLES,
     PLATFORM_ADMIN,
     ROLES,
+    STAFF_ROLES,
     ApiToken,
     SignInFailure,
     User,
@@ -98,9 +99,10 @@ def create_user(
 ) -> User:
     """Create a user; organisation roles need an organisation, other roles must not have one."""
     email = normalize_email(email)
-    if role not in ROLES:
+    if role not in STAFF_ROLES:
+        staff = ", ".join(r for r in ROLES if r in STAFF_ROLES)
         raise ValidationError(
-            _("unknown role %(role)s; use one of %(roles)s", role=role, roles=", ".join(ROLES)),
+            _("unknown role %(role)s; use one of %(roles)s", role=role, roles=staff),
             field="role",
             rule="role",
         )
@@ -147,7 +149,8 @@ def set_role(session: Session, user: User, role: str, actor: User | None) -> Non
     """Change a user's role, keeping the organisation rule; only a platform admin may do this."""
     if actor is not None and actor.role != PLATFORM_ADMIN:
         raise Forbidden(_("only a platform administrator may change roles"))
-    if role not in ROLES:
+    if role not in STAFF_ROLES or user.role not in STAFF_ROLES:
+        # a volunteer's account is tied to their volunteer row: it never becomes staff
         raise ValidationError(_("unknown role %(role)s", role=role), field="role", rule="role")
     if (role in ORG_ROLES) != (user.organisation_id is not None):
         raise ValidationError(

@@ -85,6 +85,9 @@ class ServiceRecord(Base):
     voided_at: Mapped[datetime | None]
     voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     void_reason: Mapped[str] = mapped_column(String(500), default="")
+    # the volunteer says they were not there and the organisation has not answered yet:
+    # no new certificate may cover the record meanwhile
+    certificate_hold: Mapped[bool] = mapped_column(default=False)
 
     volunteer = relationship("Volunteer", lazy="joined")
     organisation = relationship("Organisation", lazy="joined")
@@ -156,3 +159,14 @@ class RecordReassignment(Base):
 
     from_volunteer = relationship("Volunteer", foreign_keys=[from_volunteer_id], lazy="joined")
     to_volunteer = relationship("Volunteer", foreign_keys=[to_volunteer_id], lazy="joined")
+
+
+class RecordConfirmation(Base):
+    """The volunteer confirmed one revision of a record about them (a receipt answered)."""
+
+    __tablename__ = "record_confirmations"
+
+    record_id: Mapped[int] = mapped_column(ForeignKey("service_records.id"), primary_key=True)
+    revision: Mapped[int] = mapped_column(primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    confirmed_at: Mapped[datetime] = mapped_column(default=utcnow)

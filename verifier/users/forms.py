@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 
-from verifier.auth.models import ROLES, Role
+from verifier.auth.models import ROLES, STAFF_ROLES, Role
 from verifier.labels import Labels
 
 ROLE_LABELS: Labels = {
@@ -16,7 +16,10 @@ ROLE_LABELS: Labels = {
     Role.ORG_RECORDER: _l("Recorder"),
     Role.REGULATOR_SUPERVISOR: _l("Regulator (supervisor)"),
     Role.REGULATOR_INSPECTOR: _l("Regulator (inspector)"),
+    Role.VOLUNTEER: _l("Volunteer"),
 }
+# staff accounts are made here; a volunteer's account only by claiming an invitation code
+STAFF_CHOICES = [SelectChoice(r, ROLE_LABELS[r]) for r in ROLES if r in STAFF_ROLES]
 
 
 class UserForm(FlaskForm):
@@ -34,7 +37,7 @@ class UserForm(FlaskForm):
     role = SelectField(
         _l("Role"),
         validate_choice=False,
-        choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES],
+        choices=STAFF_CHOICES,
         default=Role.ORG_RECORDER,
     )
     organisation = StringField(
@@ -44,9 +47,7 @@ class UserForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = SelectField(
-        _l("Role"), validate_choice=False, choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES]
-    )
+    role = SelectField(_l("Role"), validate_choice=False, choices=STAFF_CHOICES)
 
 
 class ActiveForm(FlaskForm):

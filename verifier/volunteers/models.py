@@ -44,6 +44,10 @@ class Volunteer(Base):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("volunteers.id"))
     merged_at: Mapped[datetime | None]
 
+    # the volunteer's choice: public verification pages name the activities of their
+    # certificates (True) or show only the totals (False, the default)
+    public_activities: Mapped[bool] = mapped_column(default=False)
+
     merged_into: Mapped[Volunteer | None] = relationship(remote_side=[id], lazy="select")
 
 

@@ -1,0 +1,1 @@
+"""Volunteers' own accounts: invitation codes, claiming, sign-in tokens, passwords, consent."""

@@ -1,0 +1,1 @@
+"""Notifications: an outbox written in the change's transaction, delivered exactly once."""
