@@ -88,6 +88,9 @@ def register_commands(app: Flask) -> None:
     from verifier.jobs.cli import jobs_group
 
     app.cli.add_command(jobs_group)
+    from verifier.notifications.cli import outbox_group
+
+    app.cli.add_command(outbox_group)
     # re-encrypts every feature's columns, so it lives above them (verifier/datakey.py)
     from verifier.datakey import rotate_data_key_command
 

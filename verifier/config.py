@@ -7,10 +7,11 @@ import binascii
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_DIR.parent  # the checkout, or site-packages in an installed wheel
@@ -156,6 +157,55 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("JOB_HEARTBEAT_SECONDS", "VERIFIER_JOB_HEARTBEAT_SECONDS", 5, _int),
     Setting("JOB_STALE_SECONDS", "VERIFIER_JOB_STALE_SECONDS", 60, _int),
     Setting("JOB_MAX_ATTEMPTS", "VERIFIER_JOB_MAX_ATTEMPTS", 3, _int),
+    # Notifications: the outbox's delivery (docs/part-notify.md)
+    Setting(
+        "SMTP_URL",
+        "VERIFIER_SMTP_URL",
+        "",
+        doc="e-mail server: smtp://host:port, smtps://host:port, optional user:password@ and "
+        "?starttls=true; unset: development writes e-mails to the log, production keeps them",
+    ),
+    Setting(
+        "MAIL_FROM",
+        "VERIFIER_MAIL_FROM",
+        "",
+        doc="the From of e-mails (an address, or 'Name <address>'); required with "
+        "VERIFIER_SMTP_URL in production; else noreply@ the host of VERIFIER_BASE_URL",
+    ),
+    Setting(
+        "SMS_GATEWAY_URL",
+        "VERIFIER_SMS_GATEWAY_URL",
+        "",
+        doc="text messages: POST {to, text, id} as JSON to this http(s) URL; a 2xx is sent",
+    ),
+    Setting(
+        "SMS_GATEWAY_TOKEN",
+        "VERIFIER_SMS_GATEWAY_TOKEN",
+        "",
+        doc="sent to the SMS gateway as Authorization: Bearer <token>, when set",
+    ),
+    Setting(
+        "SMS_ADAPTER",
+        "VERIFIER_SMS_ADAPTER",
+        "",
+        doc="http (the gateway) or log (write text messages to the app log); unset: http when "
+        "VERIFIER_SMS_GATEWAY_URL is set, else log outside production, none in production",
+    ),
+    Setting("OUTBOX_MAX_ATTEMPTS", "VERIFIER_OUTBOX_MAX_ATTEMPTS", 8, _int),
+    Setting(
+        "OUTBOX_LEASE_SECONDS",
+        "VERIFIER_OUTBOX_LEASE_SECONDS",
+        300,
+        _int,
+        doc="a claimed message is another sender's to retry after this long (at least 60)",
+    ),
+    Setting(
+        "OUTBOX_SCHEDULER",
+        "VERIFIER_OUTBOX_SCHEDULER",
+        True,
+        _bool,
+        doc="`verifier scheduler` sends the outbox every minute",
+    ),
 )
 
 ENVIRONMENTS = {"development", "production", "testing"}
@@ -280,6 +330,7 @@ def _validate(values: dict[str, Any]) -> None:
     if int(values["JSON_MAX_DEPTH"]) > HIGHEST_JSON_DEPTH:
         # deeper, parsing and validating would come near Python's recursion limit again
         raise ConfigError(f"VERIFIER_JSON_MAX_DEPTH must be at most {HIGHEST_JSON_DEPTH}")
+    _check_outbox(values)
 
 
 def _decode_data_key(value: Any, env: str) -> bytes:
@@ -333,3 +384,135 @@ def _check_rate_limit_storage(values: dict[str, Any]) -> None:
 
 def _env(key: str) -> str:
     return next((s.env for s in SETTINGS if s.key == key), key)
+
+
+# --- the outbox's delivery (verifier/notifications/adapters.py) ----------------------------------
+
+SMS_ADAPTERS = ("http", "log")
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+SHORTEST_OUTBOX_LEASE = 60  # at least twice the adapters' network timeout
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """Where e-mail goes, read from VERIFIER_SMTP_URL."""
+
+    host: str
+    port: int
+    ssl: bool  # smtps://: TLS from the first byte
+    starttls: bool  # smtp:// upgraded with STARTTLS before anything is sent
+    user: str = ""
+    password: str = field(default="", repr=False)
+
+    @property
+    def loopback(self) -> bool:
+        return self.host in LOOPBACK_HOSTS
+
+
+def parse_smtp_url(url: str) -> SmtpServer:
+    """Read smtp://[user:password@]host[:port][?starttls=true] or smtps://...; ValueError if not.
+
+    The messages never repeat the URL: it may hold a password.
+    """
+    parts = urlsplit(url.strip())
+    if parts.scheme not in {"smtp", "smtps"}:
+        raise ValueError("the scheme must be smtp:// or smtps://")
+    if not parts.hostname:
+        raise ValueError("a host is missing")
+    if parts.path not in {"", "/"} or parts.fragment:
+        raise ValueError("only a host, a port and ?starttls=true are read")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError("the port must be a number from 1 to 65535") from None
+    starttls = False
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if name != "starttls":
+            raise ValueError(f"unknown option {name!r} (only starttls=true|false)")
+        try:
+            starttls = _bool(value)
+        except ValueError:
+            raise ValueError("starttls must be true or false") from None
+    ssl = parts.scheme == "smtps"
+    if ssl and starttls:
+        raise ValueError("smtps:// is TLS already: leave out starttls")
+    if port == 0:
+        raise ValueError("the port must be a number from 1 to 65535")
+    return SmtpServer(
+        host=parts.hostname,
+        port=port or (465 if ssl else 25),
+        ssl=ssl,
+        starttls=starttls,
+        user=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+    )
+
+
+def mail_from_address(value: str) -> str:
+    """Return the address of a From ('a@b.cn' or 'Name <a@b.cn>'); ValueError if there is none."""
+    if any(c in value for c in "\r\n"):
+        raise ValueError("it must be one line")
+    _name, address = parseaddr(value)
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain or " " in address:
+        raise ValueError("expected an address such as noreply@verify.example.cn")
+    return address
+
+
+def _check_outbox(values: dict[str, Any]) -> None:
+    """Check the outbox's delivery settings; each message names its variable."""
+    production = values["ENV"] == "production"
+    smtp_url = str(values["SMTP_URL"] or "").strip()
+    values["SMTP_URL"] = smtp_url
+    if smtp_url:
+        try:
+            server = parse_smtp_url(smtp_url)
+        except ValueError as exc:
+            raise ConfigError(
+                f"VERIFIER_SMTP_URL is not valid: {exc} (for example smtp://127.0.0.1:1025 or "
+                "smtps://user:password@mail.example.cn:465)"
+            ) from None
+        if production and server.user and not (server.ssl or server.starttls or server.loopback):
+            raise ConfigError(
+                "VERIFIER_SMTP_URL would send its password in clear text: use smtps:// or "
+                "add ?starttls=true"
+            )
+        if production and not str(values["MAIL_FROM"] or "").strip():
+            raise ConfigError("VERIFIER_MAIL_FROM must be set in production with VERIFIER_SMTP_URL")
+    if str(values["MAIL_FROM"] or "").strip():
+        try:
+            mail_from_address(str(values["MAIL_FROM"]))
+        except ValueError as exc:
+            raise ConfigError(f"VERIFIER_MAIL_FROM is not valid: {exc}") from None
+    gateway = str(values["SMS_GATEWAY_URL"] or "").strip()
+    values["SMS_GATEWAY_URL"] = gateway
+    adapter = str(values["SMS_ADAPTER"] or "").strip().lower()
+    values["SMS_ADAPTER"] = adapter
+    if adapter and adapter not in SMS_ADAPTERS:
+        raise ConfigError(f"VERIFIER_SMS_ADAPTER must be one of {', '.join(SMS_ADAPTERS)}")
+    if adapter == "http" and not gateway:
+        raise ConfigError("VERIFIER_SMS_ADAPTER=http needs VERIFIER_SMS_GATEWAY_URL")
+    if adapter == "log" and gateway:
+        raise ConfigError(
+            "VERIFIER_SMS_ADAPTER=log writes text messages to the log, yet "
+            "VERIFIER_SMS_GATEWAY_URL is set: leave out one of them"
+        )
+    if gateway:
+        parts = urlsplit(gateway)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ConfigError(
+                "VERIFIER_SMS_GATEWAY_URL must be an http(s) URL such as "
+                "https://sms.example.cn/send"
+            )
+        if production and parts.scheme != "https" and parts.hostname not in LOOPBACK_HOSTS:
+            raise ConfigError(
+                "VERIFIER_SMS_GATEWAY_URL must use https in production (phone numbers and the "
+                "token travel to it), unless it is on this machine"
+            )
+    token = str(values["SMS_GATEWAY_TOKEN"] or "")
+    if token and (token != token.strip() or any(c.isspace() for c in token)):
+        raise ConfigError("VERIFIER_SMS_GATEWAY_TOKEN must not contain spaces or line breaks")
+    if int(values["OUTBOX_MAX_ATTEMPTS"]) < 1:
+        raise ConfigError("VERIFIER_OUTBOX_MAX_ATTEMPTS must be at least 1")
+    if int(values["OUTBOX_LEASE_SECONDS"]) < SHORTEST_OUTBOX_LEASE:
+        raise ConfigError(f"VERIFIER_OUTBOX_LEASE_SECONDS must be at least {SHORTEST_OUTBOX_LEASE}")

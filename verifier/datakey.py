@@ -34,6 +34,8 @@ from verifier.jobs.models import JobFile
 from verifier.jobs.services import file_place
 from verifier.keys.models import SigningKey
 from verifier.keys.services import private_key_place
+from verifier.notifications.models import OutboxMessage
+from verifier.notifications.services import body_place, recipient_place
 from verifier.spotchecks.models import SpotCheckCampaign
 from verifier.spotchecks.services import server_secret_place
 from verifier.volunteers.models import Volunteer
@@ -76,6 +78,9 @@ def encrypted_tables() -> tuple[EncryptedTable, ...]:
         EncryptedTable(SigningKey, (("private_key_enc", private_key_place),)),
         EncryptedTable(SpotCheckCampaign, (("server_secret_enc", server_secret_place),)),
         EncryptedTable(JobFile, (("data", file_place),)),
+        EncryptedTable(
+            OutboxMessage, (("recipient_enc", recipient_place), ("body_enc", body_place))
+        ),
     )
 
 

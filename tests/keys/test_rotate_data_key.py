@@ -22,6 +22,9 @@ from verifier.jobs.models import JobFile
 from verifier.jobs.services import IMPORT, enqueue, file_place
 from verifier.keys.models import SigningKey
 from verifier.keys.services import create_key, private_key_of
+from verifier.notifications.models import OutboxMessage
+from verifier.notifications.services import body_place, recipient_place
+from verifier.notifications.services import enqueue as enqueue_message
 from verifier.spotchecks.models import SpotCheckCampaign
 from verifier.spotchecks.services import commit_to_secret, server_secret_place
 from verifier.volunteers.models import Membership, Volunteer
@@ -62,6 +65,7 @@ class Filled:
     key_id: int
     campaign_id: int
     job_id: int
+    message_id: int
 
 
 def fill(app, make) -> Filled:
@@ -100,6 +104,9 @@ def fill(app, make) -> Filled:
         session.flush()
         commit_to_secret(campaign)
         job = enqueue(session, IMPORT, None, {}, organisation_id=org.id, file=("v.csv", b"a,b\n"))
+        message = enqueue_message(
+            session, recipient="13812345678", kind="test", subject="主题", body="邀请码 QX7-229"
+        )
         session.commit()
         return Filled(
             [first.id, second.id, merged.id, legacy.id],
@@ -110,6 +117,7 @@ def fill(app, make) -> Filled:
             key.id,
             campaign.id,
             job.id,
+            message.id,
         )
 
 
@@ -124,6 +132,7 @@ def read_everything(app, filled: Filled) -> dict[str, object]:
         stored_file = session.get(JobFile, filled.job_id)
         merged = session.get(Volunteer, filled.merged_id)
         legacy = session.get(Volunteer, filled.legacy_id)
+        message = session.get(OutboxMessage, filled.message_id)
         result = {
             "id_numbers": [reveal_id_number(v) for v in volunteers],
             "phones": [
@@ -136,6 +145,10 @@ def read_everything(app, filled: Filled) -> dict[str, object]:
                 campaign.server_secret_enc, server_secret_place(campaign.id)
             ),
             "file": cipher.open(stored_file.data, file_place(filled.job_id)),
+            "outbox": (
+                cipher.open_text(message.recipient_enc, recipient_place(message.id)),
+                cipher.open_text(message.body_enc, body_place(message.id)),
+            ),
             "found": {
                 i: getattr(find_by_identity(session, "resident_id", number), "id", None)
                 for i, number in filled.numbers.items()
@@ -183,6 +196,7 @@ def test_rotation_moves_every_value_to_the_new_key(app, make):
     filled = fill(app, make)
     before = read_everything(app, filled)
     assert before["found"] == {i: i for i in filled.numbers} and before["private_key_matches"]
+    assert before["outbox"] == ("13812345678", "邀请码 QX7-229")
     use_keys(app, NEW_KEY, OLD_KEY)
     assert read_everything(app, filled) == before  # during the rotation both keys read
     # ... and a person registered again meanwhile is found under the old key, not duplicated
@@ -194,6 +208,7 @@ def test_rotation_moves_every_value_to_the_new_key(app, make):
     assert "signing_keys: 1 value(s)" in result.output
     assert "spotcheck_campaigns: 1 value(s)" in result.output
     assert "job_files: 1 value(s)" in result.output
+    assert "outbox_messages: 2 value(s)" in result.output  # the address and the body
     assert f"every value is under data key {NEW_ID}" in result.output
     # the previous key removed: everything reads, the look-up keys find the same people
     use_keys(app, NEW_KEY, None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import secrets
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from verifier.crypto.encryption import Place, get_cipher
@@ -87,3 +88,23 @@ def enqueue(
     message.body_enc = cipher.seal_text(body, body_place(message.id))
     session.flush()
     return message
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    """Count the outbox's messages by status (every status, zero included)."""
+    counts = dict.fromkeys(OutboxStatus, 0)
+    for status, count in session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    ):
+        counts[OutboxStatus(status)] = int(count)
+    return {str(status): count for status, count in counts.items()}
+
+
+def recent_messages(
+    session: Session, *, limit: int = 20, status: str | None = None
+) -> list[OutboxMessage]:
+    """The latest messages, newest first (callers show masked recipients, never bodies)."""
+    stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if status is not None:
+        stmt = stmt.where(OutboxMessage.status == status)
+    return list(session.scalars(stmt))

@@ -123,7 +123,8 @@ def replay_command(source: str) -> None:
 def scheduler_command() -> None:
     """Run the scheduler in this process (beside the web server, never inside it).
 
-    It runs the spot-check plans and the daily overdue-cases job, and works the jobs queue.
+    It runs the spot-check plans and the daily overdue-cases job, sends the outbox every
+    minute (unless VERIFIER_OUTBOX_SCHEDULER=false), and works the jobs queue.
     """
     from verifier.spotchecks.scheduler import run_scheduler
 
@@ -132,4 +133,6 @@ def scheduler_command() -> None:
         "scheduler started; its jobs are kept in the database (table apscheduler_jobs); "
         "working the jobs queue (table jobs)"
     )
+    if current_app.config["OUTBOX_SCHEDULER"]:
+        click.echo("sending the outbox every minute (verifier outbox list)")
     run_scheduler()

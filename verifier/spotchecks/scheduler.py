@@ -5,6 +5,7 @@ job that flags overdue supervision cases, an hourly job that signs an audit chec
 chain grew, and a catch-up at start. Every job runs in its own app context and transaction(s) and
 calls the same code as `verifier spotcheck run-due`. Beside them a thread works the queue of jobs
 (verifier/jobs: big imports, bulk issuance, large draws). Never started inside web workers.
+A job sends the outbox every minute, as `verifier outbox send` does (VERIFIER_OUTBOX_SCHEDULER).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ SYNC_JOB_ID = "sync-plans"
 OVERDUE_JOB_ID = "flag-overdue-cases"
 CHECKPOINT_JOB_ID = "audit-checkpoint"
 CATCH_UP_JOB_ID = "catch-up"
+OUTBOX_JOB_ID = "send-outbox"
+OUTBOX_JOB_LIMIT = 500  # messages per minute at most; the rest wait for the next run
 # A run missed while the scheduler was down still runs (once: coalesce) within this time.
 MISFIRE_GRACE_SECONDS = 31 * 24 * 3600
 
@@ -156,6 +159,39 @@ def checkpoint_job() -> None:
         log.info("audit checkpoint #%s: %s entries", checkpoint.seq, checkpoint.entry_count)
 
 
+def outbox_job() -> None:
+    """Send the outbox's due messages (every minute; VERIFIER_OUTBOX_SCHEDULER)."""
+    from verifier.notifications.sender import send_pending
+
+    try:
+        report = send_pending(_job_app(), limit=OUTBOX_JOB_LIMIT)
+    except Exception:
+        log.exception("sending the outbox failed")
+        return
+    if report.handled or report.released:
+        log.info(
+            "outbox: sent %s, to try again %s, failed %s",
+            report.sent,
+            report.retrying,
+            report.failed,
+        )
+
+
+def install_outbox_job(scheduler: BaseScheduler, app: Flask, now: datetime) -> None:
+    """Add the every-minute outbox job, or remove a stored one when the setting is off."""
+    if app.config["OUTBOX_SCHEDULER"]:
+        scheduler.add_job(
+            outbox_job,
+            IntervalTrigger(minutes=1),
+            id=OUTBOX_JOB_ID,
+            name="send the outbox",
+            replace_existing=True,
+            next_run_time=now + timedelta(seconds=10),
+        )
+    elif scheduler.get_job(OUTBOX_JOB_ID) is not None:
+        scheduler.remove_job(OUTBOX_JOB_ID)
+
+
 def sync_plan_jobs(scheduler: BaseScheduler, app: Flask) -> dict[str, list[str]]:
     """Add, change and remove plan jobs to match the active scheduled plans (and add the daily
     overdue-cases job and the hourly audit-checkpoint job if they are missing).
@@ -230,6 +266,7 @@ def install_jobs(scheduler: BaseScheduler, app: Flask) -> None:
         replace_existing=True,
         next_run_time=now + timedelta(seconds=5),
     )
+    install_outbox_job(scheduler, app, now)
 
 
 def start_job_worker(app: Flask) -> Any:
