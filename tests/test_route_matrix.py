@@ -25,6 +25,7 @@ ADMIN = {"platform_admin"}
 EVERYONE = ORG | REG | ADMIN
 ORG_AND_REG = ORG | REG
 ORG_REG_ADMIN = ORG | REG | ADMIN
+VOL = {"volunteer"}
 
 # endpoint -> roles allowed (or PUBLIC); one entry per endpoint of the app.
 EXPECTED: dict[str, Any] = {
@@ -43,9 +44,9 @@ EXPECTED: dict[str, Any] = {
     "api.audit_checkpoints_api": PUBLIC,
     # every signed-in user
     "web.dashboard": EVERYONE,
-    "auth.logout": EVERYONE,
-    "auth.tokens": EVERYONE,
-    "auth.revoke": EVERYONE,
+    "auth.logout": EVERYONE | VOL,
+    "auth.tokens": EVERYONE | VOL,
+    "auth.revoke": EVERYONE | VOL,
     # organisations and users
     "orgs.index": EVERYONE,
     "orgs.detail": EVERYONE,
@@ -161,10 +162,21 @@ EXPECTED: dict[str, Any] = {
     # jobs: long work off the request (an organisation's, or the regulators')
     "jobs.detail": ORG_AND_REG,
     "api.get_job_api": ORG_AND_REG,
+    # volunteers' accounts: invitations, claiming, tokens, passwords (issue 9)
+    "accounts.invite": ORG,
+    "accounts.claim": PUBLIC,
+    "accounts.privacy": PUBLIC,
+    "accounts.password": EVERYONE | VOL,
+    "accounts.reset": PUBLIC,
+    "accounts.reset_code": PUBLIC,
+    "api.create_invitation_api": ORG,
+    "api.claim_account_api": PUBLIC,
+    "api.create_token_api": PUBLIC,
+    "api.change_password_api": EVERYONE | VOL,
 }
 
 # A user of another organisation may reach these routes, but not organisation A's objects on them.
-ACTORS = ["anonymous", *sorted(EVERYONE), "other_org_admin"]
+ACTORS = ["anonymous", *sorted(EVERYONE), "volunteer", "other_org_admin"]
 
 
 class World:
@@ -186,6 +198,9 @@ class World:
             lambda session: session.scalar(select(ApiToken.id).where(ApiToken.user_id == spare.id))
         )
         self.volunteer = make.volunteer(self.org)
+        # the volunteer's own account (role volunteer), signed in like the others below
+        self.users["volunteer"] = make.volunteer_user(self.volunteer)
+        self.tokens["volunteer"] = make.token(self.users["volunteer"])
         self.record = make.record(
             self.org, self.volunteer, actor=self.users["org_admin"], started_at=days_ago(9)
         )

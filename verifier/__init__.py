@@ -112,6 +112,7 @@ def _load_user(user_id: str) -> Any:
 
 def _register_blueprints(app: Flask) -> None:
     """Register every blueprint, in one place; each module defines its blueprint and routes."""
+    from verifier.accounts.views import bp as accounts_bp
     from verifier.api.routes import bp as api_bp
     from verifier.auth.views import bp as auth_bp
     from verifier.certificates.views import bp as certificates_bp
@@ -147,6 +148,7 @@ def _register_blueprints(app: Flask) -> None:
         supervision_bp,
         supervision_public_bp,
         jobs_bp,
+        accounts_bp,
     ):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the API authenticates by Bearer token only, never by cookie
@@ -161,6 +163,7 @@ def _connect_signals() -> None:
     `connect()` registers the handlers of the feature's jobs with `jobs`.
     Connecting twice is harmless.
     """
+    from verifier.accounts import receivers as accounts
     from verifier.certificates import receivers as certificates
     from verifier.imports import receivers as imports
     from verifier.integrity import receivers as integrity
@@ -171,6 +174,7 @@ def _connect_signals() -> None:
 
     for feature in (records, dashboard, certificates, imports, integrity, spotchecks, supervision):
         feature.connect()
+    accounts.connect()
 
 
 # set in a request's WSGI environment when anything raised while it was handled

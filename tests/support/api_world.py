@@ -41,6 +41,9 @@ def build_world(make: Any) -> World:
     id_number = make_resident_id(901)
     volunteer = make.volunteer(org, name="张三", id_number=id_number, phone="13800138000")
     other_volunteer = make.volunteer(other_org, name="李四", id_number=make_resident_id(902))
+    # 李四's own account (role volunteer), invited by other_org
+    users["volunteer"] = make.volunteer_user(other_volunteer)
+    tokens["volunteer"] = make.token(users["volunteer"])
     return World(org, other_org, users, tokens, volunteer, id_number, other_volunteer)
 
 

@@ -169,6 +169,51 @@ class Factory:
             session.get(User, actor.id),
         )
 
+    def volunteer_user(self, volunteer: Any = None, login: str | None = None) -> Any:
+        """A volunteer's own account (role volunteer, password PASSWORD), claimed the real way:
+        an invitation by a user of one of the volunteer's organisations, then the claim.
+        Without a volunteer, a new one of a new organisation; the login defaults to an e-mail."""
+        from types import SimpleNamespace
+
+        from sqlalchemy import select
+
+        from verifier.accounts.invitations import ClaimInput, claim_account, create_invitation
+        from verifier.auth.models import ORG_ROLES, User
+        from verifier.volunteers.models import Membership
+
+        if volunteer is None:
+            volunteer = self.volunteer(self.org())
+        org_id = self.run(
+            lambda s: s.scalar(
+                select(Membership.organisation_id)
+                .where(Membership.volunteer_id == volunteer.id)
+                .order_by(Membership.organisation_id)
+                .limit(1)
+            )
+        )
+        inviter_id = self.run(
+            lambda s: s.scalar(
+                select(User.id)
+                .where(User.organisation_id == org_id, User.role.in_(ORG_ROLES), User.active)
+                .order_by(User.id)
+                .limit(1)
+            )
+        )
+        if inviter_id is None:
+            inviter_id = self.user("org_admin", SimpleNamespace(id=org_id)).id
+        login = login or f"volunteer{self._next()}@example.cn"
+
+        def make(session: Any) -> Any:
+            made = create_invitation(session, session.get(User, inviter_id), volunteer.id)
+            return claim_account(
+                session,
+                ClaimInput(
+                    code=made.code, login=login, password=PASSWORD, accept_privacy_notice=True
+                ),
+            )
+
+        return self.run(make)
+
 
 def raw_record(
     session: Any,

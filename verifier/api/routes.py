@@ -3,6 +3,7 @@
 `create_app` takes the blueprint from here, the one place that imports the modules with routes.
 """
 
+from verifier.accounts import api as _accounts_api  # noqa: F401
 from verifier.api import bp
 from verifier.api import openapi as _openapi  # noqa: F401
 from verifier.certificates import api as _certificates_api  # noqa: F401

@@ -87,6 +87,37 @@ def normalize_email(email: str, field: str = "email") -> str:
     return value
 
 
+_MOBILE_LOGIN = re.compile(r"1[3-9][0-9]{9}")
+# what people type around a mobile number: spaces, dashes, brackets, the country code
+_MOBILE_DECORATION = re.compile(r"[\s\-()]")
+
+
+def normalize_login(login: str, field: str = "login") -> str:
+    """Return a login as stored: an e-mail address in lower case, or an 11-digit mobile number.
+
+    A mainland mobile number may be typed with spaces or dashes and with +86 or 0086 before it.
+    """
+    text = (login or "").strip()
+    message = _("enter an e-mail address or a mainland mobile number (11 digits, starting with 1)")
+    if "@" in text:
+        try:
+            return normalize_email(text, field)
+        except ValidationError:
+            raise ValidationError(message, field=field, rule="login") from None
+    digits = _MOBILE_DECORATION.sub("", text)
+    for prefix in ("+86", "0086"):
+        if digits.startswith(prefix):
+            digits = digits[len(prefix) :]
+    if not _MOBILE_LOGIN.fullmatch(digits):
+        raise ValidationError(message, field=field, rule="login")
+    return digits
+
+
+def check_password(user: User, password: str) -> bool:
+    """Tell whether a password is the user's (Argon2id verification)."""
+    return _verify(user.password_hash, password)
+
+
 def create_user(
     session: Session,
     *,
@@ -241,7 +272,9 @@ def authenticate(
     address: str = "",
     policy: LockoutPolicy | None = None,
 ) -> SignInResult:
-    """Check an e-mail and password; lock the account and address pair after repeated failures.
+    """Check a login and password; lock the account and address pair after repeated failures.
+
+    The login is an e-mail address or, for a volunteer's account, a mainland mobile number.
 
     Failures from one address lock only that address out of the account, so knowing someone's
     e-mail is not enough to lock them out. Failures from every address together make the account
@@ -256,7 +289,7 @@ def authenticate(
         "wrong e-mail or password; after repeated failures an account is locked for a while"
     )
     try:
-        email = normalize_email(email)
+        email = normalize_login(email)
     except ValidationError:
         return SignInResult(None, message)
     user = session.scalars(select(User).where(User.email == email)).first()

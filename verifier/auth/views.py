@@ -10,10 +10,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from verifier.auth.access import ANY_ROLE, public, require_actor, roles
+from verifier.auth.models import VOLUNTEER
 from verifier.auth.services import authenticate, create_token, end_sessions, revoke_token, tokens_of
 from verifier.db import get_session, savepoint
 from verifier.errors import VerifierError
@@ -25,7 +26,8 @@ bp = Blueprint("auth", __name__)
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("email", validators=[DataRequired(), Length(max=254)])
+    # the login: an e-mail address, or a volunteer's mobile number (the field keeps its name)
+    email = StringField("email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("password", validators=[DataRequired(), Length(max=1024)])
 
 
@@ -59,13 +61,13 @@ def login() -> Any:
             return redirect(_safe_next(request.args.get("next")))
         error = result.message
     elif request.method == "POST":
-        error = _("Enter your e-mail and password")
+        error = _("Enter your e-mail address or mobile number and your password")
     status = 401 if error and request.method == "POST" else 200
     return render_template("auth/login.html", form=form, error=error), status
 
 
 @bp.post("/logout")
-@roles(*ANY_ROLE)
+@roles(*ANY_ROLE, VOLUNTEER)
 def logout() -> Any:
     end_sessions(get_session(), require_actor())
     logout_user()
@@ -74,7 +76,7 @@ def logout() -> Any:
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])
-@roles(*ANY_ROLE)
+@roles(*ANY_ROLE, VOLUNTEER)
 def tokens() -> Any:
     actor = require_actor()
     session = get_session()
@@ -96,7 +98,7 @@ def tokens() -> Any:
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")
-@roles(*ANY_ROLE)
+@roles(*ANY_ROLE, VOLUNTEER)
 def revoke(token_id: int) -> Any:
     actor = require_actor()
     form = TokenForm()
