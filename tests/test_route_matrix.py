@@ -25,6 +25,7 @@ ADMIN = {"platform_admin"}
 EVERYONE = ORG | REG | ADMIN
 ORG_AND_REG = ORG | REG
 ORG_REG_ADMIN = ORG | REG | ADMIN
+VOL = {"volunteer"}
 
 # endpoint -> roles allowed (or PUBLIC); one entry per endpoint of the app.
 EXPECTED: dict[str, Any] = {
@@ -161,6 +162,16 @@ EXPECTED: dict[str, Any] = {
     # jobs: long work off the request (an organisation's, or the regulators')
     "jobs.detail": ORG_AND_REG,
     "api.get_job_api": ORG_AND_REG,
+    # a volunteer's own records, receipts, confirm and dispute (issue 9, my records)
+    "portal.home": VOL,
+    "portal.record": VOL,
+    "portal.confirm": VOL,
+    "portal.dispute": VOL,
+    "api.list_my_records_api": VOL,
+    "api.get_my_record_api": VOL,
+    "api.my_summary_api": VOL,
+    "api.confirm_my_record_api": VOL,
+    "api.dispute_my_record_api": VOL,
 }
 
 # A user of another organisation may reach these routes, but not organisation A's objects on them.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from support import bearer, days_ago, make_resident_id
+from support import PASSWORD, bearer, days_ago, make_resident_id
 
 BEIJING = timezone(timedelta(hours=8))
 ORG_ROLES = ("org_admin", "org_recorder")
@@ -41,7 +41,27 @@ def build_world(make: Any) -> World:
     id_number = make_resident_id(901)
     volunteer = make.volunteer(org, name="张三", id_number=id_number, phone="13800138000")
     other_volunteer = make.volunteer(other_org, name="李四", id_number=make_resident_id(902))
+    # the volunteer's own account, for the volunteer's routes (/api/v1/me/...)
+    tokens["volunteer"] = make.token(_volunteer_account(make, volunteer))
     return World(org, other_org, users, tokens, volunteer, id_number, other_volunteer)
+
+
+def _volunteer_account(make: Any, volunteer: Any) -> Any:
+    from verifier.auth.models import Role, User
+    from verifier.auth.services import hash_password
+
+    def create(session: Any) -> User:
+        user = User(
+            role=Role.VOLUNTEER,
+            volunteer_id=volunteer.id,
+            email=f"volunteer{volunteer.id}@example.cn",
+            password_hash=hash_password(PASSWORD),
+        )
+        session.add(user)
+        session.flush()
+        return user
+
+    return make.run(create)
 
 
 def local_iso(moment: datetime) -> str:
