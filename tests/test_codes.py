@@ -43,6 +43,8 @@ from verifier.notifications.models import Channel, OutboxStatus
 from verifier.orgs import forms as org_forms
 from verifier.orgs.labels import ORG_STATUS, ORG_TYPE
 from verifier.orgs.models import OrgStatus, OrgType
+from verifier.portal import record_labels as portal_labels
+from verifier.portal.receipts import Change as ReceiptChange
 from verifier.records import views as record_views
 from verifier.records.models import RecordSource, RecordStatus, RevisionKind
 from verifier.spotchecks.states import CampaignOrigin, CampaignStatus, ItemKind
@@ -107,6 +109,9 @@ UNCHECKED = {
     CaseEventKind,
     SkipReason,
     VerificationStatus,
+    portal_labels.MyRecordStatus,
+    portal_labels.Confirmation,
+    ReceiptChange,
 }
 # Every table of translated labels keyed by codes, with the codes it must cover.
 LABELS: list[tuple[type[StrEnum], Mapping[str, object]]] = [
@@ -133,6 +138,10 @@ LABELS: list[tuple[type[StrEnum], Mapping[str, object]]] = [
     (CaseOutcome, supervision_labels.CASE_OUTCOME),
     (Sanction, supervision_labels.SANCTION),
     (CaseEventKind, supervision_labels.CASE_EVENT),
+    (DisputeKind, complaint_forms.DISPUTE_KIND_LABELS),
+    (portal_labels.MyRecordStatus, portal_labels.MY_RECORD_STATUS),
+    (portal_labels.Confirmation, portal_labels.CONFIRMATION),
+    (RevisionKind, portal_labels.REVISION_KIND),
 ]
 QUOTED = re.compile(r"'([^']*)'")
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -173,6 +173,16 @@ EXPECTED: dict[str, Any] = {
     "api.claim_account_api": PUBLIC,
     "api.create_token_api": PUBLIC,
     "api.change_password_api": EVERYONE | VOL,
+    # a volunteer's own records, receipts, confirm and dispute (issue 9, my records)
+    "portal.home": VOL,
+    "portal.record": VOL,
+    "portal.confirm": VOL,
+    "portal.dispute": VOL,
+    "api.list_my_records_api": VOL,
+    "api.get_my_record_api": VOL,
+    "api.my_summary_api": VOL,
+    "api.confirm_my_record_api": VOL,
+    "api.dispute_my_record_api": VOL,
 }
 
 # A user of another organisation may reach these routes, but not organisation A's objects on them.

@@ -122,6 +122,7 @@ def _register_blueprints(app: Flask) -> None:
     from verifier.jobs.views import bp as jobs_bp
     from verifier.keys.views import bp as keys_bp
     from verifier.orgs.views import bp as orgs_bp
+    from verifier.portal.views import bp as portal_bp
     from verifier.records.views import bp as records_bp
     from verifier.spotchecks.views import bp as spotchecks_bp
     from verifier.supervision.public import bp as supervision_public_bp
@@ -149,6 +150,7 @@ def _register_blueprints(app: Flask) -> None:
         supervision_public_bp,
         jobs_bp,
         accounts_bp,
+        portal_bp,
     ):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the API authenticates by Bearer token only, never by cookie
@@ -167,6 +169,7 @@ def _connect_signals() -> None:
     from verifier.certificates import receivers as certificates
     from verifier.imports import receivers as imports
     from verifier.integrity import receivers as integrity
+    from verifier.portal import receivers as portal
     from verifier.records import receivers as records
     from verifier.spotchecks import receivers as spotchecks
     from verifier.supervision import receivers as supervision
@@ -175,6 +178,7 @@ def _connect_signals() -> None:
     for feature in (records, dashboard, certificates, imports, integrity, spotchecks, supervision):
         feature.connect()
     accounts.connect()
+    portal.connect()
 
 
 # set in a request's WSGI environment when anything raised while it was handled

@@ -8,6 +8,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOGIN_ACCOUNT_MAX_FAILURES", "VERIFIER_LOGIN_ACCOUNT_MAX_FAILURES", 50, _int),
     Setting("LOGIN_ACCOUNT_LOCK_MAX_MINUTES", "VERIFIER_LOGIN_ACCOUNT_LOCK_MAX_MINUTES", 60, _int),
     Setting("LATE_ENTRY_WORKING_DAYS", "VERIFIER_LATE_ENTRY_WORKING_DAYS", 10, _int),
+    Setting(
+        "STAR_THRESHOLDS",
+        "VERIFIER_STAR_THRESHOLDS",
+        "100,300,600,1000,1500",
+        doc="the counted hours of star levels 1 to 5 (星级): five increasing positive numbers",
+    ),
     Setting("EVIDENCE_MAX_BYTES", "VERIFIER_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, _int),
     Setting("SUPERVISION_DEADLINE_DAYS", "VERIFIER_SUPERVISION_DEADLINE_DAYS", 30, _int),
     Setting(
@@ -324,6 +331,7 @@ def _validate(values: dict[str, Any]) -> None:
     if int(values["JOB_STALE_SECONDS"]) <= int(values["JOB_HEARTBEAT_SECONDS"]):
         raise ConfigError("JOB_STALE_SECONDS must be longer than JOB_HEARTBEAT_SECONDS")
 
+    values["STAR_THRESHOLDS"] = star_thresholds(values["STAR_THRESHOLDS"])
     for key in LIMITS:
         if int(values[key]) <= 0:
             raise ConfigError(f"{_env(key)} must be a positive whole number")
@@ -331,6 +339,31 @@ def _validate(values: dict[str, Any]) -> None:
         # deeper, parsing and validating would come near Python's recursion limit again
         raise ConfigError(f"VERIFIER_JSON_MAX_DEPTH must be at most {HIGHEST_JSON_DEPTH}")
     _check_outbox(values)
+
+
+STAR_LEVELS = 5
+
+
+def star_thresholds(value: Any) -> tuple[Decimal, ...]:
+    """Read the star thresholds (hours, "100,300,600,1000,1500"): five increasing positive numbers.
+
+    Given as a text (the environment) or as a sequence of numbers (a test's settings).
+    """
+    parts = value.split(",") if isinstance(value, str) else list(value)
+    try:
+        hours = tuple(Decimal(str(part).strip()) for part in parts)
+    except InvalidOperation:
+        hours = ()
+    if (
+        len(hours) != STAR_LEVELS
+        or not all(h.is_finite() and h > 0 for h in hours)
+        or any(b <= a for a, b in zip(hours, hours[1:], strict=False))
+    ):
+        raise ConfigError(
+            f"VERIFIER_STAR_THRESHOLDS must be {STAR_LEVELS} increasing positive numbers of "
+            f"hours, separated by commas (e.g. 100,300,600,1000,1500), not {value!r}"
+        )
+    return hours
 
 
 def _decode_data_key(value: Any, env: str) -> bytes:

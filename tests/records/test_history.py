@@ -14,8 +14,8 @@ from verifier.records.services import (
     correct_record,
     revisions_of,
     void_record,
-    working_days_between,
 )
+from verifier.workdays import working_days_between
 
 
 def _input(record, **changes):
@@ -118,3 +118,10 @@ def test_working_days_skip_weekends():
     assert working_days_between(friday, friday + timedelta(days=3)) == 1  # Monday
     assert working_days_between(friday, friday + timedelta(days=14)) == 10
     assert working_days_between(friday, friday) == 0
+
+
+def test_working_days_of_the_late_entry_rule_follow_the_official_calendar():
+    """Public holidays do not count; make-up working days on a weekend do (调休)."""
+    # National Day 2026: 1-7 October off, Saturday 10 October worked
+    assert working_days_between(date(2026, 9, 30), date(2026, 10, 8)) == 1
+    assert working_days_between(date(2026, 10, 9), date(2026, 10, 10)) == 1

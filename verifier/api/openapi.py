@@ -119,6 +119,8 @@ TAG_DESCRIPTIONS = {
     "audit": "The audit log's signed checkpoints, for anyone to copy and check.",
     "meta": "This document.",
     "jobs": "Long work done off the request: big imports, bulk issuance, large campaign draws.",
+    "me": "A volunteer's own account (role `volunteer`): their records in every organisation, "
+    "receipts to confirm or dispute, totals and star level.",
 }
 PATH_PARAMETER = re.compile(
     r"<(?:(?P<converter>[^<>:(]+)(?:\((?P<args>[^)]*)\))?:)?(?P<name>[^<>:]+)>"

@@ -69,7 +69,9 @@ def _location(cert: Certificate) -> str:
         "volunteers: the chosen `record_ids`, or every valid record between `period_from` and "
         "`period_to` (either end may be left open; neither means all). A volunteer of another "
         "organisation answers 404; a record that is not this volunteer's, or is voided, 422 with "
-        "field `record_ids`. A record held by an open supervision case answers 409. Answers 201 "
+        "field `record_ids`. A record held by an open supervision case answers 409; so does one "
+        "the volunteer disputes as not attended, until the organisation answers the dispute "
+        "(rule `record_disputed`). Answers 201 "
         "with the certificate, its number, token and verify_url."
     ),
     body=CertificateCreate,
@@ -109,7 +111,9 @@ def issue_certificate_api() -> Any:
         "(no valid record in the period), `already_certified` (already holds a valid or "
         "suspended certificate over exactly the same records and period; so a run repeated "
         "issues nothing twice), `under_supervision` (a record in the period is covered by a "
-        "certificate a supervision case holds). Answers 201, or 200 when nothing was issued. "
+        "certificate a supervision case holds), `disputed` (the volunteer disputes a record in "
+        "the period, saying they were not there, and the organisation has not answered yet). "
+        "Answers 201, or 200 when nothing was issued. "
         "More than `VERIFIER_BULK_SYNC_MAX_VOLUNTEERS` volunteers (default 1000) run as a job: "
         + ACCEPTED_TEXT
     ),

@@ -55,6 +55,7 @@ class SkipReason(StrEnum):
     NO_RECORDS = "no_records"
     ALREADY_CERTIFIED = "already_certified"
     UNDER_SUPERVISION = "under_supervision"
+    DISPUTED = "disputed"  # a record in the period is held by the volunteer's dispute
 
 
 @dataclass
@@ -306,6 +307,15 @@ def issue_bulk(
                     volunteer_id,
                     SkipReason.UNDER_SUPERVISION,
                     _("records in the period are held by a supervision case"),
+                )
+            )
+            continue
+        if any(r.certificate_hold for r in records):
+            result.skipped.append(
+                Skipped(
+                    volunteer_id,
+                    SkipReason.DISPUTED,
+                    _("the volunteer disputes a record in the period (not there); answer it first"),
                 )
             )
             continue

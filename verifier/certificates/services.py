@@ -28,7 +28,7 @@ from verifier.certificates.qr import fits as qr_fits
 from verifier.certificates.states import CertificateStatus
 from verifier.crypto import signing
 from verifier.db import utcnow
-from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
+from verifier.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
 from verifier.identifiers import mask_name
 from verifier.keys.services import active_key, private_key_of
 from verifier.orgs.models import Organisation
@@ -114,6 +114,14 @@ def _select_records(
                 id=min(held),
             )
         )
+    disputed = [r.id for r in records if r.certificate_hold]
+    if disputed:
+        message = _(
+            "record %(id)d is disputed by the volunteer (they say they were not there); it can "
+            "be certified once your organisation has answered the dispute",
+            id=min(disputed),
+        )
+        raise Conflict(message, errors=[FieldError("record_ids", "record_disputed", message)])
     if not records:
         raise ValidationError(
             _("there are no valid records of this volunteer to certify in that selection"),

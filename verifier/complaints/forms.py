@@ -8,7 +8,12 @@ from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
-from verifier.complaints.models import ComplaintSource, ComplaintStatus, CorrectionStatus
+from verifier.complaints.models import (
+    ComplaintSource,
+    ComplaintStatus,
+    CorrectionStatus,
+    DisputeKind,
+)
 from verifier.db import MAX_ID
 from verifier.labels import Labels
 
@@ -26,6 +31,13 @@ REQUEST_STATUS_LABELS: Labels = {
     CorrectionStatus.OPEN: _l("Open"),
     CorrectionStatus.RESOLVED: _l("Resolved"),
     CorrectionStatus.REJECTED: _l("Rejected"),
+}
+# what a volunteer says is wrong with a record about them (their dispute)
+DISPUTE_KIND_LABELS: Labels = {
+    DisputeKind.NOT_ATTENDED: _l("I was not there"),
+    DisputeKind.WRONG_TIME: _l("The date or time is wrong"),
+    DisputeKind.WRONG_MINUTES: _l("The hours are wrong"),
+    DisputeKind.OTHER: _l("Something else is wrong"),
 }
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import gettext as _
-from sqlalchemy import case, exists, select
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event
@@ -14,7 +16,9 @@ from verifier.complaints.models import (
     ComplaintStatus,
     CorrectionRequest,
     CorrectionStatus,
+    DisputeKind,
 )
+from verifier.complaints.signals import correction_answered
 from verifier.db import utcnow
 from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
 from verifier.orgs.models import Organisation
@@ -227,6 +231,10 @@ def answer_correction_request(
     request.resolved_at = utcnow()
     request.resolved_by_id = actor.id
     session.flush()
+    released = _release_certificate_hold(session, request)
+    details: dict[str, object] = {"record_id": request.record_id, "resolution": resolution}
+    if released:
+        details["certificate_hold"] = False
     record_event(
         session,
         actor,
@@ -234,9 +242,59 @@ def answer_correction_request(
         "correction_request",
         request.id,
         organisation_id=request.organisation_id,
-        details={"record_id": request.record_id, "resolution": resolution},
+        details=details,
     )
+    correction_answered.send(request, session=session, actor=actor)
     return request
+
+
+def _release_certificate_hold(session: Session, request: CorrectionRequest) -> bool:
+    """Lift the record's certificate hold once no "not attended" dispute of it is open.
+
+    Tell whether it was lifted. The hold is the volunteer's dispute's: it lasts until the
+    organisation answers, whatever the answer.
+    """
+    record = session.get(ServiceRecord, request.record_id)
+    if record is None or not record.certificate_hold:
+        return False
+    still_open = session.scalar(
+        select(
+            exists().where(
+                CorrectionRequest.record_id == record.id,
+                CorrectionRequest.status == CorrectionStatus.OPEN,
+                CorrectionRequest.kind == DisputeKind.NOT_ATTENDED,
+            )
+        )
+    )
+    if still_open:
+        return False
+    record.certificate_hold = False
+    session.flush()
+    return True
+
+
+def overdue_disputes(
+    session: Session, *, today: date, organisation_id: int | None = None, limit: int = 50
+) -> tuple[int, list[CorrectionRequest]]:
+    """Return how many volunteers' disputes are unanswered past their deadline, and the oldest.
+
+    A dispute is due by the end of its `due_on` day (local): overdue from the day after.
+    """
+    conditions = [
+        CorrectionRequest.status == CorrectionStatus.OPEN,
+        CorrectionRequest.volunteer_id.is_not(None),
+        CorrectionRequest.due_on < today,
+    ]
+    if organisation_id is not None:
+        conditions.append(CorrectionRequest.organisation_id == organisation_id)
+    count = session.scalar(select(func.count(CorrectionRequest.id)).where(*conditions)) or 0
+    rows = session.scalars(
+        select(CorrectionRequest)
+        .where(*conditions)
+        .order_by(CorrectionRequest.due_on, CorrectionRequest.id)
+        .limit(limit)
+    )
+    return count, list(rows)
 
 
 def visible_correction_request(session: Session, actor: User, request_id: int) -> CorrectionRequest:

@@ -11,6 +11,7 @@ from verifier.auth.access import require_actor, roles
 from verifier.auth.models import ORG_ADMIN, ORG_RECORDER, REGULATOR_ROLES, REGULATOR_SUPERVISOR
 from verifier.complaints.forms import (
     COMPLAINT_STATUS_LABELS,
+    DISPUTE_KIND_LABELS,
     REQUEST_STATUS_LABELS,
     SOURCE_LABELS,
     AnswerRequestForm,
@@ -34,6 +35,7 @@ from verifier.db import get_session, savepoint
 from verifier.errors import VerifierError
 from verifier.orgs.services import visible_organisation
 from verifier.records.services import visible_record
+from verifier.timeutil import local_today
 from verifier.web.forms import show_errors
 from verifier.web.ids import requested_id
 
@@ -45,6 +47,7 @@ LABELS = {
     "source_labels": SOURCE_LABELS,
     "complaint_status_labels": COMPLAINT_STATUS_LABELS,
     "request_status_labels": REQUEST_STATUS_LABELS,
+    "dispute_kind_labels": DISPUTE_KIND_LABELS,
 }
 
 
@@ -75,6 +78,7 @@ def organisation(org_id: int) -> Any:
         org=org,
         complaints=complaints,
         requests=requests,
+        today=local_today(),
         **LABELS,
     )
 
@@ -208,5 +212,6 @@ def answer_request(request_id: int) -> Any:
         correction=correction,
         corrected=record_changed_since(session, correction),
         form_errors=form_errors,
+        today=local_today(),
         **LABELS,
     ), status

@@ -19,10 +19,11 @@ from verifier.orgs.models import Organisation, OrgType
 from verifier.orgs.services import OrganisationInput, create_organisation
 from verifier.records.attestation import attest_revisions
 from verifier.records.models import RecordRevision, ServiceRecord
-from verifier.records.services import RecordInput, create_record, working_days_between
+from verifier.records.services import RecordInput, create_record
 from verifier.timeutil import local_today, local_zone
 from verifier.volunteers.models import Volunteer
 from verifier.volunteers.services import VolunteerInput, register_volunteer
+from verifier.workdays import working_days_between
 
 DEMO_DOMAIN = "demo.verifier.cn"
 ORGANISATIONS = [

@@ -28,7 +28,7 @@ from verifier.records.models import (
     RevisionKind,
     ServiceRecord,
 )
-from verifier.records.signals import record_changed
+from verifier.records.signals import record_changed, record_created
 from verifier.text import clean_text, require_reason
 from verifier.timeutil import (
     format_hours,
@@ -40,6 +40,7 @@ from verifier.timeutil import (
 from verifier.volunteers.locks import lock_volunteer
 from verifier.volunteers.models import Volunteer
 from verifier.volunteers.services import is_member
+from verifier.workdays import working_days_between
 
 DAY_MINUTES = 24 * 60
 EARLIEST_SERVICE = datetime(1990, 1, 1, tzinfo=UTC)
@@ -199,19 +200,6 @@ def service_date_of(started_at: datetime) -> date:
     return to_local(started_at).date()
 
 
-def working_days_between(start: date, end: date) -> int:
-    """Count Monday-to-Friday days after start up to and including end."""
-    if end <= start:
-        return 0
-    days = (end - start).days
-    full_weeks, rest = divmod(days, 7)
-    count = full_weeks * 5
-    for offset in range(1, rest + 1):
-        if (start + timedelta(days=full_weeks * 7 + offset)).weekday() < 5:
-            count += 1
-    return count
-
-
 def dedupe_key_for(volunteer_id: int, data: RecordInput) -> str:
     """Return the key that makes the same record, entered or imported again, a duplicate."""
     text = "|".join(
@@ -364,6 +352,7 @@ def create_record(
                 "attests": attest_revision(record, revision),
             },
         )
+    record_created.send(record, session=session, actor=actor)
     return record
 
 

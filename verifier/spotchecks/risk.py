@@ -27,9 +27,10 @@ from verifier.spotchecks.risk_queries import (
     Scope,
     build_scope,
     monthly_counts,
+    overdue_disputes,
     round_numbers,
 )
-from verifier.timeutil import format_hours, to_local
+from verifier.timeutil import format_hours, local_today, to_local
 
 # round_numbers: enough records to judge, a share far above the common one
 ROUND_MIN_RECORDS = 20
@@ -51,6 +52,8 @@ WEIGHTS = {
     "open_corrections": 2,
     "round_numbers": 2,
     "volume_spike": 3,
+    "volunteer_disputed": 5,
+    "disputes_overdue": 4,
 }
 
 
@@ -130,6 +133,11 @@ def _record_message(code: str, row: Any, scope: Scope) -> str:
         )
     if code == "open_complaints":
         return _("%(n)d open complaint(s) about this record", n=row.n)
+    if code == "volunteer_disputed":
+        return _(
+            "the volunteer disputes this record; the organisation's answer is due by %(day)s",
+            day=_day(row.due_on),
+        )
     return _("%(n)d open correction request(s) for this record", n=row.n)
 
 
@@ -189,6 +197,7 @@ def _record_summary_message(code: str, n: int, scope: Scope) -> str:
         "certificate_mismatch": _(
             "records under a valid certificate whose hours no longer match them: %(n)d", n=n
         ),
+        "volunteer_disputed": _("records their volunteers dispute, not yet answered: %(n)d", n=n),
     }
     return messages[code]
 
@@ -299,6 +308,13 @@ def organisation_signals(
                 else:
                     message = _("open correction requests: %(n)d", n=n)
                 results[org_id].add(code, message)
+
+    for org_id, n in session.execute(overdue_disputes(session, scope, local_today())):
+        if org_id in results:
+            results[org_id].add(
+                "disputes_overdue",
+                _("volunteers' disputes unanswered past their deadline: %(n)d", n=n),
+            )
 
     for result in results.values():
         result.reasons.sort(key=lambda s: (-s.weight, s.code))

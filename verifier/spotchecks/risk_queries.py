@@ -284,6 +284,28 @@ def _open_corrections(session: Session, scope: Scope) -> Select[Any]:
     return _open_about_record(CorrectionRequest, session, scope)
 
 
+def _open_dispute(request: Any) -> ColumnElement[bool]:
+    """An open correction request that a volunteer made from their own account (a dispute)."""
+    return and_(request.status == CorrectionStatus.OPEN, request.volunteer_id.is_not(None))
+
+
+def _volunteer_disputed(session: Session, scope: Scope) -> Select[*tuple[Any, ...]]:
+    rec = aliased(ServiceRecord, name="t")
+    return (
+        select(
+            rec.id.label("record_id"),
+            rec.organisation_id.label("organisation_id"),
+            func.min(CorrectionRequest.due_on).label("due_on"),
+        )
+        .join(
+            CorrectionRequest,
+            and_(CorrectionRequest.record_id == rec.id, _open_dispute(CorrectionRequest)),
+        )
+        .where(*scope.conditions(rec))
+        .group_by(rec.id, rec.organisation_id)
+    )
+
+
 RECORD_QUERIES = {
     "over_24h_day": _over_24h,
     "over_daily_cap": _over_cap,
@@ -293,6 +315,7 @@ RECORD_QUERIES = {
     "certificate_mismatch": _certificate_mismatch,
     "open_complaints": _open_complaints,
     "open_corrections": _open_corrections,
+    "volunteer_disputed": _volunteer_disputed,
 }
 
 
@@ -322,6 +345,18 @@ def round_numbers(session: Session, scope: Scope) -> Select[Any]:
         per_org.c.whole,
         func.sum(per_org.c.whole).over().label("all_whole"),
         func.sum(per_org.c.n).over().label("all_n"),
+    )
+
+
+def overdue_disputes(session: Session, scope: Scope, today: date) -> Select[*tuple[Any, ...]]:
+    """Per organisation: volunteers' disputes still open after their deadline day (`due_on`)."""
+    conds = [_open_dispute(CorrectionRequest), CorrectionRequest.due_on < today]
+    if scope.organisation_ids is not None:
+        conds.append(CorrectionRequest.organisation_id.in_(scope.organisation_ids))
+    return (
+        select(CorrectionRequest.organisation_id, func.count(CorrectionRequest.id).label("n"))
+        .where(*conds)
+        .group_by(CorrectionRequest.organisation_id)
     )
 
 

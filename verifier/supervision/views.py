@@ -13,6 +13,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from verifier.auth.access import require_actor, roles
 from verifier.auth.models import ORG_ADMIN, ORG_RECORDER, REGULATOR_INSPECTOR, REGULATOR_SUPERVISOR
+from verifier.complaints.forms import DISPUTE_KIND_LABELS
+from verifier.complaints.services import overdue_disputes
 from verifier.db import get_session, savepoint
 from verifier.errors import ValidationError, VerifierError
 from verifier.supervision import charts, findings, inspections, results
@@ -55,6 +57,7 @@ from verifier.supervision.services import (
     visible_case,
 )
 from verifier.text import is_ascii_number
+from verifier.timeutil import local_today
 from verifier.web.forms import distinct_ids, show_errors
 from verifier.web.paging import Page, requested_page
 
@@ -312,4 +315,6 @@ def dashboard() -> Any:
         overdue=results.overdue_cases(session),
         case_counts=results.case_counts(session),
         type_totals=results.discrepancy_type_totals(session),
+        overdue_disputes=overdue_disputes(session, today=local_today()),
+        dispute_kind_labels=DISPUTE_KIND_LABELS,
     )
