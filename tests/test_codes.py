@@ -45,6 +45,7 @@ from verifier.orgs.labels import ORG_STATUS, ORG_TYPE
 from verifier.orgs.models import OrgStatus, OrgType
 from verifier.portal import record_labels as portal_labels
 from verifier.portal.receipts import Change as ReceiptChange
+from verifier.portal import certreqs_forms
 from verifier.records import views as record_views
 from verifier.records.models import RecordSource, RecordStatus, RevisionKind
 from verifier.spotchecks.states import CampaignOrigin, CampaignStatus, ItemKind
@@ -142,6 +143,7 @@ LABELS: list[tuple[type[StrEnum], Mapping[str, object]]] = [
     (portal_labels.MyRecordStatus, portal_labels.MY_RECORD_STATUS),
     (portal_labels.Confirmation, portal_labels.CONFIRMATION),
     (RevisionKind, portal_labels.REVISION_KIND),
+    (CertificateRequestStatus, certreqs_forms.REQUEST_STATUS_LABELS),
 ]
 QUOTED = re.compile(r"'([^']*)'")
 CJK = re.compile(r"[\u4e00-\u9fff]")

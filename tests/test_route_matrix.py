@@ -84,13 +84,13 @@ EXPECTED: dict[str, Any] = {
     "api.correct_record_api": ORG,
     "api.void_record_api": ORG,
     "api.import_records_api": ORG,
-    "api.certificate_credential_api": EVERYONE,
+    "api.certificate_credential_api": EVERYONE | VOL,
     # certificates
     "certificates.index": ORG_AND_REG,
     "certificates.detail": ORG_AND_REG,
     "certificates.qr": ORG_AND_REG,
-    "certificates.pdf": ORG_AND_REG,
-    "credentials.credential": ORG_AND_REG,
+    "certificates.pdf": ORG_AND_REG | VOL,
+    "credentials.credential": ORG_AND_REG | VOL,
     "certificates.new": ORG,
     "certificates.bulk": ORG,
     "certificates.revoke": ORG,
@@ -106,7 +106,7 @@ EXPECTED: dict[str, Any] = {
     "api.list_certificates_api": ORG_REG_ADMIN,
     "api.get_certificate_api": ORG_REG_ADMIN,
     "api.certificate_qr_api": ORG_REG_ADMIN,
-    "api.certificate_pdf_api": ORG_REG_ADMIN,
+    "api.certificate_pdf_api": ORG_REG_ADMIN | VOL,
     "api.verify_api": PUBLIC,
     # complaints and correction requests (issue 4)
     "complaints.index": REG,
@@ -183,6 +183,22 @@ EXPECTED: dict[str, Any] = {
     "api.my_summary_api": VOL,
     "api.confirm_my_record_api": VOL,
     "api.dispute_my_record_api": VOL,
+    # certificate requests and the volunteer's certificates (issue 9, part 5)
+    "certreqs.mine": VOL,
+    "certreqs.queue": ORG_AND_REG,
+    "certreqs.detail": ORG_AND_REG,
+    "certreqs.issue": ORG,
+    "certreqs.refuse": ORG,
+    "certreqs.supervision": REG,
+    "api.create_certificate_request_api": VOL,
+    "api.list_my_certificate_requests_api": VOL,
+    "api.get_my_certificate_request_api": VOL,
+    "api.list_my_certificates_api": VOL,
+    "api.list_certificate_requests_api": ORG_AND_REG,
+    "api.certificate_request_organisations_api": REG,
+    "api.get_certificate_request_api": ORG_AND_REG,
+    "api.issue_certificate_request_api": ORG,
+    "api.refuse_certificate_request_api": ORG,
 }
 
 # A user of another organisation may reach these routes, but not organisation A's objects on them.
@@ -254,6 +270,7 @@ class World:
             "case_id": 1,
             "evidence_id": 1,
             "job_id": 1,  # no job exists: 404 for those allowed
+            "certificate_request_id": 1,  # none exists: 404 for those allowed
         }
 
 

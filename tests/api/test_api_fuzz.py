@@ -102,6 +102,18 @@ def _existing_objects(client: Any, world: Any) -> dict[str, Any]:
             headers=inspector,
         )
     )
+    # a volunteer's certificate request (issue 9), sent with the volunteer's own token
+    certificate_request = created(
+        client.post(
+            "/api/v1/me/certificate-requests",
+            json={
+                "organisation_uscc": world.org.uscc,
+                "period_from": "2020-01-01",
+                "period_to": record["started_at"][:10],
+            },
+            headers=world.auth("volunteer"),
+        )
+    )
     job = created(
         client.post(
             "/api/v1/records/import",
@@ -122,7 +134,24 @@ def _existing_objects(client: Any, world: Any) -> dict[str, Any]:
         "case_id": finding["case"]["id"],
         "evidence_id": finding["finding"]["evidence"][0]["id"],
         "job_id": job["id"],
+        "certificate_request_id": certificate_request["id"],
     }
+
+
+def _volunteer_user(session: Any, world: Any) -> Any:
+    """The account of the world's volunteer (issue 9: the volunteer role)."""
+    from verifier.auth.models import User
+    from verifier.auth.services import hash_password
+
+    user = User(
+        role="volunteer",
+        volunteer_id=world.volunteer.id,
+        email="volunteer@example.cn",
+        password_hash=hash_password("fuzz-password-123"),
+    )
+    session.add(user)
+    session.flush()
+    return user
 
 
 def _order(operation: Any) -> tuple[int, str]:
@@ -136,6 +165,7 @@ def _order(operation: Any) -> tuple[int, str]:
 
 def test_generated_requests_get_documented_answers(app, client, make):
     world = build_world(make)
+    world.tokens["volunteer"] = make.token(make.run(lambda s: _volunteer_user(s, world)))
     existing = _existing_objects(client, world)
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = sorted((result.ok() for result in schema.get_all_operations()), key=_order)

@@ -10,7 +10,7 @@ from verifier.api import bp
 from verifier.api.openapi import operation
 from verifier.api.schemas import answer, read_json, read_query
 from verifier.auth.access import ANY_ROLE, require_actor, roles
-from verifier.auth.models import ORG_ADMIN, ORG_RECORDER
+from verifier.auth.models import ORG_ADMIN, ORG_RECORDER, VOLUNTEER
 from verifier.certificates.bulk import BULK_LIMIT, BulkRequest, issue_bulk
 from verifier.certificates.documents import certificate_pdf, certificate_pdf_filename, qr_png_of
 from verifier.certificates.jobs import queue_bulk, runs_as_job
@@ -200,13 +200,14 @@ def certificate_qr_api(number: str) -> Any:
 
 
 @bp.get(f"/certificates/{NUMBER}/certificate.pdf")
-@roles(*ANY_ROLE)
+@roles(*ANY_ROLE, VOLUNTEER)
 @operation(
     summary="The certificate as an A4 PDF, in Chinese",
     tag="certificates",
     description="Masked name and ID number, volunteer number, hours per activity, the issuer's "
     "name, USCC, 负责人, 经办人 and contact, the number, the issue date and the QR code. "
-    + NUMBER_DOC,
+    + NUMBER_DOC
+    + " A volunteer downloads their own certificates (another's answers 404).",
     media="application/pdf",
 )
 def certificate_pdf_api(number: str) -> Any:

@@ -342,7 +342,10 @@ def ledger_entry(session: Session, number: str) -> AuditEntry | None:
 
 
 def visible_certificate(session: Session, actor: User, number: str) -> Certificate:
-    """Return a certificate the actor may manage or read, or raise NotFound."""
+    """Return a certificate the actor may manage or read, or raise NotFound.
+
+    Organisation users: their organisation's; volunteers: their own; regulators: any.
+    """
     try:
         canonical = normalize_certificate_number(number).replace("-", "")
     except InvalidCertificateNumber:
@@ -350,6 +353,8 @@ def visible_certificate(session: Session, actor: User, number: str) -> Certifica
     cert = session.scalars(select(Certificate).where(Certificate.number == canonical)).first()
     if cert is None or (actor.is_org_user and cert.organisation_id != actor.organisation_id):
         raise NotFound(_("no such certificate"))
+    if actor.is_volunteer and cert.volunteer_id != actor.volunteer_id:
+        raise NotFound(_("no such certificate"))  # a volunteer reaches only their own
     return cert
 
 

@@ -23,7 +23,7 @@ from flask_wtf import FlaskForm
 from verifier.api.schemas import validate
 from verifier.audit.services import entries_for
 from verifier.auth.access import require_actor, roles
-from verifier.auth.models import ORG_ADMIN, ORG_RECORDER, REGULATOR_ROLES
+from verifier.auth.models import ORG_ADMIN, ORG_RECORDER, REGULATOR_ROLES, VOLUNTEER
 from verifier.certificates.bulk import BulkRequest, issue_bulk
 from verifier.certificates.documents import (
     ID_TYPE_PRINTED,
@@ -300,7 +300,7 @@ def qr(number: str) -> Any:
 
 
 @bp.get(f"/certificates/{NUMBER}/certificate.pdf")
-@roles(*READERS)
+@roles(*READERS, VOLUNTEER)  # a volunteer: their own certificates (visible_certificate)
 @writes_data  # the QR code is rendered and stored on first use
 def pdf(number: str) -> Any:
     cert = _certificate(number)

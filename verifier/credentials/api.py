@@ -11,6 +11,7 @@ from verifier.api import bp
 from verifier.api.openapi import operation
 from verifier.api.schemas import OutputModel
 from verifier.auth.access import ANY_ROLE, require_actor, roles
+from verifier.auth.models import VOLUNTEER
 from verifier.certificates.services import visible_certificate
 from verifier.credentials.services import certificate_credential
 from verifier.credentials.views import VC_MEDIA_TYPE, vc_response
@@ -38,7 +39,7 @@ class CredentialOut(OutputModel):
 
 
 @bp.get("/certificates/<string(maxlength=64):number>/credential.json")
-@roles(*ANY_ROLE)
+@roles(*ANY_ROLE, VOLUNTEER)
 @operation(
     summary="The certificate as a W3C Verifiable Credential (Open Badges 3.0)",
     tag="certificates",
@@ -50,13 +51,14 @@ class CredentialOut(OutputModel):
         "BitstringStatusListEntry entries (revocation, suspension), and a Data Integrity proof "
         "(cryptosuite eddsa-jcs-2022) made with the active key. See docs/verification.md. "
         "The number is accepted grouped or not, in any case. Another organisation's "
-        "certificate answers 404."
+        "certificate answers 404; a volunteer downloads their own certificates only."
     ),
     response=CredentialOut,
     media=VC_MEDIA_TYPE,
 )
 def certificate_credential_api(number: str) -> Any:
-    """Download the credential: the issuing organisation's users, regulators, platform admins."""
+    """Download the credential: the issuing organisation's users, regulators, platform admins,
+    and the volunteer it was issued to."""
     session = get_session()
     cert = visible_certificate(session, require_actor(), number)
     document = certificate_credential(session, cert, current_app.config["BASE_URL"])

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify
 
 from verifier.auth.access import public, require_actor, roles
-from verifier.auth.models import ORG_ROLES, REGULATOR_ROLES
+from verifier.auth.models import ORG_ROLES, REGULATOR_ROLES, VOLUNTEER
 from verifier.certificates.services import number_display, visible_certificate
 from verifier.credentials.services import (
     MAX_STATUS_LIST,
@@ -60,7 +60,7 @@ def status_list(list_number: int, purpose: str) -> Any:
 
 
 @bp.get("/certificates/<string(maxlength=64):number>/credential.json")
-@roles(*sorted(ORG_ROLES), *sorted(REGULATOR_ROLES))
+@roles(*sorted(ORG_ROLES), *sorted(REGULATOR_ROLES), VOLUNTEER)
 def credential(number: str) -> Any:
     """Download a certificate's W3C Verifiable Credential (the link on the certificate's page)."""
     session = get_session()

@@ -17,7 +17,12 @@ from flask_babel import gettext as _
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
-from verifier.complaints.models import Complaint, CorrectionRequest
+from verifier.complaints.models import (
+    CertificateRequest,
+    CertificateRequestStatus,
+    Complaint,
+    CorrectionRequest,
+)
 from verifier.orgs.models import Organisation
 from verifier.spotchecks.risk_queries import (
     OPEN_STATUS,
@@ -55,6 +60,8 @@ WEIGHTS = {
     "volunteer_disputed": 5,
     "disputes_overdue": 4,
 }
+# certificate requests left unanswered past their deadline (issue 9, 条例 Art. 38)
+WEIGHTS["certificate_requests_overdue"] = 3
 
 
 @dataclass(frozen=True)
@@ -315,7 +322,29 @@ def organisation_signals(
                 "disputes_overdue",
                 _("volunteers' disputes unanswered past their deadline: %(n)d", n=n),
             )
+    _add_certificate_requests_overdue(session, results)
 
     for result in results.values():
         result.reasons.sort(key=lambda s: (-s.weight, s.code))
     return results
+
+
+# --- certificate_requests_overdue (issue 9) ---------------------------------------------------
+
+
+def _add_certificate_requests_overdue(session: Session, results: dict[int, RiskResult]) -> None:
+    """Organisations with certificate requests still pending after their deadline day."""
+    stmt = (
+        select(CertificateRequest.organisation_id, func.count(CertificateRequest.id))
+        .where(
+            CertificateRequest.status == CertificateRequestStatus.PENDING,
+            CertificateRequest.due_on < local_today(),
+        )
+        .group_by(CertificateRequest.organisation_id)
+    )
+    for org_id, n in session.execute(stmt):
+        if org_id in results:
+            results[org_id].add(
+                "certificate_requests_overdue",
+                _("certificate requests unanswered past their deadline: %(n)d", n=n),
+            )

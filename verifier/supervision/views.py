@@ -17,6 +17,7 @@ from verifier.complaints.forms import DISPUTE_KIND_LABELS
 from verifier.complaints.services import overdue_disputes
 from verifier.db import get_session, savepoint
 from verifier.errors import ValidationError, VerifierError
+from verifier.portal.certreqs_lists import regulator_counts as certificate_request_counts
 from verifier.supervision import charts, findings, inspections, results
 from verifier.supervision.api import (
     deadline_days,
@@ -317,4 +318,5 @@ def dashboard() -> Any:
         type_totals=results.discrepancy_type_totals(session),
         overdue_disputes=overdue_disputes(session, today=local_today()),
         dispute_kind_labels=DISPUTE_KIND_LABELS,
+        certificate_requests=certificate_request_counts(session),
     )
