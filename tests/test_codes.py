@@ -43,6 +43,7 @@ from verifier.notifications.models import Channel, OutboxStatus
 from verifier.orgs import forms as org_forms
 from verifier.orgs.labels import ORG_STATUS, ORG_TYPE
 from verifier.orgs.models import OrgStatus, OrgType
+from verifier.portal import mydata_forms
 from verifier.records import views as record_views
 from verifier.records.models import RecordSource, RecordStatus, RevisionKind
 from verifier.spotchecks.states import CampaignOrigin, CampaignStatus, ItemKind
@@ -133,6 +134,7 @@ LABELS: list[tuple[type[StrEnum], Mapping[str, object]]] = [
     (CaseOutcome, supervision_labels.CASE_OUTCOME),
     (Sanction, supervision_labels.SANCTION),
     (CaseEventKind, supervision_labels.CASE_EVENT),
+    (MissingRecordStatus, mydata_forms.MISSING_RECORD_STATUS),
 ]
 QUOTED = re.compile(r"'([^']*)'")
 CJK = re.compile(r"[\u4e00-\u9fff]")

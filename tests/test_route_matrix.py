@@ -25,6 +25,7 @@ ADMIN = {"platform_admin"}
 EVERYONE = ORG | REG | ADMIN
 ORG_AND_REG = ORG | REG
 ORG_REG_ADMIN = ORG | REG | ADMIN
+VOL = {"volunteer"}
 
 # endpoint -> roles allowed (or PUBLIC); one entry per endpoint of the app.
 EXPECTED: dict[str, Any] = {
@@ -161,6 +162,26 @@ EXPECTED: dict[str, Any] = {
     # jobs: long work off the request (an organisation's, or the regulators')
     "jobs.detail": ORG_AND_REG,
     "api.get_job_api": ORG_AND_REG,
+    # omissions, consent and my data (issue 9: mydata)
+    "mydata.missing_records": VOL,
+    "mydata.privacy": VOL,
+    "mydata.data": VOL,
+    "mydata.download": VOL,
+    "mydata.queue": ORG,
+    "mydata.queue_detail": ORG,
+    "mydata.queue_enter": ORG,
+    "mydata.queue_refuse": ORG,
+    "api.create_missing_record_api": VOL,
+    "api.list_my_missing_records_api": VOL,
+    "api.get_my_missing_record_api": VOL,
+    "api.list_missing_records_api": ORG,
+    "api.get_missing_record_api": ORG,
+    "api.enter_missing_record_api": ORG,
+    "api.refuse_missing_record_api": ORG,
+    "api.get_preferences_api": VOL,
+    "api.set_preferences_api": VOL,
+    "api.export_api": VOL,
+    "api.export_confirmed_api": VOL,
 }
 
 # A user of another organisation may reach these routes, but not organisation A's objects on them.
@@ -229,6 +250,7 @@ class World:
             "case_id": 1,
             "evidence_id": 1,
             "job_id": 1,  # no job exists: 404 for those allowed
+            "missing_id": 1,  # no missing-record request exists: 404 for those allowed
         }
 
 

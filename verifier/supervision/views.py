@@ -15,6 +15,7 @@ from verifier.auth.access import require_actor, roles
 from verifier.auth.models import ORG_ADMIN, ORG_RECORDER, REGULATOR_INSPECTOR, REGULATOR_SUPERVISOR
 from verifier.db import get_session, savepoint
 from verifier.errors import ValidationError, VerifierError
+from verifier.portal.omissions import overdue_count as overdue_missing_records
 from verifier.supervision import charts, findings, inspections, results
 from verifier.supervision.api import (
     deadline_days,
@@ -312,4 +313,5 @@ def dashboard() -> Any:
         overdue=results.overdue_cases(session),
         case_counts=results.case_counts(session),
         type_totals=results.discrepancy_type_totals(session),
+        missing_records_overdue=overdue_missing_records(session),
     )
