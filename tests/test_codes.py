@@ -43,9 +43,9 @@ from verifier.notifications.models import Channel, OutboxStatus
 from verifier.orgs import forms as org_forms
 from verifier.orgs.labels import ORG_STATUS, ORG_TYPE
 from verifier.orgs.models import OrgStatus, OrgType
+from verifier.portal import certreqs_forms, mydata_forms
 from verifier.portal import record_labels as portal_labels
 from verifier.portal.receipts import Change as ReceiptChange
-from verifier.portal import certreqs_forms
 from verifier.records import views as record_views
 from verifier.records.models import RecordSource, RecordStatus, RevisionKind
 from verifier.spotchecks.states import CampaignOrigin, CampaignStatus, ItemKind
@@ -144,6 +144,7 @@ LABELS: list[tuple[type[StrEnum], Mapping[str, object]]] = [
     (portal_labels.Confirmation, portal_labels.CONFIRMATION),
     (RevisionKind, portal_labels.REVISION_KIND),
     (CertificateRequestStatus, certreqs_forms.REQUEST_STATUS_LABELS),
+    (MissingRecordStatus, mydata_forms.MISSING_RECORD_STATUS),
 ]
 QUOTED = re.compile(r"'([^']*)'")
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -199,6 +199,26 @@ EXPECTED: dict[str, Any] = {
     "api.get_certificate_request_api": ORG_AND_REG,
     "api.issue_certificate_request_api": ORG,
     "api.refuse_certificate_request_api": ORG,
+    # omissions, consent and my data (issue 9: mydata)
+    "mydata.missing_records": VOL,
+    "mydata.privacy": VOL,
+    "mydata.data": VOL,
+    "mydata.download": VOL,
+    "mydata.queue": ORG,
+    "mydata.queue_detail": ORG,
+    "mydata.queue_enter": ORG,
+    "mydata.queue_refuse": ORG,
+    "api.create_missing_record_api": VOL,
+    "api.list_my_missing_records_api": VOL,
+    "api.get_my_missing_record_api": VOL,
+    "api.list_missing_records_api": ORG,
+    "api.get_missing_record_api": ORG,
+    "api.enter_missing_record_api": ORG,
+    "api.refuse_missing_record_api": ORG,
+    "api.get_preferences_api": VOL,
+    "api.set_preferences_api": VOL,
+    "api.export_api": VOL,
+    "api.export_confirmed_api": VOL,
 }
 
 # A user of another organisation may reach these routes, but not organisation A's objects on them.
@@ -271,6 +291,7 @@ class World:
             "evidence_id": 1,
             "job_id": 1,  # no job exists: 404 for those allowed
             "certificate_request_id": 1,  # none exists: 404 for those allowed
+            "missing_id": 1,  # no missing-record request exists: 404 for those allowed
         }
 
 

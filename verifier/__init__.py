@@ -122,8 +122,9 @@ def _register_blueprints(app: Flask) -> None:
     from verifier.jobs.views import bp as jobs_bp
     from verifier.keys.views import bp as keys_bp
     from verifier.orgs.views import bp as orgs_bp
-    from verifier.portal.views import bp as portal_bp
     from verifier.portal.certreqs_views import bp as certreqs_bp
+    from verifier.portal.mydata_views import bp as mydata_bp
+    from verifier.portal.views import bp as portal_bp
     from verifier.records.views import bp as records_bp
     from verifier.spotchecks.views import bp as spotchecks_bp
     from verifier.supervision.public import bp as supervision_public_bp
@@ -153,6 +154,7 @@ def _register_blueprints(app: Flask) -> None:
         accounts_bp,
         portal_bp,
         certreqs_bp,
+        mydata_bp,
     ):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the API authenticates by Bearer token only, never by cookie

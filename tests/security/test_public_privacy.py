@@ -110,6 +110,7 @@ def test_public_api_answers_carry_no_internal_ids_of_people(client, w):
         "period_from",
         "period_to",
         "activities",
+        "activities_shown",
         "issuer_name",
         "issuer_uscc",
         "issued_on",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from support import PASSWORD, bearer, days_ago, make_resident_id
+from support import bearer, days_ago, make_resident_id
 
 BEIJING = timezone(timedelta(hours=8))
 ORG_ROLES = ("org_admin", "org_recorder")
@@ -45,7 +45,6 @@ def build_world(make: Any) -> World:
     users["volunteer"] = make.volunteer_user(other_volunteer)
     tokens["volunteer"] = make.token(users["volunteer"])
     return World(org, other_org, users, tokens, volunteer, id_number, other_volunteer)
-
 
 
 def local_iso(moment: datetime) -> str:

@@ -12,8 +12,9 @@ from verifier.imports import api as _imports_api  # noqa: F401
 from verifier.integrity import api as _integrity_api  # noqa: F401
 from verifier.jobs import api as _jobs_api  # noqa: F401
 from verifier.orgs import api as _orgs_api  # noqa: F401
-from verifier.portal import records_api as _portal_records_api  # noqa: F401
 from verifier.portal import certreqs_api as _certreqs_api  # noqa: F401
+from verifier.portal import mydata_api as _portal_mydata_api  # noqa: F401
+from verifier.portal import records_api as _portal_records_api  # noqa: F401
 from verifier.records import api as _records_api  # noqa: F401
 from verifier.spotchecks import api as _spotchecks_api  # noqa: F401
 from verifier.supervision import api as _supervision_api  # noqa: F401

@@ -84,50 +84,15 @@ def validate_record(data: RecordInput, *, now: datetime | None = None) -> Record
         leader=_clean_text(data.leader, "leader", False),
         evaluation=_clean_text(data.evaluation, "evaluation", False),
     )
-    for field in ("started_at", "ended_at"):
-        value = getattr(clean, field)
-        if not isinstance(value, datetime) or value.tzinfo is None:
-            raise ValidationError(
-                _("%(field)s must be a date and time", field=label(RECORD_FIELD, field)),
-                field=field,
-                rule="datetime",
-            )
-    for field in ("started_at", "ended_at"):
-        _check_wall_time(getattr(clean, field), field)
-    try:
-        # Spans and comparisons in UTC: Python subtracts and compares two datetimes sharing a
-        # tzinfo by their wall clocks, which is wrong across a daylight-saving change.
-        clean = replace(
-            clean,
-            started_at=clean.started_at.astimezone(UTC),
-            ended_at=clean.ended_at.astimezone(UTC),
-        )
-    except OverflowError:
-        raise ValidationError(
-            _("start time is before 1990"), field="started_at", rule="too_early"
-        ) from None
+    started_at, ended_at = _times_in_utc(clean.started_at, clean.ended_at)
+    clean = replace(clean, started_at=started_at, ended_at=ended_at)
     if isinstance(clean.minutes, bool) or not isinstance(clean.minutes, int):
         raise ValidationError(_("minutes must be a whole number"), field="minutes", rule="integer")
     if clean.minutes <= 0:
         raise ValidationError(
             _("service minutes must be greater than 0"), field="minutes", rule="minutes_positive"
         )
-    if clean.started_at < EARLIEST_SERVICE:
-        raise ValidationError(_("start time is before 1990"), field="started_at", rule="too_early")
-    if clean.started_at > now + FUTURE_TOLERANCE:
-        raise ValidationError(
-            _("start time is in the future"), field="started_at", rule="not_future"
-        )
-    if clean.ended_at > now + FUTURE_TOLERANCE:
-        raise ValidationError(
-            _("end time is in the future; record service after it has happened"),
-            field="ended_at",
-            rule="not_future",
-        )
-    if clean.ended_at <= clean.started_at:
-        raise ValidationError(
-            _("end time must be after start time"), field="ended_at", rule="end_after_start"
-        )
+    _check_time_order(clean.started_at, clean.ended_at, now)
     span = int((clean.ended_at - clean.started_at).total_seconds() // 60)
     if clean.minutes > span:
         raise ValidationError(
@@ -152,6 +117,58 @@ def validate_record(data: RecordInput, *, now: datetime | None = None) -> Record
             rule="not_job_duty_required",
         )
     return clean
+
+
+def check_service_times(
+    started_at: datetime, ended_at: datetime, *, now: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """Check a stretch of service's start and end by the records' rules; return them in UTC.
+
+    Aware times that the clocks showed, from 1990, not in the future, the end after the start.
+    """
+    started_at, ended_at = _times_in_utc(started_at, ended_at)
+    _check_time_order(started_at, ended_at, now or utcnow())
+    return started_at, ended_at
+
+
+def _times_in_utc(started_at: datetime, ended_at: datetime) -> tuple[datetime, datetime]:
+    times = {"started_at": started_at, "ended_at": ended_at}
+    for field, value in times.items():
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise ValidationError(
+                _("%(field)s must be a date and time", field=label(RECORD_FIELD, field)),
+                field=field,
+                rule="datetime",
+            )
+    for field, value in times.items():
+        _check_wall_time(value, field)
+    try:
+        # Spans and comparisons in UTC: Python subtracts and compares two datetimes sharing a
+        # tzinfo by their wall clocks, which is wrong across a daylight-saving change.
+        return started_at.astimezone(UTC), ended_at.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError(
+            _("start time is before 1990"), field="started_at", rule="too_early"
+        ) from None
+
+
+def _check_time_order(started_at: datetime, ended_at: datetime, now: datetime) -> None:
+    if started_at < EARLIEST_SERVICE:
+        raise ValidationError(_("start time is before 1990"), field="started_at", rule="too_early")
+    if started_at > now + FUTURE_TOLERANCE:
+        raise ValidationError(
+            _("start time is in the future"), field="started_at", rule="not_future"
+        )
+    if ended_at > now + FUTURE_TOLERANCE:
+        raise ValidationError(
+            _("end time is in the future; record service after it has happened"),
+            field="ended_at",
+            rule="not_future",
+        )
+    if ended_at <= started_at:
+        raise ValidationError(
+            _("end time must be after start time"), field="ended_at", rule="end_after_start"
+        )
 
 
 def _check_wall_time(moment: datetime, field: str) -> None:

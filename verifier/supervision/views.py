@@ -18,6 +18,7 @@ from verifier.complaints.services import overdue_disputes
 from verifier.db import get_session, savepoint
 from verifier.errors import ValidationError, VerifierError
 from verifier.portal.certreqs_lists import regulator_counts as certificate_request_counts
+from verifier.portal.omissions import overdue_count as overdue_missing_records
 from verifier.supervision import charts, findings, inspections, results
 from verifier.supervision.api import (
     deadline_days,
@@ -319,4 +320,5 @@ def dashboard() -> Any:
         overdue_disputes=overdue_disputes(session, today=local_today()),
         dispute_kind_labels=DISPUTE_KIND_LABELS,
         certificate_requests=certificate_request_counts(session),
+        missing_records_overdue=overdue_missing_records(session),
     )

@@ -111,7 +111,14 @@ class VerifiedCertificate(OutputModel):
     hours: str = Field(examples=["12.50"])
     period_from: str = Field(description="YYYY-MM-DD.")
     period_to: str = Field(description="YYYY-MM-DD.")
-    activities: list[VerifiedActivity]
+    activities: list[VerifiedActivity] = Field(
+        description="Hours per activity, only when the volunteer chose to show them "
+        "(`activities_shown`); else empty."
+    )
+    activities_shown: bool = Field(
+        description="Whether the volunteer chose to show the activity names; by default only "
+        "the total hours are shown. The choice applies at once, to certificates issued before."
+    )
     issuer_name: str
     issuer_uscc: str
     issued_on: str = Field(description="YYYY-MM-DD, local date.")

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from verifier.certificates.lifecycle import records_intact
 from verifier.certificates.models import Certificate, VerificationEvent
@@ -88,8 +88,26 @@ class Verdict:
         }
 
 
+def activities_shown(cert: Certificate) -> bool:
+    """Tell whether the certificate's volunteer chose to name its activities on public pages.
+
+    Read at every verification, so a change of mind applies at once, to certificates already
+    issued too. Without that choice (the default) only the totals are shown.
+    """
+    session = object_session(cert)
+    if session is None:
+        return False
+    return bool(
+        session.scalar(select(Volunteer.public_activities).where(Volunteer.id == cert.volunteer_id))
+    )
+
+
 def public_fields(cert: Certificate) -> dict[str, Any]:
-    """Return what anyone may see of a certificate: masked name, no ID digits."""
+    """Return what anyone may see of a certificate: masked name, no ID digits.
+
+    The activities are named only when the volunteer chose so (`activities_shown`).
+    """
+    shown = activities_shown(cert)
     return {
         "number": number_display(cert.number),
         "volunteer_name": cert.volunteer_name_masked,
@@ -99,8 +117,9 @@ def public_fields(cert: Certificate) -> dict[str, Any]:
         "period_to": cert.period_to.isoformat(),
         "activities": [
             {"activity": a["activity"], "hours": format_hours(a["minutes"])}
-            for a in activities_of(cert)
+            for a in (activities_of(cert) if shown else [])
         ],
+        "activities_shown": shown,
         "issuer_name": cert.issuer_name,
         "issuer_uscc": cert.issuer_uscc,
         "issued_on": to_local(cert.issued_at).date().isoformat(),

@@ -1,0 +1,90 @@
+"""Two users of an organisation answer one missing-record request at the same moment
+(PostgreSQL, real concurrent transactions): exactly one answer stands."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from mydata_helpers import build_world, report_body
+from sqlalchemy import func, select
+from support import Factory
+
+from verifier.auth.models import User
+from verifier.complaints.models import MissingRecordRequest
+from verifier.db import get_session
+from verifier.errors import VerifierError
+from verifier.notifications.models import OutboxMessage
+from verifier.portal.omissions import enter_missing_record, refuse_missing_record
+from verifier.records.models import ServiceRecord
+from verifier.records.services import RecordInput
+
+pytestmark = pytest.mark.postgres
+
+
+def race(app: Any, jobs: list[Any], timeout: float = 30) -> list[str]:
+    """Run each job in its own thread and transaction, released together; "ok" or the error."""
+    barrier = threading.Barrier(len(jobs))
+    outcomes = ["unfinished"] * len(jobs)
+
+    def worker(i: int, job: Any) -> None:
+        with app.app_context():
+            session = get_session()
+            barrier.wait(timeout)
+            try:
+                job(session)
+                session.commit()
+                outcomes[i] = "ok"
+            except VerifierError as exc:
+                session.rollback()
+                outcomes[i] = type(exc).__name__
+
+    threads = [threading.Thread(target=worker, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(t.is_alive() for t in threads), "a racing transaction never finished"
+    return outcomes
+
+
+@pytest.mark.parametrize("twice", ["enter", "refuse", "both"])
+def test_one_request_is_answered_once(committing_app, twice):
+    make = Factory(committing_app)
+    w = build_world(committing_app, make)
+    client = committing_app.test_client()
+    request_id = client.post(
+        "/api/v1/me/missing-records", json=report_body(w), headers=w.auth("volunteer")
+    ).get_json()["id"]
+
+    def enter(session: Any) -> None:
+        request = session.get(MissingRecordRequest, request_id)  # read first, as a request does
+        time.sleep(0.05)
+        record = RecordInput(
+            activity=request.activity,
+            place="东城街道",
+            started_at=request.started_at,
+            ended_at=request.ended_at,
+            minutes=60,
+        )
+        enter_missing_record(session, session.get(User, w.admin.id), request, record)
+
+    def refuse(session: Any) -> None:
+        request = session.get(MissingRecordRequest, request_id)
+        time.sleep(0.05)
+        refuse_missing_record(session, session.get(User, w.recorder.id), request, "没有这次活动")
+
+    jobs = {"enter": [enter, enter], "refuse": [refuse, refuse], "both": [enter, refuse]}[twice]
+    outcomes = race(committing_app, jobs)
+    assert sorted(outcomes) == ["Conflict", "ok"]
+    with committing_app.app_context():
+        session = get_session()
+        request = session.get(MissingRecordRequest, request_id)
+        records = session.scalar(select(func.count()).select_from(ServiceRecord))
+        messages = session.scalar(select(func.count()).select_from(OutboxMessage))
+        assert request.status in ("entered", "refused")
+        assert records == (1 if request.status == "entered" else 0)
+        assert (request.record_id is not None) == (request.status == "entered")
+        assert messages == 1
