@@ -146,8 +146,9 @@ def build_database(app: Any, size: int) -> float:
         )
         conn.exec_driver_sql(
             "INSERT INTO volunteers (id, volunteer_number, name, id_type, id_number_enc, "
-            "id_lookup, id_masked, phone_masked, guardian_name, record_lock, created_at) "
-            "VALUES (?, ?, ?, 'resident_id', x'00', ?, '110101**********2X', '', '', 0, ?)",
+            "id_lookup, id_masked, phone_masked, guardian_name, record_lock, public_activities, "
+            "created_at) "
+            "VALUES (?, ?, ?, 'resident_id', x'00', ?, '110101**********2X', '', '', 0, 0, ?)",
             [(k + 1, f"V{k:015d}", f"志愿者{k}", f"lookup{k}", now) for k in range(volunteers)],
         )
         for chunk in _chunks(_record_rows(size)):
@@ -155,8 +156,8 @@ def build_database(app: Any, size: int) -> float:
                 "INSERT INTO service_records (id, organisation_id, volunteer_id, status, revision,"
                 " activity, place, content, leader, started_at, ended_at, service_date, minutes,"
                 " evaluation, unpaid, not_job_duty, source, entered_late, dedupe_key, recorded_at,"
-                " updated_at, void_reason) VALUES (?, ?, ?, ?, 1, ?, ?, '', '', ?, ?, ?, ?, '', 1,"
-                " 1, 'import', ?, ?, ?, ?, '')",
+                " updated_at, void_reason, certificate_hold) VALUES (?, ?, ?, ?, 1, ?, ?, '', '',"
+                " ?, ?, ?, ?, '', 1, 1, 'import', ?, ?, ?, ?, '', 0)",
                 [(*row, row[-1]) for row in chunk],
             )
             conn.exec_driver_sql(

@@ -43,7 +43,7 @@ EXPECTED: dict[str, Any] = {
     "credentials.status_list": PUBLIC,
     "api.audit_checkpoints_api": PUBLIC,
     # every signed-in user
-    "web.dashboard": EVERYONE,
+    "web.dashboard": EVERYONE | VOL,
     "auth.logout": EVERYONE | VOL,
     "auth.tokens": EVERYONE | VOL,
     "auth.revoke": EVERYONE | VOL,

@@ -28,7 +28,7 @@ def test_demo_loads_once_and_its_logins_work(app, tmp_path):
     logins = {
         line.split()[0]: line.split()[2]
         for line in second.output.splitlines()
-        if "@demo.verifier.cn" in line
+        if "@demo.verifier.cn" in line or " volunteer " in line
     }
     assert (tmp_path / "demo-logins.txt").exists()
     client = app.test_client()
@@ -39,4 +39,18 @@ def test_demo_loads_once_and_its_logins_work(app, tmp_path):
         == 302
     )
     assert client.get("/regulator").status_code == 200
+    # two volunteers with accounts: one by e-mail, one by mobile number; a disputed record of
+    # the first, a pending certificate request of the second in the first organisation's queue
+    volunteers = app.test_client()
+    assert login(volunteers, "volunteer1@demo.verifier.cn", logins["volunteer1@demo.verifier.cn"])
+    mine = volunteers.get("/me")
+    assert mine.status_code == 200
+    assert "异议" in mine.get_data(as_text=True)
+    phone = app.test_client()
+    assert login(phone, "13900000001", logins["13900000001"]).status_code == 302
+    assert "待答复" in phone.get("/me/certificates").get_data(as_text=True)
+    org = app.test_client()
+    login(org, "org1-admin@demo.verifier.cn", logins["org1-admin@demo.verifier.cn"])
+    queue = org.get("/certificate-requests?status=pending").get_data(as_text=True)
+    assert 'id="certificate-requests-pending"' in queue
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0

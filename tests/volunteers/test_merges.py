@@ -377,3 +377,37 @@ def test_an_id_number_the_data_key_cannot_decrypt_stops_with_exit_2(app, cli, ma
         result = cli(command)
         assert result.exit_code == 2, result.output
         assert "cannot be decrypted" in result.output and "Traceback" not in result.output
+
+
+def test_a_merge_moves_the_persons_own_account_and_requests_to_the_kept_row(
+    app, client, cli, world
+):
+    from verifier.auth.models import User
+    from verifier.complaints.models import CertificateRequest
+
+    make, twin, kept = world["make"], world["twin"], world["kept"]
+    account = make.volunteer_user(twin)
+    token = make.token(account)
+    asked = client.post(
+        "/api/v1/me/certificate-requests",
+        json={
+            "organisation_uscc": world["org_b"].uscc,
+            "period_from": (date.today() - timedelta(days=60)).isoformat(),
+            "period_to": date.today().isoformat(),
+        },
+        headers=bearer(token),
+    )
+    assert asked.status_code == 201, asked.get_json()
+
+    _merge(cli, world)
+
+    with app.app_context():
+        session = get_session()
+        assert session.get(User, account.id).volunteer_id == kept.id
+        request = session.get(CertificateRequest, asked.get_json()["id"])
+        assert request.volunteer_id == kept.id
+    # the account now reads the person's records of both rows, and its request
+    mine = client.get("/api/v1/me/records", headers=bearer(token)).get_json()["items"]
+    assert {r["id"] for r in mine} >= {r.id for r in world["twin_records"] + world["kept_records"]}
+    requests = client.get("/api/v1/me/certificate-requests", headers=bearer(token)).get_json()
+    assert [r["id"] for r in requests["items"]] == [asked.get_json()["id"]]

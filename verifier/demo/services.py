@@ -58,6 +58,8 @@ SURNAMES = (
 )
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华慧巧美佳嘉欣宇浩然子涵梓萱一诺雨桐思远博文"
 REGION = "500119"  # 重庆市南川区
+# two volunteers with their own accounts: one signs in by e-mail, one by mobile number
+VOLUNTEER_LOGINS = (f"volunteer1@{DEMO_DOMAIN}", "13900000001")
 
 
 @dataclass
@@ -126,9 +128,10 @@ def load_demo(
             (f"org{i + 1}-admin@{DEMO_DOMAIN}", Role.ORG_ADMIN, i),
             (f"org{i + 1}-recorder@{DEMO_DOMAIN}", Role.ORG_RECORDER, i),
         ]
-    passwords = _passwords(instance_dir, [email for email, _, _ in users])
+    passwords = _passwords(instance_dir, [email for email, _, _ in users] + list(VOLUNTEER_LOGINS))
     summary = DemoSummary(created=False)
     summary.logins = [(email, role, passwords[email]) for email, role, _ in users]
+    summary.logins += [(login, Role.VOLUNTEER, passwords[login]) for login in VOLUNTEER_LOGINS]
 
     first_uscc = _uscc(ORGANISATIONS[0][1], 1)
     if session.scalar(select(Organisation.id).where(Organisation.uscc == first_uscc)) is not None:
@@ -267,6 +270,7 @@ def load_demo(
         },
     )
     summary.certificates = _demo_certificates(session, orgs[0], today)
+    _demo_volunteer_accounts(session, [volunteer for volunteer, _ in people], passwords, today)
     summary.campaigns = _demo_spot_check(session)
     summary.created = True
     summary.organisations = len(orgs)
@@ -294,6 +298,50 @@ def _demo_certificates(session: Session, org: Organisation, today: date) -> int:
         session, org, BulkRequest(today - timedelta(days=90), today, handler="经办人张"), admin
     )
     return len(result.issued)
+
+
+def _demo_volunteer_accounts(
+    session: Session, people: list[Volunteer], passwords: dict[str, str], today: date
+) -> None:
+    """Two volunteers (of two organisations each) claim accounts with invitation codes; the
+    first disputes a record, the second asks the first organisation for a certificate."""
+    from verifier.accounts.invitations import ClaimInput, claim_account, create_invitation
+    from verifier.complaints.models import DisputeKind
+    from verifier.portal.certreqs import request_certificate
+    from verifier.portal.records import dispute_record
+
+    admin = _user(session, f"org1-admin@{DEMO_DOMAIN}")
+    accounts = []
+    for volunteer, login in zip((people[0], people[5]), VOLUNTEER_LOGINS, strict=True):
+        invitation = create_invitation(session, admin, volunteer.id)
+        accounts.append(
+            claim_account(
+                session,
+                ClaimInput(
+                    code=invitation.code,
+                    login=login,
+                    password=passwords[login],
+                    accept_privacy_notice=True,
+                ),
+            )
+        )
+    latest = session.scalar(
+        select(ServiceRecord.id)
+        .where(ServiceRecord.volunteer_id == people[0].id)
+        .order_by(ServiceRecord.started_at.desc())
+        .limit(1)
+    )
+    if latest is not None:
+        dispute_record(
+            session,
+            accounts[0],
+            latest,
+            kind=DisputeKind.WRONG_MINUTES,
+            reason="那天我服务了 4 个小时，记录只写了 2 个小时。",
+        )
+    first_org = session.get(Organisation, admin.organisation_id)
+    assert first_org is not None  # the demo's first organisation, made above
+    request_certificate(session, accounts[1], first_org.uscc, today - timedelta(days=180), today)
 
 
 def _demo_spot_check(session: Session) -> int:

@@ -9,11 +9,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session, aliased
 
+from verifier.accounts.models import VolunteerInvitation
 from verifier.audit.services import record_event
+from verifier.auth.models import User
 from verifier.certificates.models import Certificate
+from verifier.complaints.models import CertificateRequest, CorrectionRequest, MissingRecordRequest
 from verifier.crypto.encryption import get_cipher
 from verifier.db import utcnow
 from verifier.errors import Conflict, NotFound, ValidationError
@@ -21,6 +24,7 @@ from verifier.identifiers import compact_identifier, mask_id_number
 from verifier.identities.duplicates import check_stored_identity, normal_form_of_stored, rekey_one
 from verifier.records.attestation import attest_revisions
 from verifier.records.models import (
+    RecordConfirmation,
     RecordReassignment,
     RecordRevision,
     RecordStatus,
@@ -269,6 +273,7 @@ def _merge_one(
         # what the certificate shows (and signs) stays as issued, the merged number included
         cert.volunteer_id = kept.id
         result.moved_certificates.append(cert.id)
+    _move_volunteer_side(session, kept, other, now)
     members = set(
         session.scalars(
             select(Membership.organisation_id).where(Membership.volunteer_id == kept.id)
@@ -284,6 +289,36 @@ def _merge_one(
             members.add(org_id)
             result.linked_organisations.append(org_id)
     session.flush()
+
+
+def _move_volunteer_side(
+    session: Session, kept: Volunteer, other: Volunteer, now: datetime
+) -> None:
+    """Move what the person did with their own account (issue 9) to the kept row.
+
+    Their requests and confirmations follow their records. An account of the merged-away row
+    moves too when the kept row has none; when both have one, each keeps its own (an account
+    of a merged-away row reads its person's records through `merged_into`). Open invitations
+    of the merged-away row are revoked: a claim must name the kept row.
+    """
+    for model in (CorrectionRequest, MissingRecordRequest, CertificateRequest, RecordConfirmation):
+        session.execute(
+            update(model).where(model.volunteer_id == other.id).values(volunteer_id=kept.id)
+        )
+    kept_account = session.scalar(select(User.id).where(User.volunteer_id == kept.id))
+    if kept_account is None:
+        session.execute(
+            update(User).where(User.volunteer_id == other.id).values(volunteer_id=kept.id)
+        )
+    session.execute(
+        update(VolunteerInvitation)
+        .where(
+            VolunteerInvitation.volunteer_id == other.id,
+            VolunteerInvitation.used_at.is_(None),
+            VolunteerInvitation.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
 
 
 def _refresh_dedupe_key(session: Session, record: ServiceRecord, volunteer_id: int) -> None:

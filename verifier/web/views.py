@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from verifier import LOCALES
 from verifier.auth.access import ANY_ROLE, current_actor, public, roles
+from verifier.auth.models import VOLUNTEER
 from verifier.db import get_session
 from verifier.web.redirects import safe_local_target
 
@@ -42,9 +43,11 @@ def healthz() -> Any:
 
 
 @bp.get("/dashboard")
-@roles(*ANY_ROLE)
+@roles(*ANY_ROLE, VOLUNTEER)
 def dashboard() -> Any:
     from verifier.web.dashboard import dashboard_context
 
     actor = current_actor()
+    if actor is not None and actor.is_volunteer:
+        return redirect(url_for("portal.home"))  # a volunteer's own page is their start
     return render_template("web/dashboard.html", **dashboard_context(get_session(), actor))
