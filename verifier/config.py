@@ -525,6 +525,12 @@ def _check_outbox(values: dict[str, Any]) -> None:
         raise ConfigError(f"VERIFIER_SMS_ADAPTER must be one of {', '.join(SMS_ADAPTERS)}")
     if adapter == "http" and not gateway:
         raise ConfigError("VERIFIER_SMS_ADAPTER=http needs VERIFIER_SMS_GATEWAY_URL")
+    if adapter == "log" and production:
+        # a text message may hold an invitation or reset code: never in a production log
+        raise ConfigError(
+            "VERIFIER_SMS_ADAPTER=log writes text messages (with their codes) to the log: "
+            "not in production; set VERIFIER_SMS_GATEWAY_URL"
+        )
     if adapter == "log" and gateway:
         raise ConfigError(
             "VERIFIER_SMS_ADAPTER=log writes text messages to the log, yet "

@@ -83,8 +83,17 @@ def test_one_request_is_answered_once(committing_app, twice):
         session = get_session()
         request = session.get(MissingRecordRequest, request_id)
         records = session.scalar(select(func.count()).select_from(ServiceRecord))
-        messages = session.scalar(select(func.count()).select_from(OutboxMessage))
+        answers = session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.kind == "missing_record_answered")
+        )
+        receipts = session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.kind == "record_receipt")
+        )
         assert request.status in ("entered", "refused")
         assert records == (1 if request.status == "entered" else 0)
         assert (request.record_id is not None) == (request.status == "entered")
-        assert messages == 1
+        assert answers == 1 and receipts == records  # one answer; a receipt for the record

@@ -55,8 +55,8 @@ def create_invitation_api(volunteer_id: int) -> Any:
 
 @bp.post("/account/claim")
 @public
-@limiter.limit(limits.CLAIM_PER_ADDRESS)
-@limiter.limit(limits.CLAIM_PER_CODE, key_func=limits.code_key)
+@limiter.shared_limit(limits.CLAIM_PER_ADDRESS, scope="account-claim")
+@limiter.shared_limit(limits.CLAIM_PER_CODE, scope="account-claim-code", key_func=limits.code_key)
 @operation(
     summary="Claim a volunteer's account with an invitation code (no sign-in)",
     tag=TAG,

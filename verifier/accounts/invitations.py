@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import NoReturn
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -27,11 +28,11 @@ from verifier.auth.services import check_password_rules, hash_password, normaliz
 from verifier.crypto.encryption import get_cipher
 from verifier.db import utcnow
 from verifier.errors import Conflict, FieldError, Forbidden, ValidationError
-from verifier.notifications.services import mask_address
+from verifier.notifications.services import enqueue, mask_address
 from verifier.orgs.services import require_active
 from verifier.timeutil import to_local
 from verifier.volunteers.models import Volunteer
-from verifier.volunteers.services import visible_volunteer
+from verifier.volunteers.services import phone_place, visible_volunteer
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # 31 characters: 12 of them carry 59 bits
 CODE_LENGTH = 12
@@ -305,7 +306,42 @@ def claim_account(session: Session, data: ClaimInput) -> User:
             "privacy_notice_version": PRIVACY_NOTICE_VERSION,
         },
     )
+    _tell_the_phone_on_file(session, volunteer, login, invitation.organisation.name)
     return user
+
+
+def _tell_the_phone_on_file(
+    session: Session, volunteer: Volunteer, login: str, organisation: str
+) -> None:
+    """Tell the mobile number on file that an account was opened in the volunteer's name.
+
+    The invitation code passes through the organisation's hands (its sheet, its API answer), so
+    the person it is about hears of every claim made with it, on the number the organisation
+    registered for them, unless that number is the new login itself.
+    """
+    if not volunteer.phone_enc:
+        return
+    phone = get_cipher().open_text(volunteer.phone_enc, phone_place(volunteer.id))
+    if not phone or phone == login:
+        return
+    with force_locale("zh"):
+        subject = _("An account was opened in your name")
+        body = _(
+            "An account of the volunteer service records was opened in your name with the "
+            "login %(login)s, using an invitation code from %(organisation)s. If this was not "
+            "you, tell %(organisation)s or the civil affairs bureau at once.",
+            login=mask_address(login),
+            organisation=organisation,
+        )
+    enqueue(
+        session,
+        recipient=phone,
+        kind="account_claimed",
+        subject=str(subject),
+        body=str(body),
+        locale="zh",
+        volunteer_id=volunteer.id,
+    )
 
 
 def _login_taken() -> NoReturn:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from verifier.accounts.contact import notify_user
 from verifier.accounts.models import CodePurpose, OneTimeCode
 from verifier.audit.services import record_event
-from verifier.auth.models import User
+from verifier.auth.models import ApiToken, User
 from verifier.auth.services import (
     check_password,
     check_password_rules,
@@ -60,6 +60,18 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
 def _set_password(session: Session, user: User, new: str) -> None:
     user.password_hash = hash_password(new)
     end_sessions(session, user)  # every cookie issued before now stops working
+
+
+def _revoke_tokens(session: Session, user: User) -> int:
+    """Revoke every API token of the user: after a reset, whoever knew the old password may
+    have made one."""
+    revoked = session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(revoked.rowcount)  # type: ignore[attr-defined]  # an UPDATE's result has one
 
 
 def _reset_hashes(user_id: int, code: str) -> list[str]:
@@ -166,6 +178,7 @@ def reset_password(session: Session, login: str, code: str, new: str) -> User:
     user.failed_logins = 0  # the owner proved the login is theirs: the account's back-off ends
     user.locked_until = None
     _set_password(session, user, new)
+    revoked = _revoke_tokens(session, user)
     record_event(
         session,
         user,
@@ -173,5 +186,6 @@ def reset_password(session: Session, login: str, code: str, new: str) -> User:
         "user",
         user.id,
         organisation_id=user.organisation_id,
+        details={"tokens_revoked": revoked},
     )
     return user

@@ -85,8 +85,10 @@ def invite(volunteer_id: int) -> Any:
 
 @bp.route(CLAIM_PATH, methods=["GET", "POST"])
 @public
-@limiter.limit(limits.CLAIM_PER_ADDRESS, methods=["POST"])
-@limiter.limit(limits.CLAIM_PER_CODE, key_func=limits.code_key, methods=["POST"])
+@limiter.shared_limit(limits.CLAIM_PER_ADDRESS, scope="account-claim", methods=["POST"])
+@limiter.shared_limit(
+    limits.CLAIM_PER_CODE, scope="account-claim-code", key_func=limits.code_key, methods=["POST"]
+)
 def claim() -> Any:
     form = ClaimForm()
     form_errors: list[str] = []
