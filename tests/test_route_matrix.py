@@ -171,6 +171,7 @@ EXPECTED: dict[str, Any] = {
     "accounts.reset_code": PUBLIC,
     "api.create_invitation_api": ORG,
     "api.claim_account_api": PUBLIC,
+    "api.claim_login_code_api": PUBLIC,
     "api.create_token_api": PUBLIC,
     "api.change_password_api": EVERYONE | VOL,
     # a volunteer's own records, receipts, confirm and dispute (issue 9, my records)

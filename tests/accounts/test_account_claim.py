@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from account_helpers import claim_body, invite, problem_errors
+from account_helpers import claim_body, invite, login_code, problem_errors
 from sqlalchemy import select, update
 from support import login
 
@@ -154,6 +154,7 @@ def test_the_password_rules_are_the_sign_in_rules(client, invited):
 
 def test_every_rule_that_needs_no_code_is_named_at_once(client):
     body = {"code": "", "login": "x", "password": "short", "accept_privacy_notice": False}
+    body["login_code"] = ""
     response = client.post("/api/v1/account/claim", json=body)
     assert sorted(problem_errors(response, 422)) == [
         ("accept_privacy_notice", "required"),
@@ -195,11 +196,12 @@ def test_claims_are_limited_per_code_however_it_is_typed(app, invited):
 def _page_form(code: str, **fields):
     form = {
         "code": code,
-        "login": "13800138000",
+        "login": fields.get("login", "13800138000"),
         "password": "a-long-password-1",
         "password_repeat": "a-long-password-1",
         "accept_privacy_notice": "y",
     }
+    form["login_code"] = login_code(code, form["login"])
     form.update(fields)
     return {k: v for k, v in form.items() if v is not None}
 

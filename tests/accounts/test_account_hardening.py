@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from account_helpers import claim_body, invite, outbox
+from account_helpers import claim_body, invite, outbox, problem_errors
 from support import PASSWORD, bearer
 
 NEW = "another-password-2"
@@ -78,3 +78,101 @@ def test_no_claim_notice_when_the_login_is_the_number_on_file(app, client, make)
     made = client.post("/api/v1/account/claim", json=claim_body(code, login="13800138000"))
     assert made.status_code == 201
     assert outbox(app, "account_claimed") == []
+
+
+def _sent_code(app, login):
+    (message,) = [m for m in outbox(app, "claim_login_code") if m["recipient"] == login][-1:]
+    return re.search(r"\b(\d{8})\b", message["body"]).group(1)
+
+
+def test_a_claim_needs_the_code_sent_to_its_login(app, client, make):
+    # the login is proven: an account is never opened on an address that is not the claimant's
+    org = make.org(name="南川区志愿者协会")
+    admin = make.user("org_admin", org)
+    volunteer = make.volunteer(org)
+    code = invite(client, make, volunteer, admin)["code"]
+    sent = client.post(
+        "/api/v1/account/claim/login-code", json={"code": code, "login": "13912345678"}
+    )
+    assert sent.status_code == 202, sent.get_json()
+    assert sent.get_json() == {"sent_to": "139****5678", "valid_minutes": 15}
+    (message,) = outbox(app, "claim_login_code")
+    assert message["recipient"] == "13912345678" and message["channel"] == "sms"
+    assert "南川区志愿者协会" in message["body"]
+    received = _sent_code(app, "13912345678")
+    body = {
+        "code": code,
+        "login": "13912345678",
+        "password": "a-long-password-1",
+        "accept_privacy_notice": True,
+    }
+    # without it, with a wrong one, or with the code of another login: refused, naming it
+    refused = client.post("/api/v1/account/claim", json=body)
+    assert problem_errors(refused, 422) == [("login_code", "missing")]
+    wrong = str((int(received) + 1) % 10**8).zfill(8)
+    refused = client.post("/api/v1/account/claim", json=dict(body, login_code=wrong))
+    assert problem_errors(refused, 422) == [("login_code", "invalid")]
+    other = dict(body, login="13800000000", login_code=received)
+    assert problem_errors(client.post("/api/v1/account/claim", json=other), 422) == [
+        ("login_code", "invalid")
+    ]
+    made = client.post("/api/v1/account/claim", json=dict(body, login_code=f" {received} "))
+    assert made.status_code == 201, made.get_json()
+    # the code is used up: asking again names the rule
+    again = client.post(
+        "/api/v1/account/claim/login-code", json={"code": code, "login": "13700000000"}
+    )
+    assert problem_errors(again, 409) == [("code", "used")]
+
+
+def test_no_login_code_for_a_login_that_is_taken_or_malformed(app, client, make):
+    org = make.org()
+    admin = make.user("org_admin", org)
+    code = invite(client, make, make.volunteer(org), admin)["code"]
+    taken = client.post(
+        "/api/v1/account/claim/login-code", json={"code": code, "login": admin.email.upper()}
+    )
+    assert problem_errors(taken, 409) == [("login", "unique")]
+    bad = client.post("/api/v1/account/claim/login-code", json={"code": "", "login": "x"})
+    assert sorted(problem_errors(bad, 422)) == [("code", "required"), ("login", "login")]
+    assert outbox(app, "claim_login_code") == []
+
+
+def test_login_codes_to_one_login_are_limited(app, client, make):
+    org = make.org()
+    admin = make.user("org_admin", org)
+    code = invite(client, make, make.volunteer(org), admin)["code"]
+    body = {"code": code, "login": "flood@example.cn"}
+    for i in range(5):
+        client.environ_base["REMOTE_ADDR"] = f"10.0.2.{i}"
+        assert client.post("/api/v1/account/claim/login-code", json=body).status_code == 202
+    client.environ_base["REMOTE_ADDR"] = "10.0.3.1"
+    assert client.post("/api/v1/account/claim/login-code", json=body).status_code == 429
+    assert len(outbox(app, "claim_login_code")) == 5
+
+
+def test_the_claim_page_sends_the_code_then_opens_the_account(app, client, make):
+    org = make.org()
+    admin = make.user("org_admin", org)
+    code = invite(client, make, make.volunteer(org), admin)["code"]
+    assert 'name="send_login_code"' in client.get("/account/claim").get_data(as_text=True)
+    first = client.post(
+        "/account/claim",
+        data={"code": code, "login": "me@example.cn", "send_login_code": "y"},
+    )
+    assert first.status_code == 200
+    shown = first.get_data(as_text=True)
+    assert 'id="login-code-sent"' in shown and "m***@example.cn" in shown
+    assert f'value="{code}"' in shown  # what was typed stays
+    done = client.post(
+        "/account/claim",
+        data={
+            "code": code,
+            "login": "me@example.cn",
+            "login_code": _sent_code(app, "me@example.cn"),
+            "password": "a-long-password-1",
+            "password_repeat": "a-long-password-1",
+            "accept_privacy_notice": "y",
+        },
+    )
+    assert done.status_code == 302 and done.headers["Location"] == "/dashboard"

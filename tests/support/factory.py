@@ -177,7 +177,12 @@ class Factory:
 
         from sqlalchemy import select
 
-        from verifier.accounts.invitations import ClaimInput, claim_account, create_invitation
+        from verifier.accounts.invitations import (
+            ClaimInput,
+            claim_account,
+            create_invitation,
+            login_code_for,
+        )
         from verifier.auth.models import ORG_ROLES, User
         from verifier.volunteers.models import Membership
 
@@ -208,7 +213,11 @@ class Factory:
             return claim_account(
                 session,
                 ClaimInput(
-                    code=made.code, login=login, password=PASSWORD, accept_privacy_notice=True
+                    code=made.code,
+                    login=login,
+                    password=PASSWORD,
+                    accept_privacy_notice=True,
+                    login_code=login_code_for(made.code, login),
                 ),
             )
 

@@ -7,12 +7,19 @@ from typing import Any
 from flask import request
 
 from verifier.accounts import limits
-from verifier.accounts.invitations import claim_account, create_invitation
+from verifier.accounts.invitations import (
+    LOGIN_CODE_MINUTES,
+    claim_account,
+    create_invitation,
+    send_login_code,
+)
 from verifier.accounts.passwords import change_password
 from verifier.accounts.schemas import (
     ClaimIn,
     ClaimOut,
     InvitationOut,
+    LoginCodeIn,
+    LoginCodeOut,
     PasswordIn,
     TokenIn,
     TokenOut,
@@ -53,6 +60,38 @@ def create_invitation_api(volunteer_id: int) -> Any:
     return answer(InvitationOut.of(made), 201)
 
 
+@bp.post("/account/claim/login-code")
+@public
+@limiter.shared_limit(limits.CLAIM_PER_ADDRESS, scope="account-claim")
+@limiter.shared_limit(limits.CLAIM_PER_CODE, scope="account-claim-code", key_func=limits.code_key)
+@limiter.shared_limit(
+    limits.CLAIM_LOGIN_CODES_PER_LOGIN,
+    scope="account-claim-login",
+    key_func=limits.claim_login_key,
+)
+@operation(
+    summary="Send the code that proves a claimant's login (first step of a claim)",
+    tag=TAG,
+    description=(
+        "Checks that the invitation code can still be claimed and that the login is free, then "
+        "sends an 8-digit code to the login (e-mail or text message). The claim "
+        "(`POST /api/v1/account/claim`) needs it as `login_code`: nobody opens an account on "
+        "an address that is not theirs. The code is valid for at least "
+        f"{LOGIN_CODE_MINUTES} minutes, for this invitation and this login only. Refusals as "
+        "the claim's (`code`/…, `login`/…). Rate limits: shared with the claim per address and "
+        f"per code, and {limits.CLAIM_LOGIN_CODES_PER_LOGIN} per login (429)."
+    ),
+    body=LoginCodeIn,
+    response=LoginCodeOut,
+    status=202,
+    errors=(409, 429),
+)
+def claim_login_code_api() -> Any:
+    body = read_json(LoginCodeIn)
+    sent_to = send_login_code(get_session(), body.code, body.login, body.locale)
+    return answer(LoginCodeOut(sent_to=sent_to, valid_minutes=LOGIN_CODE_MINUTES), 202)
+
+
 @bp.post("/account/claim")
 @public
 @limiter.shared_limit(limits.CLAIM_PER_ADDRESS, scope="account-claim")
@@ -63,7 +102,9 @@ def create_invitation_api(volunteer_id: int) -> Any:
     description=(
         "Creates the account (role `volunteer`) of the volunteer the code was made for; the code "
         "is used up. `login` is the e-mail address or mobile number to sign in with, unique "
-        "among all users. `accept_privacy_notice` must be true (the notice is at /privacy). "
+        "among all users, proven by `login_code` (sent to it by "
+        "`POST /api/v1/account/claim/login-code`; wrong or expired: 422 `login_code`/`invalid`). "
+        "`accept_privacy_notice` must be true (the notice is at /privacy). "
         "Refusals name the field and rule: 422 `code`/`invalid` (not a code; whether it ever "
         "existed is not said), `code`/`expired`, `code`/`revoked` (a newer code replaced it), "
         "`accept_privacy_notice`/`required`, `login`/`login`, `password`/`password_length` or "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, StringField
+from wtforms import BooleanField, PasswordField, StringField, SubmitField
 from wtforms.validators import EqualTo
 
 _LOGIN = {
@@ -41,6 +41,18 @@ class ClaimForm(FlaskForm):
         },
     )
     login = StringField(_l("E-mail or mobile number"), render_kw=_LOGIN)
+    # pressed first: sends the code that proves the login (the browser does not ask for the
+    # fields below yet: formnovalidate in the template)
+    send_login_code = SubmitField(_l("Send me a code"))
+    login_code = StringField(
+        _l("Code sent to your e-mail or mobile"),
+        render_kw={
+            "maxlength": 32,
+            "autocomplete": "one-time-code",
+            "inputmode": "numeric",
+            "spellcheck": "false",
+        },
+    )
     password = PasswordField(_l("Password (at least 10 characters)"), render_kw=_NEW_PASSWORD)
     password_repeat = PasswordField(
         _l("Password again"), validators=[EqualTo("password", _REPEAT)], render_kw=_NEW_PASSWORD

@@ -8,6 +8,7 @@ enough to claim them: the code is the only way in.
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +38,9 @@ from verifier.volunteers.services import phone_place, visible_volunteer
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # 31 characters: 12 of them carry 59 bits
 CODE_LENGTH = 12
 INVITATION_DAYS = 14
+# the code that proves a claimant's login: its digits, and the minutes of one time window
+LOGIN_CODE_DIGITS = 8
+LOGIN_CODE_MINUTES = 15
 # the version of templates/accounts/_privacy_notice.html a volunteer accepts; change both together
 PRIVACY_NOTICE_VERSION = "2026-1"
 LOCALES = ("zh", "en")
@@ -167,6 +171,7 @@ class ClaimInput:
     login: str
     password: str
     accept_privacy_notice: bool
+    login_code: str
     locale: str = "zh"
 
 
@@ -214,17 +219,12 @@ def _find_invitation(session: Session, text: str) -> VolunteerInvitation | None:
     ).first()
 
 
-def claim_account(session: Session, data: ClaimInput) -> User:
-    """Create a volunteer's account with an invitation code; the code is used up.
-
-    Refusals name the rule: `code`/`invalid` for a code that is not one (whether it ever
-    existed is not said), `used`, `expired`, `revoked` (a newer code replaced it),
-    `already_claimed` (the volunteer has an account), `login`/`unique` (the login is taken).
-    Of two claims of one code at the same moment exactly one succeeds: the code is taken by a
-    conditional UPDATE (`used_at IS NULL`), which the second waits on and then finds done.
-    """
-    login = _check_claim_input(data)
-    invitation = _find_invitation(session, data.code)
+def _usable_invitation(
+    session: Session, code_text: str, login: str
+) -> tuple[VolunteerInvitation, Volunteer]:
+    """Return the invitation a code names and its volunteer, if it may still be claimed by
+    this login; else refuse naming the rule (the same refusals for both claim steps)."""
+    invitation = _find_invitation(session, code_text)
     if invitation is None:
         raise ValidationError(
             _(
@@ -261,6 +261,100 @@ def claim_account(session: Session, data: ClaimInput) -> User:
         _code_refused("already_claimed", _("this volunteer already has an account"), Conflict)
     if session.scalar(select(User.id).where(User.email == login)) is not None:
         _login_taken()
+    return invitation, volunteer
+
+
+def _login_code_at(code: str, login: str, window: int) -> list[str]:
+    """The login codes of one time window (one per data key still read: a rotation keeps them)."""
+    return [
+        f"{int(digest[:15], 16) % 10**LOGIN_CODE_DIGITS:0{LOGIN_CODE_DIGITS}d}"
+        for digest in get_cipher().lookup_hashes(f"claim-login:{code}:{login}:{window}")
+    ]
+
+
+def _window(now: datetime) -> int:
+    return int(now.timestamp()) // (LOGIN_CODE_MINUTES * 60)
+
+
+def login_code_for(code_text: str, login_text: str, now: datetime | None = None) -> str:
+    """The code that proves a login for a claim with one invitation code (sent to the login).
+
+    Derived, not stored: a keyed hash (the data key's look-up key) of the invitation code, the
+    login and the time window, so it is valid for LOGIN_CODE_MINUTES to twice that and only
+    for that invitation and that login.
+    """
+    return _login_code_at(
+        normalize_code(code_text), normalize_login(login_text), _window(now or utcnow())
+    )[0]
+
+
+def _check_login_code(code_text: str, login: str, typed: str) -> None:
+    typed = "".join(typed.split())
+    window = _window(utcnow())
+    code = normalize_code(code_text)
+    expected = [c for w in (window, window - 1) for c in _login_code_at(code, login, w)]
+    if not typed or not any(hmac.compare_digest(typed, c) for c in expected):
+        raise ValidationError(
+            _(
+                "the code sent to your e-mail address or mobile number is wrong or has "
+                "expired; ask for a new one"
+            ),
+            field="login_code",
+            rule="invalid",
+        )
+
+
+def send_login_code(session: Session, code_text: str, login_text: str, locale: str) -> str:
+    """Send the claim's login code to the login, proving it is the claimant's; return the
+    masked address. The invitation code must still be claimable and the login free."""
+    errors: list[FieldError] = []
+    login = ""
+    try:
+        login = normalize_login(login_text)
+    except ValidationError as error:
+        errors.extend(error.errors)
+    if not code_text.strip():
+        errors.append(FieldError("code", "required", _("enter the invitation code")))
+    if errors:
+        raise ValidationError(errors=errors)
+    invitation, volunteer = _usable_invitation(session, code_text, login)
+    code = login_code_for(code_text, login)
+    locale = locale if locale in LOCALES else "zh"
+    with force_locale(locale):
+        subject = _("Your code to open your volunteer account")
+        body = _(
+            "Your code: %(code)s. Type it on the page where you are opening your volunteer "
+            "account (invitation from %(organisation)s); it is valid for %(minutes)d minutes. "
+            "If you are not opening an account, ignore this message.",
+            code=code,
+            organisation=invitation.organisation.name,
+            minutes=LOGIN_CODE_MINUTES,
+        )
+    enqueue(
+        session,
+        recipient=login,
+        kind="claim_login_code",
+        subject=str(subject),
+        body=str(body),
+        locale=locale,
+        volunteer_id=volunteer.id,
+    )
+    return mask_address(login)
+
+
+def claim_account(session: Session, data: ClaimInput) -> User:
+    """Create a volunteer's account with an invitation code; the code is used up.
+
+    Refusals name the rule: `code`/`invalid` for a code that is not one (whether it ever
+    existed is not said), `used`, `expired`, `revoked` (a newer code replaced it),
+    `already_claimed` (the volunteer has an account), `login`/`unique` (the login is taken).
+    Of two claims of one code at the same moment exactly one succeeds: the code is taken by a
+    conditional UPDATE (`used_at IS NULL`), which the second waits on and then finds done.
+    """
+    login = _check_claim_input(data)
+    invitation, volunteer = _usable_invitation(session, data.code, login)
+    _check_login_code(data.code, login, data.login_code)
+    now = utcnow()
     taken = session.execute(
         update(VolunteerInvitation)
         .where(

@@ -21,6 +21,8 @@ from verifier.errors import ValidationError
 # claiming: a person claims once; an office handing out codes may see a few claims a minute
 CLAIM_PER_ADDRESS = "10 per minute; 100 per day"
 CLAIM_PER_CODE = "10 per hour"
+# the code that proves a claimant's login is sent to it: few per login, so no one is flooded
+CLAIM_LOGIN_CODES_PER_LOGIN = "5 per hour"
 # an API token for a login and password: as the sign-in page (auth.views.login)
 TOKEN_PER_ADDRESS = "20 per minute"  # noqa: S105  (a rate, not a secret)
 # changing the password (signed in): a few typos of the current password
@@ -65,3 +67,11 @@ def login_key() -> str:
     with suppress(ValidationError):
         text = normalize_login(text)
     return "reset-login:" + get_cipher().lookup_hash("reset-login:" + text)
+
+
+def claim_login_key() -> str:
+    """Count the login codes sent to one login, by the login's keyed hash."""
+    text = posted("login")
+    with suppress(ValidationError):
+        text = normalize_login(text)
+    return "claim-login:" + get_cipher().lookup_hash("claim-login:" + text)

@@ -64,6 +64,14 @@ class ClaimIn(InputModel):
     password: Password = Field(
         max_length=PASSWORD_MAX, description="At least 10 characters, not too simple."
     )
+    login_code: Text = Field(
+        max_length=32,
+        description=(
+            "The code sent to `login` by `POST /api/v1/account/claim/login-code`: it proves the "
+            "login is the claimant's."
+        ),
+        examples=["48213907"],
+    )
     accept_privacy_notice: StrictBool = Field(
         False,
         description="Must be true: the volunteer read and accepts the privacy notice (/privacy).",
@@ -78,8 +86,22 @@ class ClaimIn(InputModel):
             login=self.login,
             password=self.password,
             accept_privacy_notice=self.accept_privacy_notice,
+            login_code=self.login_code,
             locale=self.locale,
         )
+
+
+class LoginCodeIn(InputModel):
+    """Ask for the code that proves a claimant's login (the first step of a claim)."""
+
+    code: Text = Field(max_length=64, examples=["K7PM-3QXR-9HWT"])
+    login: Text = Field(max_length=254, description=LOGIN_DESCRIPTION, examples=["13800138000"])
+    locale: Literal["zh", "en"] = Field("zh", description="The language of the message.")
+
+
+class LoginCodeOut(OutputModel):
+    sent_to: str = Field(description="The login, masked.", examples=["138****8000"])
+    valid_minutes: int = Field(description="The code is valid at least this long.")
 
 
 class ClaimOut(OutputModel):

@@ -24,10 +24,12 @@ from verifier.accounts.forms import (
 from verifier.accounts.invitations import (
     CLAIM_PATH,
     INVITATION_DAYS,
+    LOGIN_CODE_MINUTES,
     PRIVACY_NOTICE_VERSION,
     claim_account,
     claim_url,
     create_invitation,
+    send_login_code,
 )
 from verifier.accounts.passwords import (
     RESET_CODE_MAX_TRIES,
@@ -89,17 +91,37 @@ def invite(volunteer_id: int) -> Any:
 @limiter.shared_limit(
     limits.CLAIM_PER_CODE, scope="account-claim-code", key_func=limits.code_key, methods=["POST"]
 )
+@limiter.shared_limit(
+    limits.CLAIM_LOGIN_CODES_PER_LOGIN,
+    scope="account-claim-login",
+    key_func=limits.claim_login_key,
+    methods=["POST"],
+    exempt_when=lambda: "send_login_code" not in request.form,  # only sending counts
+)
 def claim() -> Any:
     form = ClaimForm()
     form_errors: list[str] = []
     status = 200
-    if form.validate_on_submit():
+    sent_to = ""
+    if form.validate_on_submit() and form.send_login_code.data:
+        # the first step: prove the login by a code sent to it
+        try:
+            with savepoint():
+                sent_to = send_login_code(
+                    get_session(), form.code.data or "", form.login.data or "", _locale()
+                )
+        except VerifierError as error:
+            form_errors, status = show_errors(form, error), error.status
+        else:
+            form.login_code.data = ""
+    elif form.validate_on_submit():
         try:
             body = validate(
                 ClaimIn,
                 {
                     "code": form.code.data or "",
                     "login": form.login.data or "",
+                    "login_code": form.login_code.data or "",
                     "password": form.password.data or "",
                     "accept_privacy_notice": bool(form.accept_privacy_notice.data),
                     "locale": _locale(),
@@ -116,7 +138,16 @@ def claim() -> Any:
             return redirect(url_for("web.dashboard"))
     elif request.method == "POST":
         status = 422
-    return render_template("accounts/claim.html", form=form, form_errors=form_errors), status
+    return (
+        render_template(
+            "accounts/claim.html",
+            form=form,
+            form_errors=form_errors,
+            sent_to=sent_to,
+            minutes=LOGIN_CODE_MINUTES,
+        ),
+        status,
+    )
 
 
 @bp.get("/privacy")

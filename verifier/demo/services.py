@@ -305,7 +305,12 @@ def _demo_volunteer_accounts(
 ) -> None:
     """Two volunteers (of two organisations each) claim accounts with invitation codes; the
     first disputes a record, the second asks the first organisation for a certificate."""
-    from verifier.accounts.invitations import ClaimInput, claim_account, create_invitation
+    from verifier.accounts.invitations import (
+        ClaimInput,
+        claim_account,
+        create_invitation,
+        login_code_for,
+    )
     from verifier.complaints.models import DisputeKind
     from verifier.portal.certreqs import request_certificate
     from verifier.portal.records import dispute_record
@@ -322,6 +327,8 @@ def _demo_volunteer_accounts(
                     login=login,
                     password=passwords[login],
                     accept_privacy_notice=True,
+                    # the demo's made-up logins receive nothing: the code is computed here
+                    login_code=login_code_for(invitation.code, login),
                 ),
             )
         )
