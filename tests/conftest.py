@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from support import (
     PG_URL_ENV,
     Factory,
+    browser_missing,
     main_database_url,
     migrate,
     new_app,
@@ -44,6 +45,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         with tmp.open("wb") as fh:
             write_mo(fh, catalog, use_fuzzy=False)
         tmp.replace(mo_file)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip a test marked `browser` where Chromium or Playwright is missing, saying which."""
+    if item.get_closest_marker("browser") is not None:
+        reason = browser_missing()
+        if reason:
+            pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ from support.app import (
     test_config,
     truncate_all,
 )
+from support.browser import CHROMIUM_ARGS, browser_missing, chromium_path, served
 from support.factory import (
     ORG_ROLES,
     PASSWORD,
@@ -35,6 +36,7 @@ from support.factory import (
 from support.web import bearer, csrf_token_from, login
 
 __all__ = [
+    "CHROMIUM_ARGS",
     "ORG_ROLES",
     "PASSWORD",
     "PG_URL_ENV",
@@ -43,6 +45,8 @@ __all__ = [
     "TEST_DATA_KEY",
     "Factory",
     "bearer",
+    "browser_missing",
+    "chromium_path",
     "committing_sqlite_app",
     "csrf_token_from",
     "days_ago",
@@ -58,6 +62,7 @@ __all__ = [
     "reset_database",
     "restored",
     "rolled_back",
+    "served",
     "sibling_app",
     "test_config",
     "truncate_all",
