@@ -153,3 +153,12 @@ def test_a_volunteer_reaches_no_staff_page(client, make):
     for url in ("/volunteers", f"/volunteers/{volunteer.id}", "/records", "/certificates", "/orgs"):
         assert client.get(url).status_code == 403, url
     assert client.post(f"/volunteers/{volunteer.id}/invitation").status_code == 403
+
+
+def test_the_tokens_page_speaks_to_a_volunteer_as_one(client, make):
+    from support import login
+
+    user = make.volunteer_user()
+    assert login(client, user.email).status_code == 302
+    page = client.get("/account/tokens").get_data(as_text=True)
+    assert "以您的身份" in page and "本组织自有系统" not in page
