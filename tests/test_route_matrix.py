@@ -203,6 +203,7 @@ EXPECTED: dict[str, Any] = {
     # omissions, consent and my data (issue 9: mydata)
     "mydata.missing_records": VOL,
     "mydata.privacy": VOL,
+    "mydata.language": VOL,
     "mydata.data": VOL,
     "mydata.download": VOL,
     "mydata.queue": ORG,

@@ -36,13 +36,15 @@ def w(app, make):
 def choose(client, w, shown):
     response = client.put(PREFS, json={"public_activities": shown}, headers=w.auth("volunteer"))
     assert response.status_code == 200, response.get_json()
-    assert response.get_json() == {"public_activities": shown}
+    assert response.get_json() == {"public_activities": shown, "locale": "zh"}
 
 
 def test_the_choice_is_totals_only_by_default_and_can_be_changed(client, w):
-    assert client.get(PREFS, headers=w.auth("volunteer")).get_json() == {"public_activities": False}
+    shown = client.get(PREFS, headers=w.auth("volunteer")).get_json()
+    assert shown == {"public_activities": False, "locale": "zh"}
     choose(client, w, True)
-    assert client.get(PREFS, headers=w.auth("volunteer")).get_json() == {"public_activities": True}
+    shown = client.get(PREFS, headers=w.auth("volunteer")).get_json()
+    assert shown == {"public_activities": True, "locale": "zh"}
     (volunteer,) = w.rows(Volunteer, Volunteer.id == w.volunteer.id)
     assert volunteer.public_activities is True
     (entry,) = w.rows(AuditEntry, AuditEntry.action == "volunteer.public_activities")
@@ -51,7 +53,8 @@ def test_the_choice_is_totals_only_by_default_and_can_be_changed(client, w):
     }
     # the other volunteer's choice is their own
     assert client.get(PREFS, headers=w.auth("other_volunteer")).get_json() == {
-        "public_activities": False
+        "public_activities": False,
+        "locale": "zh",
     }
 
 
@@ -60,8 +63,8 @@ def test_the_choice_is_totals_only_by_default_and_can_be_changed(client, w):
     [
         ({"public_activities": "yes"}, "public_activities", "bool_type"),
         ({"public_activities": 1}, "public_activities", "bool_type"),
-        ({}, "public_activities", "missing"),
-        ({"public_activities": True, "locale": "en"}, "locale", "extra_forbidden"),
+        ({"locale": "fr"}, "locale", "literal_error"),
+        ({"public_activities": True, "language": "en"}, "language", "extra_forbidden"),
     ],
 )
 def test_bad_choices_are_refused(client, w, body, field, rule):
@@ -123,3 +126,38 @@ def test_the_public_pages_show_activities_only_with_consent(client, w):
         html = _page_text(page())
         assert "社区敬老服务" in html and "防汛值守" in html, name
         assert "chose to show only the total hours" not in html, name
+
+
+def test_the_volunteer_chooses_the_language_of_their_messages(app, client, w, make):
+    from sqlalchemy import select
+
+    from verifier.crypto.encryption import get_cipher
+    from verifier.db import get_session
+    from verifier.notifications.models import OutboxMessage
+    from verifier.notifications.services import body_place
+
+    changed = client.put(PREFS, json={"locale": "en"}, headers=w.auth("volunteer"))
+    assert changed.get_json() == {"public_activities": False, "locale": "en"}
+    # the next receipt is in English
+    make.record(w.org, w.volunteer, actor=w.admin, started_at=days_ago(3))
+    with app.app_context():
+        session = get_session()
+        message = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.kind == "record_receipt")
+            .order_by(OutboxMessage.id.desc())
+        ).first()
+        assert message.locale == "en"
+        body = get_cipher().open_text(message.body_enc, body_place(message.id))
+        assert "record" in body.lower() and "记录" not in body
+
+
+def test_the_privacy_page_sets_the_message_language(client, w):
+    from support import login
+
+    login(client, w.user.email)
+    page = client.get("/me/privacy").get_data(as_text=True)
+    assert 'id="message-language"' in page
+    saved = client.post("/me/language", data={"language-locale": "en"})
+    assert saved.status_code == 302
+    assert client.get(PREFS, headers=w.auth("volunteer")).get_json()["locale"] == "en"

@@ -21,7 +21,7 @@ from verifier.auth.services import authenticate
 from verifier.certificates.models import Certificate, VerificationEvent
 from verifier.complaints.models import CertificateRequest, CorrectionRequest, MissingRecordRequest
 from verifier.db import utcnow
-from verifier.errors import FieldError, Forbidden
+from verifier.errors import FieldError, Forbidden, ValidationError
 from verifier.notifications.models import OutboxMessage
 from verifier.orgs.models import Organisation
 from verifier.records.models import RecordConfirmation, RecordRevision, ServiceRecord
@@ -72,6 +72,27 @@ def shows_activities(session: Session, volunteer_id: int) -> bool:
     """Tell whether public verification pages may name the activities of this volunteer."""
     volunteer = surviving_volunteer(session, volunteer_id)
     return bool(volunteer is not None and volunteer.public_activities)
+
+
+MESSAGE_LOCALES = ("zh", "en")
+
+
+def set_message_locale(session: Session, actor: User, locale: str) -> User:
+    """Choose the language of the messages sent to the volunteer (receipts, answers, codes)."""
+    if locale not in MESSAGE_LOCALES:
+        raise ValidationError(_("choose zh or en"), field="locale", rule="one_of")
+    if actor.locale != locale:
+        actor.locale = locale
+        session.flush()
+        record_event(
+            session,
+            actor,
+            "account.locale",
+            "user",
+            actor.id,
+            details={"locale": locale},
+        )
+    return actor
 
 
 def set_public_activities(session: Session, actor: User, shown: bool) -> Volunteer:

@@ -17,6 +17,7 @@ from verifier.portal.mydata import (
     confirm_password,
     export_my_data,
     own_volunteer,
+    set_message_locale,
     set_public_activities,
 )
 from verifier.portal.mydata_export import MyDataExport
@@ -200,8 +201,9 @@ def refuse_missing_record_api(missing_id: int) -> Any:
     response=Preferences,
 )
 def get_preferences_api() -> Any:
-    volunteer = own_volunteer(get_session(), require_actor())
-    return answer(Preferences(public_activities=volunteer.public_activities))
+    actor = require_actor()
+    volunteer = own_volunteer(get_session(), actor)
+    return answer(Preferences(public_activities=volunteer.public_activities, locale=actor.locale))
 
 
 @bp.put("/me/preferences")
@@ -211,14 +213,22 @@ def get_preferences_api() -> Any:
     tag="me",
     description="`public_activities`: true shows the activity names and their hours on the "
     "public verification pages and API answers of every certificate of the volunteer, issued "
-    "or to come; false (the default) shows only the total hours. Applies at once.",
+    "or to come; false (the default) shows only the total hours. Applies at once. `locale`: "
+    "the language of the messages sent to the volunteer. A field left out stays as it is.",
     body=PreferencesUpdate,
     response=Preferences,
 )
 def set_preferences_api() -> Any:
     body = read_json(PreferencesUpdate)
-    volunteer = set_public_activities(get_session(), require_actor(), body.public_activities)
-    return answer(Preferences(public_activities=volunteer.public_activities))
+    session, actor = get_session(), require_actor()
+    if body.locale is not None:
+        set_message_locale(session, actor, body.locale)
+    volunteer = (
+        own_volunteer(session, actor)
+        if body.public_activities is None
+        else set_public_activities(session, actor, body.public_activities)
+    )
+    return answer(Preferences(public_activities=volunteer.public_activities, locale=actor.locale))
 
 
 EXPORT_TEXT = (

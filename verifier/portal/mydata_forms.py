@@ -71,6 +71,14 @@ class PrivacyForm(FlaskForm):
     )
 
 
+class LanguageForm(FlaskForm):
+    locale = RadioField(
+        _l("Messages to me (receipts, answers, codes) in"),
+        choices=[SelectChoice("zh", "中文"), SelectChoice("en", "English")],
+        validators=[InputRequired(message=_l("choose one"))],
+    )
+
+
 class ExportForm(FlaskForm):
     password = PasswordField(
         _l("Your password"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import Field, StrictBool
 
@@ -175,12 +176,20 @@ class Preferences(OutputModel):
         description="true: public verification pages of the volunteer's certificates name the "
         "activities and their hours; false (the default): they show only the total hours."
     )
+    locale: Literal["zh", "en"] = Field(
+        "zh", description="The language of the messages sent to the volunteer."
+    )
 
 
 class PreferencesUpdate(InputModel):
-    public_activities: StrictBool = Field(
+    public_activities: StrictBool | None = Field(
+        None,
         description="Show activity names on public verification pages (true) or only the "
-        "totals (false). Applies at once, to certificates already issued too."
+        "totals (false). Applies at once, to certificates already issued too. Left out: "
+        "unchanged.",
+    )
+    locale: Literal["zh", "en"] | None = Field(
+        None, description="The language of the messages sent to the volunteer. Left out: unchanged."
     )
 
 

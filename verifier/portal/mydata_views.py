@@ -20,6 +20,7 @@ from verifier.portal.mydata import (
     confirm_password,
     export_my_data,
     own_volunteer,
+    set_message_locale,
     set_public_activities,
 )
 from verifier.portal.mydata_export import MyDataExport
@@ -28,6 +29,7 @@ from verifier.portal.mydata_forms import (
     SHOW_ACTIVITIES,
     SHOW_TOTALS,
     ExportForm,
+    LanguageForm,
     MissingRecordForm,
     PrivacyForm,
     RefuseForm,
@@ -158,12 +160,27 @@ def privacy() -> Any:
         return redirect(url_for("mydata.privacy"))
     if request.method == "POST":
         status = 422
+    language = LanguageForm(prefix="language", locale=actor.locale)
     return render_template(
         "mydata/privacy.html",
         form=form,
+        language=language,
         volunteer=volunteer,
         notice_path=PRIVACY_NOTICE_PATH,
     ), status
+
+
+@bp.post("/me/language")
+@roles(VOLUNTEER)
+def language() -> Any:
+    """Choose the language of the messages sent to the volunteer."""
+    form = LanguageForm(prefix="language")
+    if form.validate_on_submit():
+        set_message_locale(get_session(), require_actor(), form.locale.data)
+        flash(_("Saved: messages to you will be in this language"), "success")
+    else:
+        flash(_("Choose a language for your messages"), "error")
+    return redirect(url_for("mydata.privacy"))
 
 
 @bp.route("/me/data", methods=["GET", "POST"])
