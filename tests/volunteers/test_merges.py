@@ -411,3 +411,38 @@ def test_a_merge_moves_the_persons_own_account_and_requests_to_the_kept_row(
     assert {r["id"] for r in mine} >= {r.id for r in world["twin_records"] + world["kept_records"]}
     requests = client.get("/api/v1/me/certificate-requests", headers=bearer(token)).get_json()
     assert [r["id"] for r in requests["items"]] == [asked.get_json()["id"]]
+
+
+def test_when_both_rows_had_accounts_each_reads_the_persons_certificates_and_requests(
+    app, client, cli, world
+):
+    make, twin, kept = world["make"], world["twin"], world["kept"]
+    kept_token = make.token(make.volunteer_user(kept))
+    twin_account = make.volunteer_user(twin)
+    twin_token = make.token(twin_account)
+    asked = client.post(
+        "/api/v1/me/certificate-requests",
+        json={
+            "organisation_uscc": world["org_b"].uscc,
+            "period_from": (date.today() - timedelta(days=60)).isoformat(),
+            "period_to": date.today().isoformat(),
+        },
+        headers=bearer(twin_token),
+    ).get_json()
+
+    _merge(cli, world)
+
+    number = number_display(world["cert"].number)
+    for token in (kept_token, twin_token):
+        mine = client.get("/api/v1/me/certificates", headers=bearer(token)).get_json()["items"]
+        assert [c["number"] for c in mine] == [number]
+        requests = client.get("/api/v1/me/certificate-requests", headers=bearer(token))
+        assert [r["id"] for r in requests.get_json()["items"]] == [asked["id"]]
+        one = client.get(f"/api/v1/me/certificate-requests/{asked['id']}", headers=bearer(token))
+        assert one.status_code == 200
+        pdf = client.get(f"/api/v1/certificates/{number}/certificate.pdf", headers=bearer(token))
+        assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    with app.app_context():
+        from verifier.auth.models import User
+
+        assert get_session().get(User, twin_account.id).volunteer_id == twin.id  # kept its row

@@ -39,7 +39,7 @@ from verifier.text import check_characters, search_text
 from verifier.timeutil import format_hours
 from verifier.volunteers.locks import lock_volunteer
 from verifier.volunteers.models import Volunteer
-from verifier.volunteers.services import is_member
+from verifier.volunteers.services import is_member, surviving_volunteer
 
 STATUS_LIST_LENGTH = 131_072  # entries per Bitstring Status List (16 KiB), the minimum for privacy
 ISSUE_ACTION = "certificate.issue"
@@ -353,8 +353,12 @@ def visible_certificate(session: Session, actor: User, number: str) -> Certifica
     cert = session.scalars(select(Certificate).where(Certificate.number == canonical)).first()
     if cert is None or (actor.is_org_user and cert.organisation_id != actor.organisation_id):
         raise NotFound(_("no such certificate"))
-    if actor.is_volunteer and cert.volunteer_id != actor.volunteer_id:
-        raise NotFound(_("no such certificate"))  # a volunteer reaches only their own
+    if actor.is_volunteer:
+        # a volunteer reaches only their own: the certificates of their person (a merged-away
+        # row's account stands for the row it was merged into, where the certificates moved)
+        own = surviving_volunteer(session, actor.volunteer_id) if actor.volunteer_id else None
+        if own is None or cert.volunteer_id != own.id:
+            raise NotFound(_("no such certificate"))
     return cert
 
 

@@ -37,6 +37,7 @@ from verifier.text import check_characters
 from verifier.timeutil import format_hours, local_today
 from verifier.volunteers.locks import lock_volunteer
 from verifier.volunteers.models import Membership, Volunteer
+from verifier.volunteers.services import surviving_volunteer
 from verifier.workdays import add_working_days
 
 ANSWER_WORKING_DAYS = 10  # the organisation answers within 10 working days
@@ -52,7 +53,11 @@ PENDING = CertificateRequestStatus.PENDING
 
 def own_volunteer(session: Session, actor: User) -> Volunteer:
     """Return the signed-in volunteer's own volunteer row (only volunteers have one)."""
-    volunteer = session.get(Volunteer, actor.volunteer_id) if actor.is_volunteer else None
+    volunteer = (
+        surviving_volunteer(session, actor.volunteer_id)
+        if actor.is_volunteer and actor.volunteer_id is not None
+        else None
+    )
     if volunteer is None:
         raise Forbidden(_("only a volunteer signed in to their own account may do this"))
     return volunteer
@@ -191,7 +196,11 @@ def request_certificate(
 def own_request(session: Session, actor: User, request_id: int) -> CertificateRequest:
     """Return one of the volunteer's own requests; another volunteer's answers 404."""
     request = session.get(CertificateRequest, request_id)
-    if request is None or not actor.is_volunteer or request.volunteer_id != actor.volunteer_id:
+    if (
+        request is None
+        or not actor.is_volunteer
+        or request.volunteer_id != own_volunteer(session, actor).id
+    ):
         raise NotFound(_("no such certificate request"))
     return request
 

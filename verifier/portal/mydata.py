@@ -26,20 +26,7 @@ from verifier.notifications.models import OutboxMessage
 from verifier.orgs.models import Organisation
 from verifier.records.models import RecordConfirmation, RecordRevision, ServiceRecord
 from verifier.volunteers.models import Membership, Volunteer
-from verifier.volunteers.services import reveal_id_number
-
-# a volunteer row merged into another is the same person; a chain is never longer than this
-_MERGE_DEPTH = 20
-
-
-def surviving_volunteer(session: Session, volunteer_id: int) -> Volunteer | None:
-    """Return the volunteer row a row stands for now: itself, or the row it was merged into."""
-    volunteer = session.get(Volunteer, volunteer_id)
-    for _step in range(_MERGE_DEPTH):
-        if volunteer is None or volunteer.merged_into_id is None:
-            break
-        volunteer = session.get(Volunteer, volunteer.merged_into_id)
-    return volunteer
+from verifier.volunteers.services import reveal_id_number, surviving_volunteer
 
 
 def own_volunteer(session: Session, actor: User) -> Volunteer:
@@ -52,6 +39,10 @@ def own_volunteer(session: Session, actor: User) -> Volunteer:
     if volunteer is None:
         raise Forbidden(_("only a volunteer's own account may do this"))
     return volunteer
+
+
+# a volunteer row merged into another is the same person; a chain is never longer than this
+_MERGE_DEPTH = 20
 
 
 def person_ids(session: Session, volunteer: Volunteer) -> list[int]:

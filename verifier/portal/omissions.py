@@ -34,13 +34,13 @@ from verifier.labels import RECORD_FIELD
 from verifier.notifications.services import contains_id_number
 from verifier.orgs.models import Organisation
 from verifier.paging import paginate
-from verifier.portal.mydata import own_volunteer, surviving_volunteer
+from verifier.portal.mydata import own_volunteer
 from verifier.records.models import RecordSource, ServiceRecord
 from verifier.records.services import RecordInput, check_service_times, create_record
 from verifier.text import clean_text
 from verifier.timeutil import format_hours, local_today, to_local
 from verifier.volunteers.models import Volunteer
-from verifier.volunteers.services import is_member
+from verifier.volunteers.services import is_member, surviving_volunteer
 from verifier.workdays import add_working_days
 
 ANSWER_WORKING_DAYS = 10

@@ -377,3 +377,17 @@ def is_id_number_query(query: str) -> bool:
 def reveal_id_number(volunteer: Volunteer) -> str:
     """Decrypt a volunteer's ID number (for matching, never for display)."""
     return get_cipher().open_text(volunteer.id_number_enc, id_number_place(volunteer.id))
+
+
+# a volunteer row merged into another is the same person; a chain is never longer than this
+_MERGE_DEPTH = 20
+
+
+def surviving_volunteer(session: Session, volunteer_id: int) -> Volunteer | None:
+    """Return the volunteer row a row stands for now: itself, or the row it was merged into."""
+    volunteer = session.get(Volunteer, volunteer_id)
+    for _step in range(_MERGE_DEPTH):
+        if volunteer is None or volunteer.merged_into_id is None:
+            break
+        volunteer = session.get(Volunteer, volunteer.merged_into_id)
+    return volunteer
