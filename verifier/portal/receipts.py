@@ -18,12 +18,15 @@ from verifier.accounts.contact import notify_volunteer
 from verifier.complaints.models import CorrectionRequest, CorrectionStatus
 from verifier.notifications.models import OutboxMessage
 from verifier.portal.record_labels import MY_RECORD_STATUS
-from verifier.portal.record_schemas import record_url
+from verifier.portal.record_schemas import my_records_url, record_url
 from verifier.portal.records import status_of
 from verifier.records.models import RecordRevision, ServiceRecord
 from verifier.timeutil import format_hours, to_local
 
 RECEIPT_KIND = "record_receipt"
+# one message per volunteer for the records an import wrote in one transaction
+IMPORT_KIND = "records_imported"
+IMPORT_LINES = 20  # records listed by name in one message; the rest are counted
 ANSWER_KIND = "dispute_answer"
 # An ID number typed into a record's free text must not travel in a message (the outbox refuses
 # one): the same pattern as verifier.notifications.services, masked.
@@ -137,3 +140,54 @@ def send_dispute_answer(session: Session, request: CorrectionRequest) -> OutboxM
         return subject, "\n".join(str(line) for line in lines)
 
     return notify_volunteer(session, record.volunteer, kind=ANSWER_KIND, render=render)
+
+
+def send_import_digest(
+    session: Session, volunteer_id: int, record_ids: list[int]
+) -> OutboxMessage | None:
+    """Tell the volunteer, in one message, of the records an import wrote about them."""
+    records = list(
+        session.scalars(
+            select(ServiceRecord)
+            # a row rolled back since (a rejected row, a dry run) is simply not found; its id,
+            # reused by another row, counts only if that row is this volunteer's too
+            .where(
+                ServiceRecord.id.in_(set(record_ids)),
+                ServiceRecord.volunteer_id == volunteer_id,
+            )
+            .order_by(ServiceRecord.started_at, ServiceRecord.id)
+        )
+    )
+    if not records:
+        return None
+    org = _safe(records[0].organisation.name)
+    total = sum(r.minutes for r in records)
+    shown = [
+        (f"{to_local(r.started_at):%Y-%m-%d}", _safe(r.activity), format_hours(r.minutes))
+        for r in records[:IMPORT_LINES]
+    ]
+    more = len(records) - len(shown)
+    link = my_records_url()
+
+    def render() -> tuple[str, str]:
+        subject = _("Service records imported: %(org)s", org=org)
+        lines = [
+            _(
+                "%(org)s has recorded %(n)d stretches of volunteer service for you, %(hours)s "
+                "hours in all:",
+                org=org,
+                n=len(records),
+                hours=format_hours(total),
+            ),
+            "",
+        ]
+        lines += [f"{day}  {activity}  {hours}" for day, activity, hours in shown]
+        if more:
+            lines.append(_("… and %(n)d more", n=more))
+        lines += [
+            "",
+            _("Are they right? Confirm them, or dispute one that is wrong: %(link)s", link=link),
+        ]
+        return subject, "\n".join(str(line) for line in lines)
+
+    return notify_volunteer(session, records[0].volunteer, kind=IMPORT_KIND, render=render)

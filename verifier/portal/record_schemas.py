@@ -22,6 +22,11 @@ def record_url(record_id: int) -> str:
     return f"{current_app.config['BASE_URL']}/me/records/{record_id}"
 
 
+def my_records_url() -> str:
+    """The volunteer's own page, listing every record about them."""
+    return f"{current_app.config['BASE_URL']}/me"
+
+
 class OrganisationRef(OutputModel):
     id: int
     name: str
