@@ -32,6 +32,8 @@ def test_production_needs_https_and_a_data_key(monkeypatch):
         ("VERIFIER_BASE_URL", "ftp://x", "http"),
         ("VERIFIER_IMPORT_MAX_BYTES", "lots", "VERIFIER_IMPORT_MAX_BYTES"),
         ("VERIFIER_ENV", "staging", "VERIFIER_ENV"),
+        ("VERIFIER_STATUS_LIST_VALID_HOURS", "0", "STATUS_LIST_VALID_HOURS must be positive"),
+        ("VERIFIER_STATUS_LIST_VALID_HOURS", "a day", "VERIFIER_STATUS_LIST_VALID_HOURS"),
     ],
 )
 def test_invalid_settings_name_the_variable(monkeypatch, name, value, message):

@@ -115,6 +115,13 @@ SETTINGS: tuple[Setting, ...] = (
         doc="web worker processes (gunicorn.conf.py sets it); else WEB_CONCURRENCY, else 1",
     ),
     Setting("PROXY_HOPS", "VERIFIER_PROXY_HOPS", 0, _int, doc="trusted reverse proxies in front"),
+    Setting(
+        "STATUS_LIST_VALID_HOURS",
+        "VERIFIER_STATUS_LIST_VALID_HOURS",
+        24,
+        _int,
+        doc="hours a signed status list stays valid (validUntil); re-signed when half is left",
+    ),
     Setting("IMPORT_MAX_BYTES", "VERIFIER_IMPORT_MAX_BYTES", 20 * 1024 * 1024, _int),
     # caps on what an import file may hold, checked before its rows are read (README: Importing)
     Setting("IMPORT_MAX_ROWS", "VERIFIER_IMPORT_MAX_ROWS", 100_000, _int),
@@ -318,6 +325,7 @@ def _validate(values: dict[str, Any]) -> None:
         "JOB_HEARTBEAT_SECONDS",
         "JOB_STALE_SECONDS",
         "JOB_MAX_ATTEMPTS",
+        "STATUS_LIST_VALID_HOURS",
     ):
         if int(values[key]) <= 0:
             raise ConfigError(f"{key} must be positive")

@@ -2,6 +2,7 @@
 
 import verifier.accounts.models  # noqa: F401  (invitations, one-time codes)
 import verifier.complaints.models  # noqa: F401  (complaints, volunteers' requests)
+import verifier.credentials.models  # noqa: F401  (signed status lists)
 import verifier.jobs.models  # noqa: F401  (jobs and their files)
 import verifier.notifications.models  # noqa: F401  (the outbox)
 import verifier.spotchecks.models  # noqa: F401  (plans, campaigns, samples, assignments)

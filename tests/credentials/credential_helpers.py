@@ -35,8 +35,15 @@ def public_key_from_did(did_document: dict[str, Any], method_id: str) -> Ed25519
 
 
 def verify_eddsa_jcs_2022(document: dict[str, Any], did_document: dict[str, Any]) -> None:
-    """Verify a document's eddsa-jcs-2022 proof (vc-di-eddsa, section 3.3); raise on failure."""
+    """Verify a document's eddsa-jcs-2022 proof (vc-di-eddsa, section 3.3); raise on failure.
+
+    A proof set (an array, VC 2.0) holds exactly one proof here; each proof of a set signs the
+    document without its `proof` member (Data Integrity, proof sets).
+    """
     proof = document["proof"]
+    if isinstance(proof, list):
+        assert len(proof) == 1
+        proof = proof[0]
     assert proof["type"] == "DataIntegrityProof"
     assert proof["cryptosuite"] == "eddsa-jcs-2022"
     assert proof["proofPurpose"] == "assertionMethod"

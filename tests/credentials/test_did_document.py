@@ -58,7 +58,7 @@ def test_retired_keys_stay_listed_and_verify_old_credentials(app, client, world)
     assert len(did["assertionMethod"]) == 2
     verify_eddsa_jcs_2022(old, did)
     new = credential(client, world)
-    assert new["proof"]["verificationMethod"] != old["proof"]["verificationMethod"]
+    assert new["proof"][0]["verificationMethod"] != old["proof"][0]["verificationMethod"]
     verify_eddsa_jcs_2022(new, did)
 
 
@@ -87,7 +87,7 @@ def test_a_proof_made_by_a_stranger_key_fails(client, world):
     forged = signing.create_data_integrity_proof(
         unsecured,
         signing.generate_private_key(),
-        verification_method=vc["proof"]["verificationMethod"],
+        verification_method=vc["proof"][0]["verificationMethod"],
     )
     with pytest.raises(InvalidSignature):
         verify_eddsa_jcs_2022(forged, did)

@@ -407,3 +407,36 @@ def test_sign_refuses_a_bad_kid_or_a_huge_payload(key, kid):
         signing.sign_compact_jws(PAYLOAD, key, "")
     with pytest.raises(MalformedToken, match="exceed"):
         signing.sign_compact_jws({"x": "a" * signing.MAX_TOKEN_LENGTH}, key, kid)
+
+
+def test_a_token_resigned_with_alg_ed25519_verifies(key, kid, token, lookup):
+    # RFC 9864's fully specified name for the same Ed25519 signature: same key, same checks.
+    header = {"alg": "Ed25519", "kid": kid, "typ": signing.TOKEN_TYPE}
+    resigned = resign(key, header, token.split(".")[1])
+    decoded = signing.verify_compact_jws(resigned, lookup)
+    assert decoded.header["alg"] == "Ed25519"
+    assert decoded.payload == PAYLOAD
+
+
+def test_a_token_signed_by_joserfc_with_alg_ed25519_verifies(key, kid, lookup):
+    jwk = {k: v for k, v in signing.public_jwk(key.public_key()).items() if k != "alg"}
+    private = {**jwk, "d": b64(signing.private_key_to_raw(key))}
+    header = {"alg": "Ed25519", "kid": kid, "typ": signing.TOKEN_TYPE}
+    token = jws.serialize_compact(
+        header,
+        json.dumps(PAYLOAD).encode(),
+        KeySet.import_key_set({"keys": [private]}).keys[0],
+        algorithms=["Ed25519"],
+    )
+    assert signing.verify_compact_jws(token, lookup).payload == PAYLOAD
+
+
+@pytest.mark.parametrize("alg", ["none", "HS256", "ES256", "EdDSA ", "ed25519", "Ed448", 25519])
+def test_other_algs_still_fail_even_when_correctly_signed(key, kid, token, lookup, alg):
+    forged = resign(key, {"alg": alg, "kid": kid, "typ": signing.TOKEN_TYPE}, token.split(".")[1])
+    with pytest.raises(MalformedToken, match="alg"):
+        signing.verify_compact_jws(forged, lookup)
+
+
+def test_issuing_keeps_eddsa(token):
+    assert json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))["alg"] == "EdDSA"

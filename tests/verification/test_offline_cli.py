@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.server
 import io
 import json
@@ -17,6 +18,8 @@ from verifier import create_app
 from verifier.certificates.qr import render_qr_png
 from verifier.certificates.services import number_display
 from verifier.crypto import signing
+from verifier.db import get_session
+from verifier.keys.services import active_key, private_key_of
 
 ID_NUMBER = "11010119900307002X"
 # An address where no database answers: the command must never need one.
@@ -252,3 +255,16 @@ def _valid_number():
     from verifier.certificates.numbers import new_certificate_number
 
     return new_certificate_number().replace("-", "")
+
+
+@pytest.mark.parametrize(("alg", "exit_ok"), [("Ed25519", True), ("none", False), ("HS256", False)])
+def test_a_token_resigned_with_alg_ed25519_verifies_offline(app, offline, issued, alg, exit_ok):
+    header, payload, _sig = issued["cert"].token.split(".")
+    fields = json.loads(base64.urlsafe_b64decode(header + "=="))
+    new_header = signing.b64url_encode(json.dumps({**fields, "alg": alg}).encode())
+    with app.app_context():
+        key = private_key_of(active_key(get_session()))
+    signature = signing.b64url_encode(key.sign(f"{new_header}.{payload}".encode()))
+    result = offline(f"{new_header}.{payload}.{signature}", "--jwks", issued["jwks_file"])
+    assert (result.exit_code == 0) is exit_ok, result.output
+    assert ("SIGNATURE VALID" in result.output) is exit_ok

@@ -1,5 +1,6 @@
 """Issue a certificate, then verify it through /v/ and /verify in every state it can be in."""
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -230,3 +231,32 @@ def test_identity_match_is_rate_limited(client, issued):
         for i in range(11)
     ]
     assert codes[-1] == 429
+
+
+def _resigned_with_alg(app, token, alg):
+    """The same token and key, with the header's alg replaced (RFC 9864 names it Ed25519)."""
+    header, payload, _sig = token.split(".")
+    fields = json.loads(base64.urlsafe_b64decode(header + "=="))
+    fields["alg"] = alg
+    new_header = signing.b64url_encode(json.dumps(fields).encode())
+    with app.app_context():
+        key = private_key_of(active_key(get_session()))
+    signature = key.sign(f"{new_header}.{payload}".encode())
+    return f"{new_header}.{payload}.{signing.b64url_encode(signature)}"
+
+
+def test_a_token_with_alg_ed25519_passes_the_signature_check_and_other_algs_do_not(
+    app, client, issued
+):
+    token = issued["cert"].token
+    resigned = _resigned_with_alg(app, token, "Ed25519")
+    checks = client.post("/api/v1/verifications", json={"token": resigned}).get_json()["checks"]
+    assert [(c["name"], c["ok"]) for c in checks[:3]] == [
+        ("format", True),
+        ("signature", True),
+        ("key_status", True),
+    ]
+    # The ledger keeps the token as issued (alg EdDSA), so this copy is not the issued one.
+    assert checks[3]["name"] == "ledger" and checks[3]["ok"] is False
+    for alg in ("none", "HS256", "ES256", "ed25519"):
+        assert _status(client, _resigned_with_alg(app, token, alg))[0] == "malformed"

@@ -32,10 +32,13 @@ class CredentialOut(OutputModel):
     credentialSubject: dict[str, Any] = Field(
         description="The achievement: hours, period, volunteer number and masked name."
     )
-    credentialStatus: list[dict[str, Any]] = Field(
-        description="BitstringStatusListEntry for revocation and for suspension."
+    credentialStatus: dict[str, Any] = Field(
+        description="One BitstringStatusListEntry, statusPurpose message, statusSize 2: "
+        "0x0 valid, 0x1 suspended, 0x2 revoked."
     )
-    proof: dict[str, Any] = Field(description="DataIntegrityProof, cryptosuite eddsa-jcs-2022.")
+    proof: list[dict[str, Any]] = Field(
+        description="A proof set of one DataIntegrityProof, cryptosuite eddsa-jcs-2022."
+    )
 
 
 @bp.get("/certificates/<string(maxlength=64):number>/credential.json")
@@ -47,9 +50,10 @@ class CredentialOut(OutputModel):
         "Answers `application/vc`: a Verifiable Credential 2.0 of types VerifiableCredential "
         "and OpenBadgeCredential (achievementType CommunityService), issued by the platform's "
         "did:web (see /.well-known/did.json) in the name of the organisation, with the hours, "
-        "the period, the volunteer number and the masked name (never the ID number), two "
-        "BitstringStatusListEntry entries (revocation, suspension), and a Data Integrity proof "
-        "(cryptosuite eddsa-jcs-2022) made with the active key. See docs/verification.md. "
+        "the period, the volunteer number and the masked name (never the ID number), one "
+        "BitstringStatusListEntry (statusPurpose message, statusSize 2: valid, suspended, "
+        "revoked), and a Data Integrity proof (cryptosuite eddsa-jcs-2022, in a proof array) "
+        "made with the active key. See docs/verification.md. "
         "The number is accepted grouped or not, in any case. Another organisation's "
         "certificate answers 404; a volunteer downloads their own certificates only."
     ),

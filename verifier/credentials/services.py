@@ -9,18 +9,22 @@ in `issuer.otherIdentifier`. See docs/verification.md for the whole mapping.
 from __future__ import annotations
 
 import gzip
+import hashlib
+import json
 import uuid
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from verifier.certificates.models import Certificate
 from verifier.certificates.services import STATUS_LIST_LENGTH, activities_of, number_display
 from verifier.certificates.states import CertificateStatus
+from verifier.credentials.models import SignedStatusList
 from verifier.crypto import signing
 from verifier.db import utcnow
 from verifier.errors import NotFound
@@ -32,8 +36,19 @@ from verifier.timeutil import format_hours, local_zone
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 DID_CONTEXT = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]
-STATUS_PURPOSES = ("revocation", "suspension")
-STATUS_LIST_MAX_AGE = 60  # seconds a status list may be cached (HTTP max-age and the list's ttl)
+# "message" is what new credentials reference (one credentialStatus entry, as the OB 3.0 schema
+# wants); "revocation" and "suspension" stay for the credentials handed out before it.
+STATUS_PURPOSES = ("message", "revocation", "suspension")
+STATUS_SIZE = {"message": 2, "revocation": 1, "suspension": 1}
+MESSAGE_VALID, MESSAGE_SUSPENDED, MESSAGE_REVOKED = 0, 1, 2
+# The spec wants one message per value that statusSize allows; 0x3 is never set.
+STATUS_MESSAGES = (
+    {"status": "0x0", "message": "valid"},
+    {"status": "0x1", "message": "suspended"},
+    {"status": "0x2", "message": "revoked"},
+    {"status": "0x3", "message": "unused"},
+)
+STATUS_LIST_MAX_AGE = 300  # seconds a status list may be cached (HTTP max-age and the list's ttl)
 # status_index is a 32-bit column, so list numbers stop here
 MAX_STATUS_LIST = 2**31 // STATUS_LIST_LENGTH - 1
 # Certificates in these states are set in the revocation list: neither can become valid again.
@@ -119,21 +134,20 @@ def did_document(session: Session, base_url: str) -> dict[str, Any]:
     }
 
 
-def _status_entries(cert: Certificate, base_url: str) -> list[dict[str, Any]]:
+def _status_entry(cert: Certificate, base_url: str) -> dict[str, Any]:
+    """Return the credential's one BitstringStatusListEntry: a 2-bit message (valid, suspended,
+    revoked), so that both revocation and suspension stay visible in a single entry."""
     list_number, position = divmod(cert.status_index, STATUS_LIST_LENGTH)
-    entries = []
-    for purpose in STATUS_PURPOSES:
-        url = status_list_url(base_url, list_number, purpose)
-        entries.append(
-            {
-                "id": f"{url}#{position}",
-                "type": "BitstringStatusListEntry",
-                "statusPurpose": purpose,
-                "statusListIndex": str(position),
-                "statusListCredential": url,
-            }
-        )
-    return entries
+    url = status_list_url(base_url, list_number, "message")
+    return {
+        "id": f"{url}#{position}",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": "message",
+        "statusListIndex": str(position),
+        "statusSize": STATUS_SIZE["message"],
+        "statusMessage": [dict(message) for message in STATUS_MESSAGES],
+        "statusListCredential": url,
+    }
 
 
 def certificate_credential(session: Session, cert: Certificate, base_url: str) -> dict[str, Any]:
@@ -214,13 +228,15 @@ def certificate_credential(session: Session, cert: Certificate, base_url: str) -
             "result": [{"type": ["Result"], "resultDescription": hours_id, "value": hours}],
             "narrative": narrative,
         },
-        "credentialStatus": _status_entries(cert, base_url),
+        "credentialStatus": _status_entry(cert, base_url),
     }
-    return _secure(session, credential, base_url)
+    secured = _secure(session, credential, base_url)
+    # A proof set of one (VC 2.0 allows either form; the OB 3.0 schema wants the array).
+    return {**secured, "proof": [secured["proof"]]}
 
 
-def status_list_bits(session: Session, list_number: int, purpose: str) -> bytes:
-    """Return one status list as bytes, bit i (MSB first) set when entry i is revoked/suspended.
+def _flagged_positions(session: Session, list_number: int, purpose: str) -> list[int]:
+    """Return the positions in one list that are revoked, or suspended (purpose suspension).
 
     Revocation: revoked or superseded certificates, and those signed by a compromised key at or
     after its compromise time. Suspension: suspended certificates, and every certificate of an
@@ -257,10 +273,36 @@ def status_list_bits(session: Session, list_number: int, purpose: str) -> bytes:
                 ),
             )
         )
-    bits = bytearray(STATUS_LIST_LENGTH // 8)
-    for index in session.scalars(stmt):
-        position = index - start
-        bits[position // 8] |= 0x80 >> (position % 8)
+    return [index - start for index in session.scalars(stmt)]
+
+
+def _set_value(bits: bytearray, position: int, value: int, size: int) -> None:
+    """Write value into the size bits of an entry, most significant bit first (left-most)."""
+    for offset in range(size):
+        if value >> (size - 1 - offset) & 1:
+            index = position * size + offset
+            bits[index // 8] |= 0x80 >> (index % 8)
+
+
+def status_list_bits(session: Session, list_number: int, purpose: str) -> bytes:
+    """Return one status list as bytes, entry i at bits i*size.. (MSB first).
+
+    revocation and suspension: one bit, set when the certificate is revoked / suspended.
+    message: two bits per entry, the value of STATUS_MESSAGES (revoked wins over suspended).
+    """
+    size = STATUS_SIZE[purpose]
+    bits = bytearray(STATUS_LIST_LENGTH * size // 8)
+    if purpose == "message":
+        for position in _flagged_positions(session, list_number, "suspension"):
+            _set_value(bits, position, MESSAGE_SUSPENDED, size)
+        for position in _flagged_positions(session, list_number, "revocation"):
+            for offset in range(size):  # clear, then write: revoked wins
+                index = position * size + offset
+                bits[index // 8] &= ~(0x80 >> (index % 8)) & 0xFF
+            _set_value(bits, position, MESSAGE_REVOKED, size)
+    else:
+        for position in _flagged_positions(session, list_number, purpose):
+            _set_value(bits, position, 1, size)
     return bytes(bits)
 
 
@@ -269,10 +311,7 @@ def encode_status_list(bits: bytes) -> str:
     return "u" + signing.b64url_encode(gzip.compress(bits, mtime=0))
 
 
-def status_list_credential(
-    session: Session, list_number: int, purpose: str, base_url: str
-) -> dict[str, Any]:
-    """Return a BitstringStatusListCredential for one list and purpose, with its proof."""
+def _check_list_exists(session: Session, list_number: int, purpose: str) -> None:
     if purpose not in STATUS_PURPOSES or not 0 <= list_number <= MAX_STATUS_LIST:
         raise NotFound(_("no such status list"))
     start = list_number * STATUS_LIST_LENGTH
@@ -286,19 +325,79 @@ def status_list_credential(
     )
     if used is None:
         raise NotFound(_("no such status list"))
+
+
+def status_list_credential(
+    session: Session, list_number: int, purpose: str, base_url: str, *, valid_hours: int = 24
+) -> str:
+    """Return the signed BitstringStatusListCredential of one list and purpose, as JSON text.
+
+    Signed once per change: the stored credential is served while the list, the base URL and
+    the active key are unchanged and more than half of its validity is left; otherwise it is
+    signed again with validFrom now (the first request after the change) and stored.
+    """
+    _check_list_exists(session, list_number, purpose)
+    key = active_key(session)
+    encoded = encode_status_list(status_list_bits(session, list_number, purpose))
+    fingerprint = hashlib.sha256(f"{base_url}\n{key.kid}\n{encoded}".encode()).hexdigest()
+    validity = timedelta(hours=valid_hours)
+    now = utcnow()
+    stored = session.scalars(
+        select(SignedStatusList).where(
+            SignedStatusList.list_number == list_number, SignedStatusList.purpose == purpose
+        )
+    ).first()
+    if stored is not None and stored.fingerprint == fingerprint:
+        left = stored.valid_until - now
+        if left > validity / 2 and left <= validity:
+            return stored.document
     url = status_list_url(base_url, list_number, purpose)
+    now = now.replace(microsecond=0)
     document = {
         "@context": [VC_CONTEXT],
         "id": url,
         "type": ["VerifiableCredential", "BitstringStatusListCredential"],
         "issuer": platform_did(base_url),
-        "validFrom": _xsd(utcnow()),
+        "validFrom": _xsd(now),
+        "validUntil": _xsd(now + validity),
         "credentialSubject": {
             "id": f"{url}#list",
             "type": "BitstringStatusList",
             "statusPurpose": purpose,
-            "encodedList": encode_status_list(status_list_bits(session, list_number, purpose)),
+            "encodedList": encoded,
             "ttl": STATUS_LIST_MAX_AGE * 1000,
         },
     }
-    return _secure(session, document, base_url)
+    signed = signing.create_data_integrity_proof(
+        document,
+        private_key_of(key),
+        verification_method=verification_method(base_url, key.kid),
+        created=now,
+    )
+    text = json.dumps(signed, ensure_ascii=False, indent=2)
+    if stored is None:
+        stored = SignedStatusList(list_number=list_number, purpose=purpose)
+        try:
+            with session.begin_nested():
+                session.add(stored)
+                _fill(stored, fingerprint, text, now, validity)
+        except IntegrityError:
+            # Another request stored this list first; take its place.
+            stored = session.scalars(
+                select(SignedStatusList).where(
+                    SignedStatusList.list_number == list_number,
+                    SignedStatusList.purpose == purpose,
+                )
+            ).one()
+    _fill(stored, fingerprint, text, now, validity)
+    session.flush()
+    return text
+
+
+def _fill(
+    stored: SignedStatusList, fingerprint: str, text: str, now: datetime, validity: timedelta
+) -> None:
+    stored.fingerprint = fingerprint
+    stored.document = text
+    stored.valid_from = now
+    stored.valid_until = now + validity

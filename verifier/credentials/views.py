@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 
 from verifier.auth.access import public, require_actor, roles
 from verifier.auth.models import ORG_ROLES, REGULATOR_ROLES, VOLUNTEER
@@ -53,10 +54,23 @@ def did_json() -> Any:
 @bp.get(f"/credentials/status/<int(max={MAX_STATUS_LIST}):list_number>/<purpose>")
 @public
 def status_list(list_number: int, purpose: str) -> Any:
-    document = status_list_credential(
-        get_session(), list_number, purpose, current_app.config["BASE_URL"]
+    """Serve a status list as signed at its last change, with an ETag (If-None-Match: 304)."""
+    text = status_list_credential(
+        get_session(),
+        list_number,
+        purpose,
+        current_app.config["BASE_URL"],
+        valid_hours=current_app.config["STATUS_LIST_VALID_HOURS"],
     )
-    return vc_response(document, max_age=STATUS_LIST_MAX_AGE)
+    etag = hashlib.sha256(text.encode()).hexdigest()[:32]
+    if request.if_none_match.contains(etag):
+        response = current_app.response_class(status=304)
+    else:
+        response = current_app.response_class(text, mimetype=VC_MEDIA_TYPE)
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = f"public, max-age={STATUS_LIST_MAX_AGE}"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 @bp.get("/certificates/<string(maxlength=64):number>/credential.json")

@@ -28,6 +28,10 @@ from verifier.crypto.errors import (
 )
 
 ALGORITHM = "EdDSA"
+# What a verifier accepts: "EdDSA" and its fully specified successor "Ed25519" (RFC 9864), both
+# meaning an Ed25519 signature here. Issuing keeps "EdDSA" while major JOSE libraries catch up
+# (docs/verification.md).
+ACCEPTED_ALGORITHMS = frozenset({ALGORITHM, "Ed25519"})
 # Explicit typing (RFC 8725, section 3.11): a certificate token can never be taken for another
 # kind of JWT signed by the same key. "vsc" stands for volunteer service certificate; the value
 # is short because every header byte ends up in the QR code.
@@ -297,8 +301,10 @@ def _parse_json_object(data: bytes, what: str) -> dict[str, Any]:
 
 def _check_header(header: dict[str, Any], typ: str) -> None:
     alg = header.get("alg")
-    if alg != ALGORITHM:
-        raise MalformedToken(f"the alg must be {ALGORITHM}; {str(alg)[:20]!r} is not accepted")
+    if not isinstance(alg, str) or alg not in ACCEPTED_ALGORITHMS:
+        raise MalformedToken(
+            f"the alg must be {ALGORITHM} or Ed25519; {str(alg)[:20]!r} is not accepted"
+        )
     _check_kid(header.get("kid"))
     if header.get("typ") != typ:
         raise MalformedToken(f"the typ must be {typ}")
