@@ -221,6 +221,9 @@ EXPECTED: dict[str, Any] = {
     "api.set_preferences_api": VOL,
     "api.export_api": VOL,
     "api.export_confirmed_api": VOL,
+    # a supervisor revokes all of an organisation's certificates (issue 10: faults)
+    "supervision.revoke_all": {"regulator_supervisor"},
+    "api.revoke_organisation_certificates_api": {"regulator_supervisor"},
 }
 
 # A user of another organisation may reach these routes, but not organisation A's objects on them.

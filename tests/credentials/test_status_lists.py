@@ -125,14 +125,14 @@ def test_a_superseded_certificate_is_revoked_in_the_list(app, client, world):
     assert status_bits(client, world["certs"][1], "revocation") == 0
 
 
-def test_a_suspended_issuer_suspends_its_certificates_in_the_list(app, client, world):
+def test_a_suspended_issuer_leaves_its_earlier_certificates_out_of_the_list(app, client, world):
     with app.app_context():
         session = get_session()
         session.get(Organisation, world["org"].id).status = "suspended"
         session.commit()
-    assert status_bits(client, world["certs"][0], "suspension") == 1
-    assert status_bits(client, world["certs"][1], "suspension") == 1
-    assert message(client, world["certs"][0]) == "suspended"
+    assert status_bits(client, world["certs"][0], "suspension") == 0
+    assert status_bits(client, world["certs"][1], "suspension") == 0
+    assert message(client, world["certs"][0]) == "valid"
 
 
 def test_the_list_is_built_with_a_fixed_number_of_queries(app, client, world):

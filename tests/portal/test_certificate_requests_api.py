@@ -10,6 +10,8 @@ from certreq_helpers import build_world, make_overdue, messages_to, pdf_text, pe
 from sqlalchemy import select
 
 from verifier.audit.models import AuditEntry
+from verifier.orgs.models import Organisation
+from verifier.orgs.services import set_status as set_org_status
 from verifier.portal.certreqs import ANSWERED_KIND, REQUESTS_PER_DAY
 from verifier.timeutil import local_today
 from verifier.workdays import add_working_days
@@ -303,3 +305,14 @@ def test_the_overdue_request_raises_the_organisation_risk_score(app, client, mak
     assert "1" in signal.message
     assert after[world.org.id].score - before[world.org.id].score == 3
     assert not after[world.other.id].reasons
+
+
+def test_a_suspended_organisation_cannot_answer_a_request_with_a_certificate(client, world):
+    asked = _ask(client, world).get_json()
+    world.make.run(
+        lambda s: set_org_status(s, s.get(Organisation, world.org.id), "suspended", "整改", None)
+    )
+    refused = client.post(f"{QUEUE}/{asked['id']}/issue", headers=world.auth("recorder"))
+    assert _errors(refused, 403) == {("organisation", "organisation_active")}
+    mine = client.get(f"{ME}/{asked['id']}", headers=world.auth("user")).get_json()
+    assert mine["status"] == "pending" and mine["certificate"] is None

@@ -15,6 +15,7 @@ from verifier.crypto import signing
 from verifier.db import get_session
 from verifier.keys.services import active_key, compromise, private_key_of, rotate
 from verifier.orgs.models import Organisation
+from verifier.orgs.services import set_status as set_org_status
 from verifier.records.models import ServiceRecord
 from verifier.records.services import RecordInput, correct_record
 
@@ -114,10 +115,28 @@ def test_correcting_a_covered_record_supersedes(app, client, issued):
     assert status == "superseded"
 
 
-def test_suspended_issuer(app, client, issued):
+@pytest.mark.parametrize("org_status", ["suspended", "deregistered"])
+def test_a_later_suspension_leaves_the_certificate_valid_with_a_note(
+    app, client, issued, org_status
+):
     with app.app_context():
         session = get_session()
-        session.get(Organisation, issued["org"].id).status = "suspended"
+        org = session.get(Organisation, issued["org"].id)
+        set_org_status(session, org, org_status, "责令停止活动", None)
+        since = org.status_since.astimezone(UTC) + timedelta(hours=8)
+        session.commit()
+    status, page = _status(client, issued["cert"].token)
+    assert status == "valid"
+    assert 'id="issuer-note"' in page
+    assert since.date().isoformat() in page.split('id="issuer-note"')[1].split("</p>")[0]
+
+
+def test_a_certificate_dated_after_its_issuer_was_suspended_is_not_trusted(app, client, issued):
+    with app.app_context():
+        session = get_session()
+        org = session.get(Organisation, issued["org"].id)
+        set_org_status(session, org, "suspended", "责令停止活动", None)
+        org.status_since = issued["cert"].issued_at - timedelta(days=1)
         session.commit()
     assert _status(client, issued["cert"].token)[0] == "issuer_suspended"
 

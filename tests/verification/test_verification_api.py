@@ -15,6 +15,7 @@ from verifier.crypto import signing
 from verifier.db import get_session
 from verifier.keys.services import active_key, compromise, private_key_of
 from verifier.orgs.models import Organisation
+from verifier.orgs.services import set_status as set_org_status
 from verifier.records.models import ServiceRecord
 from verifier.records.services import void_record
 
@@ -99,10 +100,40 @@ def test_superseded_after_a_record_is_voided(app, client, issued):
     assert verify(client, token=issued["cert"].token)["status"] == "superseded"
 
 
-def test_issuer_suspended(app, client, issued):
+def test_an_active_issuer_is_noted_without_a_date(client, issued):
+    answer = verify(client, token=issued["cert"].token)
+    assert answer["issuer_status"] == {"status": "active", "since": None}
+    assert verify(client, token="garbage")["issuer_status"] is None
+
+
+@pytest.mark.parametrize("org_status", ["suspended", "deregistered"])
+def test_a_later_suspension_leaves_the_certificate_valid(app, client, issued, org_status):
     with app.app_context():
         session = get_session()
-        session.get(Organisation, issued["org"].id).status = "suspended"
+        org = session.get(Organisation, issued["org"].id)
+        set_org_status(session, org, org_status, "责令停止活动", None)
+        since = org.status_since
+        session.commit()
+    for answer in (
+        verify(client, token=issued["cert"].token),
+        verify(client, number=issued["cert"].number),
+    ):
+        assert answer["status"] == "valid"
+        issuer = [c for c in answer["checks"] if c["name"] == "issuer"][0]
+        assert issuer["ok"] is True
+        assert answer["issuer_status"]["status"] == org_status
+        assert datetime.fromisoformat(answer["issuer_status"]["since"]) == since
+    number = number_display(issued["cert"].number)
+    status = client.get(f"/api/v1/certificates/{number}/status").get_json()
+    assert status["status"] == "valid" and status["issuer_status"]["status"] == org_status
+
+
+def test_issuer_suspended_only_for_a_certificate_dated_after(app, client, issued):
+    with app.app_context():
+        session = get_session()
+        org = session.get(Organisation, issued["org"].id)
+        set_org_status(session, org, "suspended", "责令停止活动", None)
+        org.status_since = issued["cert"].issued_at - timedelta(seconds=1)
         session.commit()
     assert verify(client, token=issued["cert"].token)["status"] == "issuer_suspended"
 

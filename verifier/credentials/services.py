@@ -30,7 +30,6 @@ from verifier.db import utcnow
 from verifier.errors import NotFound
 from verifier.keys.models import KeyStatus, SigningKey
 from verifier.keys.services import active_key, list_keys, private_key_of, public_key_of
-from verifier.orgs.models import Organisation, OrgStatus
 from verifier.timeutil import format_hours, local_zone
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
@@ -239,8 +238,8 @@ def _flagged_positions(session: Session, list_number: int, purpose: str) -> list
     """Return the positions in one list that are revoked, or suspended (purpose suspension).
 
     Revocation: revoked or superseded certificates, and those signed by a compromised key at or
-    after its compromise time. Suspension: suspended certificates, and every certificate of an
-    organisation that is not active (cleared again when it is reactivated).
+    after its compromise time. Suspension: suspended certificates (an organisation's later
+    suspension leaves the certificates it issued before valid).
     """
     start = list_number * STATUS_LIST_LENGTH
     in_list = and_(
@@ -262,16 +261,9 @@ def _flagged_positions(session: Session, list_number: int, purpose: str) -> list
             )
         )
     else:
-        stmt = (
-            select(Certificate.status_index)
-            .join(Organisation, Organisation.id == Certificate.organisation_id)
-            .where(
-                in_list,
-                or_(
-                    Certificate.status == CertificateStatus.SUSPENDED,
-                    Organisation.status != OrgStatus.ACTIVE,
-                ),
-            )
+        # an organisation's later suspension leaves its earlier certificates valid
+        stmt = select(Certificate.status_index).where(
+            in_list, Certificate.status == CertificateStatus.SUSPENDED
         )
     return [index - start for index in session.scalars(stmt)]
 

@@ -21,6 +21,7 @@ from verifier.orgs.schemas import (
 )
 from verifier.orgs.services import (
     create_organisation,
+    get_by_uscc,
     list_organisations,
     set_status,
     visible_organisation,
@@ -77,7 +78,9 @@ def get_organisation_api(org_id: int) -> Any:
     summary="Change an organisation's status",
     tag="organisations",
     description="active, suspended or deregistered, with a reason. A suspended or deregistered "
-    "organisation may no longer register volunteers or write records (403).",
+    "organisation may no longer register volunteers, write records or issue certificates (403, "
+    "rule `organisation_active`); certificates it issued before stay valid, and verification "
+    "notes the status and since when. A deregistration may name a successor (`successor_uscc`).",
     body=OrganisationStatusChange,
     response=OrganisationOut,
 )
@@ -85,5 +88,6 @@ def set_organisation_status_api(org_id: int) -> Any:
     session, actor = get_session(), require_actor()
     org = visible_organisation(session, actor, org_id)
     body = read_json(OrganisationStatusChange)
-    set_status(session, org, body.status, body.reason, actor)
+    successor = get_by_uscc(session, body.successor_uscc) if body.successor_uscc else None
+    set_status(session, org, body.status, body.reason, actor, successor=successor)
     return answer(OrganisationOut.of(org))

@@ -47,3 +47,7 @@ class StatusForm(FlaskForm):
         choices=[SelectChoice(s, STATUS_LABELS[s]) for s in OrgStatus],
     )
     reason = TextAreaField(_l("Reason"), render_kw={"maxlength": 500, "required": True, "rows": 2})
+    successor_uscc = StringField(
+        _l("Successor's unified social credit code (with deregistration; optional)"),
+        render_kw={"maxlength": 18},
+    )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from verifier.codes import one_of
 from verifier.db import Base, utcnow
@@ -44,3 +44,10 @@ class Organisation(Base):
     contact_phone: Mapped[str] = mapped_column(String(30), default="")
     address: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # when the status last changed (None: active since registration, or changed before 0009)
+    status_since: Mapped[datetime | None] = mapped_column(default=None)
+    # a deregistered organisation's successor, which answers for its records (None: the platform)
+    successor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"), default=None
+    )
+    successor: Mapped[Organisation | None] = relationship(remote_side=[id])

@@ -42,6 +42,11 @@ class OrganisationStatusChange(InputModel):
 
     status: OrgStatus
     reason: Text = Field(description="Why; kept in the audit log (at most 500 characters).")
+    successor_uscc: Text = Field(
+        "",
+        description="With `deregistered`: the USCC of an active organisation that answers for "
+        "this one's records from now on (corrections, re-issue). Left out: the platform does.",
+    )
 
 
 class OrganisationQuery(PageQuery):
@@ -61,6 +66,12 @@ class OrganisationOut(OutputModel):
     contact_phone: str
     address: str
     created_at: datetime
+    status_since: datetime | None = Field(
+        description="When the status last changed; null when it never changed since registration."
+    )
+    successor_uscc: str | None = Field(
+        description="A deregistered organisation's successor, when one was named."
+    )
 
     @classmethod
     def of(cls, org: Organisation) -> OrganisationOut:
@@ -77,6 +88,8 @@ class OrganisationOut(OutputModel):
             contact_phone=org.contact_phone,
             address=org.address,
             created_at=local(org.created_at),
+            status_since=local(org.status_since),
+            successor_uscc=org.successor.uscc if org.successor is not None else None,
         )
 
 

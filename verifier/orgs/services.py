@@ -108,21 +108,25 @@ def set_status(
     org: Organisation,
     status: str,
     reason: str,
-    actor: User,
+    actor: User | None,
     *,
     by_regulator: bool = False,
+    successor: Organisation | None = None,
 ) -> None:
     """Change an organisation's status (active, suspended, deregistered) with a reason.
 
     The platform admin may set any status. With by_regulator, a regulator supervisor may only
     suspend: the sanction of ordering an organisation to stop its activities (责令停止活动).
+    A deregistration may name an active successor that answers for the organisation's records.
+    The change stops new issuance at once; certificates issued before stay valid.
+    Without an actor, the operator on the command line acts.
     """
     if by_regulator:
-        if actor.role != REGULATOR_SUPERVISOR or status != OrgStatus.SUSPENDED:
+        if actor is None or actor.role != REGULATOR_SUPERVISOR or status != OrgStatus.SUSPENDED:
             raise Forbidden(
                 _("a regulator supervisor may only suspend an organisation, as a sanction")
             )
-    else:
+    elif actor is not None:
         require_platform_admin(actor)
     if status not in tuple(OrgStatus):
         raise ValidationError(
@@ -131,17 +135,44 @@ def set_status(
             rule="status",
         )
     reason = _require_text(reason, "reason", _("reason"), 500)
+    if successor is not None:
+        _check_successor(org, status, successor)
     old, org.status = org.status, status
+    if status != OrgStatus.DEREGISTERED:
+        org.successor = None
+    elif successor is not None:
+        org.successor = successor
     session.flush()
-    record_event(
+    details: dict[str, str] = {"from": old, "to": status, "reason": reason}
+    if successor is not None:
+        details["successor_uscc"] = successor.uscc
+    entry = record_event(
         session,
         actor,
         "organisation.status",
         "organisation",
         org.id,
         organisation_id=org.id,
-        details={"from": old, "to": status, "reason": reason},
+        details=details,
     )
+    if old != status:  # since the audited change (what migration 0009 read for earlier ones)
+        org.status_since = entry.created_at
+        session.flush()
+
+
+def _check_successor(org: Organisation, status: str, successor: Organisation) -> None:
+    if status != OrgStatus.DEREGISTERED:
+        raise ValidationError(
+            _("only a deregistration names a successor"),
+            field="successor_uscc",
+            rule="deregistration_only",
+        )
+    if successor.id == org.id or successor.status != OrgStatus.ACTIVE:
+        raise ValidationError(
+            _("the successor must be another organisation, and active"),
+            field="successor_uscc",
+            rule="active_other_organisation",
+        )
 
 
 def visible_organisation(session: Session, actor: User, org_id: int) -> Organisation:
@@ -176,14 +207,15 @@ def list_organisations(
 
 
 def require_active(org: Organisation) -> None:
-    """Refuse changes for an organisation that is not active."""
+    """Refuse changes (records, new certificates) for an organisation that is not active."""
     if org.status != OrgStatus.ACTIVE:
+        message = _(
+            "organisation %(name)s is %(status)s and may not record or issue",
+            name=org.name,
+            status=label(ORG_STATUS, org.status),
+        )
         raise Forbidden(
-            _(
-                "organisation %(name)s is %(status)s and may not record or issue",
-                name=org.name,
-                status=label(ORG_STATUS, org.status),
-            )
+            message, errors=[FieldError("organisation", "organisation_active", message)]
         )
 
 

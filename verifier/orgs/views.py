@@ -16,6 +16,7 @@ from verifier.orgs.services import (
     ORG_TYPE_LABELS,
     OrganisationInput,
     create_organisation,
+    get_by_uscc,
     list_organisations,
     set_status,
     visible_organisation,
@@ -128,7 +129,16 @@ def change_status(org_id: int) -> Any:
         return _detail_page(org_id, form, 422)
     try:
         with savepoint():
-            set_status(session, org, form.status.data or "", form.reason.data or "", actor)
+            heir = (form.successor_uscc.data or "").strip()
+            successor = get_by_uscc(session, heir) if heir else None
+            set_status(
+                session,
+                org,
+                form.status.data or "",
+                form.reason.data or "",
+                actor,
+                successor=successor,
+            )
     except VerifierError as error:
         return _detail_page(org_id, form, error.status, show_errors(form, error))
     flash(_("Status changed to %(status)s", status=STATUS_LABELS[org.status]), "success")

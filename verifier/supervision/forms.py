@@ -110,3 +110,15 @@ class CloseCaseForm(FlaskForm):
 
 class EscalateForm(FlaskForm):
     note = StringField(_l("Escalate, with a note"), render_kw={"maxlength": 5000, "required": True})
+
+
+class RevokeAllForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason (e.g. the confirmed fraud); every revoked certificate shows it"),
+        render_kw={"rows": 2, "maxlength": 500, "required": True},
+    )
+    confirm = BooleanField(
+        _l("I confirm: revoke every certificate this organisation issued; this cannot be undone"),
+        false_values=("false", "", "0"),
+        render_kw={"required": True},
+    )

@@ -221,3 +221,18 @@ def when(moment: datetime | None) -> datetime | None:
 
 FindingOut.model_rebuild()
 FindingCreated.model_rebuild()
+
+
+class OrganisationRevocation(InputModel):
+    reason: Text = Field(
+        min_length=1,
+        max_length=500,
+        description="Why, e.g. the confirmed fraud; every revoked certificate shows it.",
+    )
+
+
+class OrganisationRevocationOut(OutputModel):
+    organisation_id: int
+    reason: str
+    revoked_count: int
+    revoked: list[str] = Field(description="The numbers of the certificates revoked now.")

@@ -17,6 +17,7 @@ from verifier.complaints.forms import DISPUTE_KIND_LABELS
 from verifier.complaints.services import overdue_disputes
 from verifier.db import get_session, savepoint
 from verifier.errors import ValidationError, VerifierError
+from verifier.orgs.services import visible_organisation
 from verifier.portal.certreqs_lists import regulator_counts as certificate_request_counts
 from verifier.portal.omissions import overdue_count as overdue_missing_records
 from verifier.supervision import charts, findings, inspections, results
@@ -34,6 +35,7 @@ from verifier.supervision.forms import (
     EscalateForm,
     FindingForm,
     RespondForm,
+    RevokeAllForm,
     finding_from_fields,
 )
 from verifier.supervision.labels import (
@@ -49,6 +51,7 @@ from verifier.supervision.models import (
     CaseStatus,
     FindingResult,
 )
+from verifier.supervision.revocations import revoke_all_certificates
 from verifier.supervision.services import (
     affected_record_ids,
     case_certificates,
@@ -322,3 +325,23 @@ def dashboard() -> Any:
         certificate_requests=certificate_request_counts(session),
         missing_records_overdue=overdue_missing_records(session),
     )
+
+
+@bp.post("/orgs/<int:org_id>/revoke-certificates")
+@roles(REGULATOR_SUPERVISOR)
+def revoke_all(org_id: int) -> Any:
+    session, actor = get_session(), require_actor()
+    org = visible_organisation(session, actor, org_id)
+    form = RevokeAllForm()
+    back = redirect(url_for("orgs.detail", org_id=org.id) + "#revoke-all")
+    if not form.validate_on_submit() or not form.confirm.data:
+        flash(_("Tick the confirmation to revoke every certificate of this organisation"), "error")
+        return back
+    try:
+        with savepoint():
+            numbers = revoke_all_certificates(session, org, form.reason.data or "", actor)
+    except VerifierError as error:
+        flash(error.message, "error")
+        return back
+    flash(_("%(n)d certificates revoked", n=len(numbers)), "success")
+    return back

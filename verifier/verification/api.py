@@ -39,8 +39,11 @@ STATUS_TEXT = (
     "order, format, signature, key_status, ledger, revocation, issuer and records, each with "
     "`ok` (true, false, or null when not run because an earlier check failed) and `detail`. "
     "`certificate` holds only masked fields (never an ID number), or null when the certificate "
-    "could not be identified. A token or number that cannot be a certificate's is not a bad "
-    "request: it answers 200 with status `malformed`."
+    "could not be identified. `issuer_status` gives the issuing organisation's status now "
+    "(`{status, since}`): a certificate issued before its organisation was suspended or "
+    "deregistered stays `valid`; `issuer_suspended` is answered only for one dated after. A "
+    "token or number that cannot be a certificate's is not a bad request: it answers 200 with "
+    "status `malformed`."
 )
 
 
@@ -125,10 +128,25 @@ class VerifiedCertificate(OutputModel):
     status_reason: str = Field(description="Why it was revoked, suspended or superseded; or ''.")
 
 
+class IssuerStatusOut(OutputModel):
+    """The issuing organisation's status now: a later suspension leaves the certificate valid."""
+
+    status: str = Field(description="active, suspended or deregistered.", examples=["suspended"])
+    since: str | None = Field(
+        description="When it became suspended or deregistered (ISO 8601, local time); null "
+        "while active or when not known."
+    )
+
+
 class VerdictOut(OutputModel):
     status: str = Field(examples=["valid"])
     checks: list[CheckOut]
     certificate: VerifiedCertificate | None
+    issuer_status: IssuerStatusOut | None = Field(
+        description="The issuing organisation's status now; null when the certificate could "
+        "not be identified. A certificate issued before its organisation was suspended or "
+        "deregistered stays `valid`; this notes the suspension."
+    )
 
 
 class BatchOut(OutputModel):

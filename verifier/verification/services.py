@@ -40,6 +40,8 @@ class VerificationStatus(StrEnum):
     REVOKED = CertificateStatus.REVOKED.value
     SUSPENDED = CertificateStatus.SUSPENDED.value
     SUPERSEDED = CertificateStatus.SUPERSEDED.value
+    # an organisation's later suspension leaves earlier certificates valid (`issuer_status`
+    # notes it); produced only for one dated after the suspension, which issuance refuses
     ISSUER_SUSPENDED = "issuer_suspended"
     KEY_COMPROMISED = "key_compromised"
     INVALID_SIGNATURE = "invalid_signature"
@@ -69,22 +71,53 @@ class Verdict:
     def valid(self) -> bool:
         return self.status == VerificationStatus.VALID
 
-    def fields(self) -> dict[str, Any]:
-        """The certificate's public, masked fields (none when it could not be identified)."""
-        cert = self.certificate
-        if cert is None or self.status in (
+    def identified(self) -> Certificate | None:
+        """The certificate, when the checks identified it as one issued here."""
+        if self.status in (
             VerificationStatus.UNKNOWN,
             VerificationStatus.MALFORMED,
             VerificationStatus.INVALID_SIGNATURE,
         ):
-            return {}
-        return public_fields(cert)
+            return None
+        return self.certificate
+
+    def fields(self) -> dict[str, Any]:
+        """The certificate's public, masked fields (none when it could not be identified)."""
+        cert = self.identified()
+        return public_fields(cert) if cert is not None else {}
+
+    def issuer_status(self) -> dict[str, Any] | None:
+        """The issuing organisation's status now and since when (none when not identified)."""
+        cert = self.identified()
+        if cert is None:
+            return None
+        org = cert.organisation
+        since = org.status_since if org.status != OrgStatus.ACTIVE else None
+        return {
+            "status": org.status,
+            "since": to_local(since).isoformat() if since is not None else None,
+        }
+
+    def issuer_note(self) -> str:
+        """A note for the page: the issuing organisation is suspended or deregistered (since …)."""
+        state = self.issuer_status()
+        if state is None or state["status"] == OrgStatus.ACTIVE:
+            return ""
+        since = state["since"][:10] if state["since"] else ""
+        if state["status"] == OrgStatus.DEREGISTERED:
+            if since:
+                return _("The issuing organisation is deregistered since %(day)s.", day=since)
+            return _("The issuing organisation is deregistered.")
+        if since:
+            return _("The issuing organisation is suspended since %(day)s.", day=since)
+        return _("The issuing organisation is suspended.")
 
     def to_json(self) -> dict[str, Any]:
         return {
             "status": self.status,
             "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
             "certificate": self.fields() or None,
+            "issuer_status": self.issuer_status(),
         }
 
 
@@ -246,18 +279,34 @@ def _check_signed(
         )
         return run.verdict(cert)
     run.passed("revocation", _("not revoked or suspended"))
+    # An organisation's later suspension or deregistration stops new issuance only: what it
+    # certified before stays valid (a case about some records holds only their certificates).
     org = session.get(Organisation, cert.organisation_id)
-    if org is None or org.status != OrgStatus.ACTIVE:
+    if (
+        org is not None
+        and org.status != OrgStatus.ACTIVE
+        and org.status_since is not None
+        and cert.issued_at >= org.status_since
+    ):  # issuance is refused then; a certificate that claims otherwise is not trusted
         run.failed(
             "issuer",
             VerificationStatus.ISSUER_SUSPENDED,
             _(
-                "the issuing organisation is %(s)s",
-                s=label(ORG_STATUS, org.status if org else "unknown"),
+                "issued after the issuing organisation became %(s)s",
+                s=label(ORG_STATUS, org.status),
             ),
         )
         return run.verdict(cert)
-    run.passed("issuer", _("the issuing organisation is active"))
+    if org is not None and org.status != OrgStatus.ACTIVE:
+        run.passed(
+            "issuer",
+            _(
+                "the issuing organisation is %(s)s now; this certificate was issued before",
+                s=label(ORG_STATUS, org.status),
+            ),
+        )
+    else:
+        run.passed("issuer", _("the issuing organisation is active"))
     if not records_intact(session, cert):
         run.failed(
             "records",
