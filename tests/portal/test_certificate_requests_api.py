@@ -99,7 +99,7 @@ def test_request_issue_and_download_the_whole_way(client, make, world):
     credential = client.get(item["links"]["credential_json"], headers=world.auth("user"))
     assert credential.status_code == 200 and credential.mimetype == "application/vc"
     document = json.loads(credential.data)
-    assert "VerifiableCredential" in document["type"] and document["proof"]["proofValue"]
+    assert "VerifiableCredential" in document["type"] and document["proof"][0]["proofValue"]
 
     # the volunteer is told, with the number and the link; the audit chain has both steps
     ((subject, body),) = messages_to(make, world.volunteer.id, ANSWERED_KIND)
