@@ -112,6 +112,9 @@ def test_a_claim_needs_the_code_sent_to_its_login(app, client, make):
     wrong = str((int(received) + 1) % 10**8).zfill(8)
     refused = client.post("/api/v1/account/claim", json=dict(body, login_code=wrong))
     assert problem_errors(refused, 422) == [("login_code", "invalid")]
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in received)  # never a 500
+    refused = client.post("/api/v1/account/claim", json=dict(body, login_code=full_width))
+    assert problem_errors(refused, 422) == [("login_code", "invalid")]
     other = dict(body, login="13800000000", login_code=received)
     assert problem_errors(client.post("/api/v1/account/claim", json=other), 422) == [
         ("login_code", "invalid")

@@ -293,7 +293,8 @@ def _check_login_code(code_text: str, login: str, typed: str) -> None:
     window = _window(utcnow())
     code = normalize_code(code_text)
     expected = [c for w in (window, window - 1) for c in _login_code_at(code, login, w)]
-    if not typed or not any(hmac.compare_digest(typed, c) for c in expected):
+    # compare_digest takes ASCII text only: anything else (full-width digits …) is simply wrong
+    if not typed or not typed.isascii() or not any(hmac.compare_digest(typed, c) for c in expected):
         raise ValidationError(
             _(
                 "the code sent to your e-mail address or mobile number is wrong or has "
