@@ -21,6 +21,7 @@ from verifier.notifications.models import OutboxMessage
 from verifier.portal.mydata import MyData
 from verifier.portal.mydata_schemas import MissingRecordOut
 from verifier.records.models import RecordConfirmation, RecordRevision, ServiceRecord
+from verifier.records.schemas import RevisionContent
 from verifier.timeutil import format_hours
 from verifier.volunteers.models import Volunteer
 
@@ -65,40 +66,6 @@ class ExportMembership(OutputModel):
     joined_at: datetime
 
 
-class ExportRevision(OutputModel):
-    revision: int
-    kind: str = Field(description="created, corrected or voided.")
-    reason: str
-    created_at: datetime
-    activity: str
-    place: str
-    content: str
-    leader: str
-    evaluation: str
-    started_at: datetime
-    ended_at: datetime
-    minutes: int
-    hours: str
-
-    @classmethod
-    def of(cls, revision: RecordRevision) -> ExportRevision:
-        return cls(
-            revision=revision.revision,
-            kind=revision.kind,
-            reason=revision.reason,
-            created_at=_at(revision.created_at),
-            activity=revision.activity,
-            place=revision.place,
-            content=revision.content,
-            leader=revision.leader,
-            evaluation=revision.evaluation,
-            started_at=_at(revision.started_at),
-            ended_at=_at(revision.ended_at),
-            minutes=revision.minutes,
-            hours=format_hours(revision.minutes),
-        )
-
-
 class ExportConfirmation(OutputModel):
     revision: int
     confirmed_at: datetime
@@ -126,7 +93,7 @@ class ExportRecord(OutputModel):
     updated_at: datetime
     voided_at: datetime | None
     void_reason: str
-    revisions: list[ExportRevision] = Field(description="Every revision, oldest first.")
+    revisions: list[RevisionContent] = Field(description="Every revision, oldest first.")
     confirmations: list[ExportConfirmation] = Field(description="The revisions you confirmed.")
 
     @classmethod
@@ -158,7 +125,7 @@ class ExportRecord(OutputModel):
             updated_at=_at(record.updated_at),
             voided_at=local(record.voided_at),
             void_reason=record.void_reason,
-            revisions=[ExportRevision.of(r) for r in revisions],
+            revisions=[RevisionContent.of(r) for r in revisions],
             confirmations=[
                 ExportConfirmation(revision=c.revision, confirmed_at=_at(c.confirmed_at))
                 for c in confirmations

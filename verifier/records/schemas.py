@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any, Self
 
 from pydantic import Field, StrictBool, StrictInt
 
@@ -172,11 +172,12 @@ class RecordPage(PageOut):
     items: list[RecordOut]
 
 
-class RevisionOut(OutputModel):
+class RevisionContent(OutputModel):
+    """What one revision of a record says, without who wrote it (a volunteer's export shows it)."""
+
     revision: int
     kind: RevisionKind
     reason: str
-    created_by: str | None = Field(description="Who made this revision.")
     created_at: datetime
     activity: str
     place: str
@@ -188,24 +189,36 @@ class RevisionOut(OutputModel):
     minutes: int
     hours: str
 
+    @staticmethod
+    def fields_of(revision: RecordRevision) -> dict[str, Any]:
+        return {
+            "revision": revision.revision,
+            "kind": revision.kind,
+            "reason": revision.reason,
+            "created_at": local(revision.created_at),
+            "activity": revision.activity,
+            "place": revision.place,
+            "content": revision.content,
+            "leader": revision.leader,
+            "evaluation": revision.evaluation,
+            "started_at": local(revision.started_at),
+            "ended_at": local(revision.ended_at),
+            "minutes": revision.minutes,
+            "hours": format_hours(revision.minutes),
+        }
+
     @classmethod
-    def of(cls, revision: RecordRevision) -> RevisionOut:
-        return cls(
-            revision=revision.revision,
-            kind=revision.kind,
-            reason=revision.reason,
-            created_by=revision.created_by.label if revision.created_by else None,
-            created_at=local(revision.created_at),
-            activity=revision.activity,
-            place=revision.place,
-            content=revision.content,
-            leader=revision.leader,
-            evaluation=revision.evaluation,
-            started_at=local(revision.started_at),
-            ended_at=local(revision.ended_at),
-            minutes=revision.minutes,
-            hours=format_hours(revision.minutes),
-        )
+    def of(cls, revision: RecordRevision) -> Self:
+        return cls(**cls.fields_of(revision))
+
+
+class RevisionOut(RevisionContent):
+    created_by: str | None = Field(description="Who made this revision.")
+
+    @classmethod
+    def of(cls, revision: RecordRevision) -> Self:
+        created_by = revision.created_by.label if revision.created_by else None
+        return cls(**cls.fields_of(revision), created_by=created_by)
 
 
 class RecordHistory(OutputModel):
