@@ -61,17 +61,19 @@ def code_key() -> str:
     return "claim-code:" + code_hashes(posted("code"))[0]
 
 
-def login_key() -> str:
-    """Count reset requests and code entries per login, by the login's keyed hash."""
+def _login_hash(purpose: str) -> str:
+    """The posted login, normalised when it is one, as a keyed hash for one purpose."""
     text = posted("login")
     with suppress(ValidationError):
         text = normalize_login(text)
-    return "reset-login:" + get_cipher().lookup_hash("reset-login:" + text)
+    return f"{purpose}:" + get_cipher().lookup_hash(f"{purpose}:{text}")
+
+
+def login_key() -> str:
+    """Count reset requests and code entries per login, by the login's keyed hash."""
+    return _login_hash("reset-login")
 
 
 def claim_login_key() -> str:
     """Count the login codes sent to one login, by the login's keyed hash."""
-    text = posted("login")
-    with suppress(ValidationError):
-        text = normalize_login(text)
-    return "claim-login:" + get_cipher().lookup_hash("claim-login:" + text)
+    return _login_hash("claim-login")

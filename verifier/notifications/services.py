@@ -49,6 +49,11 @@ def contains_id_number(text: str) -> bool:
     return bool(_ID_NUMBER.search(text))
 
 
+def mask_id_numbers(text: str) -> str:
+    """Mask any ID number in a text (110**********1234) so that it may travel in a message."""
+    return _ID_NUMBER.sub(lambda m: m.group(0)[:3] + "*" * 11 + m.group(0)[-4:], text)
+
+
 def enqueue(
     session: Session,
     *,

@@ -7,7 +7,6 @@ volunteer's account when they have one, else to the mobile number on file, else 
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 
 from flask_babel import gettext as _
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 from verifier.accounts.contact import notify_volunteer
 from verifier.complaints.models import CorrectionRequest, CorrectionStatus
 from verifier.notifications.models import OutboxMessage
+from verifier.notifications.services import mask_id_numbers
 from verifier.portal.record_labels import MY_RECORD_STATUS
 from verifier.portal.record_schemas import my_records_url, record_url
 from verifier.portal.records import status_of
@@ -28,9 +28,6 @@ RECEIPT_KIND = "record_receipt"
 IMPORT_KIND = "records_imported"
 IMPORT_LINES = 20  # records listed by name in one message; the rest are counted
 ANSWER_KIND = "dispute_answer"
-# An ID number typed into a record's free text must not travel in a message (the outbox refuses
-# one): the same pattern as verifier.notifications.services, masked.
-_ID_NUMBER = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9A-Za-z])")
 
 
 class Change(StrEnum):
@@ -42,7 +39,9 @@ class Change(StrEnum):
 
 
 def _safe(text: str) -> str:
-    return _ID_NUMBER.sub(lambda m: m.group(0)[:3] + "*" * 11 + m.group(0)[-4:], text)
+    # an ID number typed into a record's free text must not travel in a message (the outbox
+    # refuses one): masked
+    return mask_id_numbers(text)
 
 
 def _span(record: ServiceRecord) -> str:
