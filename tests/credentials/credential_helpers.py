@@ -78,3 +78,20 @@ def vc_json(response: Any) -> dict[str, Any]:
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.mimetype == "application/vc"
     return json.loads(response.get_data(as_text=True))
+
+
+def did_web_path(did: str) -> str:
+    """Resolve a did:web to the path of its DID document (did:web method, section 3.2.1)."""
+    assert did.startswith("did:web:")
+    segments = did[len("did:web:") :].split("#", 1)[0].split(":")
+    path = "/".join(segments[1:])  # the first segment is the host (a port as %3A)
+    return f"/{path}/did.json" if path else "/.well-known/did.json"
+
+
+def resolve_did(client: Any, did_url: str) -> dict[str, Any]:
+    """Fetch the DID document a DID URL (a verificationMethod) names, through the app."""
+    response = client.get(did_web_path(did_url))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    document: dict[str, Any] = response.get_json()
+    assert document["id"] == did_url.split("#", 1)[0]
+    return document

@@ -6,7 +6,7 @@ import copy
 import json
 
 import pytest
-from credential_helpers import vc_json, verify_eddsa_jcs_2022
+from credential_helpers import resolve_did, vc_json, verify_eddsa_jcs_2022
 from cryptography.exceptions import InvalidSignature
 from support import bearer, days_ago
 
@@ -49,7 +49,8 @@ def test_credential_is_an_open_badge_with_hours_period_and_one_status_entry(clie
     ]
     assert vc["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
     assert vc["id"].startswith("urn:uuid:")
-    assert vc["issuer"]["id"] == "did:web:verifier.test"
+    # the organisation vouches: its own did:web, under the platform's
+    assert vc["issuer"]["id"] == f"did:web:verifier.test:orgs:{cert.issuer_uscc}"
     assert vc["issuer"]["type"] == ["Profile"]
     assert vc["issuer"]["name"] == "南川区青年志愿者协会"
     assert vc["issuer"]["otherIdentifier"][0]["identifier"] == cert.issuer_uscc
@@ -103,12 +104,15 @@ def test_credential_never_carries_the_id_number_or_full_name(client, world):
         assert secret not in text
 
 
-def test_proof_verifies_with_the_key_from_did_json(client, world):
+def test_proof_verifies_with_the_key_from_the_organisations_did(client, world):
     vc = vc_json(download(client, world))
-    did = client.get("/.well-known/did.json").get_json()
+    method = vc["proof"][0]["verificationMethod"]
     assert len(vc["proof"]) == 1
-    assert vc["proof"][0]["verificationMethod"].startswith("did:web:verifier.test#")
-    verify_eddsa_jcs_2022(vc, did)
+    assert method.startswith(vc["issuer"]["id"] + "#")
+    verify_eddsa_jcs_2022(vc, resolve_did(client, method))
+    # not by the platform's root key
+    with pytest.raises(AssertionError):
+        verify_eddsa_jcs_2022(vc, client.get("/.well-known/did.json").get_json())
 
 
 @pytest.mark.parametrize(
@@ -124,7 +128,7 @@ def test_proof_verifies_with_the_key_from_did_json(client, world):
 )
 def test_a_tampered_credential_fails(client, world, tamper):
     vc = vc_json(download(client, world))
-    did = client.get("/.well-known/did.json").get_json()
+    did = resolve_did(client, vc["proof"][0]["verificationMethod"])
     forged = copy.deepcopy(vc)
     tamper(forged)
     assert forged != vc

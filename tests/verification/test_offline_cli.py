@@ -19,7 +19,7 @@ from verifier.certificates.qr import render_qr_png
 from verifier.certificates.services import number_display
 from verifier.crypto import signing
 from verifier.db import get_session
-from verifier.keys.services import active_key, private_key_of
+from verifier.keys.services import get_key, private_key_of
 
 ID_NUMBER = "11010119900307002X"
 # An address where no database answers: the command must never need one.
@@ -263,7 +263,7 @@ def test_a_token_resigned_with_alg_ed25519_verifies_offline(app, offline, issued
     fields = json.loads(base64.urlsafe_b64decode(header + "=="))
     new_header = signing.b64url_encode(json.dumps({**fields, "alg": alg}).encode())
     with app.app_context():
-        key = private_key_of(active_key(get_session()))
+        key = private_key_of(get_key(get_session(), fields["kid"]))
     signature = signing.b64url_encode(key.sign(f"{new_header}.{payload}".encode()))
     result = offline(f"{new_header}.{payload}.{signature}", "--jwks", issued["jwks_file"])
     assert (result.exit_code == 0) is exit_ok, result.output

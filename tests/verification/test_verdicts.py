@@ -13,7 +13,7 @@ from verifier.certificates.models import Certificate, VerificationEvent
 from verifier.certificates.services import number_display
 from verifier.crypto import signing
 from verifier.db import get_session
-from verifier.keys.services import active_key, compromise, private_key_of, rotate
+from verifier.keys.services import compromise, get_key, owner_of, private_key_of, rotate
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import set_status as set_org_status
 from verifier.records.models import ServiceRecord
@@ -162,7 +162,7 @@ def test_token_minted_with_the_real_key_but_not_in_the_ledger_is_unknown(app, cl
     claims = json.loads(signing._b64url_decode(payload, "p", ValueError))
     claims["hours"] = "900.00"
     with app.app_context():
-        key = active_key(get_session())
+        key = get_key(get_session(), issued["cert"].kid)
         token = signing.sign_compact_jws(claims, private_key_of(key), key.kid)
     status, page = _status(client, token)
     assert status == "unknown"
@@ -173,14 +173,17 @@ def test_compromised_key_keeps_earlier_certificates_and_fails_later_ones(app, cl
     cert = issued["cert"]
     with app.app_context():
         session = get_session()
-        kid = active_key(session).kid
-        compromise(session, kid, datetime.now(UTC) - timedelta(days=1), "leaked")
+        key = get_key(session, cert.kid)  # the organisation's key
+        org = owner_of(session, key)
+        assert org is not None and org.uscc == cert.issuer_uscc
+        compromise(session, key.kid, datetime.now(UTC) - timedelta(days=1), "leaked", None, org)
         session.commit()
     # the ledger shows issuance after the compromise time: it fails
     assert _status(client, cert.token)[0] == "key_compromised"
     with app.app_context():
         session = get_session()
-        compromise(session, kid, datetime.now(UTC), "leaked")  # later time does not loosen it
+        org = owner_of(session, get_key(session, cert.kid))
+        compromise(session, cert.kid, datetime.now(UTC), "leaked", None, org)  # not looser
         session.commit()
     assert _status(client, cert.token)[0] == "key_compromised"
 
@@ -189,11 +192,10 @@ def test_certificate_issued_before_compromise_stays_valid(app, client, issued):
     cert = issued["cert"]
     with app.app_context():
         session = get_session()
-        kid = active_key(session).kid
-        rotate(session)
-        compromise(
-            session, kid, datetime.now(UTC), "leaked"
-        )  # issued (and in the ledger) before now
+        org = owner_of(session, get_key(session, cert.kid))
+        rotate(session, organisation=org)
+        # issued (and in the ledger) before now
+        compromise(session, cert.kid, datetime.now(UTC), "leaked", organisation=org)
         session.commit()
     assert _status(client, cert.token)[0] == "valid"
 
@@ -259,7 +261,7 @@ def _resigned_with_alg(app, token, alg):
     fields["alg"] = alg
     new_header = signing.b64url_encode(json.dumps(fields).encode())
     with app.app_context():
-        key = private_key_of(active_key(get_session()))
+        key = private_key_of(get_key(get_session(), fields["kid"]))
     signature = key.sign(f"{new_header}.{payload}".encode())
     return f"{new_header}.{payload}.{signing.b64url_encode(signature)}"
 

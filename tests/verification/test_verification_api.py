@@ -13,7 +13,7 @@ from verifier.certificates.models import Certificate, VerificationEvent
 from verifier.certificates.services import number_display
 from verifier.crypto import signing
 from verifier.db import get_session
-from verifier.keys.services import active_key, compromise, private_key_of
+from verifier.keys.services import compromise, get_key, owner_of, private_key_of
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import set_status as set_org_status
 from verifier.records.models import ServiceRecord
@@ -141,9 +141,9 @@ def test_issuer_suspended_only_for_a_certificate_dated_after(app, client, issued
 def test_key_compromised_before_issue(app, client, issued):
     with app.app_context():
         session = get_session()
-        compromise(
-            session, active_key(session).kid, datetime.now(UTC) - timedelta(days=1), "leaked"
-        )
+        key = get_key(session, issued["cert"].kid)  # the organisation's own key
+        at = datetime.now(UTC) - timedelta(days=1)
+        compromise(session, key.kid, at, "leaked", organisation=owner_of(session, key))
         session.commit()
     answer = verify(client, token=issued["cert"].token)
     assert answer["status"] == "key_compromised" and answer["certificate"] is None
@@ -167,7 +167,7 @@ def test_forgeries(app, client, issued):
     assert wrong["status"] == "invalid_signature" and wrong["certificate"] is None
     # the real key, but not in the ledger (a stolen key cannot mint valid certificates)
     with app.app_context():
-        key = active_key(get_session())
+        key = get_key(get_session(), issued["cert"].kid)
         minted = signing.sign_compact_jws(claims, private_key_of(key), key.kid)
     answer = verify(client, token=minted)
     assert answer["status"] == "unknown" and "900.00" not in json.dumps(answer)

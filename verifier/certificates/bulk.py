@@ -343,7 +343,7 @@ def issue_bulk(
         :50
     ]
     check_characters(handler, field="handler", label=_("handler"))
-    signer = Signer.current(session)
+    signer = Signer.current(session, org)
     numbers = _fresh_numbers(session, len(todo))
     indexes = _fresh_status_indexes(session, len(todo))
     label = None if actor is not None else "cli"

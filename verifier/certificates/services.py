@@ -30,7 +30,7 @@ from verifier.crypto import signing
 from verifier.db import utcnow
 from verifier.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
 from verifier.identifiers import mask_name
-from verifier.keys.services import active_key, private_key_of
+from verifier.keys.services import organisation_key, private_key_of
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
 from verifier.paging import paginate
@@ -185,15 +185,19 @@ def token_payload(cert: Certificate, base_url: str) -> dict[str, Any]:
 
 @dataclass
 class Signer:
-    """The active key, decrypted once, and the issuer URL that tokens carry."""
+    """The organisation's active key, decrypted once, and the issuer URL that tokens carry.
+
+    Each organisation signs what it certifies with its own key, endorsed by the platform's root
+    (made and endorsed on its first issuance): docs/verification.md, "Two levels of keys".
+    """
 
     kid: str
     private_key: Any
     base_url: str
 
     @classmethod
-    def current(cls, session: Session) -> Signer:
-        key = active_key(session)
+    def current(cls, session: Session, org: Organisation) -> Signer:
+        key = organisation_key(session, org)
         return cls(key.kid, private_key_of(key), current_app.config["BASE_URL"])
 
 
@@ -301,7 +305,7 @@ def issue_certificate(
         period_to=request.period_to,
         handler=handler,
         actor=actor,
-        signer=Signer.current(session),
+        signer=Signer.current(session, org),
         number=_unused_number(session),
         status_index=_unused_status_index(session),
     )

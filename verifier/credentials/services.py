@@ -1,9 +1,11 @@
-"""Build the W3C Verifiable Credential of a certificate, the did:web document and the status lists.
+"""Build the W3C Verifiable Credential of a certificate, the did:web documents and the status lists.
 
-The platform signs, so the issuer's `id` is the platform's did:web (derived from BASE_URL) and
-every proof's verificationMethod is `did:web:HOST#<kid>`. The organisation that keeps the records
-and certifies them (谁记录谁证明) is named in `issuer.name`, with its unified social credit code
-in `issuer.otherIdentifier`. See docs/verification.md for the whole mapping.
+The organisation that keeps the records signs what it certifies (谁记录谁证明, two levels of keys):
+a certificate's credential names the organisation's did:web (`did:web:HOST:orgs:USCC`) as its
+issuer, with its name, its unified social credit code in `issuer.otherIdentifier` and the root's
+endorsement of its key in `issuer.endorsementJwt`; the proof's verificationMethod is
+`did:web:HOST:orgs:USCC#<kid>`. The platform's root keys (the platform's did:web,
+`did:web:HOST#<kid>`) sign the status lists. See docs/verification.md for the whole mapping.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import json
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
@@ -29,7 +30,16 @@ from verifier.crypto import signing
 from verifier.db import utcnow
 from verifier.errors import NotFound
 from verifier.keys.models import KeyStatus, SigningKey
-from verifier.keys.services import active_key, list_keys, private_key_of, public_key_of
+from verifier.keys.services import (
+    active_key,
+    list_keys,
+    organisation_did,
+    organisation_key,
+    platform_did,
+    private_key_of,
+    public_key_of,
+)
+from verifier.orgs.models import Organisation, OrgStatus
 from verifier.timeutil import format_hours, local_zone
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
@@ -58,18 +68,6 @@ CRITERIA = (
     "依据《志愿服务条例》和《志愿服务记录与证明出具办法（试行）》，由记录志愿服务的组织根据其保存的"
     "志愿服务记录如实出具（谁记录谁证明）。服务时长为实际提供志愿服务的时间，不含往返交通时间。"
 )
-
-
-def platform_did(base_url: str) -> str:
-    """Return the did:web of the platform at this base URL (port as %3A, path segments as ':')."""
-    parts = urlsplit(base_url)
-    did = "did:web:" + (parts.hostname or "").lower()
-    if parts.port is not None:
-        did += "%3A" + str(parts.port)
-    for segment in parts.path.strip("/").split("/"):
-        if segment:
-            did += ":" + quote(segment, safe="")
-    return did
 
 
 def verification_method(base_url: str, kid: str) -> str:
@@ -102,18 +100,27 @@ def _secure(session: Session, document: dict[str, Any], base_url: str) -> dict[s
     )
 
 
-def did_document(session: Session, base_url: str) -> dict[str, Any]:
-    """Return the platform's DID document: every key as a Multikey.
+def _key_for_credential(session: Session, org: Organisation | None) -> SigningKey | None:
+    """The organisation's key that signs its credentials (made on first use while it is active).
 
-    Active and retired keys are assertion methods: what a retired key signed stays verifiable. A
-    compromised key stays listed, with `revoked` set to its compromise time, but is no assertion
-    method, so a credential forged with it (whatever `created` it claims) does not verify; holders
-    download their credential again and get one signed by the active key.
+    An organisation that is no longer active gets no new key: with none, its certificates'
+    credentials are signed by the root, with the platform as issuer, as before organisation keys.
     """
-    did = platform_did(base_url)
+    if org is None:
+        return None
+    if org.status == OrgStatus.ACTIVE:
+        return organisation_key(session, org)
+    return session.scalars(
+        select(SigningKey).where(
+            SigningKey.organisation_id == org.id, SigningKey.status == KeyStatus.ACTIVE
+        )
+    ).first()
+
+
+def _methods(did: str, keys: list[SigningKey]) -> tuple[list[dict[str, Any]], list[str]]:
     methods: list[dict[str, Any]] = []
     assertion: list[str] = []
-    for key in list_keys(session):
+    for key in keys:
         method: dict[str, Any] = {
             "id": f"{did}#{key.kid}",
             "type": "Multikey",
@@ -125,6 +132,47 @@ def did_document(session: Session, base_url: str) -> dict[str, Any]:
         else:
             assertion.append(method["id"])
         methods.append(method)
+    return methods, assertion
+
+
+def organisation_did_document(session: Session, base_url: str, uscc: str) -> dict[str, Any]:
+    """Return an organisation's DID document (did:web:HOST:orgs:USCC): its keys as Multikeys.
+
+    Each key's endorsement by the platform's root is linked as a service, with the trust list.
+    """
+    org = session.scalars(select(Organisation).where(Organisation.uscc == uscc)).first()
+    if org is None:
+        raise NotFound(_("no such organisation"))
+    did = organisation_did(base_url, org.uscc)
+    keys = list_keys(session, org)
+    methods, assertion = _methods(did, keys)
+    return {
+        "@context": DID_CONTEXT,
+        "id": did,
+        "alsoKnownAs": [f"urn:uscc:{org.uscc}"],
+        "controller": platform_did(base_url),
+        "verificationMethod": methods,
+        "assertionMethod": assertion,
+        "service": [
+            {
+                "id": f"{did}#trust-list",
+                "type": "TrustList",
+                "serviceEndpoint": f"{base_url}/.well-known/issuers.json",
+            }
+        ],
+    }
+
+
+def did_document(session: Session, base_url: str) -> dict[str, Any]:
+    """Return the platform's DID document: every root key as a Multikey.
+
+    Active and retired keys are assertion methods: what a retired key signed stays verifiable. A
+    compromised key stays listed, with `revoked` set to its compromise time, but is no assertion
+    method, so a credential forged with it (whatever `created` it claims) does not verify; holders
+    download their credential again and get one signed by the active key.
+    """
+    did = platform_did(base_url)
+    methods, assertion = _methods(did, list_keys(session))
     return {
         "@context": DID_CONTEXT,
         "id": did,
@@ -155,7 +203,11 @@ def certificate_credential(session: Session, cert: Certificate, base_url: str) -
     Only what the public verification page shows goes in: the masked name and the volunteer
     number, never the ID number.
     """
-    did = platform_did(base_url)
+    org = session.get(Organisation, cert.organisation_id)
+    key = _key_for_credential(session, org)
+    did = (
+        organisation_did(base_url, cert.issuer_uscc) if key is not None else platform_did(base_url)
+    )
     hours = format_hours(cert.total_minutes)
     achievement_id = _uuid_urn(base_url, f"certificates/{cert.number}/achievement")
     hours_id = f"{achievement_id}#hours"
@@ -229,7 +281,14 @@ def certificate_credential(session: Session, cert: Certificate, base_url: str) -
         },
         "credentialStatus": _status_entry(cert, base_url),
     }
-    secured = _secure(session, credential, base_url)
+    if key is None:
+        secured = _secure(session, credential, base_url)
+    else:
+        # the root's endorsement of the organisation's key travels with the issuer
+        credential["issuer"]["endorsementJwt"] = [key.endorsement]  # type: ignore[index]
+        secured = signing.create_data_integrity_proof(
+            credential, private_key_of(key), verification_method=f"{did}#{key.kid}"
+        )
     # A proof set of one (VC 2.0 allows either form; the OB 3.0 schema wants the array).
     return {**secured, "proof": [secured["proof"]]}
 

@@ -16,6 +16,7 @@ from verifier.credentials.services import (
     STATUS_LIST_MAX_AGE,
     certificate_credential,
     did_document,
+    organisation_did_document,
     status_list_credential,
 )
 from verifier.db import get_session
@@ -46,6 +47,17 @@ def vc_response(document: dict[str, Any], *, max_age: int | None = None) -> Any:
 @public
 def did_json() -> Any:
     response = jsonify(did_document(get_session(), current_app.config["BASE_URL"]))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+# An organisation's did:web:HOST:orgs:USCC resolves to /orgs/USCC/did.json.
+@bp.get("/orgs/<string(length=18):uscc>/did.json")
+@public
+def organisation_did_json(uscc: str) -> Any:
+    document = organisation_did_document(get_session(), current_app.config["BASE_URL"], uscc)
+    response = jsonify(document)
     response.headers["Cache-Control"] = "public, max-age=300"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

@@ -38,6 +38,10 @@ ACCEPTED_ALGORITHMS = frozenset({ALGORITHM, "Ed25519"})
 TOKEN_TYPE = "vsc+jwt"  # noqa: S105 (a media type, not a secret)
 # The audit log's signed checkpoints (docs/audit.md): same key ring, another explicit type.
 CHECKPOINT_TYPE = "audit-checkpoint+jwt"
+# The root's endorsement of an organisation's key, and the trust list of every endorsed key
+# (docs/verification.md, "Two levels of keys").
+ENDORSEMENT_TYPE = "vsc-key-endorsement+jwt"
+TRUST_LIST_TYPE = "vsc-trust-list+json"
 MAX_TOKEN_LENGTH = 4096
 MAX_KID_LENGTH = 128
 KEY_LENGTH = 32
@@ -359,6 +363,48 @@ def verify_compact_jws(
     decoded = decode_compact_jws(token, typ)
     public_key = _resolve(public_key_lookup, decoded.header["kid"])
     _verify(public_key, decoded.signature, decoded.signing_input, "token")
+    return decoded
+
+
+def sign_flattened_jws(
+    payload: Mapping[str, Any], private_key: Ed25519PrivateKey, kid: str, typ: str
+) -> dict[str, str]:
+    """Sign a JSON object as a flattened JWS JSON serialisation (RFC 7515, section 7.2.2)."""
+    _check_kid(kid)
+    protected = b64url_encode(canonical_json({"alg": ALGORITHM, "kid": kid, "typ": typ}))
+    body = b64url_encode(canonical_json(dict(payload)))
+    signature = private_key.sign(f"{protected}.{body}".encode("ascii"))
+    return {"protected": protected, "payload": body, "signature": b64url_encode(signature)}
+
+
+def decode_flattened_jws(document: Any, typ: str) -> DecodedJWS:
+    """Parse a flattened JWS JSON serialisation without checking its signature."""
+    if not isinstance(document, Mapping):
+        raise MalformedToken("a flattened JWS is a JSON object")
+    members = set(document)
+    if members != {"protected", "payload", "signature"}:
+        raise MalformedToken(
+            "a flattened JWS has exactly the members protected, payload and signature"
+        )
+    protected, body, signature_b64 = (
+        document["protected"],
+        document["payload"],
+        document["signature"],
+    )
+    header = _parse_json_object(_b64url_decode(protected, "header", MalformedToken), "header")
+    _check_header(header, typ)
+    payload = _parse_json_object(_b64url_decode(body, "payload", MalformedToken), "payload")
+    signature = _b64url_decode(signature_b64, "signature", MalformedToken)
+    if len(signature) != SIGNATURE_LENGTH:
+        raise MalformedToken(f"an Ed25519 signature is {SIGNATURE_LENGTH} bytes")
+    return DecodedJWS(header, payload, f"{protected}.{body}".encode("ascii"), signature)
+
+
+def verify_flattened_jws(document: Any, public_key_lookup: PublicKeyLookup, typ: str) -> DecodedJWS:
+    """Check a flattened JWS of a type against the key its kid names; return its parsed parts."""
+    decoded = decode_flattened_jws(document, typ)
+    public_key = _resolve(public_key_lookup, decoded.header["kid"])
+    _verify(public_key, decoded.signature, decoded.signing_input, "document")
     return decoded
 
 

@@ -73,7 +73,7 @@ def _signing_key(session: Session, create: bool) -> SigningKey | None:
         return active_key(session)
     return session.scalars(
         select(SigningKey)
-        .where(SigningKey.status == KeyStatus.ACTIVE)
+        .where(SigningKey.status == KeyStatus.ACTIVE, SigningKey.organisation_id.is_(None))
         .order_by(SigningKey.id.desc())
     ).first()
 
@@ -212,8 +212,11 @@ class KeyRing:
 
 
 def key_ring(session: Session) -> KeyRing:
-    """Every signing key the service publishes (active, retired and compromised ones)."""
-    keys = list(session.scalars(select(SigningKey)))
+    """Every root key of the service (active, retired and compromised ones).
+
+    Checkpoints are the platform's: an organisation's key never signs one.
+    """
+    keys = list(session.scalars(select(SigningKey).where(SigningKey.organisation_id.is_(None))))
     public = {key.kid: signing.public_key_from_raw(key.public_key) for key in keys}
     compromised = {
         key.kid: key.compromised_at for key in keys if key.status == KeyStatus.COMPROMISED

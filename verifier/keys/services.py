@@ -1,12 +1,24 @@
-"""Make, rotate, retire and publish the signing keys; a first key is made on first use."""
+"""Make, rotate, retire and publish the signing keys: two levels (docs/verification.md).
+
+The platform's *root* keys (`organisation_id` None) sign the endorsements, the trust list, the
+status lists and the audit checkpoints; they signed every certificate issued before organisations
+had keys of their own. Each organisation gets its own key when it first issues; the active root
+key endorses it (organisation, USCC, key, valid from, valid until or revoked at), and the trust
+list at /.well-known/issuers.json lists every endorsed key, signed by the root.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote, urlsplit
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from verifier.audit.services import record_event
@@ -15,10 +27,13 @@ from verifier.crypto import signing
 from verifier.crypto.encryption import Place, get_cipher
 from verifier.db import utcnow
 from verifier.errors import Conflict, NotFound, ValidationError
-from verifier.keys.models import KeyStatus, SigningKey
+from verifier.keys.models import KeyStatus, SignedDocument, SigningKey
+from verifier.orgs.models import Organisation, OrgStatus
 from verifier.text import check_characters
 
 _KEY_LOCK = 7_310_002
+TRUST_LIST = "trust-list"
+TRUST_LIST_PATH = "/.well-known/issuers.json"
 
 
 def private_key_place(key_id: int) -> Place:
@@ -26,13 +41,63 @@ def private_key_place(key_id: int) -> Place:
     return Place("signing_keys", "private_key_enc", key_id, "signing_keys.private_key")
 
 
-def _lock(session: Session) -> None:
+def _lock(session: Session, organisation_id: int = 0) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _KEY_LOCK})
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:key, :org)"),
+            {"key": _KEY_LOCK, "org": organisation_id},
+        )
 
 
-def create_key(session: Session, actor: User | None = None) -> SigningKey:
-    """Generate a new active Ed25519 key; its private half is encrypted at rest."""
+def _base_url() -> str:
+    return str(current_app.config["BASE_URL"]).rstrip("/")
+
+
+# --- identifiers ------------------------------------------------------------------------------
+
+
+def platform_did(base_url: str) -> str:
+    """Return the did:web of the platform at this base URL (port as %3A, path segments as ':')."""
+    parts = urlsplit(base_url)
+    did = "did:web:" + (parts.hostname or "").lower()
+    if parts.port is not None:
+        did += "%3A" + str(parts.port)
+    for segment in parts.path.strip("/").split("/"):
+        if segment:
+            did += ":" + quote(segment, safe="")
+    return did
+
+
+def organisation_did(base_url: str, uscc: str) -> str:
+    """Return an organisation's did:web: did:web:{host}:orgs:{uscc} (→ /orgs/{uscc}/did.json)."""
+    return f"{platform_did(base_url)}:orgs:{uscc}"
+
+
+def xsd_time(moment: datetime | None) -> str | None:
+    """Return a time as UTC seconds (2026-12-01T08:00:00Z), rounded down; None stays None."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _ceil_second(moment: datetime) -> datetime:
+    return (
+        moment if moment.microsecond == 0 else moment.replace(microsecond=0) + timedelta(seconds=1)
+    )
+
+
+# --- making and finding keys ------------------------------------------------------------------
+
+
+def create_key(
+    session: Session, actor: User | None = None, organisation: Organisation | None = None
+) -> SigningKey:
+    """Generate a new active Ed25519 key, root or an organisation's (endorsed by the root).
+
+    Its private half is encrypted at rest with the data key.
+    """
     private_key = signing.generate_private_key()
     public_key = private_key.public_key()
     key = SigningKey(
@@ -40,6 +105,8 @@ def create_key(session: Session, actor: User | None = None) -> SigningKey:
         public_key=signing.public_key_to_raw(public_key),
         private_key_enc=b"",  # sealed below, once the row has its id
         status=KeyStatus.ACTIVE,
+        organisation_id=organisation.id if organisation is not None else None,
+        endorsement="",
     )
     session.add(key)
     session.flush()
@@ -47,22 +114,53 @@ def create_key(session: Session, actor: User | None = None) -> SigningKey:
         signing.private_key_to_multibase(private_key), private_key_place(key.id)
     )
     session.flush()
-    record_event(session, actor, "key.create", "signing_key", key.kid, details={"kid": key.kid})
+    details: dict[str, Any] = {"kid": key.kid}
+    if organisation is not None:
+        endorse(session, key, organisation)
+        details["uscc"] = organisation.uscc
+    record_event(
+        session,
+        actor,
+        "key.create",
+        "signing_key",
+        key.kid,
+        organisation_id=organisation.id if organisation is not None else None,
+        details=details,
+    )
     return key
 
 
 def active_key(session: Session) -> SigningKey:
-    """Return the active key, making the first one if there is none."""
-    key = session.scalars(
+    """Return the active root key, making the first one if there is none."""
+    stmt = (
         select(SigningKey)
-        .where(SigningKey.status == KeyStatus.ACTIVE)
+        .where(SigningKey.status == KeyStatus.ACTIVE, SigningKey.organisation_id.is_(None))
         .order_by(SigningKey.id.desc())
-    ).first()
+    )
+    key = session.scalars(stmt).first()
     if key is not None:
         return key
     _lock(session)
-    key = session.scalars(select(SigningKey).where(SigningKey.status == KeyStatus.ACTIVE)).first()
+    key = session.scalars(stmt).first()
     return key or create_key(session)
+
+
+def organisation_key(session: Session, organisation: Organisation) -> SigningKey:
+    """Return the organisation's active key, making (and endorsing) it on first use.
+
+    The row is share-locked until the transaction ends, so that a retirement or compromise waits
+    for the certificates being signed with it, and its time comes after theirs (PostgreSQL).
+    """
+    stmt = select(SigningKey).where(
+        SigningKey.organisation_id == organisation.id, SigningKey.status == KeyStatus.ACTIVE
+    )
+    key = session.scalars(stmt.with_for_update(read=True)).first()
+    if key is not None:
+        _refresh_endorsement(session, key, organisation)
+        return key
+    _lock(session, organisation.id)
+    key = session.scalars(stmt.with_for_update(read=True)).first()
+    return key or create_key(session, organisation=organisation)
 
 
 def private_key_of(key: SigningKey) -> Any:
@@ -76,46 +174,182 @@ def public_key_of(key: SigningKey) -> Any:
 
 
 def get_key(session: Session, kid: str) -> SigningKey | None:
-    """Return the key with this kid, whatever its status."""
+    """Return the key with this kid, whatever its status and level."""
     return session.scalars(select(SigningKey).where(SigningKey.kid == kid)).first()
 
 
-def _require_key(session: Session, kid: str) -> SigningKey:
+def _require_key(session: Session, kid: str, organisation: Organisation | None) -> SigningKey:
     key = get_key(session, kid)
     if key is None:
         raise NotFound(_("no signing key with kid %(kid)s", kid=kid))
+    wanted = organisation.id if organisation is not None else None
+    if key.organisation_id != wanted:
+        if organisation is None:
+            raise NotFound(
+                _("key %(kid)s is an organisation's key; name the organisation (--org)", kid=kid)
+            )
+        raise NotFound(
+            _("key %(kid)s is not a key of organisation %(uscc)s", kid=kid, uscc=organisation.uscc)
+        )
+    # lock it before reading the time: issuance share-locks the key it signs with
+    session.refresh(key, with_for_update=True)
     return key
 
 
-def rotate(session: Session, actor: User | None = None) -> SigningKey:
-    """Retire the active key and make a new one; old certificates stay verifiable."""
-    _lock(session)
-    now = utcnow()
-    for key in session.scalars(select(SigningKey).where(SigningKey.status == KeyStatus.ACTIVE)):
-        key.status = KeyStatus.RETIRED
-        key.retired_at = now
-        record_event(session, actor, "key.retire", "signing_key", key.kid, details={"kid": key.kid})
+def organisation_by_uscc(session: Session, uscc: str) -> Organisation:
+    org = session.scalars(
+        select(Organisation).where(Organisation.uscc == uscc.strip().upper())
+    ).first()
+    if org is None:
+        raise NotFound(_("no organisation with USCC %(uscc)s", uscc=uscc))
+    return org
+
+
+def organisation_usccs(session: Session) -> dict[int, str]:
+    """Every organisation's USCC by its id."""
+    return {
+        org_id: uscc for org_id, uscc in session.execute(select(Organisation.id, Organisation.uscc))
+    }
+
+
+def owner_of(session: Session, key: SigningKey) -> Organisation | None:
+    return session.get(Organisation, key.organisation_id) if key.organisation_id else None
+
+
+# --- endorsements -----------------------------------------------------------------------------
+
+
+def endorsement_claims(
+    key: SigningKey, organisation: Organisation, base_url: str
+) -> dict[str, Any]:
+    """What the root vouches for about an organisation's key (without the signing time)."""
+    claims: dict[str, Any] = {
+        "iss": base_url,
+        "sub": organisation_did(base_url, organisation.uscc),
+        "kid": key.kid,
+        "jwk": signing.public_jwk(public_key_of(key)),
+        "uscc": organisation.uscc,
+        "name": organisation.name,
+        "valid_from": xsd_time(key.created_at),
+        "valid_until": xsd_time(_ceil_second(key.retired_at)) if key.retired_at else None,
+        "status": key.status,
+    }
+    if key.compromised_at is not None:
+        claims["revoked_at"] = xsd_time(key.compromised_at)
+    return claims
+
+
+def endorse(session: Session, key: SigningKey, organisation: Organisation) -> None:
+    """(Re-)sign the root's endorsement of an organisation key with the active root key."""
+    root = active_key(session)
+    claims = endorsement_claims(key, organisation, _base_url())
+    claims["iat"] = int(utcnow().timestamp())
+    key.endorsement = signing.sign_compact_jws(
+        claims, private_key_of(root), root.kid, signing.ENDORSEMENT_TYPE
+    )
     session.flush()
-    return create_key(session, actor)
 
 
-def retire(session: Session, kid: str, actor: User | None = None) -> SigningKey:
+def _refresh_endorsement(session: Session, key: SigningKey, organisation: Organisation) -> None:
+    """Re-sign an endorsement that no longer says what is true, or whose root key is not active."""
+    current = None
+    if key.endorsement:
+        decoded = signing.decode_compact_jws(key.endorsement, signing.ENDORSEMENT_TYPE)
+        root = get_key(session, decoded.header["kid"])
+        claims = {name: value for name, value in decoded.payload.items() if name != "iat"}
+        if root is not None and root.status == KeyStatus.ACTIVE and root.is_root:
+            current = claims
+    if current != endorsement_claims(key, organisation, _base_url()):
+        endorse(session, key, organisation)
+
+
+# --- rotating, retiring, compromising ---------------------------------------------------------
+
+
+def _retire_now(session: Session, key: SigningKey, actor: User | None) -> None:
+    key.status = KeyStatus.RETIRED
+    key.retired_at = utcnow()
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "key.retire",
+        "signing_key",
+        key.kid,
+        organisation_id=key.organisation_id,
+        details={"kid": key.kid},
+    )
+
+
+def _after_change(session: Session, key: SigningKey) -> None:
+    """Keep the endorsements true after a key changed status."""
+    owner = owner_of(session, key)
+    if owner is not None:
+        endorse(session, key, owner)
+    elif key.status != KeyStatus.ACTIVE:
+        reendorse_all(session)  # signed by a root key that signs no more
+
+
+def reendorse_all(session: Session) -> None:
+    """Re-sign every organisation key's endorsement with the active root key."""
+    for key in session.scalars(select(SigningKey).where(SigningKey.organisation_id.is_not(None))):
+        owner = owner_of(session, key)
+        if owner is not None:
+            endorse(session, key, owner)
+
+
+def rotate(
+    session: Session, actor: User | None = None, organisation: Organisation | None = None
+) -> SigningKey:
+    """Retire the active key (the root's, or an organisation's) and make a new one.
+
+    What the old key signed stays verifiable; a new root key re-endorses every organisation key.
+    """
+    _lock(session, organisation.id if organisation is not None else 0)
+    owner_filter = (
+        SigningKey.organisation_id == organisation.id
+        if organisation is not None
+        else SigningKey.organisation_id.is_(None)
+    )
+    for key in session.scalars(
+        select(SigningKey)
+        .where(SigningKey.status == KeyStatus.ACTIVE, owner_filter)
+        .with_for_update()
+    ):
+        _retire_now(session, key, actor)
+        if organisation is not None:
+            endorse(session, key, organisation)
+    new = create_key(session, actor, organisation)
+    if organisation is None:
+        reendorse_all(session)
+    return new
+
+
+def retire(
+    session: Session, kid: str, actor: User | None = None, organisation: Organisation | None = None
+) -> SigningKey:
     """Stop signing with a key; what it signed stays valid. A new key is made on next use."""
-    key = _require_key(session, kid)
+    key = _require_key(session, kid, organisation)
     if key.status == KeyStatus.COMPROMISED:
         raise Conflict(_("key %(kid)s is compromised; it cannot be retired", kid=kid))
     if key.status == KeyStatus.ACTIVE:
-        key.status = KeyStatus.RETIRED
-        key.retired_at = utcnow()
-        session.flush()
-        record_event(session, actor, "key.retire", "signing_key", key.kid, details={"kid": key.kid})
+        _retire_now(session, key, actor)
+        _after_change(session, key)
     return key
 
 
 def compromise(
-    session: Session, kid: str, at: datetime, reason: str = "", actor: User | None = None
+    session: Session,
+    kid: str,
+    at: datetime,
+    reason: str = "",
+    actor: User | None = None,
+    organisation: Organisation | None = None,
 ) -> SigningKey:
-    """Mark a key compromised from a time: what the ledger shows issued before it stays valid."""
+    """Mark a key compromised from a time: what the ledger shows issued before it stays valid.
+
+    An organisation's key touches only that organisation's certificates.
+    """
     if at.tzinfo is None:
         raise ValidationError(
             _("the time needs an offset, e.g. 2026-03-05T09:00:00+08:00"),
@@ -126,7 +360,7 @@ def compromise(
         raise ValidationError(
             _("the compromise time cannot be in the future"), field="at", rule="not_future"
         )
-    key = _require_key(session, kid)
+    key = _require_key(session, kid, organisation)
     if (
         key.status == KeyStatus.COMPROMISED
         and key.compromised_at is not None
@@ -146,26 +380,181 @@ def compromise(
         "key.compromise",
         "signing_key",
         key.kid,
+        organisation_id=key.organisation_id,
         details={"kid": key.kid, "at": at.isoformat(), "reason": key.compromise_reason},
     )
+    _after_change(session, key)
     return key
 
 
-def list_keys(session: Session) -> list[SigningKey]:
+def list_keys(session: Session, organisation: Organisation | None = None) -> list[SigningKey]:
+    """Return the root keys, or one organisation's keys, oldest first."""
+    owner_filter = (
+        SigningKey.organisation_id == organisation.id
+        if organisation is not None
+        else SigningKey.organisation_id.is_(None)
+    )
+    return list(session.scalars(select(SigningKey).where(owner_filter).order_by(SigningKey.id)))
+
+
+def all_keys(session: Session) -> list[SigningKey]:
+    """Return every key, root and organisations', oldest first."""
     return list(session.scalars(select(SigningKey).order_by(SigningKey.id)))
 
 
 def jwks(session: Session) -> dict[str, Any]:
-    """Return every public key (active, retired and compromised) as a JWKS.
+    """Return every public key (root and organisation keys; active, retired and compromised).
 
     Compromised keys stay listed, marked, because what they signed before the compromise is still
-    valid; verifiers must ask the service about certificates signed by them.
+    valid; verifiers must ask the service about certificates signed by them. An organisation's
+    key carries its `uscc`; the trust list says more (who endorsed it, and for when).
     """
+    usccs = organisation_usccs(session)
     keys = []
-    for key in list_keys(session):
+    for key in all_keys(session):
         jwk: dict[str, Any] = signing.public_jwk(public_key_of(key))
         jwk["status"] = key.status
         if key.compromised_at is not None:
             jwk["compromised_at"] = key.compromised_at.isoformat()
+        if key.organisation_id is not None:
+            jwk["uscc"] = usccs.get(key.organisation_id, "")
         keys.append(jwk)
     return {"keys": keys}
+
+
+# --- the trust list ---------------------------------------------------------------------------
+
+
+def _root_certificates_until(session: Session) -> dict[str, datetime]:
+    """The latest issue time of a certificate each root key signed (from the certificates)."""
+    rows = session.execute(text("SELECT kid, MAX(issued_at) FROM certificates GROUP BY kid")).all()
+    result: dict[str, datetime] = {}
+    for kid, latest in rows:
+        if isinstance(latest, str):  # SQLite returns the text of an aggregate
+            latest = datetime.fromisoformat(latest)
+        if latest is not None:
+            result[kid] = latest if latest.tzinfo else latest.replace(tzinfo=UTC)
+    return result
+
+
+def trust_list_entries(session: Session) -> list[dict[str, Any]]:
+    """Every key a certificate may be signed with, as the trust list states it.
+
+    Organisation keys: `role` "organisation", with the organisation's USCC, name, DID, the key's
+    validity and the root's endorsement. Root keys: `role` "root", the issuer of the certificates
+    issued before organisation keys: `certificates_until` is the latest issue time of one it signed
+    (None: it signed none); a token it signed that claims a later time is not trusted.
+    """
+    base_url = _base_url()
+    orgs = {org.id: org for org in session.scalars(select(Organisation))}
+    latest = _root_certificates_until(session)
+    entries: list[dict[str, Any]] = []
+    for key in all_keys(session):
+        jwk = signing.public_jwk(public_key_of(key))
+        entry: dict[str, Any] = {
+            "kid": key.kid,
+            "jwk": jwk,
+            "valid_from": xsd_time(key.created_at),
+            "valid_until": xsd_time(_ceil_second(key.retired_at)) if key.retired_at else None,
+            "status": key.status,
+        }
+        if key.compromised_at is not None:
+            entry["revoked_at"] = xsd_time(key.compromised_at)
+        org = orgs.get(key.organisation_id) if key.organisation_id is not None else None
+        if org is None:
+            until = latest.get(key.kid)
+            entry.update(
+                role="root",
+                uscc=None,
+                name=None,
+                certificates_until=xsd_time(_ceil_second(until)) if until else None,
+            )
+        else:
+            _refresh_endorsement(session, key, org)
+            entry.update(
+                role="organisation",
+                uscc=org.uscc,
+                name=org.name,
+                did=organisation_did(base_url, org.uscc),
+                organisation_status=org.status,
+                organisation_status_since=(
+                    xsd_time(org.status_since) if org.status != OrgStatus.ACTIVE else None
+                ),
+                endorsement=key.endorsement,
+            )
+        entries.append(entry)
+    return entries
+
+
+def _valid_hours() -> int:
+    return int(current_app.config["STATUS_LIST_VALID_HOURS"])
+
+
+def trust_list(session: Session) -> dict[str, Any]:
+    """Return the signed trust list (a flattened JWS JSON serialisation, RFC 7515 7.2.2).
+
+    It is signed once per change of its content, and again when half its validity is gone;
+    in between the stored copy is served as it is.
+    """
+    root = active_key(session)
+    base_url = _base_url()
+    content = {
+        "iss": base_url,
+        "type": "VolunteerCertificateTrustList",
+        "trust_list_url": base_url + TRUST_LIST_PATH,
+        "issuers": trust_list_entries(session),
+        "root_kid": root.kid,
+    }
+    fingerprint = hashlib.sha256(signing.canonical_json(content)).hexdigest()
+    stored = session.get(SignedDocument, TRUST_LIST)
+    now = utcnow()
+    hours = _valid_hours()
+    if (
+        stored is not None
+        and stored.fingerprint == fingerprint
+        and _aware(stored.signed_at) + timedelta(hours=hours / 2) > now
+    ):
+        return dict(json.loads(stored.document))
+    signed_at = now.replace(microsecond=0)
+    payload = {
+        **content,
+        "iat": int(signed_at.timestamp()),
+        "exp": int((signed_at + timedelta(hours=hours)).timestamp()),
+    }
+    document = signing.sign_flattened_jws(
+        payload, private_key_of(root), root.kid, signing.TRUST_LIST_TYPE
+    )
+    text_form = json.dumps(document, separators=(",", ":"))
+    try:
+        with session.begin_nested():
+            if stored is None:
+                session.add(
+                    SignedDocument(
+                        name=TRUST_LIST,
+                        fingerprint=fingerprint,
+                        document=text_form,
+                        signed_at=signed_at,
+                    )
+                )
+            else:
+                stored.fingerprint = fingerprint
+                stored.document = text_form
+                stored.signed_at = signed_at
+    except IntegrityError:  # another request stored it first: serve ours, theirs is as good
+        pass
+    return document
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def count_organisation_keys(session: Session) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(SigningKey)
+            .where(SigningKey.organisation_id.is_not(None))
+        )
+        or 0
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -20,7 +21,7 @@ from verifier.crypto import signing
 from verifier.crypto.errors import CryptoError, InvalidSignature, MalformedToken
 from verifier.errors import ValidationError
 from verifier.keys.labels import KEY_STATUS
-from verifier.keys.models import KeyStatus
+from verifier.keys.models import KeyStatus, SigningKey
 from verifier.keys.services import get_key, public_key_of
 from verifier.labels import label
 from verifier.orgs.labels import ORG_STATUS
@@ -204,6 +205,37 @@ def verify_token(session: Session, token: str) -> Verdict:
     return _check_signed(session, run, token, decoded, number)
 
 
+def endorsement_problem(key: SigningKey, owner: Organisation | None, claims: dict[str, Any]) -> str:
+    """Say why an organisation key may not vouch for these claims; "" when it may.
+
+    The key must be endorsed for the organisation the token names (its USCC), and the token's
+    issue time must lie in the endorsement's validity: from the key's making to its retirement.
+    A compromised key is judged by the ledger rule instead (the key_status check).
+    """
+    if owner is None:
+        return ""  # a root key: it signed the certificates from before organisation keys
+    if claims.get("uscc") != owner.uscc:
+        return _(
+            "signed with a key the platform endorsed for another organisation (%(uscc)s)",
+            uscc=owner.uscc,
+        )
+    if key.status == KeyStatus.COMPROMISED:
+        return ""
+    iat = claims.get("iat")
+    if not isinstance(iat, int) or isinstance(iat, bool):
+        return _("the token has no issue time (iat)")
+    valid_from = int(key.created_at.timestamp())
+    valid_until = int(math.ceil(key.retired_at.timestamp())) if key.retired_at else None
+    if iat < valid_from or (valid_until is not None and iat > valid_until):
+        return _(
+            "signed at a time outside the period the platform endorsed this key for "
+            "(%(start)s to %(end)s)",
+            start=to_local(key.created_at).strftime("%Y-%m-%d %H:%M"),
+            end=to_local(key.retired_at).strftime("%Y-%m-%d %H:%M") if key.retired_at else "",
+        )
+    return ""
+
+
 def _check_signed(
     session: Session, run: _Pipeline, token: str, decoded: Any, number: str
 ) -> Verdict:
@@ -225,7 +257,22 @@ def _check_signed(
             _("the signature does not match the content"),
         )
         return run.verdict(None)
-    run.passed("signature", _("signature valid (key %(kid)s…)", kid=kid[:8]))
+    owner = session.get(Organisation, key.organisation_id) if key.organisation_id else None
+    problem = endorsement_problem(key, owner, decoded.payload)
+    if problem:
+        run.failed("signature", VerificationStatus.INVALID_SIGNATURE, problem)
+        return run.verdict(None)
+    if owner is not None:
+        run.passed(
+            "signature",
+            _(
+                "signature valid: the key %(kid)s… of %(org)s, endorsed by this service",
+                kid=kid[:8],
+                org=owner.name,
+            ),
+        )
+    else:
+        run.passed("signature", _("signature valid (key %(kid)s…)", kid=kid[:8]))
 
     entry = ledger_entry(session, number)
     cert = session.scalars(select(Certificate).where(Certificate.number == number)).first()
