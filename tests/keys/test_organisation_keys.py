@@ -291,19 +291,29 @@ def test_keys_cli_acts_on_the_root_or_on_one_organisation(app, two):
     everything = runner.invoke(args=["keys", "list", "--all"])
     assert two["A"]["cert"].kid in everything.output and uscc in everything.output
     # an organisation's key is not touched without naming it
-    wrong = runner.invoke(args=["keys", "retire", two["A"]["cert"].kid])
+    # (a kid may begin with "-": "--" ends the options, as for any command)
+    wrong = runner.invoke(args=["keys", "retire", "--", two["A"]["cert"].kid])
     assert wrong.exit_code != 0 and "--org" in wrong.output
     other = runner.invoke(
-        args=["keys", "retire", two["A"]["cert"].kid, "--org", two["B"]["org"].uscc]
+        args=["keys", "retire", "--org", two["B"]["org"].uscc, "--", two["A"]["cert"].kid]
     )
     assert other.exit_code != 0 and two["B"]["org"].uscc in other.output
     unknown = runner.invoke(args=["keys", "rotate", "--org", "91000000000000000X"])
     assert unknown.exit_code != 0 and "91000000000000000X" in unknown.output
-    done = runner.invoke(args=["keys", "retire", two["A"]["cert"].kid, "--org", uscc])
+    done = runner.invoke(args=["keys", "retire", "--org", uscc, "--", two["A"]["cert"].kid])
     assert done.exit_code == 0 and "retired" in done.output
     at = (datetime.now(UTC) - timedelta(days=1)).isoformat()
     bad = runner.invoke(
-        args=["keys", "compromise", two["B"]["cert"].kid, "--org", two["B"]["org"].uscc, "--at", at]
+        args=[
+            "keys",
+            "compromise",
+            "--org",
+            two["B"]["org"].uscc,
+            "--at",
+            at,
+            "--",
+            two["B"]["cert"].kid,
+        ]
     )
     assert bad.exit_code == 0, bad.output
     with app.app_context():
