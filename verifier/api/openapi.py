@@ -57,6 +57,21 @@ token (missing, unknown or revoked); 403: the role may not do this, or the organ
 active; 404: no such object, or one of another organisation (an id above 2147483647 in a path
 cannot exist: 404 too); 409: a conflict with the stored state (a duplicate, a voided record);
 422: a field breaks a rule (an id or page number out of range included).
+
+**Signatures: two levels of keys.** Each organisation signs its certificates (the QR token, a
+compact JWS, `alg` EdDSA, `typ` vsc+jwt, `kid` the key's RFC 7638 thumbprint) and their W3C
+credentials with its own Ed25519 key; the platform's root key endorses every organisation key
+(organisation, USCC, key, valid from, valid until or revoked at) and signs the trust list,
+`GET /.well-known/issuers.json` (a flattened JWS of `{kid, jwk, role, uscc, name, did,
+valid_from, valid_until, status, ...}` per key), the status lists and the audit checkpoints.
+`GET /.well-known/jwks.json` lists the root and every organisation key (the latter with
+`uscc`); an organisation's DID is `did:web:{host}:orgs:{uscc}` (`GET /orgs/{uscc}/did.json`).
+Certificates issued before organisation keys are signed by a root key, which the trust list
+marks as their issuer (`role` root, `certificates_until`). To check a certificate offline:
+verify the trust list with a root key of the JWKS; find the token's `kid` in it; verify the
+token with that entry's `jwk`; require the entry's `uscc` to be the token's and the token's
+`iat` to lie in the key's validity; then ask `POST /verifications` for the current status.
+Step by step, with a worked example: docs/verification.md in the repository.
 """
 
 
