@@ -48,11 +48,17 @@ def upgrade() -> None:
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("document", sa.Text(), nullable=False),
         sa.Column("signed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("checked_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_signed_documents")),
+    )
+    # what each key signed, and until when (the trust list's certificates_until)
+    op.create_index(
+        "ix_certificates_kid_issued_at", "certificates", ["kid", "issued_at"], unique=False
     )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_certificates_kid_issued_at", table_name="certificates")
     op.drop_table("signed_documents")
     op.drop_index("uq_signing_keys_active_organisation", table_name="signing_keys")
     with op.batch_alter_table("signing_keys", schema=None) as batch_op:

@@ -19,7 +19,7 @@ from support import days_ago
 from verifier.certificates.services import Signer
 from verifier.crypto import signing
 from verifier.db import get_session
-from verifier.keys.models import KeyStatus
+from verifier.keys.models import KeyStatus, SignedDocument
 from verifier.keys.services import (
     active_key,
     compromise,
@@ -319,3 +319,32 @@ def test_keys_cli_acts_on_the_root_or_on_one_organisation(app, two):
     with app.app_context():
         assert get_key(get_session(), two["B"]["cert"].kid).status == KeyStatus.COMPROMISED
         assert get_key(get_session(), two["A"]["cert"].kid).status == KeyStatus.RETIRED
+
+
+def test_an_organisations_new_name_reaches_the_trust_list_and_endorsement(app, client, two):
+    a = two["A"]
+    first = client.get("/.well-known/issuers.json").get_data()
+    with app.app_context():
+        session = get_session()
+        org = session.get(type(a["org"]), a["org"].id)
+        org.name = "A区新名称志愿者协会"
+        session.commit()
+    # within a minute the stored copy is served as it is (a busy service compares once a minute)
+    assert client.get("/.well-known/issuers.json").get_data() == first
+    with app.app_context():
+        session = get_session()
+        stored = session.get(SignedDocument, "trust-list")
+        stored.checked_at = datetime.now(UTC) - timedelta(minutes=2)
+        session.commit()
+    trust = verified_trust_list(client)
+    assert org_entry(trust, a["org"].uscc)["name"] == "A区新名称志愿者协会"
+    with app.app_context():
+        endorsement = get_key(get_session(), a["cert"].kid).endorsement
+    assert claims_of(endorsement)["name"] == "A区新名称志愿者协会"
+    # a key's change is seen at once
+    with app.app_context():
+        session = get_session()
+        rotate(session, organisation=owner_of(session, get_key(session, a["cert"].kid)))
+        session.commit()
+    trust = verified_trust_list(client)
+    assert [e["status"] for e in trust["issuers"] if e["kid"] == a["cert"].kid] == ["retired"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, Text, false
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from verifier.certificates.states import CertificateStatus
@@ -24,7 +24,11 @@ class VerificationChannel(StrEnum):
 
 class Certificate(Base):
     __tablename__ = "certificates"
-    __table_args__ = (CheckConstraint(one_of("status", CertificateStatus), name="status_known"),)
+    __table_args__ = (
+        CheckConstraint(one_of("status", CertificateStatus), name="status_known"),
+        # what each key signed, and until when (the trust list's certificates_until)
+        Index("ix_certificates_kid_issued_at", "kid", "issued_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # canonical form: 17 characters, no separators

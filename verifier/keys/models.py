@@ -64,3 +64,5 @@ class SignedDocument(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     document: Mapped[str] = mapped_column(Text)
     signed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # when the content was last compared with what is true (at most once a minute)
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)

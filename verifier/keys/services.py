@@ -17,7 +17,7 @@ from urllib.parse import quote, urlsplit
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select, text
+from sqlalchemy import String, column, delete, func, select, table, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,7 +25,7 @@ from verifier.audit.services import record_event
 from verifier.auth.models import User
 from verifier.crypto import signing
 from verifier.crypto.encryption import Place, get_cipher
-from verifier.db import utcnow
+from verifier.db import UTCDateTime, utcnow
 from verifier.errors import Conflict, NotFound, ValidationError
 from verifier.keys.models import KeyStatus, SignedDocument, SigningKey
 from verifier.orgs.models import Organisation, OrgStatus
@@ -115,6 +115,7 @@ def create_key(
     )
     session.flush()
     details: dict[str, Any] = {"kid": key.kid}
+    invalidate_trust_list(session)
     if organisation is not None:
         endorse(session, key, organisation)
         details["uscc"] = organisation.uscc
@@ -248,6 +249,7 @@ def endorse(session: Session, key: SigningKey, organisation: Organisation) -> No
         claims, private_key_of(root), root.kid, signing.ENDORSEMENT_TYPE
     )
     session.flush()
+    invalidate_trust_list(session)
 
 
 def _refresh_endorsement(session: Session, key: SigningKey, organisation: Organisation) -> None:
@@ -270,6 +272,7 @@ def _retire_now(session: Session, key: SigningKey, actor: User | None) -> None:
     key.status = KeyStatus.RETIRED
     key.retired_at = utcnow()
     session.flush()
+    invalidate_trust_list(session)
     record_event(
         session,
         actor,
@@ -374,6 +377,7 @@ def compromise(
     )
     key.retired_at = key.retired_at or utcnow()
     session.flush()
+    invalidate_trust_list(session)
     record_event(
         session,
         actor,
@@ -425,16 +429,22 @@ def jwks(session: Session) -> dict[str, Any]:
 # --- the trust list ---------------------------------------------------------------------------
 
 
-def _root_certificates_until(session: Session) -> dict[str, datetime]:
-    """The latest issue time of a certificate each root key signed (from the certificates)."""
-    rows = session.execute(text("SELECT kid, MAX(issued_at) FROM certificates GROUP BY kid")).all()
-    result: dict[str, datetime] = {}
-    for kid, latest in rows:
-        if isinstance(latest, str):  # SQLite returns the text of an aggregate
-            latest = datetime.fromisoformat(latest)
-        if latest is not None:
-            result[kid] = latest if latest.tzinfo else latest.replace(tzinfo=UTC)
-    return result
+def _root_certificates_until(session: Session, root_kids: list[str]) -> dict[str, datetime]:
+    """The latest issue time of a certificate each root key signed (by the kid, issued_at index).
+
+    The certificates table is read by name: certificates are a feature above this one.
+    """
+    if not root_kids:
+        return {}
+    kid = column("kid", String)
+    issued_at = column("issued_at", UTCDateTime())
+    rows = session.execute(
+        select(kid, func.max(issued_at))
+        .select_from(table("certificates", kid, issued_at))
+        .where(kid.in_(root_kids))
+        .group_by(kid)
+    ).all()
+    return {row[0]: row[1] for row in rows if row[1] is not None}
 
 
 def trust_list_entries(session: Session) -> list[dict[str, Any]]:
@@ -447,9 +457,10 @@ def trust_list_entries(session: Session) -> list[dict[str, Any]]:
     """
     base_url = _base_url()
     orgs = {org.id: org for org in session.scalars(select(Organisation))}
-    latest = _root_certificates_until(session)
+    keys = all_keys(session)
+    latest = _root_certificates_until(session, [key.kid for key in keys if key.is_root])
     entries: list[dict[str, Any]] = []
-    for key in all_keys(session):
+    for key in keys:
         jwk = signing.public_jwk(public_key_of(key))
         entry: dict[str, Any] = {
             "kid": key.kid,
@@ -490,30 +501,49 @@ def _valid_hours() -> int:
     return int(current_app.config["STATUS_LIST_VALID_HOURS"])
 
 
+TRUST_LIST_RECHECK = timedelta(seconds=60)
+
+
+def invalidate_trust_list(session: Session) -> None:
+    """Make the next request build the trust list anew (a key was made or changed status)."""
+    session.execute(delete(SignedDocument).where(SignedDocument.name == TRUST_LIST))
+
+
 def trust_list(session: Session) -> dict[str, Any]:
     """Return the signed trust list (a flattened JWS JSON serialisation, RFC 7515 7.2.2).
 
-    It is signed once per change of its content, and again when half its validity is gone;
-    in between the stored copy is served as it is.
+    It is signed once per change of its content, and again when half its validity is gone; in
+    between the stored copy is served as it is. A key's change drops the stored copy at once;
+    other changes (an organisation's name or status) are seen within TRUST_LIST_RECHECK, so a busy
+    service compares the content at most once a minute.
     """
+    now = utcnow()
+    hours = _valid_hours()
+    stored = session.get(SignedDocument, TRUST_LIST)
+    if (
+        stored is not None
+        and _aware(stored.checked_at) + TRUST_LIST_RECHECK > now
+        and _aware(stored.signed_at) + timedelta(hours=hours / 2) > now
+    ):
+        return dict(json.loads(stored.document))
     root = active_key(session)
     base_url = _base_url()
     content = {
         "iss": base_url,
         "type": "VolunteerCertificateTrustList",
         "trust_list_url": base_url + TRUST_LIST_PATH,
-        "issuers": trust_list_entries(session),
+        "issuers": trust_list_entries(session),  # may re-sign an endorsement (drops the copy)
         "root_kid": root.kid,
     }
     fingerprint = hashlib.sha256(signing.canonical_json(content)).hexdigest()
     stored = session.get(SignedDocument, TRUST_LIST)
-    now = utcnow()
-    hours = _valid_hours()
     if (
         stored is not None
         and stored.fingerprint == fingerprint
         and _aware(stored.signed_at) + timedelta(hours=hours / 2) > now
     ):
+        stored.checked_at = now
+        session.flush()
         return dict(json.loads(stored.document))
     signed_at = now.replace(microsecond=0)
     payload = {
@@ -534,12 +564,14 @@ def trust_list(session: Session) -> dict[str, Any]:
                         fingerprint=fingerprint,
                         document=text_form,
                         signed_at=signed_at,
+                        checked_at=now,
                     )
                 )
             else:
                 stored.fingerprint = fingerprint
                 stored.document = text_form
                 stored.signed_at = signed_at
+                stored.checked_at = now
     except IntegrityError:  # another request stored it first: serve ours, theirs is as good
         pass
     return document
