@@ -25,6 +25,7 @@ from verifier.certificates.numbers import (
     normalize_certificate_number,
 )
 from verifier.certificates.qr import fits as qr_fits
+from verifier.certificates.sdjwt import sd_jwt_hash, sign_sd_jwt
 from verifier.certificates.states import CertificateStatus
 from verifier.crypto import signing
 from verifier.db import utcnow
@@ -254,6 +255,9 @@ def build_certificate(
         token_payload(cert, signer.base_url), signer.private_key, signer.kid
     )
     cert.content_sha256 = content_hash(cert.token)
+    cert.sd_jwt = sign_sd_jwt(
+        cert, base_url=signer.base_url, private_key=signer.private_key, kid=signer.kid
+    )
     if not qr_fits(f"{signer.base_url}/v/{cert.token}"):
         raise ValidationError(
             _(
@@ -274,6 +278,7 @@ def ledger_details(cert: Certificate) -> dict[str, Any]:
         "kid": cert.kid,
         "minutes": cert.total_minutes,
         "records": cert.record_count,
+        **({"sd_jwt_sha256": sd_jwt_hash(cert.sd_jwt)} if cert.sd_jwt else {}),
     }
 
 
