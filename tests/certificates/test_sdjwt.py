@@ -7,7 +7,7 @@ import json
 
 import pytest
 from jwcrypto.common import JWException
-from sdjwt_helpers import library_claims
+from support.sdjwt import library_claims
 from sqlalchemy import select, update
 from support import bearer, days_ago
 
