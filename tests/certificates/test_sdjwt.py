@@ -7,9 +7,9 @@ import json
 
 import pytest
 from jwcrypto.common import JWException
-from support.sdjwt import library_claims
 from sqlalchemy import select, update
 from support import bearer, days_ago
+from support.sdjwt import library_claims
 
 from verifier.audit.models import AuditEntry
 from verifier.audit.services import verify_chain

@@ -7,9 +7,9 @@ import base64
 import json
 
 import pytest
-from support.sdjwt import library_claims
 from sqlalchemy import select
 from support import days_ago
+from support.sdjwt import library_claims
 
 from verifier.certificates.lifecycle import set_status
 from verifier.certificates.models import Certificate
@@ -118,7 +118,9 @@ def test_a_revoked_certificates_presentation_is_revoked(app, client, issued):
     with app.app_context():
         session = get_session()
         cert = session.get(Certificate, issued["cert"].id)
-        set_status(session, cert, "revoked", "issued in error", session.get(User, issued["admin"].id))
+        set_status(
+            session, cert, "revoked", "issued in error", session.get(User, issued["admin"].id)
+        )
         session.commit()
         presentation = make_presentation(issued["sd_jwt"], [])
     verdict = _verify(client, presentation)
