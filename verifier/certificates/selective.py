@@ -53,6 +53,9 @@ def sd_jwt_of(session: Session, cert: Certificate, actor: User | None) -> str:
     if cert.sd_jwt is not None:
         return cert.sd_jwt
     cert = lock_certificate(session, cert)
+    # read the (deferred) column again under the lock: another request may have signed one
+    # meanwhile, and theirs stands (a second would orphan presentations of the first)
+    session.refresh(cert, ["sd_jwt"])
     if cert.sd_jwt is None:
         signer = Signer.current(session)
         cert.sd_jwt = sign_sd_jwt(
