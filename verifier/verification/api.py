@@ -43,7 +43,8 @@ STATUS_TEXT = (
     "(`{status, since}`): a certificate issued before its organisation was suspended or "
     "deregistered stays `valid`; `issuer_suspended` is answered only for one dated after. A "
     "token or number that cannot be a certificate's is not a bad request: it answers 200 with "
-    "status `malformed`."
+    "status `malformed`. A `token` holding '~' is a holder's SD-JWT presentation "
+    "(docs/part-sdjwt.md): the same checks, and `certificate` shows only what it disclosed."
 )
 
 
