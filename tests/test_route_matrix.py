@@ -226,6 +226,11 @@ EXPECTED: dict[str, Any] = {
     # a supervisor revokes all of an organisation's certificates (issue 10: faults)
     "supervision.revoke_all": {"regulator_supervisor"},
     "api.revoke_organisation_certificates_api": {"regulator_supervisor"},
+    # SD-JWTs and the holder's presentations (issue 10, part 5)
+    "api.certificate_sd_jwt_api": ORG,
+    "api.my_certificate_sd_jwt_api": VOL,
+    "api.my_certificate_presentation_api": VOL,
+    "presentations.share": VOL,
 }
 
 # A user of another organisation may reach these routes, but not organisation A's objects on them.

@@ -124,6 +124,7 @@ def _register_blueprints(app: Flask) -> None:
     from verifier.orgs.views import bp as orgs_bp
     from verifier.portal.certreqs_views import bp as certreqs_bp
     from verifier.portal.mydata_views import bp as mydata_bp
+    from verifier.portal.presentations_views import bp as presentations_bp
     from verifier.portal.views import bp as portal_bp
     from verifier.records.views import bp as records_bp
     from verifier.spotchecks.views import bp as spotchecks_bp
@@ -155,6 +156,7 @@ def _register_blueprints(app: Flask) -> None:
         portal_bp,
         certreqs_bp,
         mydata_bp,
+        presentations_bp,
     ):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the API authenticates by Bearer token only, never by cookie

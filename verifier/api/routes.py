@@ -7,6 +7,7 @@ from verifier.accounts import api as _accounts_api  # noqa: F401
 from verifier.api import bp
 from verifier.api import openapi as _openapi  # noqa: F401
 from verifier.certificates import api as _certificates_api  # noqa: F401
+from verifier.certificates import sdjwt_api as _certificates_sdjwt_api  # noqa: F401
 from verifier.credentials import api as _credentials_api  # noqa: F401
 from verifier.imports import api as _imports_api  # noqa: F401
 from verifier.integrity import api as _integrity_api  # noqa: F401
@@ -14,6 +15,7 @@ from verifier.jobs import api as _jobs_api  # noqa: F401
 from verifier.orgs import api as _orgs_api  # noqa: F401
 from verifier.portal import certreqs_api as _certreqs_api  # noqa: F401
 from verifier.portal import mydata_api as _portal_mydata_api  # noqa: F401
+from verifier.portal import presentations_api as _portal_presentations_api  # noqa: F401
 from verifier.portal import records_api as _portal_records_api  # noqa: F401
 from verifier.records import api as _records_api  # noqa: F401
 from verifier.spotchecks import api as _spotchecks_api  # noqa: F401

@@ -69,6 +69,9 @@ class Certificate(Base):
     # a supervision case holds it suspended: only the case's decision lifts the hold
     regulator_hold: Mapped[bool] = mapped_column(default=False, server_default=false())
     qr_png: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    # the certificate as an SD-JWT (RFC 9901) with every disclosure: the holder's to present;
+    # None for a certificate issued before SD-JWTs, until its first request signs one
+    sd_jwt: Mapped[str | None] = mapped_column(Text, deferred=True)
 
     organisation = relationship("Organisation", lazy="joined")
 

@@ -25,13 +25,15 @@ from verifier.certificates.numbers import (
     normalize_certificate_number,
 )
 from verifier.certificates.qr import fits as qr_fits
+from verifier.certificates.sdjwt import sd_jwt_hash, sign_sd_jwt
 from verifier.certificates.states import CertificateStatus
 from verifier.crypto import signing
 from verifier.db import utcnow
 from verifier.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
 from verifier.identifiers import mask_name
-from verifier.keys.services import organisation_key, private_key_of
-from verifier.orgs.models import Organisation
+from verifier.keys.models import KeyStatus, SigningKey
+from verifier.keys.services import active_key, get_key, organisation_key, private_key_of
+from verifier.orgs.models import Organisation, OrgStatus
 from verifier.orgs.services import require_active
 from verifier.paging import paginate
 from verifier.records.models import RecordStatus, ServiceRecord
@@ -200,6 +202,30 @@ class Signer:
         key = organisation_key(session, org)
         return cls(key.kid, private_key_of(key), current_app.config["BASE_URL"])
 
+    @classmethod
+    def for_existing(cls, session: Session, cert: Certificate) -> Signer:
+        """Who signs something new about an issued certificate (its SD-JWT, made later).
+
+        The organisation's active key when its token was signed by an organisation key and the
+        organisation still has or may make one; otherwise the platform's active root key, the
+        issuer of the certificates from before organisation keys.
+        """
+        token_key = get_key(session, cert.kid)
+        org = session.get(Organisation, cert.organisation_id)
+        key = None
+        if token_key is not None and not token_key.is_root and org is not None:
+            if org.status == OrgStatus.ACTIVE:
+                key = organisation_key(session, org)
+            else:
+                key = session.scalars(
+                    select(SigningKey).where(
+                        SigningKey.organisation_id == org.id,
+                        SigningKey.status == KeyStatus.ACTIVE,
+                    )
+                ).first()
+        key = key or active_key(session)
+        return cls(key.kid, private_key_of(key), current_app.config["BASE_URL"])
+
 
 def build_certificate(
     org: Organisation,
@@ -258,6 +284,9 @@ def build_certificate(
         token_payload(cert, signer.base_url), signer.private_key, signer.kid
     )
     cert.content_sha256 = content_hash(cert.token)
+    cert.sd_jwt = sign_sd_jwt(
+        cert, base_url=signer.base_url, private_key=signer.private_key, kid=signer.kid
+    )
     if not qr_fits(f"{signer.base_url}/v/{cert.token}"):
         raise ValidationError(
             _(
@@ -278,6 +307,7 @@ def ledger_details(cert: Certificate) -> dict[str, Any]:
         "kid": cert.kid,
         "minutes": cert.total_minutes,
         "records": cert.record_count,
+        **({"sd_jwt_sha256": sd_jwt_hash(cert.sd_jwt)} if cert.sd_jwt else {}),
     }
 
 

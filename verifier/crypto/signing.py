@@ -318,12 +318,14 @@ def _check_header(header: dict[str, Any], typ: str) -> None:
         raise MalformedToken(f"the header member {unexpected[0][:20]!r} is not accepted")
 
 
-def decode_compact_jws(token: str, typ: str = TOKEN_TYPE) -> DecodedJWS:
+def decode_compact_jws(
+    token: str, typ: str = TOKEN_TYPE, *, max_length: int = MAX_TOKEN_LENGTH
+) -> DecodedJWS:
     """Split and parse a compact JWS without checking its signature; raise MalformedToken."""
     if not isinstance(token, str):
         raise MalformedToken("a token is text")
-    if len(token) > MAX_TOKEN_LENGTH:
-        raise MalformedToken(f"the token is longer than {MAX_TOKEN_LENGTH} characters")
+    if len(token) > max_length:
+        raise MalformedToken(f"the token is longer than {max_length} characters")
     parts = token.split(".")
     if len(parts) != 3:
         raise MalformedToken(f"a compact JWS has 3 parts separated by '.', not {len(parts)}")
@@ -339,7 +341,12 @@ def decode_compact_jws(token: str, typ: str = TOKEN_TYPE) -> DecodedJWS:
 
 
 def sign_compact_jws(
-    payload: Mapping[str, Any], private_key: Ed25519PrivateKey, kid: str, typ: str = TOKEN_TYPE
+    payload: Mapping[str, Any],
+    private_key: Ed25519PrivateKey,
+    kid: str,
+    typ: str = TOKEN_TYPE,
+    *,
+    max_length: int = MAX_TOKEN_LENGTH,
 ) -> str:
     """Sign a JSON object as a compact JWS (alg EdDSA, typ vsc+jwt unless given, kid)."""
     if not isinstance(payload, Mapping):
@@ -351,16 +358,20 @@ def sign_compact_jws(
     )
     signature = private_key.sign(signing_input.encode("ascii"))
     token = signing_input + "." + b64url_encode(signature)
-    if len(token) > MAX_TOKEN_LENGTH:
-        raise MalformedToken(f"the signed token would exceed {MAX_TOKEN_LENGTH} characters")
+    if len(token) > max_length:
+        raise MalformedToken(f"the signed token would exceed {max_length} characters")
     return token
 
 
 def verify_compact_jws(
-    token: str, public_key_lookup: PublicKeyLookup, typ: str = TOKEN_TYPE
+    token: str,
+    public_key_lookup: PublicKeyLookup,
+    typ: str = TOKEN_TYPE,
+    *,
+    max_length: int = MAX_TOKEN_LENGTH,
 ) -> DecodedJWS:
     """Check a compact JWS of a type against the key its kid names; return its parsed parts."""
-    decoded = decode_compact_jws(token, typ)
+    decoded = decode_compact_jws(token, typ, max_length=max_length)
     public_key = _resolve(public_key_lookup, decoded.header["kid"])
     _verify(public_key, decoded.signature, decoded.signing_input, "token")
     return decoded

@@ -43,7 +43,8 @@ STATUS_TEXT = (
     "(`{status, since}`): a certificate issued before its organisation was suspended or "
     "deregistered stays `valid`; `issuer_suspended` is answered only for one dated after. A "
     "token or number that cannot be a certificate's is not a bad request: it answers 200 with "
-    "status `malformed`."
+    "status `malformed`. A `token` holding '~' is a holder's SD-JWT presentation "
+    "(docs/part-sdjwt.md): the same checks, and `certificate` shows only what it disclosed."
 )
 
 
@@ -55,7 +56,11 @@ def _exactly_one(token: str | None, number: str | None) -> None:
 
 
 class VerificationItem(InputModel):
-    token: StrictStr | None = Field(None, description="The token from the QR code (after /v/).")
+    token: StrictStr | None = Field(
+        None,
+        description="The token from the QR code (after /v/): a certificate's token, or a "
+        "holder's SD-JWT presentation.",
+    )
     number: StrictStr | None = Field(None, description="A typed certificate number.")
 
     @model_validator(mode="after")
@@ -128,6 +133,26 @@ class VerifiedCertificate(OutputModel):
     status_reason: str = Field(description="Why it was revoked, suspended or superseded; or ''.")
 
 
+class PresentedCertificate(OutputModel):
+    """What an SD-JWT presentation showed: the always-visible claims, and only what the holder
+    chose to disclose; an undisclosed claim is absent (docs/part-sdjwt.md)."""
+
+    presentation: bool = Field(description="Always true: this is a holder's presentation.")
+    number: str = Field(description="Grouped as printed.")
+    hours: str = Field(examples=["12.50"])
+    period_from: str = Field(description="YYYY-MM-DD.")
+    period_to: str = Field(description="YYYY-MM-DD.")
+    issuer_name: str
+    issuer_uscc: str
+    issued_on: str = Field(description="YYYY-MM-DD, local date.")
+    status_reason: str = Field(description="Why it was revoked, suspended or superseded; or ''.")
+    volunteer_name: str | None = Field(None, description="The full name, only if disclosed.")
+    id_type: str | None = Field(None, description="The ID type code, only if disclosed.")
+    volunteer_number: str | None = Field(None, description="Only if disclosed.")
+    activities: list[VerifiedActivity] = Field(description="The disclosed activity lines only.")
+    activities_withheld: int = Field(description="How many activity lines were not disclosed.")
+
+
 class IssuerStatusOut(OutputModel):
     """The issuing organisation's status now: a later suspension leaves the certificate valid."""
 
@@ -141,7 +166,10 @@ class IssuerStatusOut(OutputModel):
 class VerdictOut(OutputModel):
     status: str = Field(examples=["valid"])
     checks: list[CheckOut]
-    certificate: VerifiedCertificate | None
+    certificate: VerifiedCertificate | PresentedCertificate | None = Field(
+        description="The certificate's public fields, or for an SD-JWT presentation (a token "
+        "with '~') only what it disclosed; null when it could not be identified."
+    )
     issuer_status: IssuerStatusOut | None = Field(
         description="The issuing organisation's status now; null when the certificate could "
         "not be identified. A certificate issued before its organisation was suspended or "

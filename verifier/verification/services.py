@@ -12,12 +12,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
+from verifier.audit.models import AuditEntry
 from verifier.certificates.lifecycle import records_intact
 from verifier.certificates.models import Certificate, VerificationEvent
 from verifier.certificates.numbers import InvalidCertificateNumber, normalize_certificate_number
+from verifier.certificates.selective import sd_jwt_ledger_entry
 from verifier.certificates.services import activities_of, content_hash, ledger_entry, number_display
 from verifier.certificates.states import CertificateStatus
-from verifier.crypto import signing
+from verifier.crypto import sdjwt, signing
 from verifier.crypto.errors import CryptoError, InvalidSignature, MalformedToken
 from verifier.errors import ValidationError
 from verifier.keys.labels import KEY_STATUS
@@ -63,10 +65,20 @@ class Check:
 
 
 @dataclass
+class Presented:
+    """What an SD-JWT presentation disclosed, as verified: only these claims may be shown."""
+
+    claims: dict[str, Any]
+    disclosures: int
+    withheld_activities: int
+
+
+@dataclass
 class Verdict:
     status: str
     checks: list[Check] = field(default_factory=list)
     certificate: Certificate | None = None
+    presented: Presented | None = None  # set when an SD-JWT presentation was verified
 
     @property
     def valid(self) -> bool:
@@ -85,7 +97,11 @@ class Verdict:
     def fields(self) -> dict[str, Any]:
         """The certificate's public, masked fields (none when it could not be identified)."""
         cert = self.identified()
-        return public_fields(cert) if cert is not None else {}
+        if cert is None:
+            return {}
+        if self.presented is not None:
+            return presented_fields(cert, self.presented)
+        return public_fields(cert)
 
     def issuer_status(self) -> dict[str, Any] | None:
         """The issuing organisation's status now and since when (none when not identified)."""
@@ -161,6 +177,39 @@ def public_fields(cert: Certificate) -> dict[str, Any]:
     }
 
 
+def presented_fields(cert: Certificate, presented: Presented) -> dict[str, Any]:
+    """Return what a presentation showed: the always-visible claims and the disclosed ones only.
+
+    Neither the volunteer's public-activities choice nor anything else stored about the
+    certificate adds to it: an undisclosed claim is absent, not masked.
+    """
+    claims = presented.claims
+    period = claims["period"]
+    fields: dict[str, Any] = {
+        "number": number_display(cert.number),
+        "hours": claims["hours"],
+        "period_from": period[0],
+        "period_to": period[1],
+        "issuer_name": claims["org"],
+        "issuer_uscc": claims["uscc"],
+        "issued_on": to_local(cert.issued_at).date().isoformat(),
+        "status_reason": cert.status_reason if cert.status in _STOPPING else "",
+        "presentation": True,
+        "activities": [
+            {"activity": a["activity"], "hours": a["hours"]} for a in claims.get("activities", [])
+        ],
+        "activities_withheld": presented.withheld_activities,
+    }
+    for claim, name in (
+        ("name", "volunteer_name"),
+        ("id_type", "id_type"),
+        ("vno", "volunteer_number"),
+    ):
+        if claim in claims:
+            fields[name] = claims[claim]
+    return fields
+
+
 class _Pipeline:
     """Run the checks in order; the first failure decides the status, later checks do not run."""
 
@@ -186,7 +235,12 @@ class _Pipeline:
 
 
 def verify_token(session: Session, token: str) -> Verdict:
-    """Check a QR token: format, signature, key status, ledger, status, issuer, records."""
+    """Check a QR token: format, signature, key status, ledger, status, issuer, records.
+
+    An SD-JWT presentation (it holds a '~') is checked the same way by `verify_presentation`.
+    """
+    if isinstance(token, str) and sdjwt.SEPARATOR in token:
+        return verify_presentation(session, token)
     run = _Pipeline()
     try:
         decoded = signing.decode_compact_jws(token)
@@ -205,12 +259,18 @@ def verify_token(session: Session, token: str) -> Verdict:
     return _check_signed(session, run, token, decoded, number)
 
 
-def endorsement_problem(key: SigningKey, owner: Organisation | None, claims: dict[str, Any]) -> str:
+def endorsement_problem(
+    key: SigningKey,
+    owner: Organisation | None,
+    claims: dict[str, Any],
+    signed_at: int | None = None,
+) -> str:
     """Say why an organisation key may not vouch for these claims; "" when it may.
 
-    The key must be endorsed for the organisation the token names (its USCC), and the token's
-    issue time must lie in the endorsement's validity: from the key's making to its retirement.
-    A compromised key is judged by the ledger rule instead (the key_status check).
+    The key must be endorsed for the organisation the token names (its USCC), and the signing
+    time (the token's issue time, or `signed_at` for an SD-JWT signed after its certificate's
+    issue, as the ledger recorded it) must lie in the endorsement's validity: from the key's
+    making to its retirement. A compromised key is judged by the ledger rule instead.
     """
     if owner is None:
         return ""  # a root key: it signed the certificates from before organisation keys
@@ -221,7 +281,7 @@ def endorsement_problem(key: SigningKey, owner: Organisation | None, claims: dic
         )
     if key.status == KeyStatus.COMPROMISED:
         return ""
-    iat = claims.get("iat")
+    iat = claims.get("iat") if signed_at is None else signed_at
     if not isinstance(iat, int) or isinstance(iat, bool):
         return _("the token has no issue time (iat)")
     valid_from = int(key.created_at.timestamp())
@@ -236,11 +296,44 @@ def endorsement_problem(key: SigningKey, owner: Organisation | None, claims: dic
     return ""
 
 
+def _issuer_key_for(session: Session, kid: str, payload: dict[str, Any]) -> SigningKey | None:
+    """Return the published key a certificate's signature (token or SD-JWT) must verify with."""
+    return get_key(session, kid)
+
+
+def _endorsed(
+    session: Session,
+    run: _Pipeline,
+    key: SigningKey,
+    claims: dict[str, Any],
+    signed_at: int | None = None,
+) -> bool:
+    """Pass or fail the signature check on the key's endorsement (organisation keys)."""
+    kid = key.kid
+    owner = session.get(Organisation, key.organisation_id) if key.organisation_id else None
+    problem = endorsement_problem(key, owner, claims, signed_at)
+    if problem:
+        run.failed("signature", VerificationStatus.INVALID_SIGNATURE, problem)
+        return False
+    if owner is not None:
+        run.passed(
+            "signature",
+            _(
+                "signature valid: the key %(kid)s… of %(org)s, endorsed by this service",
+                kid=kid[:8],
+                org=owner.name,
+            ),
+        )
+    else:
+        run.passed("signature", _("signature valid (key %(kid)s…)", kid=kid[:8]))
+    return True
+
+
 def _check_signed(
     session: Session, run: _Pipeline, token: str, decoded: Any, number: str
 ) -> Verdict:
     kid = decoded.header["kid"]
-    key = get_key(session, kid)
+    key = _issuer_key_for(session, kid, decoded.payload)
     if key is None:
         run.failed(
             "signature",
@@ -257,22 +350,8 @@ def _check_signed(
             _("the signature does not match the content"),
         )
         return run.verdict(None)
-    owner = session.get(Organisation, key.organisation_id) if key.organisation_id else None
-    problem = endorsement_problem(key, owner, decoded.payload)
-    if problem:
-        run.failed("signature", VerificationStatus.INVALID_SIGNATURE, problem)
+    if not _endorsed(session, run, key, decoded.payload):
         return run.verdict(None)
-    if owner is not None:
-        run.passed(
-            "signature",
-            _(
-                "signature valid: the key %(kid)s… of %(org)s, endorsed by this service",
-                kid=kid[:8],
-                org=owner.name,
-            ),
-        )
-    else:
-        run.passed("signature", _("signature valid (key %(kid)s…)", kid=kid[:8]))
 
     entry = ledger_entry(session, number)
     cert = session.scalars(select(Certificate).where(Certificate.number == number)).first()
@@ -282,12 +361,31 @@ def _check_signed(
         and cert.token == token
         and json.loads(entry.details).get("content_sha256") == content_hash(token)
     )
+    return _check_issued(session, run, key, entry if in_ledger else None, cert)
+
+
+def _check_issued(
+    session: Session,
+    run: _Pipeline,
+    key: SigningKey,
+    entry: AuditEntry | None,
+    cert: Certificate | None,
+    signed: AuditEntry | None = None,
+) -> Verdict:
+    """Run the checks after the signature: key status, ledger, revocation, issuer, records.
+
+    `entry` is the certificate's issuance entry when the ledger recorded exactly what was
+    presented, else None; `signed` the entry that recorded that signature, when a later one
+    (an SD-JWT signed after issuance).
+    """
+    in_ledger = entry is not None and cert is not None
+    signed_entry = signed if signed is not None else entry
     if key.status == KeyStatus.COMPROMISED:
         if (
             in_ledger
-            and entry is not None
+            and signed_entry is not None
             and key.compromised_at is not None
-            and entry.created_at < key.compromised_at
+            and signed_entry.created_at < key.compromised_at
         ):
             run.passed(
                 "key_status", _("the key was compromised later; this certificate was issued before")
@@ -363,6 +461,77 @@ def _check_signed(
         return run.verdict(cert)
     run.passed("records", _("the %(n)d records it covers are unchanged", n=cert.record_count))
     return run.verdict(cert)
+
+
+def verify_presentation(session: Session, text: str) -> Verdict:
+    """Check an SD-JWT presentation: its form and disclosures, its signature, then the ledger
+    and status checks of the certificate its jti names, as for a token."""
+    run = _Pipeline()
+    try:
+        decoded, _disclosures = sdjwt.decode_sd_jwt(text)
+        number = decoded.payload.get("jti")
+        if not isinstance(number, str) or len(number) != 17:
+            raise MalformedToken("the SD-JWT has no certificate number (jti)")
+        normalize_certificate_number(number)
+        sdjwt.resolve_disclosures(text, decoded.payload)
+    except (MalformedToken, InvalidCertificateNumber) as exc:
+        run.failed(
+            "format",
+            VerificationStatus.MALFORMED,
+            _("not a certificate presentation: %(why)s", why=str(exc)),
+        )
+        return run.verdict(None)
+    run.passed(
+        "format",
+        _("a certificate presentation (SD-JWT) with %(n)d disclosures", n=len(_disclosures)),
+    )
+    kid = decoded.header["kid"]
+    key = _issuer_key_for(session, kid, decoded.payload)
+    if key is None:
+        run.failed(
+            "signature",
+            VerificationStatus.INVALID_SIGNATURE,
+            _("signed by a key this service never published"),
+        )
+        return run.verdict(None)
+    try:
+        verified = sdjwt.verify_sd_jwt(text, lambda k: public_key_of(key) if k == key.kid else None)
+    except CryptoError:
+        run.failed(
+            "signature",
+            VerificationStatus.INVALID_SIGNATURE,
+            _("the signature does not match the content"),
+        )
+        return run.verdict(None)
+    entry = ledger_entry(session, number)
+    cert = session.scalars(select(Certificate).where(Certificate.number == number)).first()
+    signed = (
+        sd_jwt_ledger_entry(session, cert, entry)
+        if entry is not None
+        and cert is not None
+        and cert.sd_jwt is not None
+        and sdjwt.issuer_jwt_of(cert.sd_jwt) == verified.issuer_jwt
+        else None
+    )
+    # an SD-JWT signed after its certificate (one issued before SD-JWTs) is judged by the time
+    # the ledger recorded its signing, not by the certificate's issue time it carries
+    signed_at = (
+        int(signed.created_at.timestamp())
+        if signed is not None and entry is not None and signed.id != entry.id
+        else None
+    )
+    if not _endorsed(session, run, key, decoded.payload, signed_at):
+        return run.verdict(None)
+    verdict = _check_issued(session, run, key, entry if signed is not None else None, cert, signed)
+    signed_items = verified.payload.get("activities")
+    shown_items = verified.claims.get("activities")
+    withheld = (
+        len(signed_items) - len(shown_items)
+        if isinstance(signed_items, list) and isinstance(shown_items, list)
+        else 0
+    )
+    verdict.presented = Presented(verified.claims, len(verified.disclosures), withheld)
+    return verdict
 
 
 def verify_number(session: Session, text: str) -> Verdict:

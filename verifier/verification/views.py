@@ -19,6 +19,7 @@ from verifier.verification.services import (
     verify_number,
     verify_token,
 )
+from verifier.volunteers.forms import ID_TYPE_LABELS
 
 bp = Blueprint("verification", __name__)
 
@@ -49,6 +50,7 @@ def scanned(token: str) -> Any:
         verdict=verdict,
         channel=VerificationChannel.SCAN,
         match_form=MatchForm(formdata=None),
+        id_type_labels=ID_TYPE_LABELS,  # a presentation may disclose the ID type
     )
 
 
