@@ -195,7 +195,7 @@ def test_a_presentation_of_an_sd_jwt_not_stored_is_unknown(app, client, issued):
     with app.test_request_context():
         session = get_session()
         cert = session.get(Certificate, issued["cert"].id)
-        signer = Signer.current(session)
+        signer = Signer.for_existing(session, cert)
         other = sign_sd_jwt(
             cert, base_url=signer.base_url, private_key=signer.private_key, kid=signer.kid
         )
