@@ -149,3 +149,25 @@ def test_who_may_fetch_the_full_sd_jwt(client, make, issued):
     # the public verification answer never carries it
     verdict = client.post("/api/v1/verifications", json={"number": number}).get_json()
     assert "~" not in json.dumps(verdict)
+
+
+def test_an_sd_jwt_signed_later_by_a_newer_key_of_the_organisation_verifies(
+    app, client, make, issued
+):
+    """Its signing is judged by the time the ledger recorded it, not by the certificate's iat."""
+    from verifier.keys.services import get_key, owner_of, rotate
+
+    cert = issued["cert"]
+    with app.app_context():
+        session = get_session()
+        session.execute(update(Certificate).where(Certificate.id == cert.id).values(sd_jwt=None))
+        rotate(session, organisation=owner_of(session, get_key(session, cert.kid)))
+        session.commit()
+    auth = bearer(make.token(issued["admin"]))
+    sd_jwt = client.get(f"/api/v1/certificates/{cert.number}/sd-jwt", headers=auth).get_json()[
+        "sd_jwt"
+    ]
+    header = json.loads(base64.urlsafe_b64decode(sd_jwt.split(".")[0] + "=="))
+    assert header["kid"] != cert.kid  # the organisation's new key
+    verdict = client.post("/api/v1/verifications", json={"token": sd_jwt}).get_json()
+    assert verdict["status"] == "valid", verdict
