@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 import pytest
 from jwcrypto.common import JWException
@@ -158,6 +159,7 @@ def test_an_sd_jwt_signed_later_by_a_newer_key_of_the_organisation_verifies(
     from verifier.keys.services import get_key, owner_of, rotate
 
     cert = issued["cert"]
+    time.sleep(1.1)  # the new key is made in a later second than the certificate's iat
     with app.app_context():
         session = get_session()
         session.execute(update(Certificate).where(Certificate.id == cert.id).values(sd_jwt=None))
