@@ -29,6 +29,10 @@ class CredentialOut(OutputModel):
     name: str
     issuer: dict[str, Any] = Field(description="The platform's did:web, for the organisation.")
     validFrom: str = Field(description="When it was issued (xsd:dateTime).")
+    issuanceDate: str = Field(
+        description="The same instant as validFrom, under its VC 1.1 name, which the 1EdTech "
+        "OB 3.0 JSON Schema requires (ob_v3p0_achievementcredential_schema.json)."
+    )
     credentialSubject: dict[str, Any] = Field(
         description="The achievement: hours, period, volunteer number and masked name."
     )

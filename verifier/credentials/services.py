@@ -234,6 +234,9 @@ def certificate_credential(session: Session, cert: Certificate, base_url: str) -
             ],
         },
         "validFrom": _xsd(cert.issued_at),
+        # The VC 1.1 name of the same instant: the 1EdTech OB 3.0 JSON Schema revision the tests
+        # hold (tests/vectors/ob-v3p0-schema) requires it; VC 2.0 readers use validFrom.
+        "issuanceDate": _xsd(cert.issued_at),
         "credentialSubject": {
             "type": ["AchievementSubject"],
             "identifier": [
