@@ -22,6 +22,9 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("holder_id_masked", sa.String(length=24), server_default="", nullable=False)
         )
+    # the default only fills the rows that exist; the application always writes the column
+    with op.batch_alter_table("certificates", schema=None) as batch_op:
+        batch_op.alter_column("holder_id_masked", server_default=None)
 
 
 def downgrade() -> None:

@@ -46,7 +46,7 @@ class Certificate(Base):
     id_masked: Mapped[str] = mapped_column(String(24))
     # the holder's copy: the ID number with only its middle masked (110101********123X);
     # empty for certificates issued before it existed, whose holder's copy prints id_masked
-    holder_id_masked: Mapped[str] = mapped_column(String(24), default="", server_default="")
+    holder_id_masked: Mapped[str] = mapped_column(String(24), default="")
     issuer_name: Mapped[str] = mapped_column(String(200))
     issuer_uscc: Mapped[str] = mapped_column(String(18))
     responsible_person: Mapped[str] = mapped_column(String(50))
