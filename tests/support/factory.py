@@ -84,8 +84,9 @@ class Factory:
 
         n = self._next()
         email = email or f"{role}{n}@example.cn"
-        # a real name, as certificates print the issuing user's name as the handler (经办人)
-        name = f"测试用户{n}" if display_name is None else display_name
+        # organisation users have a real name: a certificate prints the issuer's as 经办人
+        default = f"测试经办{n}" if role in ORG_ROLES else ""
+        name = default if display_name is None else display_name
 
         def make(session: Any) -> Any:
             organisation = session.get(Organisation, org.id) if org is not None else None
