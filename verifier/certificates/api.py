@@ -79,7 +79,12 @@ def _location(cert: Certificate) -> str:
         "organisation answers 404; a record that is not this volunteer's, or is voided, 422 with "
         "field `record_ids`. A record held by an open supervision case answers 409; so does one "
         "the volunteer disputes as not attended, until the organisation answers the dispute "
-        "(rule `record_disputed`). Answers 201 "
+        "(rule `record_disputed`). The handler (经办人) is printed by name: `handler`, else the "
+        "caller's display name; neither, or an e-mail address, answers 422 (field `handler`). "
+        "Any printed text (the volunteer's name, a record's activity, place or content, the "
+        "organisation's details, the handler) with a character the certificate's font cannot "
+        "draw answers 422 (rule `unprintable_character`), naming the character; nothing is "
+        "stored. Answers 201 "
         "with the certificate, its number, token and verify_url."
     ),
     body=CertificateCreate,
@@ -120,7 +125,10 @@ def issue_certificate_api() -> Any:
         "suspended certificate over exactly the same records and period; so a run repeated "
         "issues nothing twice), `under_supervision` (a record in the period is covered by a "
         "certificate a supervision case holds), `disputed` (the volunteer disputes a record in "
-        "the period, saying they were not there, and the organisation has not answered yet). "
+        "the period, saying they were not there, and the organisation has not answered yet), "
+        "`unprintable` (the volunteer's name or a record holds a character the certificate's "
+        "font cannot draw; the message names it). The handler rule of a single issuance "
+        "applies to the whole run. "
         "Answers 201, or 200 when nothing was issued. "
         "More than `VERIFIER_BULK_SYNC_MAX_VOLUNTEERS` volunteers (default 1000) run as a job: "
         + ACCEPTED_TEXT
