@@ -87,7 +87,7 @@ def build_world(app: Any, volunteers: int) -> tuple[int, int, list[tuple[int, li
         )
         admin = create_user(
             session, email="bench@example.cn", password="bench-password-0123", role="org_admin",
-            organisation=org,
+            organisation=org, display_name="刘经办",  # certificates print the handler's name
         )  # fmt: skip
         people = []
         start = datetime.now(UTC).replace(hour=1, minute=0, second=0, microsecond=0)

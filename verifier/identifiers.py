@@ -257,6 +257,19 @@ def mask_id_number(number: str) -> str:
     return "*" * len(number)
 
 
+def mask_id_number_middle(number: str) -> str:
+    """Mask the middle of an ID number for the holder's printed copy (110101********123X).
+
+    A resident ID keeps its first 6 and last 4 characters; a shorter number (a passport or a
+    permit) keeps 2 at each end, so that at least half of it is always masked.
+    """
+    if len(number) >= 14:
+        return number[:6] + "*" * (len(number) - 10) + number[-4:]
+    if len(number) >= 8:
+        return number[:2] + "*" * (len(number) - 4) + number[-2:]
+    return mask_id_number(number)
+
+
 def mask_name(name: str) -> str:
     """Mask a personal name for public display: its first character and one star (张*)."""
     name = name.strip()

@@ -54,8 +54,8 @@ def test_correction_creates_revision_2_and_history_shows_both(client, world, rec
         "时长录入错误",
         150,
     )
-    assert first["created_by"] == world.users["org_recorder"].email
-    assert second["created_by"] == world.users["org_admin"].email
+    assert first["created_by"] == world.users["org_recorder"].label  # its name, else its e-mail
+    assert second["created_by"] == world.users["org_admin"].label
     assert second["created_at"].endswith("+08:00")
 
 

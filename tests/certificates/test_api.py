@@ -51,7 +51,7 @@ def issue(client, world, **body):
 def test_issue_by_period_and_by_records(client, world):
     by_period = issue(client, world, period_from=days_ago(25).date().isoformat())
     assert by_period["record_count"] == 2 and by_period["hours"] == "6.00"
-    assert by_period["handler"] == world["admin"].email  # no display name: the email
+    assert by_period["handler"] == world["admin"].display_name  # the real name, not the e-mail
     everything = issue(client, world, handler="刘经办")
     assert everything["record_count"] == 3 and everything["handler"] == "刘经办"
     assert {a["activity"]: a["hours"] for a in everything["activities"]} == {
@@ -233,8 +233,15 @@ def test_pdf_has_the_title_number_issuer_and_a_qr_that_decodes(client, world):
     assert "志愿服务记录证明" in text
     assert cert["number"] in text
     assert "南川区青年志愿者协会" in text
-    assert "110*************2X" in text and FULL_ID not in text
-    assert "张*" in text and "王负责" in text
+    # the issuing organisation gets the holder's copy: full name, ID masked in the middle
+    assert "110101********002X" in text and FULL_ID not in text
+    assert "张三" in text and "张*" not in text and "王负责" in text
+    public = client.get(
+        f"/api/v1/certificates/{cert['number']}/certificate.pdf?form=public", headers=world["auth"]
+    )
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(public.data)).pages)
+    assert "110*************2X" in text and "110101********002X" not in text
+    assert "张*" in text and "张三" not in text
     document = pypdfium2.PdfDocument(response.data)
     try:
         page = document[0].render(scale=150 / 72).to_pil()

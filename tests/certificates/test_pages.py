@@ -62,7 +62,9 @@ def test_issue_one_by_ticking_records(app, client, world):
     form = client.get(f"/certificates/new?volunteer_id={world['volunteer'].id}")
     text = form.get_data(as_text=True)
     assert form.status_code == 200 and 'name="record_ids"' in text
-    assert f'value="{world["recorder"].email}"' in text  # the handler defaults to the user
+    # the handler defaults to the user's real name, never the login e-mail
+    assert f'value="{world["recorder"].display_name}"' in text
+    assert f'value="{world["recorder"].email}"' not in text
     records = world["records"]
     number = _issue(client, world, record_ids=[records[0].id, records[2].id], handler="刘经办")
     page = client.get(f"/certificates/{number}")

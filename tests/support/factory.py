@@ -76,16 +76,27 @@ class Factory:
         values.update(fields)
         return self.run(lambda s: create_organisation(s, OrganisationInput(**values), None))
 
-    def user(self, role: str, org: Any = None, email: str | None = None) -> Any:
+    def user(
+        self, role: str, org: Any = None, email: str | None = None, display_name: str | None = None
+    ) -> Any:
         from verifier.auth.services import create_user
         from verifier.orgs.models import Organisation
 
-        email = email or f"{role}{self._next()}@example.cn"
+        n = self._next()
+        email = email or f"{role}{n}@example.cn"
+        # organisation users have a real name: a certificate prints the issuer's as 经办人
+        default = f"测试经办{n}" if role in ORG_ROLES else ""
+        name = default if display_name is None else display_name
 
         def make(session: Any) -> Any:
             organisation = session.get(Organisation, org.id) if org is not None else None
             return create_user(
-                session, email=email, password=PASSWORD, role=role, organisation=organisation
+                session,
+                email=email,
+                password=PASSWORD,
+                role=role,
+                organisation=organisation,
+                display_name=name,
             )
 
         return self.run(make)

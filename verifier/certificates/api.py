@@ -12,10 +12,17 @@ from verifier.api.schemas import answer, read_json, read_query
 from verifier.auth.access import ANY_ROLE, require_actor, roles
 from verifier.auth.models import ORG_ADMIN, ORG_RECORDER, VOLUNTEER
 from verifier.certificates.bulk import BULK_LIMIT, BulkRequest, issue_bulk
-from verifier.certificates.documents import certificate_pdf, certificate_pdf_filename, qr_png_of
+from verifier.certificates.documents import (
+    certificate_pdf,
+    certificate_pdf_filename,
+    qr_png_of,
+    requested_form,
+    requested_language,
+)
 from verifier.certificates.jobs import queue_bulk, runs_as_job
 from verifier.certificates.lifecycle import reissue, set_status
 from verifier.certificates.models import Certificate
+from verifier.certificates.printable import printed_handler
 from verifier.certificates.schemas import (
     BulkCreate,
     BulkOut,
@@ -23,6 +30,7 @@ from verifier.certificates.schemas import (
     CertificateOut,
     CertificatePage,
     CertificateQuery,
+    PdfQuery,
     Reinstatement,
     StatusChange,
 )
@@ -71,7 +79,12 @@ def _location(cert: Certificate) -> str:
         "organisation answers 404; a record that is not this volunteer's, or is voided, 422 with "
         "field `record_ids`. A record held by an open supervision case answers 409; so does one "
         "the volunteer disputes as not attended, until the organisation answers the dispute "
-        "(rule `record_disputed`). Answers 201 "
+        "(rule `record_disputed`). The handler (经办人) is printed by name: `handler`, else the "
+        "caller's display name; neither, or an e-mail address, answers 422 (field `handler`). "
+        "Any printed text (the volunteer's name, a record's activity, place or content, the "
+        "organisation's details, the handler) with a character the certificate's font cannot "
+        "draw answers 422 (rule `unprintable_character`), naming the character; nothing is "
+        "stored. Answers 201 "
         "with the certificate, its number, token and verify_url."
     ),
     body=CertificateCreate,
@@ -112,7 +125,10 @@ def issue_certificate_api() -> Any:
         "suspended certificate over exactly the same records and period; so a run repeated "
         "issues nothing twice), `under_supervision` (a record in the period is covered by a "
         "certificate a supervision case holds), `disputed` (the volunteer disputes a record in "
-        "the period, saying they were not there, and the organisation has not answered yet). "
+        "the period, saying they were not there, and the organisation has not answered yet), "
+        "`unprintable` (the volunteer's name or a record holds a character the certificate's "
+        "font cannot draw; the message names it). The handler rule of a single issuance "
+        "applies to the whole run. "
         "Answers 201, or 200 when nothing was issued. "
         "More than `VERIFIER_BULK_SYNC_MAX_VOLUNTEERS` volunteers (default 1000) run as a job: "
         + ACCEPTED_TEXT
@@ -129,6 +145,7 @@ def issue_certificate_api() -> Any:
 def issue_bulk_api() -> Any:
     body = read_json(BulkCreate)
     session, actor = get_session(), require_actor()
+    printed_handler(body.handler, actor)  # refused now, not later in a job
     if runs_as_job(session, actor.organisation, body, prefers_async()):
         return accepted(queue_bulk(session, actor.organisation, actor, body, request_locale()))
     result = issue_bulk(
@@ -202,21 +219,33 @@ def certificate_qr_api(number: str) -> Any:
 @bp.get(f"/certificates/{NUMBER}/certificate.pdf")
 @roles(*ANY_ROLE, VOLUNTEER)
 @operation(
-    summary="The certificate as an A4 PDF, in Chinese",
+    summary="The certificate as an A4 PDF, in Chinese or English",
     tag="certificates",
-    description="Masked name and ID number, volunteer number, hours per activity, the issuer's "
-    "name, USCC, 负责人, 经办人 and contact, the number, the issue date and the QR code. "
+    description="Two forms. The holder's copy (`form=holder`, 持证人联): the volunteer's full "
+    "name, ID type and the ID number masked in the middle (110101********123X); only for the "
+    "issuing organisation's users and the volunteer (others: 403). The public form "
+    "(`form=public`): the name and ID number masked as on the public verification page. "
+    "Without `form`, the holder's copy for those who may have it, the public form for the "
+    "others. Both: the volunteer number, one line per record (date, place, content, hours, as "
+    "they read at issuance), the issuer's name, USCC, 负责人, 经办人 and contact, an empty box "
+    "for the seal, two signature lines, the number, the issue date and the QR code (at least "
+    "0.5 mm per module). `lang=en` prints it in English (default `zh`). "
     + NUMBER_DOC
     + " A volunteer downloads their own certificates (another's answers 404).",
     media="application/pdf",
+    query=PdfQuery,
+    errors=(403, 422),
 )
 def certificate_pdf_api(number: str) -> Any:
-    session = get_session()
-    cert = visible_certificate(session, require_actor(), number)
-    response = Response(certificate_pdf(session, cert), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{certificate_pdf_filename(cert)}"'
-    )
+    query = read_query(PdfQuery)
+    session, actor = get_session(), require_actor()
+    cert = visible_certificate(session, actor, number)
+    holder = requested_form(actor, cert, query.form)
+    lang = requested_language(query.lang)
+    document = certificate_pdf(session, cert, holder_copy=holder, lang=lang)
+    response = Response(document, mimetype="application/pdf")
+    filename = certificate_pdf_filename(cert, holder_copy=holder, lang=lang)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

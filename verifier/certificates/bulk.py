@@ -23,6 +23,11 @@ from verifier.audit.services import record_event, record_events
 from verifier.auth.models import User
 from verifier.certificates.models import Certificate, CertificateRecord
 from verifier.certificates.numbers import new_certificate_number
+from verifier.certificates.printable import (
+    printed_handler,
+    refuse_unprintable_issuer,
+    unprintable_volunteer_text,
+)
 from verifier.certificates.services import (
     ISSUE_ACTION,
     STATUS_LIST_LENGTH,
@@ -37,7 +42,6 @@ from verifier.errors import Conflict, Forbidden, ValidationError
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
 from verifier.records.models import RecordStatus, ServiceRecord
-from verifier.text import check_characters
 from verifier.volunteers.locks import lock_volunteers
 from verifier.volunteers.models import Membership, Volunteer
 
@@ -56,6 +60,7 @@ class SkipReason(StrEnum):
     ALREADY_CERTIFIED = "already_certified"
     UNDER_SUPERVISION = "under_supervision"
     DISPUTED = "disputed"  # a record in the period is held by the volunteer's dispute
+    UNPRINTABLE = "unprintable"  # the name or a record holds a character the font cannot draw
 
 
 @dataclass
@@ -339,10 +344,20 @@ def issue_bulk(
         volunteers.update(
             (v.id, v) for v in session.scalars(select(Volunteer).where(Volunteer.id.in_(chunk)))
         )
-    handler = (request.handler or (actor.label if actor is not None else org.contact_name)).strip()[
-        :50
-    ]
-    check_characters(handler, field="handler", label=_("handler"))
+    # what every certificate prints must be printable: the whole run is refused for the
+    # organisation's details or the handler, a volunteer skipped for their name or records
+    handler = printed_handler(request.handler, actor, fallback=org.contact_name)
+    refuse_unprintable_issuer(org)
+    printable = []
+    for volunteer_id, records in todo:
+        why = unprintable_volunteer_text(volunteers[volunteer_id], records)
+        if why:
+            result.skipped.append(Skipped(volunteer_id, SkipReason.UNPRINTABLE, why))
+        else:
+            printable.append((volunteer_id, records))
+    todo = printable
+    if not todo:
+        return result
     signer = Signer.current(session, org)
     numbers = _fresh_numbers(session, len(todo))
     indexes = _fresh_status_indexes(session, len(todo))

@@ -276,7 +276,12 @@ def reissue(session: Session, cert: Certificate, actor: User) -> Certificate:
     new = issue_certificate(
         session,
         org,
-        IssueRequest(volunteer_id=cert.volunteer_id, record_ids=ids, handler=cert.handler),
+        # a handler printed as a login e-mail before names were required gives way to the actor's
+        IssueRequest(
+            volunteer_id=cert.volunteer_id,
+            record_ids=ids,
+            handler="" if "@" in cert.handler else cert.handler,
+        ),
         actor,
     )
     cert.superseded_by_id = new.id

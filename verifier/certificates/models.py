@@ -48,6 +48,9 @@ class Certificate(Base):
     volunteer_number: Mapped[str] = mapped_column(String(16))
     id_type: Mapped[str] = mapped_column(String(20))
     id_masked: Mapped[str] = mapped_column(String(24))
+    # the holder's copy: the ID number with only its middle masked (110101********123X);
+    # empty for certificates issued before it existed, whose holder's copy prints id_masked
+    holder_id_masked: Mapped[str] = mapped_column(String(24), default="")
     issuer_name: Mapped[str] = mapped_column(String(200))
     issuer_uscc: Mapped[str] = mapped_column(String(18))
     responsible_person: Mapped[str] = mapped_column(String(50))

@@ -9,8 +9,9 @@ takes 86. With the claims a verifier needs offline (number, iss, iat, hours, per
 name and USCC, the masked name and the volunteer number) a typical URL is 500-560 bytes, which
 needs version 17-19 at level M; version 15 at level M holds only 412 bytes. We therefore allow up
 to version 22 (779 bytes at M, enough for an issuer name of about 60 Chinese characters), as
-SMART Health Cards do, and print the code 50 mm wide: a version-22 code is 105 modules plus the
-8-module quiet zone, so a module is about 0.44 mm, which phone cameras read reliably from paper.
+SMART Health Cards do. The PDF prints each module 0.52 mm wide whatever the version (pdf.MODULE_MM):
+a version-22 code is 105 modules plus the 8-module quiet zone, so 58.8 mm; phone cameras read
+modules of 0.5 mm and more reliably from paper.
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ ERROR_CORRECTION = "M"
 MAX_QR_VERSION = 22
 # A photo from a 50-megapixel phone camera; a small file that claims more is a decompression bomb.
 MAX_DECODE_PIXELS = 64_000_000
-PRINTED_SIZE_MM = 50
 QUIET_ZONE_MODULES = 4
 _LARGEST_VERSION = 40
 

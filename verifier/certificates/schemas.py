@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from flask import current_app, url_for
 from pydantic import Field, StrictStr
@@ -240,3 +240,15 @@ class BulkOut(OutputModel):
                 for s in result.skipped
             ],
         )
+
+
+class PdfQuery(InputModel):
+    """Which form of the certificate's PDF, in which language."""
+
+    form: Literal["holder", "public"] | None = Field(
+        None,
+        description="`holder`: the holder's copy (full name; only the issuing organisation and "
+        "the volunteer); `public`: the masked form. Default: the holder's copy for those who may "
+        "have it, else the public form.",
+    )
+    lang: Literal["zh", "en"] = Field("zh", description="The certificate's language.")

@@ -24,24 +24,29 @@ from verifier.certificates.numbers import (
     new_certificate_number,
     normalize_certificate_number,
 )
+from verifier.certificates.printable import (
+    printed_handler,
+    refuse_unprintable_issuer,
+    refuse_unprintable_volunteer,
+)
 from verifier.certificates.qr import fits as qr_fits
 from verifier.certificates.sdjwt import sd_jwt_hash, sign_sd_jwt
 from verifier.certificates.states import CertificateStatus
 from verifier.crypto import signing
 from verifier.db import utcnow
 from verifier.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
-from verifier.identifiers import mask_name
+from verifier.identifiers import mask_id_number_middle, mask_name
 from verifier.keys.models import KeyStatus, SigningKey
 from verifier.keys.services import active_key, get_key, organisation_key, private_key_of
 from verifier.orgs.models import Organisation, OrgStatus
 from verifier.orgs.services import require_active
 from verifier.paging import paginate
 from verifier.records.models import RecordStatus, ServiceRecord
-from verifier.text import check_characters, search_text
+from verifier.text import search_text
 from verifier.timeutil import format_hours
 from verifier.volunteers.locks import lock_volunteer
 from verifier.volunteers.models import Volunteer
-from verifier.volunteers.services import is_member, surviving_volunteer
+from verifier.volunteers.services import is_member, reveal_id_number, surviving_volunteer
 
 STATUS_LIST_LENGTH = 131_072  # entries per Bitstring Status List (16 KiB), the minimum for privacy
 ISSUE_ACTION = "certificate.issue"
@@ -267,6 +272,7 @@ def build_certificate(
         volunteer_number=volunteer.volunteer_number,
         id_type=volunteer.id_type,
         id_masked=volunteer.id_masked,
+        holder_id_masked=mask_id_number_middle(reveal_id_number(volunteer)),
         issuer_name=org.name,
         issuer_uscc=org.uscc,
         responsible_person=org.responsible_person,
@@ -321,12 +327,14 @@ def issue_certificate(
     volunteer = session.get(Volunteer, request.volunteer_id)
     if volunteer is None or not is_member(session, org.id, volunteer.id):
         raise NotFound(_("no such volunteer"))
+    # what the certificate prints: real names, and characters the font can draw
+    handler = printed_handler(request.handler, actor)
+    refuse_unprintable_issuer(org)
     # Serialise with corrections and voids of this volunteer's records: a correction committed
     # first is read below; one committed after sees this certificate and supersedes it.
     lock_volunteer(session, volunteer.id)
     records = _select_records(session, org, volunteer, request)
-    handler = (request.handler or actor.display_name or actor.email).strip()[:50]
-    check_characters(handler, field="handler", label=_("handler"))
+    refuse_unprintable_volunteer(volunteer, records)
     cert = build_certificate(
         org,
         volunteer,

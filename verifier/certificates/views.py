@@ -30,7 +30,10 @@ from verifier.certificates.documents import (
     activity_rows,
     certificate_pdf,
     certificate_pdf_filename,
+    may_have_holder_copy,
     qr_png_of,
+    requested_form,
+    requested_language,
 )
 from verifier.certificates.forms import (
     BulkForm,
@@ -43,6 +46,7 @@ from verifier.certificates.forms import (
 from verifier.certificates.jobs import queue_bulk, runs_as_job
 from verifier.certificates.lifecycle import lineage, reissue, set_status
 from verifier.certificates.models import Certificate, VerificationChannel
+from verifier.certificates.printable import printed_handler
 from verifier.certificates.schemas import BulkCreate, CertificateCreate
 from verifier.certificates.services import (
     IssueRequest,
@@ -138,7 +142,7 @@ def new() -> Any:
     records = certifiable_records(session, actor.organisation, volunteer.id)
     form = IssueForm()
     if request.method == "GET":
-        form.handler.data = actor.label
+        form.handler.data = actor.display_name  # a real name, never the e-mail
     form_errors: list[str] = []
     status = 200
     ticked = [typed_number(v) for v in form.record_ids.data or []]
@@ -193,12 +197,13 @@ def bulk() -> Any:
     actor = require_actor()
     form = BulkForm()
     if request.method == "GET":
-        form.handler.data = actor.label
+        form.handler.data = actor.display_name  # a real name, never the e-mail
     form_errors: list[str] = []
     status = 200
     if form.validate_on_submit():
         try:
             body = validate(BulkCreate, filled(form, "period_from", "period_to", "handler"))
+            printed_handler(body.handler, actor)  # refused now, not later in a job
             with savepoint():
                 if runs_as_job(get_session(), actor.organisation, body):
                     job = queue_bulk(
@@ -284,6 +289,7 @@ def _detail_page(
         successor=successor and number_display(successor.number),
         id_type_printed=ID_TYPE_PRINTED,
         may_change=manager,
+        holder_copy=may_have_holder_copy(actor, cert),
         has_credential="api.certificate_credential_api" in current_app.view_functions,
         forms=forms,
         form_errors=form_errors or [],
@@ -303,11 +309,15 @@ def qr(number: str) -> Any:
 @roles(*READERS, VOLUNTEER)  # a volunteer: their own certificates (visible_certificate)
 @writes_data  # the QR code is rendered and stored on first use
 def pdf(number: str) -> Any:
+    """The holder's copy for the issuing organisation and the volunteer; the public form
+    (masked name) for the others, or for anyone with ?form=public. ?lang=en: in English."""
     cert = _certificate(number)
-    response = Response(certificate_pdf(get_session(), cert), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{certificate_pdf_filename(cert)}"'
-    )
+    holder = requested_form(require_actor(), cert, request.args.get("form"))
+    lang = requested_language(request.args.get("lang"))
+    document = certificate_pdf(get_session(), cert, holder_copy=holder, lang=lang)
+    response = Response(document, mimetype="application/pdf")
+    filename = certificate_pdf_filename(cert, holder_copy=holder, lang=lang)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

@@ -196,7 +196,7 @@ def _detail_page(
         "refuse": RefuseForm(formdata=None),
     }
     if posted is None:
-        forms["issue"].handler.data = actor.label if actor.is_org_user else ""
+        forms["issue"].handler.data = actor.display_name if actor.is_org_user else ""  # not e-mail
     else:
         forms[posted[0]] = posted[1]
     distinct_ids(forms)
