@@ -488,8 +488,11 @@ def trust_list_entries(session: Session) -> list[dict[str, Any]]:
                 name=org.name,
                 did=organisation_did(base_url, org.uscc),
                 organisation_status=org.status,
+                # rounded up: issue times are whole seconds, rounded down
                 organisation_status_since=(
-                    xsd_time(org.status_since) if org.status != OrgStatus.ACTIVE else None
+                    xsd_time(_ceil_second(org.status_since))
+                    if org.status != OrgStatus.ACTIVE and org.status_since is not None
+                    else None
                 ),
                 endorsement=key.endorsement,
             )
