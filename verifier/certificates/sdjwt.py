@@ -2,7 +2,7 @@
 
 Always visible: the number (jti), the issuer (iss, org, uscc), iat, the total hours and the
 period. Disclosable: the volunteer's full name, ID type and volunteer number, and each activity
-line. docs/part-sdjwt.md describes the format for outside verifiers.
+line. docs/selective-disclosure.md describes the format for outside verifiers.
 """
 
 from __future__ import annotations

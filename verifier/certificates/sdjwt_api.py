@@ -60,7 +60,7 @@ class SdJwtOut(OutputModel):
     "volunteer number and each activity line), for the issuing organisation to hand to the "
     "holder; a certificate issued before SD-JWTs gets one signed on this first request with the "
     "current key. Another organisation's certificate answers 404; the public never gets it. "
-    "docs/part-sdjwt.md describes the format.",
+    "docs/selective-disclosure.md describes the format.",
     response=SdJwtOut,
 )
 def certificate_sd_jwt_api(number: str) -> Any:

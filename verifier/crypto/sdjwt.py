@@ -1,7 +1,7 @@
 """SD-JWT (RFC 9901): selectively disclosable claims under the issuer's Ed25519 signature.
 
 Pure functions, no database: an outside verifier can reimplement them from RFC 9901 alone
-(docs/part-sdjwt.md walks through it). An SD-JWT here is `<issuer-signed JWT>~<disclosure>~...~`;
+(docs/selective-disclosure.md walks through it). An SD-JWT here is `<issuer-signed JWT>~<disclosure>~...~`;
 a presentation is the same with some disclosures left out. Key binding (a KB-JWT after the last
 `~`) is not used: holders have no keys, so an SD-JWT or presentation with one is refused.
 """

@@ -44,7 +44,7 @@ STATUS_TEXT = (
     "deregistered stays `valid`; `issuer_suspended` is answered only for one dated after. A "
     "token or number that cannot be a certificate's is not a bad request: it answers 200 with "
     "status `malformed`. A `token` holding '~' is a holder's SD-JWT presentation "
-    "(docs/part-sdjwt.md): the same checks, and `certificate` shows only what it disclosed."
+    "(docs/selective-disclosure.md): the same checks, and `certificate` shows only what it disclosed."
 )
 
 
@@ -135,7 +135,7 @@ class VerifiedCertificate(OutputModel):
 
 class PresentedCertificate(OutputModel):
     """What an SD-JWT presentation showed: the always-visible claims, and only what the holder
-    chose to disclose; an undisclosed claim is absent (docs/part-sdjwt.md)."""
+    chose to disclose; an undisclosed claim is absent (docs/selective-disclosure.md)."""
 
     presentation: bool = Field(description="Always true: this is a holder's presentation.")
     number: str = Field(description="Grouped as printed.")
