@@ -81,6 +81,22 @@ def activity_rows(session: Session, cert: Certificate) -> list[ActivityRow]:
     ]
 
 
+def printed_issuer(cert: Certificate) -> str:
+    """The issuer as printed: for a deregistered organisation's records, who issued them for it
+    (由…（承继…）出具); the records stay the deregistered organisation's."""
+    if cert.custodian_kind == "successor":
+        return f"{cert.custodian_name}（承继已注销的{cert.issuer_name}）"
+    if cert.custodian_kind == "platform":
+        return f"志愿服务记录平台（代已注销且无承继单位的{cert.issuer_name}）"
+    return cert.issuer_name
+
+
+def printed_uscc(cert: Certificate) -> str:
+    if cert.custodian_kind == "successor" and cert.custodian_uscc:
+        return f"{cert.custodian_uscc}（承继 {cert.issuer_uscc}）"
+    return cert.issuer_uscc
+
+
 def certificate_print(session: Session, cert: Certificate) -> CertificatePrint:
     """Return everything printed on a certificate: masked personal fields, issuer, number, QR."""
     base_url = current_app.config["BASE_URL"]
@@ -93,8 +109,8 @@ def certificate_print(session: Session, cert: Certificate) -> CertificatePrint:
         volunteer_number=cert.volunteer_number,
         total_hours=format_hours(cert.total_minutes),
         rows=tuple(activity_rows(session, cert)),
-        issuer_name=cert.issuer_name,
-        issuer_uscc=cert.issuer_uscc,
+        issuer_name=printed_issuer(cert),
+        issuer_uscc=printed_uscc(cert),
         responsible_person=cert.responsible_person,
         handler=cert.handler,
         contact=cert.contact,

@@ -33,6 +33,7 @@ from verifier.identifiers import mask_name
 from verifier.keys.services import active_key, private_key_of
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
+from verifier.orgs.succession import SUCCESSOR, acting_details, answers_for, custodian_kind
 from verifier.paging import paginate
 from verifier.records.models import RecordStatus, ServiceRecord
 from verifier.text import check_characters, search_text
@@ -180,7 +181,18 @@ def token_payload(cert: Certificate, base_url: str) -> dict[str, Any]:
         "uscc": cert.issuer_uscc,
         "name": cert.volunteer_name_masked,
         "vno": cert.volunteer_number,
-    }
+    } | custodian_claim(cert)
+
+
+def custodian_claim(cert: Certificate) -> dict[str, str]:
+    """Return the `by` claim of a certificate issued for a deregistered organisation: the
+    successor's USCC, or "platform"; nothing for one the organisation issued itself.
+
+    `org` and `uscc` stay the deregistered organisation's: the records are its own.
+    """
+    if cert.custodian_kind is None:
+        return {}
+    return {"by": cert.custodian_uscc or "platform"}
 
 
 @dataclass
@@ -209,8 +221,12 @@ def build_certificate(
     signer: Signer,
     number: str,
     status_index: int,
+    acting: bool = False,
 ) -> Certificate:
-    """Build and sign (but do not add) a certificate over records already checked."""
+    """Build and sign (but do not add) a certificate over records already checked.
+
+    With acting, the deregistered organisation's successor (or the platform) issues it.
+    """
     activities: dict[str, list[int]] = {}
     for record in records:
         entry = activities.setdefault(record.activity, [0, 0])
@@ -250,6 +266,15 @@ def build_certificate(
         records_digest=records_digest((r.id, r.revision, r.status) for r in records),
         status_index=status_index,
     )
+    if acting:
+        cert.custodian_kind = custodian_kind(org)
+        heir = org.successor if cert.custodian_kind == SUCCESSOR else None
+        if heir is not None:  # who answers for the certificate now: the successor
+            cert.custodian_uscc, cert.custodian_name = heir.uscc, heir.name
+            cert.responsible_person = heir.responsible_person
+            cert.contact = " ".join(x for x in (heir.contact_name, heir.contact_phone) if x)[:100]
+        else:  # the platform: no person in charge of the deregistered organisation answers
+            cert.responsible_person, cert.contact = "—", ""
     cert.token = signing.sign_compact_jws(
         token_payload(cert, signer.base_url), signer.private_key, signer.kid
     )
@@ -280,10 +305,16 @@ def ledger_details(cert: Certificate) -> dict[str, Any]:
 def issue_certificate(
     session: Session, org: Organisation, request: IssueRequest, actor: User
 ) -> Certificate:
-    """Issue a signed certificate, free of charge, from the organisation's own valid records."""
-    if not actor.is_org_user or actor.organisation_id != org.id:
+    """Issue a signed certificate, free of charge, from the organisation's own valid records.
+
+    A deregistered organisation's records are certified by who answers for it: its successor's
+    users, else a platform administrator (verifier.orgs.succession).
+    """
+    acting = answers_for(actor, org)
+    if not acting and (not actor.is_org_user or actor.organisation_id != org.id):
         raise Forbidden(_("only the organisation that keeps the records may certify them"))
-    require_active(org)
+    if not acting:
+        require_active(org)
     volunteer = session.get(Volunteer, request.volunteer_id)
     if volunteer is None or not is_member(session, org.id, volunteer.id):
         raise NotFound(_("no such volunteer"))
@@ -301,9 +332,12 @@ def issue_certificate(
         period_to=request.period_to,
         handler=handler,
         actor=actor,
+        # acting: the successor's key signs once organisations sign with their own (the
+        # platform's without a successor); until then the one active key does
         signer=Signer.current(session),
         number=_unused_number(session),
         status_index=_unused_status_index(session),
+        acting=acting,
     )
     session.add(cert)
     session.flush()
@@ -319,7 +353,7 @@ def issue_certificate(
         "certificate",
         cert.number,
         organisation_id=org.id,
-        details=ledger_details(cert),
+        details=ledger_details(cert) | acting_details(actor, org),
     )
     return cert
 

@@ -157,7 +157,40 @@ def public_fields(cert: Certificate) -> dict[str, Any]:
         "issuer_uscc": cert.issuer_uscc,
         "issued_on": to_local(cert.issued_at).date().isoformat(),
         "status_reason": cert.status_reason if cert.status in _STOPPING else "",
+        "issued_for": custodian_fields(cert),
     }
+
+
+def custodian_fields(cert: Certificate) -> dict[str, Any] | None:
+    """Who issued a certificate for a deregistered organisation (None: the organisation did)."""
+    if cert.custodian_kind is None:
+        return None
+    return {
+        "by": cert.custodian_kind,
+        "by_name": cert.custodian_name,
+        "by_uscc": cert.custodian_uscc,
+        "for_name": cert.issuer_name,
+        "for_uscc": cert.issuer_uscc,
+    }
+
+
+def custodian_sentence(cert: Certificate) -> str:
+    """Say who issued a certificate for a deregistered organisation, naming both."""
+    if cert.custodian_kind == "successor":
+        return _(
+            "issued by %(by)s (%(by_uscc)s), successor of the deregistered organisation "
+            "%(org)s (%(uscc)s), from that organisation's records",
+            by=cert.custodian_name,
+            by_uscc=cert.custodian_uscc or "",
+            org=cert.issuer_name,
+            uscc=cert.issuer_uscc,
+        )
+    return _(
+        "issued by the platform for the deregistered organisation %(org)s (%(uscc)s), "
+        "which has no successor, from that organisation's records",
+        org=cert.issuer_name,
+        uscc=cert.issuer_uscc,
+    )
 
 
 class _Pipeline:
@@ -282,7 +315,13 @@ def _check_signed(
     # An organisation's later suspension or deregistration stops new issuance only: what it
     # certified before stays valid (a case about some records holds only their certificates).
     org = session.get(Organisation, cert.organisation_id)
-    if (
+    if org is not None and cert.custodian_kind is not None:
+        # issued after the deregistration by who answers for the organisation's records
+        if org.status != OrgStatus.DEREGISTERED:  # pragma: no cover - issuance refuses it
+            run.failed("issuer", VerificationStatus.ISSUER_SUSPENDED, _("not deregistered"))
+            return run.verdict(cert)
+        run.passed("issuer", custodian_sentence(cert))
+    elif (
         org is not None
         and org.status != OrgStatus.ACTIVE
         and org.status_since is not None
@@ -297,7 +336,7 @@ def _check_signed(
             ),
         )
         return run.verdict(cert)
-    if org is not None and org.status != OrgStatus.ACTIVE:
+    elif org is not None and org.status != OrgStatus.ACTIVE:
         run.passed(
             "issuer",
             _(
