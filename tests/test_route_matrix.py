@@ -224,6 +224,19 @@ EXPECTED: dict[str, Any] = {
     # a supervisor revokes all of an organisation's certificates (issue 10: faults)
     "supervision.revoke_all": {"regulator_supervisor"},
     "api.revoke_organisation_certificates_api": {"regulator_supervisor"},
+    # a deregistered organisation's successor (its users), or the platform without one
+    "succession.index": ORG | ADMIN,
+    "succession.answer": ORG | ADMIN,
+    "succession.issue": ORG | ADMIN,
+    "api.list_successions_api": ORG | ADMIN,
+    "api.get_succession_api": ORG | ADMIN,
+    "api.issue_successor_certificate_api": ORG | ADMIN,
+    "api.reissue_successor_certificate_api": ORG | ADMIN,
+    "api.correct_successor_record_api": ORG | ADMIN,
+    "api.answer_successor_correction_api": ORG | ADMIN,
+    "api.refuse_successor_missing_record_api": ORG | ADMIN,
+    "api.issue_successor_certificate_request_api": ORG | ADMIN,
+    "api.refuse_successor_certificate_request_api": ORG | ADMIN,
 }
 
 # A user of another organisation may reach these routes, but not organisation A's objects on them.
