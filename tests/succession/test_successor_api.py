@@ -45,7 +45,6 @@ def world(make):
         "records": records,
         "cert": cert,
         "me": bearer(make.token(vol_user)),
-        "heir": heir,
         "heir_admin": bearer(make.token(heir_admin)),
         "heir_clerk": bearer(make.token(heir_clerk)),
         "third_admin": bearer(make.token(third_admin)),
@@ -75,16 +74,18 @@ def _dispute(client, world, record=0):
 
 def _audit(app, action):
     with app.app_context():
-        entry = get_session().scalars(
-            select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id.desc())
-        ).first()
+        entry = (
+            get_session()
+            .scalars(
+                select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id.desc())
+            )
+            .first()
+        )
     assert entry is not None
     return entry, json.loads(entry.details)
 
 
-def test_the_volunteer_is_told_the_successor_answers_and_the_successor_resolves(
-    app, client, world
-):
+def test_the_volunteer_is_told_the_successor_answers_and_the_successor_resolves(app, client, world):
     _deregister(world)
     dispute = _dispute(client, world)
     assert dispute["answered_by"]["kind"] == "successor"
@@ -99,10 +100,15 @@ def test_the_volunteer_is_told_the_successor_answers_and_the_successor_resolves(
     }
     for other in ("third_admin", "platform"):
         assert client.get(f"{API}/organisations", headers=world[other]).get_json()["items"] == []
-        assert client.get(f"{API}/organisations/{world['org'].id}", headers=world[other]).status_code == 404
+        assert (
+            client.get(f"{API}/organisations/{world['org'].id}", headers=world[other]).status_code
+            == 404
+        )
     # resolving needs the record corrected first
     url = f"{API}/correction-requests/{dispute['id']}/answer"
-    early = client.post(url, json={"status": "resolved", "resolution": "已更正"}, headers=world["heir_admin"])
+    early = client.post(
+        url, json={"status": "resolved", "resolution": "已更正"}, headers=world["heir_admin"]
+    )
     assert early.status_code == 422
     record_id = world["records"][0].id
     for other in ("third_admin", "platform"):
@@ -122,7 +128,9 @@ def test_the_volunteer_is_told_the_successor_answers_and_the_successor_resolves(
     assert details["acting_as"] == "successor"
     assert details["successor_uscc"] == world["heir"].uscc
     assert details["acting_for_uscc"] == world["org"].uscc
-    answered = client.post(url, json={"status": "resolved", "resolution": "已更正"}, headers=world["heir_admin"])
+    answered = client.post(
+        url, json={"status": "resolved", "resolution": "已更正"}, headers=world["heir_admin"]
+    )
     assert answered.status_code == 200, answered.get_json()
     assert answered.get_json()["status"] == "resolved"
     _entry, details = _audit(app, "correction_request.resolve")
@@ -228,7 +236,12 @@ def test_reissue_after_a_correction(client, world):
     )
     assert corrected.status_code == 200
     number = world["cert"].number
-    assert client.post(f"{API}/certificates/{number}/reissue", headers=world["third_admin"]).status_code == 404
+    assert (
+        client.post(
+            f"{API}/certificates/{number}/reissue", headers=world["third_admin"]
+        ).status_code
+        == 404
+    )
     again = client.post(f"{API}/certificates/{number}/reissue", headers=world["heir_admin"])
     assert again.status_code == 201, again.get_json()
     assert again.get_json()["issued_for"]["by"] == "successor"
@@ -252,7 +265,10 @@ def test_missing_record_and_certificate_requests_go_to_the_successor(client, wor
     assert missing.status_code == 201, missing.get_json()
     assert missing.get_json()["answered_by"]["kind"] == "successor"
     refuse = f"{API}/missing-record-requests/{missing.get_json()['id']}/refuse"
-    assert client.post(refuse, json={"reason": "无法核实"}, headers=world["third_admin"]).status_code == 404
+    assert (
+        client.post(refuse, json={"reason": "无法核实"}, headers=world["third_admin"]).status_code
+        == 404
+    )
     refused = client.post(refuse, json={"reason": "无法核实"}, headers=world["heir_clerk"])
     assert refused.status_code == 200, refused.get_json()
     assert refused.get_json()["status"] == "refused"

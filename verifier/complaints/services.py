@@ -53,9 +53,7 @@ def _require_supervisor(actor: User) -> None:
         raise Forbidden(_("only a regulator supervisor records and closes complaints"))
 
 
-def _require_own_record(
-    actor: User, organisation_id: int, org: Organisation | None = None
-) -> None:
+def _require_own_record(actor: User, organisation_id: int, org: Organisation | None = None) -> None:
     """Refuse anyone but the organisation's users (or, for a deregistered organisation given
     as org, those who answer for it: its successor's users, else a platform administrator)."""
     if org is not None and answers_for(actor, org):

@@ -44,14 +44,16 @@ class AnsweredByOut(OutputModel):
     or (without one) the platform administrator."""
 
     kind: Literal["organisation", "successor", "platform"]
-    name: str = Field(description="The organisation's or the successor's name; '' for the platform.")
+    name: str = Field(
+        description="The organisation's or the successor's name; '' for the platform."
+    )
     uscc: str | None
     message: str = Field(description="The same, as a sentence in the request's language.")
 
     @classmethod
     def of(cls, org: Organisation) -> AnsweredByOut:
         who = answerer_of(org)
-        return cls(kind=who.kind, name=who.name, uscc=who.uscc, message=who.sentence())  # type: ignore[arg-type]
+        return cls(kind=who.kind, name=who.name, uscc=who.uscc, message=who.sentence())
 
 
 class DisputeOut(OutputModel):

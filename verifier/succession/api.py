@@ -204,7 +204,9 @@ def refuse_successor_missing_record_api(request_id: int) -> Any:
     if not answers_for(actor, found.organisation):
         raise NotFound(_("no such request"))
     body = read_json(MissingRecordRefusal)
-    return answer(QueuedMissingRecordOut.of(refuse_missing_record(session, actor, found, body.reason)))
+    return answer(
+        QueuedMissingRecordOut.of(refuse_missing_record(session, actor, found, body.reason))
+    )
 
 
 @bp.post(f"/successor/certificate-requests/{ID}/issue")

@@ -108,9 +108,7 @@ def issue(org_id: int) -> Any:
         except VerifierError as error:
             form_errors, status = show_errors(form, error), error.status
         else:
-            flash(
-                _("Certificate %(number)s issued", number=number_display(cert.number)), "success"
-            )
+            flash(_("Certificate %(number)s issued", number=number_display(cert.number)), "success")
             return redirect(url_for("succession.index"))
     elif request.method == "POST":
         status = 422
