@@ -4,6 +4,7 @@ volunteers' requests and certifies its records; nobody else may."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 from datetime import timedelta
 
@@ -11,10 +12,12 @@ import pytest
 from joserfc import jws
 from joserfc.errors import SecurityWarning
 from joserfc.jwk import KeySet
+from pypdf import PdfReader
 from sqlalchemy import select
 from support import bearer, days_ago
 
 from verifier.audit.models import AuditEntry
+from verifier.certificates.qr import measure_qr
 from verifier.db import get_session
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import set_status
@@ -207,6 +210,21 @@ def test_the_successor_issues_a_certificate_that_names_both_organisations(app, c
     # the public page names both
     page = client.get(f"/v/{cert['token']}").get_data(as_text=True)
     assert "南川区志愿服务联合会" in page and "南川区青年志愿者协会" in page
+    # so does the PDF: 由…（承继…）出具
+    pdf = client.get(cert["links"]["certificate_pdf"], headers=world["heir_clerk"])
+    assert pdf.status_code == 200, pdf.get_data(as_text=True)[:300]
+    text = "".join(
+        page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages
+    ).replace("\n", "")
+    assert "南川区志愿服务联合会（承继已注销的南川区青年志愿者协会）" in text
+    assert world["heir"].uscc in text and world["org"].uscc in text
+    assert "在南川区青年志愿者协会（已注销）参加志愿服务" in text
+    # the QR payload grows by the one claim: at most one QR version
+    base = cert["verify_url"].split("/v/")[0]
+    own = measure_qr(f"{base}/v/{world['cert'].token}")
+    mine = measure_qr(cert["verify_url"])
+    assert mine.data_bytes - own.data_bytes <= 40
+    assert mine.version <= own.version + 1
 
 
 def test_the_deregistered_organisation_itself_and_others_still_cannot_issue(client, world):

@@ -91,6 +91,17 @@ def printed_issuer(cert: Certificate) -> str:
     return cert.issuer_name
 
 
+def _custodian_statement(cert: Certificate) -> dict[str, str]:
+    """The opening sentence of a certificate issued for a deregistered organisation's records."""
+    if cert.custodian_kind is None:
+        return {}
+    keeper = cert.custodian_name if cert.custodian_kind == "successor" else "志愿服务记录平台"
+    return {
+        "statement": f"兹证明下列志愿者在{cert.issuer_name}（已注销）参加志愿服务。"
+        f"经{keeper}核对该组织的志愿服务记录，情况如下："
+    }
+
+
 def printed_uscc(cert: Certificate) -> str:
     if cert.custodian_kind == "successor" and cert.custodian_uscc:
         return f"{cert.custodian_uscc}（承继 {cert.issuer_uscc}）"
@@ -116,6 +127,7 @@ def certificate_print(session: Session, cert: Certificate) -> CertificatePrint:
         contact=cert.contact,
         verify_url=verify_url(cert),
         qr_png=qr_png_of(session, cert),
+        **_custodian_statement(cert),
         verification_hint=(
             f"本证明由出具单位以数字签名签发。扫描二维码，或访问 {base_url}/verify 输入证明编号，"
             "即可核验其真伪及是否仍然有效（未撤销、未暂停、记录未更正）。"

@@ -64,6 +64,7 @@ class CertificatePrint:
     qr_png: bytes = field(repr=False)
     verification_hint: str
     title: str = "志愿服务记录证明"
+    statement: str = "兹证明下列志愿者在本单位参加志愿服务。经核对本单位的志愿服务记录，情况如下："
 
     def __post_init__(self) -> None:
         # A certificate is shown to third parties: refuse anything that is not masked.
@@ -172,7 +173,7 @@ def _title(pdf: _CertificatePDF, cert: CertificatePrint) -> None:
 
 def _statement(pdf: _CertificatePDF, cert: CertificatePrint) -> None:
     pdf.line_text(
-        "兹证明下列志愿者在本单位参加志愿服务。经核对本单位的志愿服务记录，情况如下：",
+        cert.statement,
         size=12,
         height=8,
     )

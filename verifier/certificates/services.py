@@ -385,7 +385,11 @@ def visible_certificate(session: Session, actor: User, number: str) -> Certifica
     except InvalidCertificateNumber:
         raise NotFound(_("no such certificate")) from None
     cert = session.scalars(select(Certificate).where(Certificate.number == canonical)).first()
-    if cert is None or (actor.is_org_user and cert.organisation_id != actor.organisation_id):
+    if cert is None or (
+        actor.is_org_user
+        and cert.organisation_id != actor.organisation_id
+        and not answers_for(actor, cert.organisation)  # a deregistered one's successor
+    ):
         raise NotFound(_("no such certificate"))
     if actor.is_volunteer:
         # a volunteer reaches only their own: the certificates of their person (a merged-away
