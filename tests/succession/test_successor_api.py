@@ -213,9 +213,9 @@ def test_the_successor_issues_a_certificate_that_names_both_organisations(app, c
     # so does the PDF: 由…（承继…）出具
     pdf = client.get(cert["links"]["certificate_pdf"], headers=world["heir_clerk"])
     assert pdf.status_code == 200, pdf.get_data(as_text=True)[:300]
-    text = "".join(
-        page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages
-    ).replace("\n", "")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages).replace(
+        "\n", ""
+    )
     assert "南川区志愿服务联合会（承继已注销的南川区青年志愿者协会）" in text
     assert world["heir"].uscc in text and world["org"].uscc in text
     assert "在南川区青年志愿者协会（已注销）参加志愿服务" in text
@@ -307,3 +307,24 @@ def test_missing_record_and_certificate_requests_go_to_the_successor(client, wor
     issued = client.post(url, headers=world["heir_admin"])
     assert issued.status_code == 201, issued.get_json()
     assert issued.get_json()["issued_for"]["by_uscc"] == world["heir"].uscc
+
+
+def test_a_successor_that_is_no_longer_active_hands_over_to_the_platform(app, client, world):
+    _deregister(world)
+    dispute = _dispute(client, world)
+
+    def suspend_heir(session):
+        heir = session.get(Organisation, world["heir"].id)
+        set_status(session, heir, "suspended", "整改", None)
+
+    world["make"].run(suspend_heir)
+    url = f"{API}/correction-requests/{dispute['id']}/answer"
+    body = {"status": "rejected", "resolution": "记录无误"}
+    assert client.post(url, json=body, headers=world["heir_admin"]).status_code == 404
+    mine = client.get(f"/api/v1/me/records/{world['records'][0].id}", headers=world["me"])
+    assert mine.get_json()["dispute"]["answered_by"]["kind"] == "platform"
+    answered = client.post(url, json=body, headers=world["platform"])
+    assert answered.status_code == 200, answered.get_json()
+    _entry, details = _audit(app, "correction_request.reject")
+    assert details["acting_as"] == "platform"
+    assert details["inactive_successor_uscc"] == world["heir"].uscc

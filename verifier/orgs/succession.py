@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from verifier.auth.models import PLATFORM_ADMIN, User
@@ -24,10 +24,14 @@ PLATFORM = "platform"
 
 
 def custodian_kind(org: Organisation) -> str | None:
-    """Return who answers for a deregistered organisation (successor or platform), else None."""
+    """Return who answers for a deregistered organisation (successor or platform), else None.
+
+    A successor acts only while it is active itself; while it is not, the platform does.
+    """
     if org.status != OrgStatus.DEREGISTERED:
         return None
-    return SUCCESSOR if org.successor_id is not None else PLATFORM
+    successor = org.successor
+    return SUCCESSOR if successor is not None and successor.status == OrgStatus.ACTIVE else PLATFORM
 
 
 def answers_for(actor: User, org: Organisation) -> bool:
@@ -43,10 +47,19 @@ def answers_for(actor: User, org: Organisation) -> bool:
 def answered_organisation_ids(session: Session, actor: User) -> list[int]:
     """Return the deregistered organisations whose records the actor answers for."""
     stmt = select(Organisation.id).where(Organisation.status == OrgStatus.DEREGISTERED)
+    active_successors = select(Organisation.id).where(Organisation.status == OrgStatus.ACTIVE)
     if actor.is_org_user:
-        stmt = stmt.where(Organisation.successor_id == actor.organisation_id)
+        stmt = stmt.where(
+            Organisation.successor_id == actor.organisation_id,
+            Organisation.successor_id.in_(active_successors),
+        )
     elif actor.role == PLATFORM_ADMIN:
-        stmt = stmt.where(Organisation.successor_id.is_(None))
+        stmt = stmt.where(
+            or_(
+                Organisation.successor_id.is_(None),
+                Organisation.successor_id.not_in(active_successors),
+            )
+        )
     else:
         return []
     return list(session.scalars(stmt.order_by(Organisation.id)))
@@ -60,14 +73,6 @@ def answered_organisation(session: Session, actor: User, org_id: int) -> Organis
     return org
 
 
-def answered_by_uscc(session: Session, actor: User, uscc: str) -> Organisation:
-    """Return, by its USCC, a deregistered organisation the actor answers for, or NotFound."""
-    org = session.scalars(select(Organisation).where(Organisation.uscc == uscc.upper())).first()
-    if org is None or not answers_for(actor, org):
-        raise NotFound(_("no such organisation"))
-    return org
-
-
 def acting_details(actor: User, org: Organisation) -> dict[str, Any]:
     """Return what an audit entry adds when a custodian acts for a deregistered organisation."""
     kind = custodian_kind(org)
@@ -76,6 +81,8 @@ def acting_details(actor: User, org: Organisation) -> dict[str, Any]:
     details: dict[str, Any] = {"acting_as": kind, "acting_for_uscc": org.uscc}
     if kind == SUCCESSOR and org.successor is not None:
         details["successor_uscc"] = org.successor.uscc
+    elif org.successor is not None:  # named, but not active: the platform acts instead
+        details["inactive_successor_uscc"] = org.successor.uscc
     return details
 
 

@@ -9,6 +9,7 @@ from pydantic import Field, StrictStr
 
 from verifier.api.schemas import InputModel, IsoDate, OutputModel, RecordId
 from verifier.certificates.schemas import Handler
+from verifier.orgs.succession import SUCCESSOR, custodian_kind
 from verifier.succession.services import Docket
 
 
@@ -80,7 +81,7 @@ class DocketOut(OutputModel):
             organisation_id=org.id,
             name=org.name,
             uscc=org.uscc,
-            answered_by="successor" if org.successor_id is not None else "platform",
+            answered_by="successor" if custodian_kind(org) == SUCCESSOR else "platform",
             successor_uscc=org.successor.uscc if org.successor is not None else None,
             open_count=docket.open_count,
             items=items,
