@@ -26,6 +26,9 @@ def upgrade() -> None:
             "custodian_kind_known",
             "custodian_kind IS NULL OR custodian_kind IN ('successor','platform')",
         )
+    # the server default only filled the rows already there; the model sets the value
+    with op.batch_alter_table("certificates", schema=None) as batch_op:
+        batch_op.alter_column("custodian_name", server_default=None)
 
 
 def downgrade() -> None:

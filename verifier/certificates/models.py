@@ -80,7 +80,7 @@ class Certificate(Base):
     # without one, the platform (verifier/succession); None: the organisation issued it itself
     custodian_kind: Mapped[str | None] = mapped_column(String(16), default=None)
     custodian_uscc: Mapped[str | None] = mapped_column(String(18), default=None)
-    custodian_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    custodian_name: Mapped[str] = mapped_column(String(200), default="")
     qr_png: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
     organisation = relationship("Organisation", lazy="joined")
