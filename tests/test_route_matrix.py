@@ -229,7 +229,6 @@ EXPECTED: dict[str, Any] = {
     "succession.answer": ORG | ADMIN,
     "succession.issue": ORG | ADMIN,
     "api.list_successions_api": ORG | ADMIN,
-    "api.get_succession_api": ORG | ADMIN,
     "api.issue_successor_certificate_api": ORG | ADMIN,
     "api.reissue_successor_certificate_api": ORG | ADMIN,
     "api.correct_successor_record_api": ORG | ADMIN,

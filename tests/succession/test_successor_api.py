@@ -103,10 +103,9 @@ def test_the_volunteer_is_told_the_successor_answers_and_the_successor_resolves(
     }
     for other in ("third_admin", "platform"):
         assert client.get(f"{API}/organisations", headers=world[other]).get_json()["items"] == []
-        assert (
-            client.get(f"{API}/organisations/{world['org'].id}", headers=world[other]).status_code
-            == 404
-        )
+        issue = f"{API}/organisations/{world['org'].id}/certificates"
+        body = {"volunteer_number": world["volunteer"].volunteer_number}
+        assert client.post(issue, json=body, headers=world[other]).status_code == 404
     # resolving needs the record corrected first
     url = f"{API}/correction-requests/{dispute['id']}/answer"
     early = client.post(

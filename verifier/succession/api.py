@@ -40,7 +40,6 @@ from verifier.succession.schemas import (
 from verifier.succession.services import (
     answered_certificate,
     answered_volunteer,
-    docket,
     dockets,
     issue_for_deregistered,
 )
@@ -75,19 +74,6 @@ def _certificate_out(cert: Any) -> Any:
 def list_successions_api() -> Any:
     session, actor = get_session(), require_actor()
     return answer(DocketList(items=[DocketOut.of(d) for d in dockets(session, actor)]))
-
-
-@bp.get(f"/successor/organisations/{ORG_ID}")
-@roles(*CUSTODIANS)
-@operation(
-    summary="One deregistered organisation's open requests",
-    tag=TAG,
-    description="Open correction requests and disputes, missing-record requests and "
-    "certificate requests." + WHO,
-    response=DocketOut,
-)
-def get_succession_api(org_id: int) -> Any:
-    return answer(DocketOut.of(docket(get_session(), require_actor(), org_id)))
 
 
 @bp.post(f"/successor/organisations/{ORG_ID}/certificates")
