@@ -21,7 +21,7 @@ from verifier.auth.models import ORG_ROLES, Role
 from verifier.certificates import views as certificate_views
 from verifier.certificates.bulk import SkipReason
 from verifier.certificates.labels import CERTIFICATE_STATUS
-from verifier.certificates.models import VerificationChannel
+from verifier.certificates.models import CustodianKind, VerificationChannel
 from verifier.certificates.states import CertificateStatus
 from verifier.codes import one_of
 from verifier.complaints import forms as complaint_forms
@@ -85,6 +85,7 @@ CHECKED: dict[tuple[str, str], tuple[StrEnum, ...]] = {
     ("service_records", "ck_service_records_status_known"): tuple(RecordStatus),
     ("record_revisions", "ck_record_revisions_kind_known"): tuple(RevisionKind),
     ("certificates", "ck_certificates_status_known"): tuple(CertificateStatus),
+    ("certificates", "ck_certificates_custodian_kind_known"): tuple(CustodianKind),
     ("verification_events", "ck_verification_events_channel_known"): tuple(VerificationChannel),
     ("complaints", "ck_complaints_source_known"): tuple(ComplaintSource),
     ("complaints", "ck_complaints_status_known"): tuple(ComplaintStatus),

@@ -231,6 +231,18 @@ EXPECTED: dict[str, Any] = {
     "api.my_certificate_sd_jwt_api": VOL,
     "api.my_certificate_presentation_api": VOL,
     "presentations.share": VOL,
+    # a deregistered organisation's successor (its users), or the platform without one
+    "succession.index": ORG | ADMIN,
+    "succession.answer": ORG | ADMIN,
+    "succession.issue": ORG | ADMIN,
+    "api.list_successions_api": ORG | ADMIN,
+    "api.issue_successor_certificate_api": ORG | ADMIN,
+    "api.reissue_successor_certificate_api": ORG | ADMIN,
+    "api.correct_successor_record_api": ORG | ADMIN,
+    "api.answer_successor_correction_api": ORG | ADMIN,
+    "api.refuse_successor_missing_record_api": ORG | ADMIN,
+    "api.issue_successor_certificate_request_api": ORG | ADMIN,
+    "api.refuse_successor_certificate_request_api": ORG | ADMIN,
 }
 
 # A user of another organisation may reach these routes, but not organisation A's objects on them.

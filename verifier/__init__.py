@@ -128,6 +128,7 @@ def _register_blueprints(app: Flask) -> None:
     from verifier.portal.views import bp as portal_bp
     from verifier.records.views import bp as records_bp
     from verifier.spotchecks.views import bp as spotchecks_bp
+    from verifier.succession.views import bp as succession_bp
     from verifier.supervision.public import bp as supervision_public_bp
     from verifier.supervision.views import bp as supervision_bp
     from verifier.users.views import bp as users_bp
@@ -157,6 +158,7 @@ def _register_blueprints(app: Flask) -> None:
         certreqs_bp,
         mydata_bp,
         presentations_bp,
+        succession_bp,
     ):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the API authenticates by Bearer token only, never by cookie

@@ -150,6 +150,7 @@ def _existing_objects(client: Any, world: Any) -> dict[str, Any]:
         "job_id": job["id"],
         "certificate_request_id": certificate_request["id"],
         "missing_id": missing["id"],
+        "request_id": 1,  # a request a successor answers: none exists here (404)
     }
 
 

@@ -115,6 +115,7 @@ def test_public_api_answers_carry_no_internal_ids_of_people(client, w):
         "issuer_uscc",
         "issued_on",
         "status_reason",
+        "issued_for",  # null unless a successor issued it: organisations only, no person
     }
 
 

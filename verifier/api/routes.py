@@ -19,6 +19,7 @@ from verifier.portal import presentations_api as _portal_presentations_api  # no
 from verifier.portal import records_api as _portal_records_api  # noqa: F401
 from verifier.records import api as _records_api  # noqa: F401
 from verifier.spotchecks import api as _spotchecks_api  # noqa: F401
+from verifier.succession import api as _succession_api  # noqa: F401
 from verifier.supervision import api as _supervision_api  # noqa: F401
 from verifier.supervision import case_api as _supervision_case_api  # noqa: F401
 from verifier.supervision import revocation_api as _supervision_revocation_api  # noqa: F401

@@ -170,6 +170,53 @@ def _hint(base_url: str, lang: str) -> str:
     )
 
 
+def printed_issuer(cert: Certificate, lang: str = "zh") -> str:
+    """The issuer as printed: for a deregistered organisation's records, who issued them for it
+    (由…（承继…）出具); the records stay the deregistered organisation's."""
+    if cert.custodian_kind == "successor":
+        if lang == "en":
+            return f"{cert.custodian_name} (successor of the deregistered {cert.issuer_name})"
+        return f"{cert.custodian_name}（承继已注销的{cert.issuer_name}）"
+    if cert.custodian_kind == "platform":
+        if lang == "en":
+            return (
+                "the volunteer service record platform (for the deregistered "
+                f"{cert.issuer_name}, which has no successor)"
+            )
+        return f"志愿服务记录平台（代已注销且无承继单位的{cert.issuer_name}）"
+    return cert.issuer_name
+
+
+def _custodian_statement(cert: Certificate, lang: str = "zh") -> dict[str, str]:
+    """The opening sentence of a certificate issued for a deregistered organisation's records."""
+    if cert.custodian_kind is None:
+        return {}
+    if lang == "en":
+        keeper_en = (
+            cert.custodian_name
+            if cert.custodian_kind == "successor"
+            else "the volunteer service record platform"
+        )
+        return {
+            "statement": f"This certifies that the volunteer below served with {cert.issuer_name} "
+            f"(since deregistered). {keeper_en} has checked that organisation's volunteer "
+            "service records, which read as follows:"
+        }
+    keeper = cert.custodian_name if cert.custodian_kind == "successor" else "志愿服务记录平台"
+    return {
+        "statement": f"兹证明下列志愿者在{cert.issuer_name}（已注销）参加志愿服务。"
+        f"经{keeper}核对该组织的志愿服务记录，情况如下："
+    }
+
+
+def printed_uscc(cert: Certificate, lang: str = "zh") -> str:
+    if cert.custodian_kind == "successor" and cert.custodian_uscc:
+        if lang == "en":
+            return f"{cert.custodian_uscc} (successor of {cert.issuer_uscc})"
+        return f"{cert.custodian_uscc}（承继 {cert.issuer_uscc}）"
+    return cert.issuer_uscc
+
+
 def certificate_print(
     session: Session, cert: Certificate, *, holder_copy: bool = False, lang: str = "zh"
 ) -> CertificatePrint:
@@ -192,8 +239,8 @@ def certificate_print(
         volunteer_number=cert.volunteer_number,
         total_hours=format_hours(cert.total_minutes),
         lines=tuple(record_lines(session, cert)),
-        issuer_name=cert.issuer_name,
-        issuer_uscc=cert.issuer_uscc,
+        issuer_name=printed_issuer(cert, lang),
+        issuer_uscc=printed_uscc(cert, lang),
         responsible_person=cert.responsible_person,
         handler=cert.handler,
         contact=cert.contact,
@@ -201,6 +248,7 @@ def certificate_print(
         qr_png=qr_png_of(session, cert),
         qr_modules=measure_qr(url).modules + 2 * QUIET_ZONE_MODULES,
         verification_hint=_hint(current_app.config["BASE_URL"], lang),
+        **_custodian_statement(cert, lang),
     )
 
 

@@ -25,6 +25,7 @@ from verifier.errors import Conflict, Forbidden, ValidationError
 from verifier.labels import label
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
+from verifier.orgs.succession import answers_for
 from verifier.records.models import RecordStatus, ServiceRecord
 from verifier.text import require_reason
 from verifier.volunteers.locks import lock_volunteer
@@ -33,6 +34,12 @@ from verifier.volunteers.locks import lock_volunteer
 def _require_manager(cert: Certificate, actor: User) -> None:
     if not actor.is_org_user or actor.organisation_id != cert.organisation_id:
         raise Forbidden(_("only the issuing organisation may change a certificate"))
+
+
+def _require_reissuer(cert: Certificate, actor: User) -> None:
+    """The issuing organisation, or who answers for it once it is deregistered."""
+    if not answers_for(actor, cert.organisation):
+        _require_manager(cert, actor)
 
 
 def _reason(reason: str) -> str:
@@ -235,7 +242,7 @@ def supersede_for_record(
 
 def reissue(session: Session, cert: Certificate, actor: User) -> Certificate:
     """Issue a fresh certificate over the same records as they are now (voided ones dropped)."""
-    _require_manager(cert, actor)
+    _require_reissuer(cert, actor)
     # Serialise with record writes and other re-issues of this volunteer, then read afresh:
     # of several re-issues sent at once, exactly one makes a certificate.
     lock_volunteer(session, cert.volunteer_id)

@@ -22,12 +22,22 @@ class VerificationChannel(StrEnum):
     BATCH = "batch"
 
 
+class CustodianKind(StrEnum):
+    """Who issued a certificate for a deregistered organisation's records."""
+
+    SUCCESSOR = "successor"
+    PLATFORM = "platform"
+
+
 class Certificate(Base):
     __tablename__ = "certificates"
     __table_args__ = (
         CheckConstraint(one_of("status", CertificateStatus), name="status_known"),
         # what each key signed, and until when (the trust list's certificates_until)
         Index("ix_certificates_kid_issued_at", "kid", "issued_at"),
+        CheckConstraint(
+            one_of("custodian_kind", CustodianKind, nullable=True), name="custodian_kind_known"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -71,6 +81,11 @@ class Certificate(Base):
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
     # a supervision case holds it suspended: only the case's decision lifts the hold
     regulator_hold: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # issued for a deregistered organisation (the records stay its own) by its successor or,
+    # without one, the platform (verifier/succession); None: the organisation issued it itself
+    custodian_kind: Mapped[str | None] = mapped_column(String(16), default=None)
+    custodian_uscc: Mapped[str | None] = mapped_column(String(18), default=None)
+    custodian_name: Mapped[str] = mapped_column(String(200), default="")
     qr_png: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     # the certificate as an SD-JWT (RFC 9901) with every disclosure: the holder's to present;
     # None for a certificate issued before SD-JWTs, until its first request signs one

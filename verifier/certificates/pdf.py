@@ -112,6 +112,9 @@ class CertificatePrint:
     # modules across the QR image, quiet zone included, as rendered in qr_png
     qr_modules: int
     verification_hint: str
+    # the opening sentence when it is not the usual one (a deregistered organisation's records,
+    # certified by its successor or the platform); "" prints the language's usual sentence
+    statement: str = ""
 
     def __post_init__(self) -> None:
         if self.lang not in LANGUAGES:
@@ -345,7 +348,7 @@ def _title(pdf: _CertificatePDF, cert: CertificatePrint) -> None:
 
 
 def _statement(pdf: _CertificatePDF, cert: CertificatePrint) -> None:
-    pdf.line_text(pdf.words["statement"], size=11.5, height=7)
+    pdf.line_text(cert.statement or pdf.words["statement"], size=11.5, height=7)
     pdf.ln(1)
     half = (pdf.w - 2 * PAGE_MARGIN) / 2
     label_width = 30 if cert.lang == "en" else 24

@@ -130,6 +130,13 @@ class CertificateOut(OutputModel):
         None, description="How often it was verified, per channel (scan, typed, api, batch)."
     )
     links: dict[str, str]
+    issued_for: dict[str, str | None] | None = Field(
+        default=None,
+        description="Set when the certificate was issued after its organisation's "
+        "deregistration by its successor (`by: successor`, `by_name`, `by_uscc`) or the "
+        "platform (`by: platform`); issuer_name and issuer_uscc stay the deregistered "
+        "organisation's, whose records it certifies.",
+    )
 
     @classmethod
     def of(
@@ -178,6 +185,13 @@ class CertificateOut(OutputModel):
             if counts is None
             else {c: counts.get(c, 0) for c in VerificationChannel},
             links=_links(number),
+            issued_for=None
+            if cert.custodian_kind is None
+            else {
+                "by": cert.custodian_kind,
+                "by_name": cert.custodian_name,
+                "by_uscc": cert.custodian_uscc,
+            },
         )
 
 

@@ -42,6 +42,8 @@ def sign_sd_jwt(cert: Certificate, *, base_url: str, private_key: Any, kid: str)
             "period": [cert.period_from.isoformat(), cert.period_to.isoformat()],
             "org": cert.issuer_name,
             "uscc": cert.issuer_uscc,
+            # issued for a deregistered organisation: by its successor (USCC) or the platform
+            **({"by": cert.custodian_uscc or "platform"} if cert.custodian_kind else {}),
         },
         disclosable={
             NAME: cert.volunteer_name,

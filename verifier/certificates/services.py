@@ -40,6 +40,7 @@ from verifier.keys.models import KeyStatus, SigningKey
 from verifier.keys.services import active_key, get_key, organisation_key, private_key_of
 from verifier.orgs.models import Organisation, OrgStatus
 from verifier.orgs.services import require_active
+from verifier.orgs.succession import SUCCESSOR, acting_details, answers_for, custodian_kind
 from verifier.paging import paginate
 from verifier.records.models import RecordStatus, ServiceRecord
 from verifier.text import search_text
@@ -187,7 +188,18 @@ def token_payload(cert: Certificate, base_url: str) -> dict[str, Any]:
         "uscc": cert.issuer_uscc,
         "name": cert.volunteer_name_masked,
         "vno": cert.volunteer_number,
-    }
+    } | custodian_claim(cert)
+
+
+def custodian_claim(cert: Certificate) -> dict[str, str]:
+    """Return the `by` claim of a certificate issued for a deregistered organisation: the
+    successor's USCC, or "platform"; nothing for one the organisation issued itself.
+
+    `org` and `uscc` stay the deregistered organisation's: the records are its own.
+    """
+    if cert.custodian_kind is None:
+        return {}
+    return {"by": cert.custodian_uscc or "platform"}
 
 
 @dataclass
@@ -208,15 +220,30 @@ class Signer:
         return cls(key.kid, private_key_of(key), current_app.config["BASE_URL"])
 
     @classmethod
+    def for_acting(cls, session: Session, org: Organisation) -> Signer:
+        """Who signs what is issued for a deregistered organisation: its active successor with
+        its own key, else the platform with its root key (the token's `by` names which)."""
+        if custodian_kind(org) == SUCCESSOR and org.successor is not None:
+            key = organisation_key(session, org.successor)
+        else:
+            key = active_key(session)
+        return cls(key.kid, private_key_of(key), current_app.config["BASE_URL"])
+
+    @classmethod
     def for_existing(cls, session: Session, cert: Certificate) -> Signer:
         """Who signs something new about an issued certificate (its SD-JWT, made later).
 
-        The organisation's active key when its token was signed by an organisation key and the
-        organisation still has or may make one; otherwise the platform's active root key, the
-        issuer of the certificates from before organisation keys.
+        The active key of the organisation whose key signed its token (the certificate's own, or
+        the successor that issued it) when it still has or may make one; otherwise the platform's
+        active root key, the issuer of the certificates from before organisation keys.
         """
         token_key = get_key(session, cert.kid)
-        org = session.get(Organisation, cert.organisation_id)
+        # the key's owner: the certificate's organisation, or the successor that issued it
+        org = (
+            session.get(Organisation, token_key.organisation_id)
+            if token_key is not None and token_key.organisation_id is not None
+            else None
+        )
         key = None
         if token_key is not None and not token_key.is_root and org is not None:
             if org.status == OrgStatus.ACTIVE:
@@ -244,8 +271,12 @@ def build_certificate(
     signer: Signer,
     number: str,
     status_index: int,
+    acting: bool = False,
 ) -> Certificate:
-    """Build and sign (but do not add) a certificate over records already checked."""
+    """Build and sign (but do not add) a certificate over records already checked.
+
+    With acting, the deregistered organisation's successor (or the platform) issues it.
+    """
     activities: dict[str, list[int]] = {}
     for record in records:
         entry = activities.setdefault(record.activity, [0, 0])
@@ -286,6 +317,15 @@ def build_certificate(
         records_digest=records_digest((r.id, r.revision, r.status) for r in records),
         status_index=status_index,
     )
+    if acting:
+        cert.custodian_kind = custodian_kind(org)
+        heir = org.successor if cert.custodian_kind == SUCCESSOR else None
+        if heir is not None:  # who answers for the certificate now: the successor
+            cert.custodian_uscc, cert.custodian_name = heir.uscc, heir.name
+            cert.responsible_person = heir.responsible_person
+            cert.contact = " ".join(x for x in (heir.contact_name, heir.contact_phone) if x)[:100]
+        else:  # the platform: no person in charge of the deregistered organisation answers
+            cert.responsible_person, cert.contact = "—", ""
     cert.token = signing.sign_compact_jws(
         token_payload(cert, signer.base_url), signer.private_key, signer.kid
     )
@@ -320,10 +360,16 @@ def ledger_details(cert: Certificate) -> dict[str, Any]:
 def issue_certificate(
     session: Session, org: Organisation, request: IssueRequest, actor: User
 ) -> Certificate:
-    """Issue a signed certificate, free of charge, from the organisation's own valid records."""
-    if not actor.is_org_user or actor.organisation_id != org.id:
+    """Issue a signed certificate, free of charge, from the organisation's own valid records.
+
+    A deregistered organisation's records are certified by who answers for it: its successor's
+    users, else a platform administrator (verifier.orgs.succession).
+    """
+    acting = answers_for(actor, org)
+    if not acting and (not actor.is_org_user or actor.organisation_id != org.id):
         raise Forbidden(_("only the organisation that keeps the records may certify them"))
-    require_active(org)
+    if not acting:
+        require_active(org)
     volunteer = session.get(Volunteer, request.volunteer_id)
     if volunteer is None or not is_member(session, org.id, volunteer.id):
         raise NotFound(_("no such volunteer"))
@@ -343,9 +389,12 @@ def issue_certificate(
         period_to=request.period_to,
         handler=handler,
         actor=actor,
-        signer=Signer.current(session, org),
+        # acting for a deregistered organisation: the successor signs with its own key, the
+        # platform (no successor) with its root key
+        signer=Signer.for_acting(session, org) if acting else Signer.current(session, org),
         number=_unused_number(session),
         status_index=_unused_status_index(session),
+        acting=acting,
     )
     session.add(cert)
     session.flush()
@@ -361,7 +410,7 @@ def issue_certificate(
         "certificate",
         cert.number,
         organisation_id=org.id,
-        details=ledger_details(cert),
+        details=ledger_details(cert) | acting_details(actor, org),
     )
     return cert
 
@@ -393,7 +442,11 @@ def visible_certificate(session: Session, actor: User, number: str) -> Certifica
     except InvalidCertificateNumber:
         raise NotFound(_("no such certificate")) from None
     cert = session.scalars(select(Certificate).where(Certificate.number == canonical)).first()
-    if cert is None or (actor.is_org_user and cert.organisation_id != actor.organisation_id):
+    if cert is None or (
+        actor.is_org_user
+        and cert.organisation_id != actor.organisation_id
+        and not answers_for(actor, cert.organisation)  # a deregistered one's successor
+    ):
         raise NotFound(_("no such certificate"))
     if actor.is_volunteer:
         # a volunteer reaches only their own: the certificates of their person (a merged-away

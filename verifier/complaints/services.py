@@ -22,6 +22,7 @@ from verifier.complaints.signals import correction_answered
 from verifier.db import utcnow
 from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
 from verifier.orgs.models import Organisation
+from verifier.orgs.succession import acting_details, answered_organisation_ids, answers_for
 from verifier.records.models import RecordRevision, RecordStatus, RevisionKind, ServiceRecord
 from verifier.text import check_characters
 
@@ -52,7 +53,11 @@ def _require_supervisor(actor: User) -> None:
         raise Forbidden(_("only a regulator supervisor records and closes complaints"))
 
 
-def _require_own_record(actor: User, organisation_id: int) -> None:
+def _require_own_record(actor: User, organisation_id: int, org: Organisation | None = None) -> None:
+    """Refuse anyone but the organisation's users (or, for a deregistered organisation given
+    as org, those who answer for it: its successor's users, else a platform administrator)."""
+    if org is not None and answers_for(actor, org):
+        return
     if not actor.is_org_user or actor.organisation_id != organisation_id:
         raise Forbidden(
             _("only the organisation that keeps a record answers its correction requests")
@@ -207,8 +212,12 @@ def record_changed_since(session: Session, request: CorrectionRequest) -> bool:
 def answer_correction_request(
     session: Session, actor: User, request: CorrectionRequest, *, status: str, resolution: str
 ) -> CorrectionRequest:
-    """Resolve a request (the record was corrected or voided since) or reject it with reasons."""
-    _require_own_record(actor, request.organisation_id)
+    """Resolve a request (the record was corrected or voided since) or reject it with reasons.
+
+    A deregistered organisation's requests are answered by its successor, else the platform.
+    """
+    org = session.get(Organisation, request.organisation_id)
+    _require_own_record(actor, request.organisation_id, org)
     if request.status != CorrectionStatus.OPEN:
         raise Conflict(_("this correction request has already been answered"))
     if status not in (CorrectionStatus.RESOLVED, CorrectionStatus.REJECTED):
@@ -235,6 +244,8 @@ def answer_correction_request(
     details: dict[str, object] = {"record_id": request.record_id, "resolution": resolution}
     if released:
         details["certificate_hold"] = False
+    if org is not None:
+        details.update(acting_details(actor, org))
     record_event(
         session,
         actor,
@@ -303,6 +314,7 @@ def visible_correction_request(session: Session, actor: User, request_id: int) -
     if request is None or not (
         actor.is_regulator
         or (actor.is_org_user and actor.organisation_id == request.organisation_id)
+        or request.organisation_id in answered_organisation_ids(session, actor)
     ):
         raise NotFound(_("no such correction request"))
     return request
@@ -316,12 +328,21 @@ def list_correction_requests(
     record_id: int | None = None,
     status: str | None = None,
 ) -> list[CorrectionRequest]:
-    """Return the correction requests the actor may see, open ones first, newest first."""
+    """Return the correction requests the actor may see, open ones first, newest first.
+
+    Organisation users see their organisation's and those of the deregistered organisations
+    it succeeds; a platform administrator sees those of deregistered organisations without one.
+    """
     stmt = select(CorrectionRequest)
+    answered = answered_organisation_ids(session, actor)
     if actor.is_org_user:
-        stmt = stmt.where(CorrectionRequest.organisation_id == actor.organisation_id)
+        stmt = stmt.where(
+            CorrectionRequest.organisation_id.in_([actor.organisation_id or 0, *answered])
+        )
     elif not actor.is_regulator:
-        return []
+        if not answered:
+            return []
+        stmt = stmt.where(CorrectionRequest.organisation_id.in_(answered))
     if organisation_id is not None:
         stmt = stmt.where(CorrectionRequest.organisation_id == organisation_id)
     if record_id is not None:

@@ -203,6 +203,8 @@ def answer_request(request_id: int) -> Any:
             form_errors, status = show_errors(form, error), error.status
         else:
             flash(_("Correction request answered"), "success")
+            if actor.organisation_id != correction.organisation_id:  # a successor answered
+                return redirect(url_for("succession.index"))
             return redirect(url_for("complaints.organisation", org_id=correction.organisation_id))
     elif request.method == "POST":
         status = 422

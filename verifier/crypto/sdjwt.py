@@ -1,9 +1,10 @@
 """SD-JWT (RFC 9901): selectively disclosable claims under the issuer's Ed25519 signature.
 
 Pure functions, no database: an outside verifier can reimplement them from RFC 9901 alone
-(docs/selective-disclosure.md walks through it). An SD-JWT here is `<issuer-signed JWT>~<disclosure>~...~`;
-a presentation is the same with some disclosures left out. Key binding (a KB-JWT after the last
-`~`) is not used: holders have no keys, so an SD-JWT or presentation with one is refused.
+(docs/selective-disclosure.md walks through it). An SD-JWT here is
+`<issuer-signed JWT>~<disclosure>~...~`; a presentation is the same with some disclosures left
+out. Key binding (a KB-JWT after the last `~`) is not used: holders have no keys, so an SD-JWT or
+presentation with one is refused.
 """
 
 from __future__ import annotations

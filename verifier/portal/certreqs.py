@@ -33,6 +33,7 @@ from verifier.errors import (
 from verifier.identifiers import normalize_uscc
 from verifier.notifications.services import contains_id_number
 from verifier.orgs.models import Organisation
+from verifier.orgs.succession import acting_details, answers_for
 from verifier.text import check_characters
 from verifier.timeutil import format_hours, local_today
 from verifier.volunteers.locks import lock_volunteer
@@ -214,12 +215,16 @@ def visible_request(session: Session, actor: User, request_id: int) -> Certifica
     if request is None or not (
         actor.is_regulator
         or (actor.is_org_user and actor.organisation_id == request.organisation_id)
+        or answers_for(actor, request.organisation)
     ):
         raise NotFound(_("no such certificate request"))
     return request
 
 
 def _require_own_organisation(actor: User, request: CertificateRequest) -> None:
+    # a deregistered organisation's requests: its successor's users, else a platform admin
+    if answers_for(actor, request.organisation):
+        return
     if not actor.is_org_user or actor.organisation_id != request.organisation_id:
         raise Forbidden(_("only the organisation asked answers a certificate request"))
 
@@ -280,7 +285,7 @@ def issue_for_request(
         "certificate_request",
         request.id,
         organisation_id=org.id,
-        details={"certificate": cert.number},
+        details={"certificate": cert.number} | acting_details(actor, org),
     )
     link = certificates_link()
     notify_volunteer(

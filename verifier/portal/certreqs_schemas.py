@@ -25,6 +25,7 @@ from verifier.certificates.states import CertificateStatus
 from verifier.complaints.models import CertificateRequest, CertificateRequestStatus
 from verifier.portal.certreqs import REASON_LIMIT
 from verifier.portal.certreqs_lists import is_overdue
+from verifier.portal.record_schemas import AnsweredByOut
 from verifier.timeutil import format_hours
 
 
@@ -95,6 +96,9 @@ class MyCertificateRequestOut(OutputModel):
     certificate: IssuedCertificateRef | None = Field(
         None, description="The certificate issued for it."
     )
+    answered_by: AnsweredByOut | None = Field(
+        default=None, description="Who answers it (a deregistered organisation's successor…)."
+    )
 
     @classmethod
     def of(cls, request: CertificateRequest, number: str | None) -> MyCertificateRequestOut:
@@ -111,6 +115,7 @@ class MyCertificateRequestOut(OutputModel):
             answered_at=local(request.answered_at),
             refusal_reason=request.refusal_reason,
             certificate=_ref(number),
+            answered_by=AnsweredByOut.of(request.organisation),
         )
 
 

@@ -25,6 +25,7 @@ from verifier.portal.omissions import (
     is_overdue,
     suggested_record,
 )
+from verifier.portal.record_schemas import AnsweredByOut
 from verifier.records.schemas import NOT_JOB_DUTY_TEXT, UNPAID_TEXT, Minutes
 from verifier.records.services import RecordInput
 
@@ -67,6 +68,9 @@ class MissingRecordOut(OutputModel):
     record_id: int | None = Field(description="The record the organisation entered for it.")
     answer: str = Field(description="The organisation's reason when it refused; else ''.")
     answered_at: datetime | None
+    answered_by: AnsweredByOut | None = Field(
+        default=None, description="Who answers it (a deregistered organisation's successor…)."
+    )
 
     @classmethod
     def of(cls, request: MissingRecordRequest) -> MissingRecordOut:
@@ -107,6 +111,7 @@ def _request_fields(request: MissingRecordRequest) -> dict[str, object]:
         "record_id": request.record_id,
         "answer": request.answer,
         "answered_at": local(request.answered_at),
+        "answered_by": AnsweredByOut.of(request.organisation),
     }
 
 

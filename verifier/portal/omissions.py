@@ -33,6 +33,7 @@ from verifier.identifiers import normalize_uscc
 from verifier.labels import RECORD_FIELD
 from verifier.notifications.services import contains_id_number
 from verifier.orgs.models import Organisation
+from verifier.orgs.succession import acting_details, answers_for
 from verifier.paging import paginate
 from verifier.portal.mydata import own_volunteer
 from verifier.records.models import RecordSource, ServiceRecord
@@ -184,7 +185,10 @@ def own_request(session: Session, actor: User, request_id: int) -> MissingRecord
 def visible_request(session: Session, actor: User, request_id: int) -> MissingRecordRequest:
     """Return a request to the actor's organisation, or raise NotFound."""
     request = session.get(MissingRecordRequest, request_id)
-    if request is None or not actor.is_org_user or actor.organisation_id != request.organisation_id:
+    if request is None or not (
+        (actor.is_org_user and actor.organisation_id == request.organisation_id)
+        or answers_for(actor, request.organisation)
+    ):
         raise NotFound(_("no such missing-record request"))
     return request
 
@@ -256,7 +260,9 @@ def suggested_record(request: MissingRecordRequest) -> RecordInput:
 
 def _lock_open(session: Session, actor: User, request: MissingRecordRequest) -> None:
     """Lock the request's row, read it again and refuse one already answered."""
-    if not actor.is_org_user or actor.organisation_id != request.organisation_id:
+    if not answers_for(actor, request.organisation) and (
+        not actor.is_org_user or actor.organisation_id != request.organisation_id
+    ):
         raise Forbidden(_("only the organisation asked answers a missing-record request"))
     session.scalars(
         select(MissingRecordRequest)
@@ -280,6 +286,12 @@ def enter_missing_record(
     source: str = RecordSource.ENTRY,
 ) -> ServiceRecord:
     """Enter the record a request asks for (every rule of a record applies) and link it."""
+    if answers_for(actor, request.organisation):
+        message = _(
+            "a deregistered organisation records no new service, not even through its "
+            "successor; refuse the request with your reasons"
+        )
+        raise Conflict(message, errors=[FieldError("organisation", "deregistered", message)])
     _lock_open(session, actor, request)
     # the person's row now: a merge since the request moved their records and memberships there
     volunteer = surviving_volunteer(session, request.volunteer_id) or request.volunteer
@@ -323,6 +335,7 @@ def _answer(
     request.answered_by_id = actor.id
     session.flush()
     details: dict[str, object] = {"volunteer_id": request.volunteer_id}
+    details.update(acting_details(actor, request.organisation))
     if record_id is not None:
         details["record_id"] = record_id
     record_event(

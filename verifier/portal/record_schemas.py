@@ -4,6 +4,7 @@ and a dispute."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from flask import current_app
 from pydantic import Field
@@ -11,6 +12,7 @@ from pydantic import Field
 from verifier.api.schemas import InputModel, OutputModel, PageOut, Text, local
 from verifier.complaints.models import CorrectionRequest, CorrectionStatus, DisputeKind
 from verifier.orgs.models import Organisation
+from verifier.orgs.succession import answerer_of
 from verifier.portal.record_labels import Confirmation, MyRecordStatus
 from verifier.portal.records import DISPUTE_REASON_LIMIT, MyRecord, RevisionChange, Summary, Total
 from verifier.records.models import RevisionKind
@@ -37,6 +39,23 @@ class OrganisationRef(OutputModel):
         return cls(id=org.id, name=org.name, uscc=org.uscc)
 
 
+class AnsweredByOut(OutputModel):
+    """Who answers the request now: the organisation, or once it is deregistered, its successor
+    or (without one) the platform administrator."""
+
+    kind: Literal["organisation", "successor", "platform"]
+    name: str = Field(
+        description="The organisation's or the successor's name; '' for the platform."
+    )
+    uscc: str | None
+    message: str = Field(description="The same, as a sentence in the request's language.")
+
+    @classmethod
+    def of(cls, org: Organisation) -> AnsweredByOut:
+        who = answerer_of(org)
+        return cls(kind=who.kind, name=who.name, uscc=who.uscc, message=who.sentence())
+
+
 class DisputeOut(OutputModel):
     """A volunteer's dispute of a record: a correction request in the organisation's queue."""
 
@@ -57,6 +76,9 @@ class DisputeOut(OutputModel):
     overdue: bool = Field(description="Still open after its due day.")
     resolution: str = Field(description="The organisation's answer (empty while open).")
     answered_at: datetime | None
+    answered_by: AnsweredByOut | None = Field(
+        default=None, description="Who answers it (a deregistered organisation's successor…)."
+    )
 
     @classmethod
     def of(cls, request: CorrectionRequest) -> DisputeOut:
@@ -76,6 +98,7 @@ class DisputeOut(OutputModel):
             ),
             resolution=request.resolution,
             answered_at=local(request.resolved_at),
+            answered_by=AnsweredByOut.of(request.record.organisation),
         )
 
 

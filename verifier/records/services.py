@@ -17,6 +17,7 @@ from verifier.errors import Conflict, Forbidden, NotFound, ValidationError
 from verifier.labels import RECORD_FIELD, label
 from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
+from verifier.orgs.succession import acting_details, answers_for
 from verifier.paging import paginate
 from verifier.records.attestation import attest_revision
 from verifier.records.models import (
@@ -400,11 +401,15 @@ def _require_reason(reason: str) -> str:
 
 
 def _require_changeable(record: ServiceRecord, actor: User) -> None:
-    if not actor.is_org_user or actor.organisation_id != record.organisation_id:
+    # a deregistered organisation's records are corrected by who answers for it (its
+    # successor's users, else a platform administrator), to answer its volunteers' requests
+    custodian = answers_for(actor, record.organisation)
+    if not custodian and (not actor.is_org_user or actor.organisation_id != record.organisation_id):
         raise Forbidden(_("only the organisation that keeps a record may change it"))
     if record.status == RecordStatus.VOIDED:
         raise Conflict(_("this record has been voided and can no longer be changed"))
-    require_active(record.organisation)
+    if not custodian:
+        require_active(record.organisation)
 
 
 def _lock_record_volunteer(session: Session, record: ServiceRecord) -> int:
@@ -473,6 +478,7 @@ def correct_record(
             "reason": reason,
             "changed": changed,
             "attests": attest_revision(record, revision),
+            **acting_details(actor, record.organisation),
         },
     )
     return record
@@ -500,7 +506,11 @@ def void_record(session: Session, record: ServiceRecord, reason: str, actor: Use
         "service_record",
         record.id,
         organisation_id=record.organisation_id,
-        details={"reason": reason, "attests": attest_revision(record, revision)},
+        details={
+            "reason": reason,
+            "attests": attest_revision(record, revision),
+            **acting_details(actor, record.organisation),
+        },
     )
     return record
 
@@ -508,7 +518,11 @@ def void_record(session: Session, record: ServiceRecord, reason: str, actor: Use
 def visible_record(session: Session, actor: User, record_id: int) -> ServiceRecord:
     """Return a record the actor may see, or raise NotFound."""
     record = session.get(ServiceRecord, record_id)
-    if record is None or (actor.is_org_user and record.organisation_id != actor.organisation_id):
+    if record is None or (
+        actor.is_org_user
+        and record.organisation_id != actor.organisation_id
+        and not answers_for(actor, record.organisation)
+    ):
         raise NotFound(_("no such record"))
     return record
 

@@ -44,7 +44,8 @@ STATUS_TEXT = (
     "deregistered stays `valid`; `issuer_suspended` is answered only for one dated after. A "
     "token or number that cannot be a certificate's is not a bad request: it answers 200 with "
     "status `malformed`. A `token` holding '~' is a holder's SD-JWT presentation "
-    "(docs/selective-disclosure.md): the same checks, and `certificate` shows only what it disclosed."
+    "(docs/selective-disclosure.md): the same checks, and `certificate` shows only what it "
+    "disclosed."
 )
 
 
@@ -110,6 +111,16 @@ class VerifiedActivity(OutputModel):
     hours: str = Field(examples=["2.50"])
 
 
+class IssuedForOut(OutputModel):
+    """Who issued a certificate for a deregistered organisation's records."""
+
+    by: str = Field(description="successor or platform.", examples=["successor"])
+    by_name: str = Field(description="The successor's name; '' for the platform.")
+    by_uscc: str | None = Field(description="The successor's USCC; null for the platform.")
+    for_name: str = Field(description="The deregistered organisation whose records these are.")
+    for_uscc: str
+
+
 class VerifiedCertificate(OutputModel):
     """What anyone may see of a certificate: masked, never an ID number."""
 
@@ -131,6 +142,12 @@ class VerifiedCertificate(OutputModel):
     issuer_uscc: str
     issued_on: str = Field(description="YYYY-MM-DD, local date.")
     status_reason: str = Field(description="Why it was revoked, suspended or superseded; or ''.")
+    issued_for: IssuedForOut | None = Field(
+        default=None,
+        description="Set when the certificate was issued after its organisation's "
+        "deregistration by who answers for its records (its successor, or the platform); "
+        "issuer_name and issuer_uscc stay the deregistered organisation's.",
+    )
 
 
 class PresentedCertificate(OutputModel):

@@ -280,10 +280,10 @@ def verify_offline(token: str, keys: Keys) -> Outcome:
             "publishes"
         )
     jwk = _jwk_by_kid(keys.jwks, kid) or {}
-    if "uscc" in jwk and jwk["uscc"] != claims.get("uscc"):
+    if "uscc" in jwk and jwk["uscc"] != _vouching_uscc(claims):
         raise Invalid(
-            f"signature: the key is organisation {jwk['uscc']}'s, not the {claims.get('uscc')} "
-            "the certificate names"
+            f"signature: the key is organisation {jwk['uscc']}'s, not the "
+            f"{_vouching_uscc(claims)} the certificate names"
         )
     status = str(jwk.get("status", ""))
     outcome.key_status = status or "not stated in the JWKS"
@@ -342,10 +342,11 @@ def verify_with_trust_list(token: str, keys: Keys, trust: TrustList) -> Outcome:
     valid_until = _parse_time(entry.get("valid_until"))
     revoked_at = _parse_time(entry.get("revoked_at"))
     if entry.get("role") == "organisation":
-        if entry.get("uscc") != claims.get("uscc"):
+        vouching = _vouching_uscc(claims)
+        if entry.get("uscc") != vouching:
             raise Invalid(
                 f"signature: the key is endorsed for organisation {entry.get('uscc')}, not for "
-                f"the {claims.get('uscc')} the certificate names"
+                f"the {vouching} the certificate names"
             )
         outcome.notes.append(
             f"key endorsed by the platform for {entry.get('name')} ({entry.get('uscc')})"
@@ -405,6 +406,13 @@ def verify_with_trust_list(token: str, keys: Keys, trust: TrustList) -> Outcome:
         )
     outcome.notes.append(f"trust list {trust.source}, signed by root key {trust.signed_by[:12]}…")
     return outcome
+
+
+def _vouching_uscc(claims: dict[str, Any]) -> Any:
+    """The organisation whose key must have signed: the successor in `by` that issued for a
+    deregistered organisation, else the organisation the certificate names (`uscc`)."""
+    by = claims.get("by")
+    return by if isinstance(by, str) and by != "platform" else claims.get("uscc")
 
 
 def _parse_time(text: Any) -> datetime | None:

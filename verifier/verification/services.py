@@ -174,6 +174,7 @@ def public_fields(cert: Certificate) -> dict[str, Any]:
         "issuer_uscc": cert.issuer_uscc,
         "issued_on": to_local(cert.issued_at).date().isoformat(),
         "status_reason": cert.status_reason if cert.status in _STOPPING else "",
+        "issued_for": custodian_fields(cert),
     }
 
 
@@ -208,6 +209,38 @@ def presented_fields(cert: Certificate, presented: Presented) -> dict[str, Any]:
         if claim in claims:
             fields[name] = claims[claim]
     return fields
+
+
+def custodian_fields(cert: Certificate) -> dict[str, Any] | None:
+    """Who issued a certificate for a deregistered organisation (None: the organisation did)."""
+    if cert.custodian_kind is None:
+        return None
+    return {
+        "by": cert.custodian_kind,
+        "by_name": cert.custodian_name,
+        "by_uscc": cert.custodian_uscc,
+        "for_name": cert.issuer_name,
+        "for_uscc": cert.issuer_uscc,
+    }
+
+
+def custodian_sentence(cert: Certificate) -> str:
+    """Say who issued a certificate for a deregistered organisation, naming both."""
+    if cert.custodian_kind == "successor":
+        return _(
+            "issued by %(by)s (%(by_uscc)s), successor of the deregistered organisation "
+            "%(org)s (%(uscc)s), from that organisation's records",
+            by=cert.custodian_name,
+            by_uscc=cert.custodian_uscc or "",
+            org=cert.issuer_name,
+            uscc=cert.issuer_uscc,
+        )
+    return _(
+        "issued by the platform for the deregistered organisation %(org)s (%(uscc)s), "
+        "which has no successor, from that organisation's records",
+        org=cert.issuer_name,
+        uscc=cert.issuer_uscc,
+    )
 
 
 class _Pipeline:
@@ -267,14 +300,19 @@ def endorsement_problem(
 ) -> str:
     """Say why an organisation key may not vouch for these claims; "" when it may.
 
-    The key must be endorsed for the organisation the token names (its USCC), and the signing
+    The key must be endorsed for the organisation the token names (its USCC, or the successor's
+    in `by` for a certificate issued for a deregistered organisation), and the signing
     time (the token's issue time, or `signed_at` for an SD-JWT signed after its certificate's
     issue, as the ledger recorded it) must lie in the endorsement's validity: from the key's
     making to its retirement. A compromised key is judged by the ledger rule instead.
     """
     if owner is None:
-        return ""  # a root key: it signed the certificates from before organisation keys
-    if claims.get("uscc") != owner.uscc:
+        return ""  # a root key: certificates from before organisation keys, or the platform's
+    # the organisation the key must vouch for: a deregistered organisation's successor signs
+    # what it issues for it (the `by` claim names it), any other organisation its own
+    by = claims.get("by")
+    vouching = by if isinstance(by, str) and by != "platform" else claims.get("uscc")
+    if vouching != owner.uscc:
         return _(
             "signed with a key the platform endorsed for another organisation (%(uscc)s)",
             uscc=owner.uscc,
@@ -427,7 +465,13 @@ def _check_issued(
     # An organisation's later suspension or deregistration stops new issuance only: what it
     # certified before stays valid (a case about some records holds only their certificates).
     org = session.get(Organisation, cert.organisation_id)
-    if (
+    if org is not None and cert.custodian_kind is not None:
+        # issued after the deregistration by who answers for the organisation's records
+        if org.status != OrgStatus.DEREGISTERED:  # pragma: no cover - issuance refuses it
+            run.failed("issuer", VerificationStatus.ISSUER_SUSPENDED, _("not deregistered"))
+            return run.verdict(cert)
+        run.passed("issuer", custodian_sentence(cert))
+    elif (
         org is not None
         and org.status != OrgStatus.ACTIVE
         and org.status_since is not None
@@ -442,7 +486,7 @@ def _check_issued(
             ),
         )
         return run.verdict(cert)
-    if org is not None and org.status != OrgStatus.ACTIVE:
+    elif org is not None and org.status != OrgStatus.ACTIVE:
         run.passed(
             "issuer",
             _(

@@ -1,0 +1,1 @@
+"""What a deregistered organisation's successor, or the platform, answers for it."""
