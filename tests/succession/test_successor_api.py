@@ -224,6 +224,12 @@ def test_the_successor_issues_a_certificate_that_names_both_organisations(app, c
     mine = measure_qr(cert["verify_url"])
     assert mine.data_bytes - own.data_bytes <= 40
     assert mine.version <= own.version + 1
+    # the successor vouches with its own key, endorsed for its USCC in the trust list
+    trust = client.get("/.well-known/issuers.json").get_json()
+    payload = json.loads(base64.urlsafe_b64decode(trust["payload"] + "=="))
+    header = json.loads(base64.urlsafe_b64decode(cert["token"].split(".")[0] + "=="))
+    [entry] = [e for e in payload["issuers"] if e["kid"] == header["kid"]]
+    assert entry["role"] == "organisation" and entry["uscc"] == world["heir"].uscc
 
 
 def test_the_deregistered_organisation_itself_and_others_still_cannot_issue(client, world):
@@ -327,3 +333,32 @@ def test_a_successor_that_is_no_longer_active_hands_over_to_the_platform(app, cl
     _entry, details = _audit(app, "correction_request.reject")
     assert details["acting_as"] == "platform"
     assert details["inactive_successor_uscc"] == world["heir"].uscc
+
+
+def test_a_successors_certificate_verifies_offline_against_the_trust_list(
+    app, client, world, tmp_path
+):
+    _deregister(world)
+    cert = client.post(
+        f"{API}/organisations/{world['org'].id}/certificates",
+        json={"volunteer_number": world["volunteer"].volunteer_number},
+        headers=world["heir_clerk"],
+    ).get_json()
+    jwks, trust = tmp_path / "jwks.json", tmp_path / "issuers.json"
+    jwks.write_bytes(client.get("/.well-known/jwks.json").get_data())
+    trust.write_bytes(client.get("/.well-known/issuers.json").get_data())
+    runner = app.test_cli_runner()
+    ok = runner.invoke(
+        args=["verify-qr", cert["token"], "--jwks", str(jwks), "--trust-list", str(trust)]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "南川区志愿服务联合会" in ok.output  # the key is endorsed for the successor
+    # the same claims signed by a third organisation's key are refused
+    from verifier.crypto import signing
+    from verifier.keys.services import get_key, private_key_of
+
+    with app.app_context():
+        key = get_key(get_session(), world["cert"].kid)  # the deregistered organisation's key
+        forged = signing.sign_compact_jws(_claims(cert["token"]), private_key_of(key), key.kid)
+    bad = runner.invoke(args=["verify-qr", forged, "--jwks", str(jwks), "--trust-list", str(trust)])
+    assert bad.exit_code == 1 and "endorsed for organisation" in bad.output
