@@ -362,3 +362,29 @@ def test_a_successors_certificate_verifies_offline_against_the_trust_list(
         forged = signing.sign_compact_jws(_claims(cert["token"]), private_key_of(key), key.kid)
     bad = runner.invoke(args=["verify-qr", forged, "--jwks", str(jwks), "--trust-list", str(trust)])
     assert bad.exit_code == 1 and "endorsed for organisation" in bad.output
+
+
+def test_a_successors_certificate_credential_is_issued_by_the_successor(client, world):
+    _deregister(world)
+    cert = client.post(
+        f"{API}/organisations/{world['org'].id}/certificates",
+        json={"volunteer_number": world["volunteer"].volunteer_number},
+        headers=world["heir_clerk"],
+    ).get_json()
+    response = client.get(
+        f"/api/v1/certificates/{cert['number'].replace('-', '')}/credential.json",
+        headers=world["heir_clerk"],
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    vc = json.loads(response.get_data(as_text=True))
+    heir_did = f"did:web:verifier.test:orgs:{world['heir'].uscc}"
+    assert vc["issuer"]["id"] == heir_did
+    assert vc["issuer"]["name"] == "南川区志愿服务联合会（承继已注销的南川区青年志愿者协会）"
+    assert [i["identifier"] for i in vc["issuer"]["otherIdentifier"]] == [
+        world["org"].uscc,
+        world["heir"].uscc,
+    ]
+    method = vc["proof"][0]["verificationMethod"]
+    assert method.startswith(heir_did + "#")
+    did_document = client.get(f"/orgs/{world['heir'].uscc}/did.json").get_json()
+    assert method in did_document["assertionMethod"]

@@ -203,11 +203,33 @@ def certificate_credential(session: Session, cert: Certificate, base_url: str) -
     Only what the public verification page shows goes in: the masked name and the volunteer
     number, never the ID number.
     """
-    org = session.get(Organisation, cert.organisation_id)
+    # who vouches: the organisation; for a deregistered organisation's records certified by its
+    # successor, the successor (the platform when there was none)
+    if cert.custodian_kind is not None:
+        org = (
+            session.scalars(
+                select(Organisation).where(Organisation.uscc == cert.custodian_uscc)
+            ).first()
+            if cert.custodian_uscc
+            else None
+        )
+    else:
+        org = session.get(Organisation, cert.organisation_id)
     key = _key_for_credential(session, org)
     did = (
-        organisation_did(base_url, cert.issuer_uscc) if key is not None else platform_did(base_url)
+        organisation_did(base_url, org.uscc) if key is not None and org else platform_did(base_url)
     )
+    issuer_name = (
+        f"{org.name}（承继已注销的{cert.issuer_name}）"
+        if cert.custodian_kind is not None and org is not None
+        else cert.issuer_name
+    )
+    identifiers = [
+        {"type": "IdentifierEntry", "identifier": uscc, "identifierType": "ext:USCC"}
+        for uscc in dict.fromkeys(
+            [cert.issuer_uscc] + ([org.uscc] if cert.custodian_kind and org else [])
+        )
+    ]
     hours = format_hours(cert.total_minutes)
     achievement_id = _uuid_urn(base_url, f"certificates/{cert.number}/achievement")
     hours_id = f"{achievement_id}#hours"
@@ -224,14 +246,8 @@ def certificate_credential(session: Session, cert: Certificate, base_url: str) -
         "issuer": {
             "id": did,
             "type": ["Profile"],
-            "name": cert.issuer_name,
-            "otherIdentifier": [
-                {
-                    "type": "IdentifierEntry",
-                    "identifier": cert.issuer_uscc,
-                    "identifierType": "ext:USCC",
-                }
-            ],
+            "name": issuer_name,
+            "otherIdentifier": identifiers,
         },
         "validFrom": _xsd(cert.issued_at),
         # The VC 1.1 name of the same instant: the 1EdTech OB 3.0 JSON Schema revision the tests
