@@ -194,10 +194,12 @@ def _certificates(conn: Any, volunteers: int, size: int, now: str) -> None:
         " period_to, total_minutes, record_count, activities, volunteer_name,"
         " volunteer_name_masked, volunteer_number, id_type, id_masked, issuer_name, issuer_uscc,"
         " responsible_person, handler, contact, issued_at, kid, token, content_sha256,"
-        " records_digest, status_index, status_reason, holder_id_masked) VALUES (?, ?, ?, ?,"
+        " records_digest, status_index, status_reason, holder_id_masked, custodian_name)"
+        " VALUES (?, ?, ?, ?,"
         " 'valid', '2023-01-01',"
         " '2025-01-01', ?, ?, '[]', '张三', '张*', 'V1', 'resident_id', '1101**', '协会',"
-        " '53500000MJ0000000', '王负责', '李经办', '', ?, 'k1', 't', 'h', 'd', ?, '', '1101**')",
+        " '53500000MJ0000000', '王负责', '李经办', '', ?, 'k1', 't', 'h', 'd', ?, '', '1101**',"
+        " '')",
         certs,
     )
     conn.exec_driver_sql(
