@@ -388,3 +388,21 @@ def test_a_successors_certificate_credential_is_issued_by_the_successor(client, 
     assert method.startswith(heir_did + "#")
     did_document = client.get(f"/orgs/{world['heir'].uscc}/did.json").get_json()
     assert method in did_document["assertionMethod"]
+
+
+def test_the_successor_prints_the_holders_copy_of_what_it_issued(client, world):
+    _deregister(world)
+    cert = client.post(
+        f"{API}/organisations/{world['org'].id}/certificates",
+        json={"volunteer_number": world["volunteer"].volunteer_number},
+        headers=world["heir_clerk"],
+    ).get_json()
+    holder = client.get(
+        cert["links"]["certificate_pdf"] + "?form=holder", headers=world["heir_clerk"]
+    )
+    assert holder.status_code == 200, holder.get_data(as_text=True)[:300]
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(holder.data)).pages)
+    assert "张三" in text.replace("\n", "")  # the full name: the holder's copy
+    # another organisation still gets nothing
+    other = client.get(cert["links"]["certificate_pdf"], headers=world["third_admin"])
+    assert other.status_code == 404

@@ -22,6 +22,7 @@ from verifier.certificates.qr import QUIET_ZONE_MODULES, QRCodeTooLarge, measure
 from verifier.certificates.services import activities_of, number_display, verify_url
 from verifier.errors import Conflict, Forbidden, ValidationError
 from verifier.identifiers import IdType
+from verifier.orgs.succession import answers_for
 from verifier.records.models import RecordRevision, ServiceRecord
 from verifier.timeutil import format_hours, to_local
 
@@ -122,8 +123,11 @@ def record_lines(session: Session, cert: Certificate) -> list[RecordLine]:
 
 
 def may_have_holder_copy(actor: User, cert: Certificate) -> bool:
-    """Tell whether the actor may download the holder's copy: the issuing organisation's users
-    and the volunteer themself (visible_certificate has already checked it is theirs)."""
+    """Tell whether the actor may download the holder's copy: the issuing organisation's users,
+    whoever answers for it once it is deregistered (its successor's users, else a platform
+    admin), and the volunteer themself (visible_certificate has already checked it is theirs)."""
+    if answers_for(actor, cert.organisation):
+        return True
     if actor.is_org_user:
         return actor.organisation_id == cert.organisation_id
     return bool(actor.is_volunteer)
