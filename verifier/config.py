@@ -120,7 +120,8 @@ SETTINGS: tuple[Setting, ...] = (
         "VERIFIER_STATUS_LIST_VALID_HOURS",
         24,
         _int,
-        doc="hours a signed status list stays valid (validUntil); re-signed when half is left",
+        doc="hours a signed status list (validUntil) and the signed trust list (exp) stay valid; "
+        "re-signed when half is left",
     ),
     Setting("IMPORT_MAX_BYTES", "VERIFIER_IMPORT_MAX_BYTES", 20 * 1024 * 1024, _int),
     # caps on what an import file may hold, checked before its rows are read (README: Importing)
