@@ -1,7 +1,7 @@
 """certificate SD-JWT
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-01 20:50:00.000000
 
 Each certificate is also issued as an SD-JWT (RFC 9901, docs/part-sdjwt.md). Certificates issued

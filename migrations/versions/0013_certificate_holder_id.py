@@ -1,7 +1,7 @@
 """certificate holder's copy: ID number masked in the middle, frozen at issuance
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-01 20:50:00.000000
 """
 

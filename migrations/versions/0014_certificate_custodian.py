@@ -1,7 +1,7 @@
 """certificate issued by a deregistered organisation's custodian
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0013
 Create Date: 2026-12-01 20:50:00.000000
 """
 
