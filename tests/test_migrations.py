@@ -390,6 +390,15 @@ def _check_upgraded(app, engine, columns, before) -> None:
         assert epoch.all() == [(1, 4, 4)]
         for table in ("record_reassignments", "sign_in_failures", "audit_checkpoints", "jobs"):
             assert run(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar_one() == 0  # noqa: S608
+        # 0011: the keys from before are the platform's root keys, with no endorsement
+        keys = run(sa.text("SELECT organisation_id, endorsement FROM signing_keys")).all()
+        assert keys and all(key == (None, "") for key in keys)
+        # 0012-0014: certificates from before have no SD-JWT, holder's mask or custodian
+        extra = "sd_jwt, holder_id_masked, custodian_kind, custodian_uscc, custodian_name"
+        assert run(sa.text(f"SELECT {extra} FROM certificates")).all() == [  # noqa: S608
+            (None, "", None, None, ""),
+            (None, "", None, None, ""),
+        ]
     with app.app_context():
         session = get_session()
         for mapper in Base.registry.mappers:  # every model reads the upgraded rows
