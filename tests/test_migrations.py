@@ -438,45 +438,40 @@ def test_a_database_with_data_at_the_first_revision_upgrades_downgrades_and_upgr
         engine.dispose()
 
 
-def test_a_database_upgraded_with_the_first_copies_of_0003_and_0005_reaches_head(
+def test_a_database_upgraded_with_the_in_place_edits_of_0003_and_0005_reaches_head(
     empty_database_url,
 ):
-    """0003 and 0005 were first written without the sign-in success column and the attestation
-    epoch; the copies that landed have both. A database that ran the first copies lacks both at
-    0006: 0007 adds them (its epoch row counting the revisions there as legacy); on one that ran
-    the landed copies 0007 keeps what is there, the epoch row included."""
+    """0003 and 0005 were once edited in place (a sign-in success column, the attestation epoch)
+    and restored to what had landed; 0007 adds both. A database that ran the edited copies has
+    both already at 0006: 0007 keeps them, its epoch row included, instead of failing."""
     app = create_app(test_config(empty_database_url))
     engine = app.extensions["verifier.db"].engine
     try:
         upgrade_database(app, "0006")
-        with engine.connect() as conn:  # the landed copies made both
-            epoch = conn.exec_driver_sql(
-                "SELECT id, legacy_upto, legacy_count FROM record_attestation_epoch"
-            ).all()
-        assert [tuple(row) for row in epoch] == [(1, 0, 0)]
-        with engine.begin() as conn:  # the landed epoch, as a database with history holds it
+        assert "record_attestation_epoch" not in _table_names(engine)
+        with engine.begin() as conn:  # what the edited 0003 and 0005 had made
+            conn.exec_driver_sql("ALTER TABLE sign_in_failures ADD COLUMN succeeded_at TIMESTAMP")
             conn.exec_driver_sql(
-                "UPDATE record_attestation_epoch SET legacy_upto = 7, legacy_count = 5"
+                "CREATE TABLE record_attestation_epoch (id INTEGER PRIMARY KEY, "
+                "legacy_upto INTEGER NOT NULL, legacy_count INTEGER NOT NULL, "
+                "created_at TIMESTAMP NOT NULL)"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO record_attestation_epoch VALUES (1, 7, 5, CURRENT_TIMESTAMP)"
             )
         upgrade_database(app)
         with engine.connect() as conn:
             epoch = conn.exec_driver_sql(
                 "SELECT id, legacy_upto, legacy_count FROM record_attestation_epoch"
             ).all()
-        assert [tuple(row) for row in epoch] == [(1, 7, 5)]  # kept, not made again
+        assert [tuple(row) for row in epoch] == [(1, 7, 5)]
         columns = {c["name"] for c in sa.inspect(engine).get_columns("sign_in_failures")}
         assert "succeeded_at" in columns
 
-        # a database that ran the first copies: neither at 0006; 0007 adds both
+        # and a database that ran the landed copies gets both from 0007
         command.downgrade(alembic_config(app), "0006")
-        # 0007 leaves both on the way down
-        assert "record_attestation_epoch" in _table_names(engine)
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP TABLE record_attestation_epoch")
-            conn.exec_driver_sql("ALTER TABLE sign_in_failures DROP COLUMN succeeded_at")
+        assert "record_attestation_epoch" not in _table_names(engine)
         upgrade_database(app)
         assert "record_attestation_epoch" in _table_names(engine)
-        columns = {c["name"] for c in sa.inspect(engine).get_columns("sign_in_failures")}
-        assert "succeeded_at" in columns
     finally:
         engine.dispose()

@@ -60,11 +60,27 @@ def downgrade() -> None:
     with op.batch_alter_table('record_reassignments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_record_reassignments_record_id'))
     op.drop_table('record_reassignments')
+    if op.get_context().dialect.name != "sqlite":
+        op.drop_constraint(
+            op.f('fk_volunteers_merged_into_id_volunteers'), 'volunteers', type_='foreignkey'
+        )
+        op.drop_column('volunteers', 'merged_into_id')
+        op.drop_column('volunteers', 'merged_at')
+        return
+    # SQLite drops a column with a foreign key only by copying the table, and dropping the old
+    # `volunteers` is refused by the foreign keys of the tables referring to it. SQLite turns
+    # them off only between transactions (and the app's engine emits BEGIN itself), so step out
+    # of the transaction on the driver's connection, copy, check, and turn them on again.
+    raw = op.get_bind().connection.dbapi_connection
+    raw.execute("COMMIT")
+    raw.execute("PRAGMA foreign_keys = OFF")
+    raw.execute("BEGIN")
     with op.batch_alter_table('volunteers', schema=None) as batch_op:
-        if op.get_context().dialect.name != "sqlite":
-            # SQLite's copy of the table drops the (unnamed) foreign key with its column
-            batch_op.drop_constraint(
-                batch_op.f('fk_volunteers_merged_into_id_volunteers'), type_='foreignkey'
-            )
         batch_op.drop_column('merged_at')
         batch_op.drop_column('merged_into_id')
+    broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"foreign keys broken by the copy: {broken[:5]}")
+    raw.execute("COMMIT")
+    raw.execute("PRAGMA foreign_keys = ON")
+    raw.execute("BEGIN")

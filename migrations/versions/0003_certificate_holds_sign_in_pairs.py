@@ -35,7 +35,6 @@ def upgrade() -> None:
         sa.Column('failures', sa.Integer(), nullable=False),
         sa.Column('last_failed_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
-        sa.Column('succeeded_at', sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ['user_id'], ['users.id'],
             name=op.f('fk_sign_in_failures_user_id_users'), ondelete='CASCADE',

@@ -30,20 +30,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('entry_count', name=op.f('uq_audit_checkpoints_entry_count')),
     sa.UniqueConstraint('prev_hash', name=op.f('uq_audit_checkpoints_prev_hash'))
     )
-    op.create_table('record_attestation_epoch',
-    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
-    sa.Column('legacy_upto', sa.Integer(), nullable=False),
-    sa.Column('legacy_count', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_record_attestation_epoch'))
-    )
-    # the revisions written before attestation existed: legacy, counted once
-    op.execute(
-        "INSERT INTO record_attestation_epoch (id, legacy_upto, legacy_count, created_at) "
-        "SELECT 1, COALESCE(MAX(id), 0), COUNT(*), CURRENT_TIMESTAMP FROM record_revisions"
-    )
 
 
 def downgrade() -> None:
-    op.drop_table('record_attestation_epoch')
     op.drop_table('audit_checkpoints')

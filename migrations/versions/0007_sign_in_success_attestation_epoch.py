@@ -1,8 +1,8 @@
 """sign-in success time and the record attestation epoch, for databases upgraded before them
 
-Revisions 0003 and 0005 were first written without `sign_in_failures.succeeded_at` and without
-the `record_attestation_epoch` table; the copies that landed have both. A database may have run
-either copy. This revision brings both kinds to the same schema: it adds what is missing and
+Revision 0003 and 0005 landed without `sign_in_failures.succeeded_at` and without the
+`record_attestation_epoch` table; a later working copy added both to those revisions in place.
+This revision brings either kind of database to the same schema: it adds what is missing and
 leaves alone what is there.
 
 Revision ID: 0007
@@ -50,5 +50,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # The schema 0003 and 0005 landed with holds both already: their own downgrades drop them.
-    pass
+    # back to the schema 0003 and 0005 landed with
+    op.drop_table('record_attestation_epoch')
+    with op.batch_alter_table('sign_in_failures', schema=None) as batch_op:
+        batch_op.drop_column('succeeded_at')
