@@ -3,7 +3,6 @@ for one period sent at once. Exactly one wins; the other gets the 409 a user wou
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -12,42 +11,15 @@ import pytest
 from certreq_helpers import volunteer_account
 from sqlalchemy import func, select
 from support import Factory, days_ago
+from support.races import race
 
 from verifier.auth.models import User
 from verifier.certificates.models import Certificate
 from verifier.complaints.models import CertificateRequest
-from verifier.db import get_session
-from verifier.errors import VerifierError
 from verifier.portal.certreqs import issue_for_request, refuse_request, request_certificate
 from verifier.timeutil import local_today
 
 pytestmark = pytest.mark.postgres
-
-
-def race(app: Any, jobs: list[Callable[[Any], Any]], timeout: float = 30) -> list[str]:
-    """Run each job in its own thread and transaction, released at once; "ok" or the error."""
-    barrier = threading.Barrier(len(jobs))
-    outcomes = ["unfinished"] * len(jobs)
-
-    def worker(i: int, job: Callable[[Any], Any]) -> None:
-        with app.app_context():
-            session = get_session()
-            barrier.wait(timeout)
-            try:
-                job(session)
-                session.commit()
-                outcomes[i] = "ok"
-            except VerifierError as exc:
-                session.rollback()
-                outcomes[i] = type(exc).__name__
-
-    threads = [threading.Thread(target=worker, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(t.is_alive() for t in threads), "a racing transaction never finished"
-    return outcomes
 
 
 @pytest.fixture

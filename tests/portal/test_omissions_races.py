@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
@@ -11,43 +10,17 @@ import pytest
 from mydata_helpers import build_world, report_body
 from sqlalchemy import func, select
 from support import Factory
+from support.races import race
 
 from verifier.auth.models import User
 from verifier.complaints.models import MissingRecordRequest
 from verifier.db import get_session
-from verifier.errors import VerifierError
 from verifier.notifications.models import OutboxMessage
 from verifier.portal.omissions import enter_missing_record, refuse_missing_record
 from verifier.records.models import ServiceRecord
 from verifier.records.services import RecordInput
 
 pytestmark = pytest.mark.postgres
-
-
-def race(app: Any, jobs: list[Any], timeout: float = 30) -> list[str]:
-    """Run each job in its own thread and transaction, released together; "ok" or the error."""
-    barrier = threading.Barrier(len(jobs))
-    outcomes = ["unfinished"] * len(jobs)
-
-    def worker(i: int, job: Any) -> None:
-        with app.app_context():
-            session = get_session()
-            barrier.wait(timeout)
-            try:
-                job(session)
-                session.commit()
-                outcomes[i] = "ok"
-            except VerifierError as exc:
-                session.rollback()
-                outcomes[i] = type(exc).__name__
-
-    threads = [threading.Thread(target=worker, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(t.is_alive() for t in threads), "a racing transaction never finished"
-    return outcomes
 
 
 @pytest.mark.parametrize("twice", ["enter", "refuse", "both"])
