@@ -202,6 +202,14 @@ def custodian_claim(cert: Certificate) -> dict[str, str]:
     return {"by": cert.custodian_uscc or "platform"}
 
 
+def vouching_uscc(claims: dict[str, Any]) -> Any:
+    """The organisation whose key must have signed a token's claims: the successor named in
+    `by` for a deregistered organisation's records, else the organisation in `uscc` (a pure
+    rule outside verifiers follow too: docs/verification.md)."""
+    by = claims.get("by")
+    return by if isinstance(by, str) and by != "platform" else claims.get("uscc")
+
+
 @dataclass
 class Signer:
     """The organisation's active key, decrypted once, and the issuer URL that tokens carry.

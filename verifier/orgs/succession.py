@@ -44,6 +44,12 @@ def answers_for(actor: User, org: Organisation) -> bool:
     return False
 
 
+def require_answering(actor: User, org: Organisation, message: str) -> None:
+    """Raise NotFound (with the message) unless the actor answers for the organisation."""
+    if not answers_for(actor, org):
+        raise NotFound(message)
+
+
 def answered_organisation_ids(session: Session, actor: User) -> list[int]:
     """Return the deregistered organisations whose records the actor answers for."""
     stmt = select(Organisation.id).where(Organisation.status == OrgStatus.DEREGISTERED)

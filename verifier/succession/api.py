@@ -21,8 +21,7 @@ from verifier.certificates.schemas import CertificateOut
 from verifier.certificates.services import IssueRequest, number_display
 from verifier.complaints.services import answer_correction_request, visible_correction_request
 from verifier.db import get_session
-from verifier.errors import NotFound
-from verifier.orgs.succession import answered_organisation, answers_for
+from verifier.orgs.succession import answered_organisation, require_answering
 from verifier.portal import certreqs
 from verifier.portal.certreqs_schemas import CertificateRequestOut, IssueBody, Refusal
 from verifier.portal.mydata_schemas import MissingRecordRefusal, QueuedMissingRecordOut
@@ -141,8 +140,7 @@ def reissue_successor_certificate_api(number: str) -> Any:
 def correct_successor_record_api(record_id: int) -> Any:
     session, actor = get_session(), require_actor()
     record = visible_record(session, actor, record_id)
-    if not answers_for(actor, record.organisation):
-        raise NotFound(_("no such record"))
+    require_answering(actor, record.organisation, _("no such record"))
     body = read_json(RecordCorrection)
     correct_record(session, record, body.merged_over(record), body.reason, actor)
     return answer(RecordOut.of(record))
@@ -162,8 +160,7 @@ def correct_successor_record_api(record_id: int) -> Any:
 def answer_successor_correction_api(request_id: int) -> Any:
     session, actor = get_session(), require_actor()
     found = visible_correction_request(session, actor, request_id)
-    if not answers_for(actor, found.record.organisation):
-        raise NotFound(_("no such request"))
+    require_answering(actor, found.record.organisation, _("no such request"))
     body = read_json(CorrectionAnswer)
     answer_correction_request(session, actor, found, status=body.status, resolution=body.resolution)
     return answer(
@@ -187,8 +184,7 @@ def answer_successor_correction_api(request_id: int) -> Any:
 def refuse_successor_missing_record_api(request_id: int) -> Any:
     session, actor = get_session(), require_actor()
     found = visible_missing_request(session, actor, request_id)
-    if not answers_for(actor, found.organisation):
-        raise NotFound(_("no such request"))
+    require_answering(actor, found.organisation, _("no such request"))
     body = read_json(MissingRecordRefusal)
     return answer(
         QueuedMissingRecordOut.of(refuse_missing_record(session, actor, found, body.reason))
@@ -211,8 +207,7 @@ def refuse_successor_missing_record_api(request_id: int) -> Any:
 def issue_successor_certificate_request_api(request_id: int) -> Any:
     session, actor = get_session(), require_actor()
     found = certreqs.visible_request(session, actor, request_id)
-    if not answers_for(actor, found.organisation):
-        raise NotFound(_("no such request"))
+    require_answering(actor, found.organisation, _("no such request"))
     body = read_json(IssueBody) if request.get_data(cache=True).strip() else IssueBody()
     return _certificate_out(certreqs.issue_for_request(session, actor, found, body.handler))
 
@@ -230,8 +225,7 @@ def issue_successor_certificate_request_api(request_id: int) -> Any:
 def refuse_successor_certificate_request_api(request_id: int) -> Any:
     session, actor = get_session(), require_actor()
     found = certreqs.visible_request(session, actor, request_id)
-    if not answers_for(actor, found.organisation):
-        raise NotFound(_("no such request"))
+    require_answering(actor, found.organisation, _("no such request"))
     body = read_json(Refusal)
     certreqs.refuse_request(session, actor, found, body.reason)
     return answer(CertificateRequestOut.of(found, None))

@@ -17,8 +17,8 @@ from verifier.complaints.services import (
     visible_correction_request,
 )
 from verifier.db import get_session, savepoint
-from verifier.errors import NotFound, VerifierError
-from verifier.orgs.succession import answered_organisation, answers_for
+from verifier.errors import VerifierError
+from verifier.orgs.succession import answered_organisation, require_answering
 from verifier.succession.forms import SuccessorIssueForm
 from verifier.succession.services import answered_volunteer, docket, dockets, issue_for_deregistered
 from verifier.timeutil import local_today
@@ -48,8 +48,7 @@ def answer(request_id: int) -> Any:
     session = get_session()
     correction = visible_correction_request(session, actor, request_id)
     org = correction.record.organisation
-    if not answers_for(actor, org):
-        raise NotFound(_("no such correction request"))
+    require_answering(actor, org, _("no such correction request"))
     form = AnswerRequestForm()
     form_errors: list[str] = []
     status = 200

@@ -31,7 +31,7 @@ from flask.cli import with_appcontext
 from verifier import jsonlimits
 from verifier.certificates.numbers import InvalidCertificateNumber, normalize_certificate_number
 from verifier.certificates.qr import QRReaderMissing, UnreadableImage, decode_qr
-from verifier.certificates.services import number_display
+from verifier.certificates.services import number_display, vouching_uscc
 from verifier.crypto import signing
 from verifier.crypto.errors import CryptoError, InvalidSignature, MalformedKey, MalformedToken
 from verifier.timeutil import to_local
@@ -246,8 +246,8 @@ def _iat(claims: dict[str, Any]) -> datetime:
         raise Invalid("format: the issue time (iat) is out of range") from None
 
 
-def verify_offline(token: str, keys: Keys) -> Outcome:
-    """Check format, signature, the key's published status and the issuer, without a database."""
+def _read_token(token: str) -> tuple[dict[str, Any], str, str, datetime]:
+    """Parse a certificate token (not yet its signature): claims, kid, issuer and issue time."""
     try:
         decoded = signing.decode_compact_jws(token)
         number = decoded.payload.get("jti")
@@ -256,11 +256,30 @@ def verify_offline(token: str, keys: Keys) -> Outcome:
         normalize_certificate_number(number)
     except (MalformedToken, InvalidCertificateNumber) as exc:
         raise Invalid(f"format: not a certificate token: {exc}") from None
-    claims, kid = decoded.payload, decoded.header["kid"]
+    claims = decoded.payload
     issuer = claims.get("iss")
     if not isinstance(issuer, str) or not issuer.startswith(("http://", "https://")):
         raise Invalid("format: the token names no issuer (iss)")
-    issued = _iat(claims)
+    return claims, decoded.header["kid"], issuer, _iat(claims)
+
+
+def _check_compromise(issued: datetime, at: datetime | None, outcome: Outcome) -> None:
+    """A key compromised at or before the claimed issue time: forged; after it: a warning."""
+    if at is None or issued >= at:
+        raise Invalid(
+            "key status: signed with a key that was compromised before the claimed issue "
+            "time; treat the certificate as forged"
+        )
+    outcome.warnings.append(
+        f"the signing key was compromised from {to_local(at):%Y-%m-%d %H:%M}; the claimed "
+        "issue time is earlier, but whoever stole the key can backdate it: only the online "
+        "check (the issuance ledger) can tell whether this certificate is genuine"
+    )
+
+
+def verify_offline(token: str, keys: Keys) -> Outcome:
+    """Check format, signature, the key's published status and the issuer, without a database."""
+    claims, kid, issuer, issued = _read_token(token)
     try:
         signing.verify_compact_jws(token, signing.key_lookup_from_jwks(keys.jwks))
     except InvalidSignature:
@@ -280,25 +299,15 @@ def verify_offline(token: str, keys: Keys) -> Outcome:
             "publishes"
         )
     jwk = _jwk_by_kid(keys.jwks, kid) or {}
-    if "uscc" in jwk and jwk["uscc"] != _vouching_uscc(claims):
+    if "uscc" in jwk and jwk["uscc"] != vouching_uscc(claims):
         raise Invalid(
             f"signature: the key is organisation {jwk['uscc']}'s, not the "
-            f"{_vouching_uscc(claims)} the certificate names"
+            f"{vouching_uscc(claims)} the certificate names"
         )
     status = str(jwk.get("status", ""))
     outcome.key_status = status or "not stated in the JWKS"
     if status == "compromised":
-        at = _parse_time(jwk.get("compromised_at"))
-        if at is None or issued >= at:
-            raise Invalid(
-                "key status: signed with a key that was compromised before the claimed issue "
-                "time; treat the certificate as forged"
-            )
-        outcome.warnings.append(
-            f"the signing key was compromised from {to_local(at):%Y-%m-%d %H:%M}; the claimed "
-            "issue time is earlier, but whoever stole the key can backdate it: only the online "
-            "check (the issuance ledger) can tell whether this certificate is genuine"
-        )
+        _check_compromise(issued, _parse_time(jwk.get("compromised_at")), outcome)
     elif status == "retired":
         outcome.warnings.append(
             "the signing key is retired: it signs no new certificates, and those it signed "
@@ -314,19 +323,7 @@ def verify_with_trust_list(token: str, keys: Keys, trust: TrustList) -> Outcome:
     token names and valid at its issue time, or a root key (the issuer of the certificates from
     before organisation keys) that signed certificates until at least that time.
     """
-    try:
-        decoded = signing.decode_compact_jws(token)
-        number = decoded.payload.get("jti")
-        if not isinstance(number, str) or len(number) != 17:
-            raise MalformedToken("the token has no certificate number (jti)")
-        normalize_certificate_number(number)
-    except (MalformedToken, InvalidCertificateNumber) as exc:
-        raise Invalid(f"format: not a certificate token: {exc}") from None
-    claims, kid = decoded.payload, decoded.header["kid"]
-    issuer = claims.get("iss")
-    if not isinstance(issuer, str) or not issuer.startswith(("http://", "https://")):
-        raise Invalid("format: the token names no issuer (iss)")
-    issued = _iat(claims)
+    claims, kid, issuer, issued = _read_token(token)
     entry = trust.entries.get(kid)
     if entry is None:
         raise Invalid(f"signature: key {kid[:12]}… is not endorsed in the trust list")
@@ -342,7 +339,7 @@ def verify_with_trust_list(token: str, keys: Keys, trust: TrustList) -> Outcome:
     valid_until = _parse_time(entry.get("valid_until"))
     revoked_at = _parse_time(entry.get("revoked_at"))
     if entry.get("role") == "organisation":
-        vouching = _vouching_uscc(claims)
+        vouching = vouching_uscc(claims)
         if entry.get("uscc") != vouching:
             raise Invalid(
                 f"signature: the key is endorsed for organisation {entry.get('uscc')}, not for "
@@ -366,16 +363,7 @@ def verify_with_trust_list(token: str, keys: Keys, trust: TrustList) -> Outcome:
     else:
         raise Invalid(f"signature: key {kid[:12]}… has no known role in the trust list")
     if revoked_at is not None:
-        if issued >= revoked_at:
-            raise Invalid(
-                "key status: signed with a key that was compromised before the claimed issue "
-                "time; treat the certificate as forged"
-            )
-        outcome.warnings.append(
-            f"the signing key was compromised from {to_local(revoked_at):%Y-%m-%d %H:%M}; the "
-            "claimed issue time is earlier, but whoever stole the key can backdate it: only the "
-            "online check (the issuance ledger) can tell whether this certificate is genuine"
-        )
+        _check_compromise(issued, revoked_at, outcome)
     elif (valid_from is not None and issued < valid_from.replace(microsecond=0)) or (
         valid_until is not None and issued > valid_until
     ):
@@ -406,13 +394,6 @@ def verify_with_trust_list(token: str, keys: Keys, trust: TrustList) -> Outcome:
         )
     outcome.notes.append(f"trust list {trust.source}, signed by root key {trust.signed_by[:12]}…")
     return outcome
-
-
-def _vouching_uscc(claims: dict[str, Any]) -> Any:
-    """The organisation whose key must have signed: the successor in `by` that issued for a
-    deregistered organisation, else the organisation the certificate names (`uscc`)."""
-    by = claims.get("by")
-    return by if isinstance(by, str) and by != "platform" else claims.get("uscc")
 
 
 def _parse_time(text: Any) -> datetime | None:

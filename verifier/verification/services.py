@@ -17,7 +17,13 @@ from verifier.certificates.lifecycle import records_intact
 from verifier.certificates.models import Certificate, VerificationEvent
 from verifier.certificates.numbers import InvalidCertificateNumber, normalize_certificate_number
 from verifier.certificates.selective import sd_jwt_ledger_entry
-from verifier.certificates.services import activities_of, content_hash, ledger_entry, number_display
+from verifier.certificates.services import (
+    activities_of,
+    content_hash,
+    ledger_entry,
+    number_display,
+    vouching_uscc,
+)
 from verifier.certificates.states import CertificateStatus
 from verifier.crypto import sdjwt, signing
 from verifier.crypto.errors import CryptoError, InvalidSignature, MalformedToken
@@ -310,9 +316,7 @@ def endorsement_problem(
         return ""  # a root key: certificates from before organisation keys, or the platform's
     # the organisation the key must vouch for: a deregistered organisation's successor signs
     # what it issues for it (the `by` claim names it), any other organisation its own
-    by = claims.get("by")
-    vouching = by if isinstance(by, str) and by != "platform" else claims.get("uscc")
-    if vouching != owner.uscc:
+    if vouching_uscc(claims) != owner.uscc:
         return _(
             "signed with a key the platform endorsed for another organisation (%(uscc)s)",
             uscc=owner.uscc,
