@@ -36,9 +36,14 @@ from verifier.crypto import signing
 from verifier.db import utcnow
 from verifier.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
 from verifier.identifiers import mask_id_number_middle, mask_name
-from verifier.keys.models import KeyStatus, SigningKey
-from verifier.keys.services import active_key, get_key, organisation_key, private_key_of
-from verifier.orgs.models import Organisation, OrgStatus
+from verifier.keys.services import (
+    active_key,
+    get_key,
+    organisation_key,
+    private_key_of,
+    signing_key_for,
+)
+from verifier.orgs.models import Organisation
 from verifier.orgs.services import require_active
 from verifier.orgs.succession import SUCCESSOR, acting_details, answers_for, custodian_kind
 from verifier.paging import paginate
@@ -252,17 +257,7 @@ class Signer:
             if token_key is not None and token_key.organisation_id is not None
             else None
         )
-        key = None
-        if token_key is not None and not token_key.is_root and org is not None:
-            if org.status == OrgStatus.ACTIVE:
-                key = organisation_key(session, org)
-            else:
-                key = session.scalars(
-                    select(SigningKey).where(
-                        SigningKey.organisation_id == org.id,
-                        SigningKey.status == KeyStatus.ACTIVE,
-                    )
-                ).first()
+        key = signing_key_for(session, org) if org is not None else None
         key = key or active_key(session)
         return cls(key.kid, private_key_of(key), current_app.config["BASE_URL"])
 

@@ -34,12 +34,12 @@ from verifier.keys.services import (
     active_key,
     list_keys,
     organisation_did,
-    organisation_key,
     platform_did,
     private_key_of,
     public_key_of,
+    signing_key_for,
 )
-from verifier.orgs.models import Organisation, OrgStatus
+from verifier.orgs.models import Organisation
 from verifier.timeutil import format_hours, local_zone
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
@@ -98,23 +98,6 @@ def _secure(session: Session, document: dict[str, Any], base_url: str) -> dict[s
     return signing.create_data_integrity_proof(
         document, private_key_of(key), verification_method=verification_method(base_url, key.kid)
     )
-
-
-def _key_for_credential(session: Session, org: Organisation | None) -> SigningKey | None:
-    """The organisation's key that signs its credentials (made on first use while it is active).
-
-    An organisation that is no longer active gets no new key: with none, its certificates'
-    credentials are signed by the root, with the platform as issuer, as before organisation keys.
-    """
-    if org is None:
-        return None
-    if org.status == OrgStatus.ACTIVE:
-        return organisation_key(session, org)
-    return session.scalars(
-        select(SigningKey).where(
-            SigningKey.organisation_id == org.id, SigningKey.status == KeyStatus.ACTIVE
-        )
-    ).first()
 
 
 def _methods(did: str, keys: list[SigningKey]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -215,7 +198,8 @@ def certificate_credential(session: Session, cert: Certificate, base_url: str) -
         )
     else:
         org = session.get(Organisation, cert.organisation_id)
-    key = _key_for_credential(session, org)
+    # an organisation no longer active with no key: the root signs, the platform as issuer
+    key = signing_key_for(session, org) if org is not None else None
     did = (
         organisation_did(base_url, org.uscc) if key is not None and org else platform_did(base_url)
     )

@@ -164,6 +164,22 @@ def organisation_key(session: Session, organisation: Organisation) -> SigningKey
     return key or create_key(session, organisation=organisation)
 
 
+def signing_key_for(session: Session, organisation: Organisation) -> SigningKey | None:
+    """The organisation's key for signing something new about what it already certified.
+
+    Made on first use while the organisation is active; one that is no longer active gets no new
+    key: its active one if it has one, else None (the caller falls back to the root).
+    """
+    if organisation.status == OrgStatus.ACTIVE:
+        return organisation_key(session, organisation)
+    return session.scalars(
+        select(SigningKey).where(
+            SigningKey.organisation_id == organisation.id,
+            SigningKey.status == KeyStatus.ACTIVE,
+        )
+    ).first()
+
+
 def private_key_of(key: SigningKey) -> Any:
     """Decrypt a key's private half (for signing only)."""
     secret = get_cipher().open_text(key.private_key_enc, private_key_place(key.id))
@@ -525,8 +541,8 @@ def trust_list(session: Session) -> dict[str, Any]:
     stored = session.get(SignedDocument, TRUST_LIST)
     if (
         stored is not None
-        and _aware(stored.checked_at) + TRUST_LIST_RECHECK > now
-        and _aware(stored.signed_at) + timedelta(hours=hours / 2) > now
+        and stored.checked_at + TRUST_LIST_RECHECK > now
+        and stored.signed_at + timedelta(hours=hours / 2) > now
     ):
         return dict(json.loads(stored.document))
     root = active_key(session)
@@ -543,7 +559,7 @@ def trust_list(session: Session) -> dict[str, Any]:
     if (
         stored is not None
         and stored.fingerprint == fingerprint
-        and _aware(stored.signed_at) + timedelta(hours=hours / 2) > now
+        and stored.signed_at + timedelta(hours=hours / 2) > now
     ):
         stored.checked_at = now
         session.flush()
@@ -578,18 +594,3 @@ def trust_list(session: Session) -> dict[str, Any]:
     except IntegrityError:  # another request stored it first: serve ours, theirs is as good
         pass
     return document
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def count_organisation_keys(session: Session) -> int:
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(SigningKey)
-            .where(SigningKey.organisation_id.is_not(None))
-        )
-        or 0
-    )
