@@ -268,15 +268,17 @@ def endorse(session: Session, key: SigningKey, organisation: Organisation) -> No
     invalidate_trust_list(session)
 
 
-def _refresh_endorsement(session: Session, key: SigningKey, organisation: Organisation) -> None:
-    """Re-sign an endorsement that no longer says what is true, or whose root key is not active."""
+def _refresh_endorsement(
+    session: Session, key: SigningKey, organisation: Organisation, root_kid: str | None = None
+) -> None:
+    """Re-sign an endorsement that no longer says what is true, or that the active root key did
+    not sign (root_kid: the active root key's, when the caller already has it)."""
+    root_kid = root_kid or active_key(session).kid
     current = None
     if key.endorsement:
         decoded = signing.decode_compact_jws(key.endorsement, signing.ENDORSEMENT_TYPE)
-        root = get_key(session, decoded.header["kid"])
-        claims = {name: value for name, value in decoded.payload.items() if name != "iat"}
-        if root is not None and root.status == KeyStatus.ACTIVE and root.is_root:
-            current = claims
+        if decoded.header["kid"] == root_kid:
+            current = {name: value for name, value in decoded.payload.items() if name != "iat"}
     if current != endorsement_claims(key, organisation, _base_url()):
         endorse(session, key, organisation)
 
@@ -472,7 +474,12 @@ def trust_list_entries(session: Session) -> list[dict[str, Any]]:
     (None: it signed none); a token it signed that claims a later time is not trusted.
     """
     base_url = _base_url()
-    orgs = {org.id: org for org in session.scalars(select(Organisation))}
+    root_kid = active_key(session).kid
+    with_keys = select(SigningKey.organisation_id).where(SigningKey.organisation_id.is_not(None))
+    orgs = {
+        org.id: org
+        for org in session.scalars(select(Organisation).where(Organisation.id.in_(with_keys)))
+    }
     keys = all_keys(session)
     latest = _root_certificates_until(session, [key.kid for key in keys if key.is_root])
     entries: list[dict[str, Any]] = []
@@ -497,7 +504,7 @@ def trust_list_entries(session: Session) -> list[dict[str, Any]]:
                 certificates_until=xsd_time(_ceil_second(until)) if until else None,
             )
         else:
-            _refresh_endorsement(session, key, org)
+            _refresh_endorsement(session, key, org, root_kid)
             entry.update(
                 role="organisation",
                 uscc=org.uscc,
